@@ -1,0 +1,73 @@
+/* ferry: the bundle container: a POSIX tar stream compressed into zstd frames
+ * that end at member boundaries, followed by a zstd seekable-format seek table
+ * (contrib/seekable_format/zstd_seekable_compression_format.md) in a skippable
+ * frame. Plain `zstd -d | tar -x` reads it. This layer knows nothing about OCI;
+ * docs/FORMAT.md describes what the members are. */
+#ifndef FERRY_BUNDLE_H
+#define FERRY_BUNDLE_H
+
+#include "common.h"
+#include "error.h"
+#include "sign.h"
+
+struct ferry_bundle_writer;
+
+struct ferry_bundle_writer_opts {
+    int level;   /* zstd level, default 3 when 0 */
+    int threads; /* zstd workers, 0 = single-threaded */
+};
+
+/* Create `path`.tmp.XXXXXX next to path and start the tar stream. Nothing is
+ * visible at `path` until ferry_bundle_writer_commit succeeds. */
+FERRY_API int ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts *o,
+                                       struct ferry_bundle_writer **out, struct ferry_error **err);
+/* Add a regular file member from memory (mode 0644, mtime 0, uid/gid 0). */
+FERRY_API int ferry_bundle_writer_add(struct ferry_bundle_writer *w, const char *name,
+                                      const void *data, size_t len, struct ferry_error **err);
+/* Streamed member: begin with its exact size, write exactly that many bytes in
+ * any number of calls, then end. Fewer or more bytes: FERRY_E_SIZE_MISMATCH. The
+ * zstd frame is ended after each member, so members start at frame boundaries. */
+FERRY_API int ferry_bundle_writer_begin(struct ferry_bundle_writer *w, const char *name,
+                                        uint64_t size, struct ferry_error **err);
+FERRY_API int ferry_bundle_writer_write(struct ferry_bundle_writer *w, const void *data, size_t len,
+                                        struct ferry_error **err);
+FERRY_API int ferry_bundle_writer_end(struct ferry_bundle_writer *w, struct ferry_error **err);
+/* Finish tar and zstd, append the seek table, fsync, sign the whole file with sk
+ * into `path`.minisig (minisign prehashed, trusted comment given or default), and
+ * rename both into place. After any failure the writer is in a failed state:
+ * every call returns the first error. */
+FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk,
+                                         const char *trusted_comment, struct ferry_error **err);
+/* Free; if not committed, remove the temporary file. NULL is a no-op. */
+FERRY_API void ferry_bundle_writer_free(struct ferry_bundle_writer *w);
+/* Bytes written so far (compressed) and members added. */
+FERRY_API uint64_t ferry_bundle_writer_bytes(const struct ferry_bundle_writer *w);
+
+/* Reader: sequential access to the members of a bundle. Rejects, with
+ * FERRY_E_BUNDLE naming the member: anything but regular files, absolute names,
+ * "..", "." components, empty components, names longer than 512 bytes, sizes over
+ * the remaining data; truncated or corrupt zstd is FERRY_E_BUNDLE too. */
+struct ferry_bundle_reader;
+FERRY_API int ferry_bundle_reader_open(const char *path, struct ferry_bundle_reader **out,
+                                       struct ferry_error **err);
+/* Advance to the next member: 1 and *name/*size set (valid until the next call),
+ * 0 at the end of the archive, negative on error. Unread data is skipped. */
+FERRY_API int ferry_bundle_reader_next(struct ferry_bundle_reader *r, const char **name,
+                                       uint64_t *size, struct ferry_error **err);
+/* Read up to len bytes of the current member; returns bytes read, 0 at its end. */
+FERRY_API int64_t ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
+                                           struct ferry_error **err);
+FERRY_API void ferry_bundle_reader_free(struct ferry_bundle_reader *r);
+
+/* Seek table: one entry per zstd frame. */
+struct ferry_seek_entry {
+    uint64_t coffset; /* offset of the frame in the file */
+    uint32_t csize;
+    uint32_t dsize;
+};
+/* Read the seek table at the end of a bundle file. *out is an array (ferry_free).
+ * FERRY_E_BUNDLE if there is none or it is inconsistent with the file size. */
+FERRY_API int ferry_bundle_seek_table(const char *path, struct ferry_seek_entry **out, size_t *n,
+                                      struct ferry_error **err);
+
+#endif

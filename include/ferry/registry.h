@@ -1,0 +1,130 @@
+/* ferry: OCI distribution-spec client over libcurl. One handle per registry
+ * host; not thread-safe (one handle per thread). */
+#ifndef FERRY_REGISTRY_H
+#define FERRY_REGISTRY_H
+
+#include "common.h"
+#include "error.h"
+#include "util.h"
+
+/* Accept list sent on every manifest GET and HEAD. */
+#define FERRY_MANIFEST_ACCEPT                                                                      \
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "       \
+    "application/vnd.docker.distribution.manifest.list.v2+json, "                                 \
+    "application/vnd.docker.distribution.manifest.v2+json"
+
+struct ferry_registry_opts {
+    bool plain_http;        /* http:// instead of https:// (explicit, for loopback/lab) */
+    const char *ca_file;    /* extra CA bundle (PEM), NULL for system CAs */
+    bool insecure_tls;      /* skip certificate verification (sync config tls: insecure) */
+    const char *username;   /* explicit credentials win over config files */
+    const char *password;   /* copied into sodium_malloc memory */
+    const char *auth_file;  /* explicit docker/containers auth file; NULL: REGISTRY_AUTH_FILE,
+                               then $DOCKER_CONFIG/config.json or ~/.docker/config.json */
+    int max_retries;        /* on 429/5xx/connection reset; 0 = default (4) */
+    long connect_timeout_s; /* 0 = default 30 */
+};
+
+struct ferry_registry;
+
+/* host is host[:port] (the api host, e.g. registry-1.docker.io). No I/O yet. */
+FERRY_API int ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
+                                 struct ferry_registry **out, struct ferry_error **err);
+FERRY_API void ferry_registry_free(struct ferry_registry *r);
+FERRY_API const char *ferry_registry_host(const struct ferry_registry *r);
+
+/* GET /v2/ to check reachability and credentials (optional: every call
+ * authenticates on demand). */
+FERRY_API int ferry_registry_ping(struct ferry_registry *r, struct ferry_error **err);
+
+/* Metadata of a manifest. Strings are owned by the caller (ferry_free). */
+struct ferry_manifest_info {
+    char *media_type; /* Content-Type without parameters */
+    char *digest;     /* digest of the body (computed; Docker-Content-Digest checked) */
+    int64_t size;
+};
+FERRY_API void ferry_manifest_info_clear(struct ferry_manifest_info *mi);
+
+/* GET a manifest by tag or digest into body (reset first; capped at
+ * FERRY_MAX_MANIFEST). Verifies the body against a digest reference and against
+ * Docker-Content-Digest when present. 404: FERRY_E_NOT_FOUND naming repo:ref. */
+FERRY_API int ferry_registry_get_manifest(struct ferry_registry *r, const char *repo,
+                                          const char *reference, struct ferry_buf *body,
+                                          struct ferry_manifest_info *info,
+                                          struct ferry_error **err);
+/* HEAD a manifest: 1 and *info filled if it exists, 0 if not (404). */
+FERRY_API int ferry_registry_head_manifest(struct ferry_registry *r, const char *repo,
+                                           const char *reference, struct ferry_manifest_info *info,
+                                           struct ferry_error **err);
+/* PUT a manifest byte for byte with Content-Type media_type to a tag or digest.
+ * *subject (if not NULL) receives the OCI-Subject header value or NULL. */
+FERRY_API int ferry_registry_put_manifest(struct ferry_registry *r, const char *repo,
+                                          const char *reference, const char *media_type,
+                                          const void *data, size_t len, char **subject,
+                                          struct ferry_error **err);
+
+/* Sink for streamed downloads: return 0 to continue, negative (with *err set) to abort. */
+typedef int (*ferry_sink_fn)(const void *data, size_t len, void *ud, struct ferry_error **err);
+/* Source for streamed uploads: fill buf, return bytes (0 = end), negative to abort. */
+typedef int64_t (*ferry_source_fn)(void *buf, size_t len, void *ud, struct ferry_error **err);
+
+/* GET a blob and stream it to sink, verifying size (exactly `size` bytes) and
+ * digest before the last bytes are handed to sink; a mismatch fails with
+ * FERRY_E_DIGEST_MISMATCH / FERRY_E_SIZE_MISMATCH naming repo@digest.
+ * Follows redirects without forwarding Authorization to another host. */
+FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo,
+                                      const char *digest, int64_t size, ferry_sink_fn sink,
+                                      void *ud, struct ferry_error **err);
+/* HEAD a blob: 1 if present (and *size set if not NULL), 0 if absent. */
+FERRY_API int ferry_registry_head_blob(struct ferry_registry *r, const char *repo,
+                                       const char *digest, int64_t *size,
+                                       struct ferry_error **err);
+/* Upload a blob: POST (session) then one streamed PUT ?digest= with
+ * Content-Length size. The source is read exactly once; no retry after bytes
+ * were sent unless rewind is given (may be NULL). */
+typedef int (*ferry_rewind_fn)(void *ud, struct ferry_error **err);
+FERRY_API int ferry_registry_put_blob(struct ferry_registry *r, const char *repo,
+                                      const char *digest, int64_t size, ferry_source_fn src,
+                                      ferry_rewind_fn rewind, void *ud, struct ferry_error **err);
+/* Cross-repository mount: 1 mounted (201), 0 not mounted (202; the opened
+ * session is cancelled or abandoned), negative on error. */
+FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *repo,
+                                        const char *digest, const char *from_repo,
+                                        struct ferry_error **err);
+
+/* All tags of repo, following Link pagination (relative or absolute), sorted
+ * with strcmp, deduplicated. *tags is an array of n strings; free with
+ * ferry_strv_free. 404 NAME_UNKNOWN: FERRY_E_NOT_FOUND. */
+FERRY_API int ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags,
+                                       size_t *n, struct ferry_error **err);
+FERRY_API void ferry_strv_free(char **v, size_t n);
+
+/* GET /v2/<repo>/referrers/<digest>[?artifactType=]: 1 with body (index JSON,
+ * all pages merged into one index) when the API answers, 0 when the registry has
+ * no referrers API (404 not from the API), negative on error. *filtered tells
+ * whether OCI-Filters-Applied contained artifactType. */
+FERRY_API int ferry_registry_get_referrers(struct ferry_registry *r, const char *repo,
+                                           const char *digest, const char *artifact_type,
+                                           struct ferry_buf *body, bool *filtered,
+                                           struct ferry_error **err);
+
+/* --- parsers exposed for tests and fuzzing --------------------------------- */
+
+struct ferry_auth_challenge {
+    char *scheme;  /* "basic" or "bearer" (lowercased) */
+    char *realm;
+    char *service;
+    char *scope;   /* space-separated, as sent */
+    char *error;
+};
+/* Parse one WWW-Authenticate header value (RFC 7235 auth-params, quoted strings
+ * with backslash escapes). Several challenges: the first Bearer, else the first. */
+FERRY_API int ferry_auth_challenge_parse(const char *value, struct ferry_auth_challenge *out,
+                                         struct ferry_error **err);
+FERRY_API void ferry_auth_challenge_clear(struct ferry_auth_challenge *c);
+/* Extract the rel="next" target of a Link header value; *url is NULL if none. */
+FERRY_API int ferry_link_next_parse(const char *value, char **url, struct ferry_error **err);
+/* Resolve a (possibly relative) URL against base (RFC 3986). */
+FERRY_API char *ferry_url_resolve(const char *base, const char *ref);
+
+#endif

@@ -1,0 +1,63 @@
+/* ferry: allocation, growable buffers with caps, logging and progress hooks. */
+#ifndef FERRY_UTIL_H
+#define FERRY_UTIL_H
+
+#include "common.h"
+#include "error.h"
+
+/* All allocation goes through these (curl: curlx_malloc). In test builds the
+ * counters let tests pin the high-water mark and fail the Nth allocation. */
+FERRY_API void *ferry_malloc(size_t n);
+FERRY_API void *ferry_calloc(size_t n, size_t size);
+FERRY_API void *ferry_realloc(void *p, size_t n);
+FERRY_API char *ferry_strdup(const char *s);
+FERRY_API char *ferry_strndup(const char *s, size_t n);
+FERRY_API void ferry_free(void *p);
+/* printf into a new string; caller frees with ferry_free. NULL on failure. */
+FERRY_API char *ferry_asprintf(const char *fmt, ...) FERRY_PRINTF(1, 2);
+#define ferry_safefree(p)                                                                          \
+    do {                                                                                           \
+        ferry_free(p);                                                                             \
+        (p) = NULL;                                                                                \
+    } while (0)
+
+/* Growable byte buffer with a hard cap (curl: dynbuf). Always NUL-terminated
+ * after a successful append so text can be read as a C string. */
+struct ferry_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* going over is FERRY_E_TOO_LARGE */
+};
+FERRY_API void ferry_buf_init(struct ferry_buf *b, size_t max);
+FERRY_API int ferry_buf_append(struct ferry_buf *b, const void *data, size_t len,
+                               struct ferry_error **err);
+FERRY_API int ferry_buf_appendf(struct ferry_buf *b, struct ferry_error **err, const char *fmt, ...)
+    FERRY_PRINTF(3, 4);
+FERRY_API void ferry_buf_reset(struct ferry_buf *b);
+/* Take ownership of the data (free with ferry_free); buffer becomes empty. */
+FERRY_API char *ferry_buf_take(struct ferry_buf *b, size_t *len);
+FERRY_API void ferry_buf_free(struct ferry_buf *b);
+
+/* Read a whole file into b (cap b->max). */
+FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
+
+/* Logging: the library never prints; it calls the installed handler. */
+enum ferry_log_level { FERRY_LOG_ERROR = 0, FERRY_LOG_WARN = 1, FERRY_LOG_INFO = 2, FERRY_LOG_DEBUG = 3 };
+typedef void (*ferry_log_fn)(enum ferry_log_level level, const char *msg, void *ud);
+FERRY_API void ferry_log_set_handler(ferry_log_fn fn, void *ud);
+FERRY_API void ferry_log(enum ferry_log_level level, const char *fmt, ...) FERRY_PRINTF(2, 3);
+
+/* Progress: called with the phase name, the object and byte counts. */
+typedef void (*ferry_progress_fn)(const char *phase, const char *object, uint64_t done,
+                                  uint64_t total, void *ud);
+FERRY_API void ferry_progress_set_handler(ferry_progress_fn fn, void *ud);
+FERRY_API void ferry_progress(const char *phase, const char *object, uint64_t done, uint64_t total);
+
+/* Test hooks: allocation accounting (always compiled; cheap). */
+FERRY_API size_t ferry_alloc_current(void);
+FERRY_API size_t ferry_alloc_peak(void);
+/* Make the nth allocation from now fail (0 disables). */
+FERRY_API void ferry_alloc_fail_after(unsigned long n);
+
+#endif

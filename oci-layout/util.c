@@ -1,0 +1,488 @@
+/* ferry: errors, allocation accounting, capped buffers, log and progress hooks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ferry/error.h"
+#include "ferry/limits.h"
+#include "ferry/util.h"
+
+/* ---- allocation ---------------------------------------------------------- */
+
+/* Each block carries its size in front so the current total can be kept. The
+ * header is 16 bytes to keep max_align_t alignment on x86_64 and aarch64. */
+#define HDR 16
+
+static size_t alloc_current;
+static size_t alloc_peak;
+static unsigned long alloc_fail_countdown;
+
+static int
+alloc_should_fail(void)
+{
+    if (alloc_fail_countdown == 0)
+        return 0;
+    if (--alloc_fail_countdown == 0)
+        return 1;
+    return 0;
+}
+
+void *
+ferry_malloc(size_t n)
+{
+    unsigned char *p;
+
+    if (alloc_should_fail() || n > SIZE_MAX - HDR)
+        return NULL;
+    p = malloc(n + HDR);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    alloc_current += n;
+    if (alloc_current > alloc_peak)
+        alloc_peak = alloc_current;
+    return p + HDR;
+}
+
+void *
+ferry_calloc(size_t n, size_t size)
+{
+    void *p;
+
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    p = ferry_malloc(n * size);
+    if (p != NULL)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void *
+ferry_realloc(void *ptr, size_t n)
+{
+    unsigned char *p, *q;
+    size_t old;
+
+    if (ptr == NULL)
+        return ferry_malloc(n);
+    if (alloc_should_fail() || n > SIZE_MAX - HDR)
+        return NULL;
+    p = (unsigned char *)ptr - HDR;
+    memcpy(&old, p, sizeof old);
+    q = realloc(p, n + HDR);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, &n, sizeof n);
+    alloc_current = alloc_current - old + n;
+    if (alloc_current > alloc_peak)
+        alloc_peak = alloc_current;
+    return q + HDR;
+}
+
+void
+ferry_free(void *ptr)
+{
+    unsigned char *p;
+    size_t n;
+
+    if (ptr == NULL)
+        return;
+    p = (unsigned char *)ptr - HDR;
+    memcpy(&n, p, sizeof n);
+    alloc_current -= n;
+    free(p);
+}
+
+char *
+ferry_strndup(const char *s, size_t n)
+{
+    char *p;
+
+    if (s == NULL)
+        return NULL;
+    p = ferry_malloc(n + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *
+ferry_strdup(const char *s)
+{
+    return s == NULL ? NULL : ferry_strndup(s, strlen(s));
+}
+
+static char *
+vasprintf_alloc(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+    char *p;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    p = ferry_malloc((size_t)n + 1);
+    if (p == NULL)
+        return NULL;
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *
+ferry_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+
+    va_start(ap, fmt);
+    p = vasprintf_alloc(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+size_t
+ferry_alloc_current(void)
+{
+    return alloc_current;
+}
+
+size_t
+ferry_alloc_peak(void)
+{
+    return alloc_peak;
+}
+
+void
+ferry_alloc_fail_after(unsigned long n)
+{
+    alloc_fail_countdown = n;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Returned when even the error could not be allocated. */
+static struct ferry_error oom_error = {FERRY_E_NOMEM, 0, 0, (char *)"out of memory"};
+
+static int
+error_vnew(struct ferry_error **err, enum ferry_status code, int errnum, int http,
+           const char *fmt, va_list ap)
+{
+    struct ferry_error *e;
+    char *msg;
+
+    if (err == NULL || *err != NULL)
+        return -(int)code;
+    msg = vasprintf_alloc(fmt, ap);
+    if (msg != NULL && errnum != 0) {
+        char *m2 = ferry_asprintf("%s: %s", msg, strerror(errnum));
+        ferry_free(msg);
+        msg = m2;
+    }
+    e = msg ? ferry_calloc(1, sizeof *e) : NULL;
+    if (e == NULL) {
+        ferry_free(msg);
+        *err = &oom_error;
+        return -(int)code;
+    }
+    e->code = code;
+    e->sys_errno = errnum;
+    e->http_status = http;
+    e->msg = msg;
+    *err = e;
+    return -(int)code;
+}
+
+int
+ferry_error_new(struct ferry_error **err, enum ferry_status code, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = error_vnew(err, code, 0, 0, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int
+ferry_error_sys(struct ferry_error **err, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+    enum ferry_status code = errnum == ENOENT ? FERRY_E_NOT_FOUND
+                             : errnum == ENOMEM ? FERRY_E_NOMEM
+                                                : FERRY_E_IO;
+
+    va_start(ap, fmt);
+    r = error_vnew(err, code, errnum, 0, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int
+ferry_error_http(struct ferry_error **err, enum ferry_status code, int http_status,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = error_vnew(err, code, 0, http_status, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int
+ferry_error_wrap(struct ferry_error **err, const char *fmt, ...)
+{
+    va_list ap;
+    char *prefix, *msg;
+
+    if (err == NULL || *err == NULL)
+        return -FERRY_E_INTERNAL;
+    if (*err == &oom_error)
+        return -FERRY_E_NOMEM;
+    va_start(ap, fmt);
+    prefix = vasprintf_alloc(fmt, ap);
+    va_end(ap);
+    if (prefix == NULL)
+        return -(int)(*err)->code;
+    msg = ferry_asprintf("%s: %s", prefix, (*err)->msg);
+    ferry_free(prefix);
+    if (msg != NULL) {
+        ferry_free((*err)->msg);
+        (*err)->msg = msg;
+    }
+    return -(int)(*err)->code;
+}
+
+void
+ferry_error_free(struct ferry_error *e)
+{
+    if (e == NULL || e == &oom_error)
+        return;
+    ferry_free(e->msg);
+    ferry_free(e);
+}
+
+void
+ferry_error_clear(struct ferry_error **err)
+{
+    if (err == NULL)
+        return;
+    ferry_error_free(*err);
+    *err = NULL;
+}
+
+const char *
+ferry_strerror(enum ferry_status code)
+{
+    switch (code) {
+    case FERRY_OK: return "ok";
+    case FERRY_E_NOMEM: return "out of memory";
+    case FERRY_E_IO: return "input/output error";
+    case FERRY_E_INVALID: return "invalid input";
+    case FERRY_E_TOO_LARGE: return "too large";
+    case FERRY_E_DIGEST_MISMATCH: return "digest mismatch";
+    case FERRY_E_SIZE_MISMATCH: return "size mismatch";
+    case FERRY_E_SIGNATURE: return "bad signature";
+    case FERRY_E_UNTRUSTED_KEY: return "untrusted key";
+    case FERRY_E_BUNDLE: return "malformed bundle";
+    case FERRY_E_HTTP: return "unexpected http status";
+    case FERRY_E_AUTH: return "authentication failed";
+    case FERRY_E_NOT_FOUND: return "not found";
+    case FERRY_E_NETWORK: return "network error";
+    case FERRY_E_USAGE: return "usage error";
+    case FERRY_E_UNSUPPORTED: return "unsupported";
+    case FERRY_E_CRYPTO: return "cryptographic error";
+    case FERRY_E_INTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+int
+ferry_error_exit_code(const struct ferry_error *e)
+{
+    if (e == NULL)
+        return FERRY_EXIT_OK;
+    switch (e->code) {
+    case FERRY_E_DIGEST_MISMATCH:
+    case FERRY_E_SIZE_MISMATCH:
+    case FERRY_E_SIGNATURE:
+    case FERRY_E_UNTRUSTED_KEY:
+    case FERRY_E_BUNDLE:
+        return FERRY_EXIT_VERIFY;
+    case FERRY_E_USAGE:
+        return FERRY_EXIT_USAGE;
+    default:
+        return FERRY_EXIT_ERROR;
+    }
+}
+
+/* ---- buffers ------------------------------------------------------------- */
+
+void
+ferry_buf_init(struct ferry_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+int
+ferry_buf_append(struct ferry_buf *b, const void *data, size_t len, struct ferry_error **err)
+{
+    if (len > b->max || b->len > b->max - len)
+        return ferry_error_new(err, FERRY_E_TOO_LARGE, "more than %zu bytes", b->max);
+    if (b->len + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 256;
+        char *p;
+        while (ncap < b->len + len + 1)
+            ncap *= 2;
+        if (ncap > b->max + 1)
+            ncap = b->max + 1;
+        p = ferry_realloc(b->data, ncap);
+        if (p == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory growing a buffer to %zu bytes",
+                                   ncap);
+        b->data = p;
+        b->cap = ncap;
+    }
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
+ferry_buf_appendf(struct ferry_buf *b, struct ferry_error **err, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int r;
+
+    va_start(ap, fmt);
+    s = vasprintf_alloc(fmt, ap);
+    va_end(ap);
+    if (s == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory formatting text");
+    r = ferry_buf_append(b, s, strlen(s), err);
+    ferry_free(s);
+    return r;
+}
+
+void
+ferry_buf_reset(struct ferry_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+char *
+ferry_buf_take(struct ferry_buf *b, size_t *len)
+{
+    char *p = b->data;
+
+    if (p == NULL) {
+        p = ferry_malloc(1);
+        if (p)
+            p[0] = '\0';
+    }
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+void
+ferry_buf_free(struct ferry_buf *b)
+{
+    ferry_safefree(b->data);
+    b->len = b->cap = 0;
+}
+
+int
+ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err)
+{
+    char chunk[8192];
+    int fd, r = 0;
+    ssize_t n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ferry_error_sys(err, errno, "open %s", path);
+    for (;;) {
+        n = read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = ferry_error_sys(err, errno, "read %s", path);
+            break;
+        }
+        if (n == 0)
+            break;
+        r = ferry_buf_append(b, chunk, (size_t)n, err);
+        if (r < 0) {
+            ferry_error_wrap(err, "read %s", path);
+            break;
+        }
+    }
+    close(fd);
+    return r;
+}
+
+/* ---- log and progress ---------------------------------------------------- */
+
+static ferry_log_fn log_fn;
+static void *log_ud;
+static ferry_progress_fn progress_fn;
+static void *progress_ud;
+
+void
+ferry_log_set_handler(ferry_log_fn fn, void *ud)
+{
+    log_fn = fn;
+    log_ud = ud;
+}
+
+void
+ferry_log(enum ferry_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[1024];
+
+    if (log_fn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_fn(level, buf, log_ud);
+}
+
+void
+ferry_progress_set_handler(ferry_progress_fn fn, void *ud)
+{
+    progress_fn = fn;
+    progress_ud = ud;
+}
+
+void
+ferry_progress(const char *phase, const char *object, uint64_t done, uint64_t total)
+{
+    if (progress_fn != NULL)
+        progress_fn(phase, object, done, total, progress_ud);
+}

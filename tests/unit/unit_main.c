@@ -1,0 +1,35 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+int ferry_test_skipped;
+
+int
+ferry_unit_run(const struct CMUnitTest *tests, size_t n, const char *group, int argc, char **argv)
+{
+    int failed;
+
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    if (failed == 0 && ferry_test_skipped)
+        return 77;
+    return failed;
+}
+
+const char *
+ferry_test_shared(const char *rel)
+{
+    static char path[4096];
+    const char *src = getenv("FERRY_SOURCE_DIR");
+
+    if (src == NULL)
+        src = FERRY_SOURCE_DIR;
+    snprintf(path, sizeof path, "%s/../shared/reference/%s", src, rel);
+    if (access(path, R_OK) != 0)
+        return NULL;
+    return path;
+}
