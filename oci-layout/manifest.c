@@ -1,0 +1,443 @@
+/* ferry: manifest/index model and a small string map. */
+#include <string.h>
+
+#include "ferry/digest.h"
+#include "ferry/limits.h"
+#include "ferry/manifest.h"
+#include "ferry/util.h"
+
+bool
+ferry_media_type_is_index(const char *mt)
+{
+    return mt != NULL && (strcmp(mt, FERRY_MT_OCI_INDEX) == 0 || strcmp(mt, FERRY_MT_DOCKER_LIST) == 0);
+}
+
+bool
+ferry_media_type_is_manifest(const char *mt)
+{
+    return mt != NULL &&
+           (strcmp(mt, FERRY_MT_OCI_MANIFEST) == 0 || strcmp(mt, FERRY_MT_DOCKER_MANIFEST) == 0);
+}
+
+static int
+get_string(json_t *obj, const char *key, bool required, const char *what, char **out,
+           struct ferry_error **err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return ferry_error_new(err, FERRY_E_INVALID, "%s: missing \"%s\"", what, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not a string", what, key);
+    *out = ferry_strdup(json_string_value(v));
+    if (*out == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    return 0;
+}
+
+void
+ferry_descriptor_clear(struct ferry_descriptor *d)
+{
+    if (d == NULL)
+        return;
+    ferry_safefree(d->media_type);
+    ferry_safefree(d->digest);
+    ferry_safefree(d->artifact_type);
+    ferry_safefree(d->platform);
+    d->annotations = NULL;
+    d->size = 0;
+}
+
+int
+ferry_descriptor_parse(json_t *obj, const char *what, struct ferry_descriptor *d,
+                       struct ferry_error **err)
+{
+    struct ferry_digest dg;
+    json_t *v, *plat;
+    int r;
+
+    memset(d, 0, sizeof *d);
+    if (!json_is_object(obj))
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: descriptor is not an object", what);
+    if ((r = get_string(obj, "mediaType", true, what, &d->media_type, err)) < 0)
+        goto fail;
+    if ((r = get_string(obj, "digest", true, what, &d->digest, err)) < 0)
+        goto fail;
+    if ((r = ferry_digest_parse(d->digest, &dg, err)) < 0) {
+        ferry_error_wrap(err, "%s", what);
+        goto fail;
+    }
+    v = json_object_get(obj, "size");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: descriptor %s has no valid \"size\"", what,
+                            d->digest);
+        goto fail;
+    }
+    d->size = (int64_t)json_integer_value(v);
+    if ((r = get_string(obj, "artifactType", false, what, &d->artifact_type, err)) < 0)
+        goto fail;
+    v = json_object_get(obj, "annotations");
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_object(v)) {
+            r = ferry_error_new(err, FERRY_E_INVALID, "%s: annotations of %s are not an object",
+                                what, d->digest);
+            goto fail;
+        }
+        d->annotations = v;
+    }
+    plat = json_object_get(obj, "platform");
+    if (json_is_object(plat)) {
+        const char *os = json_string_value(json_object_get(plat, "os"));
+        const char *arch = json_string_value(json_object_get(plat, "architecture"));
+        const char *var = json_string_value(json_object_get(plat, "variant"));
+        if (os && arch) {
+            d->platform = var ? ferry_asprintf("%s/%s/%s", os, arch, var)
+                              : ferry_asprintf("%s/%s", os, arch);
+            if (d->platform == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+                goto fail;
+            }
+        }
+    }
+    return 0;
+fail:
+    ferry_descriptor_clear(d);
+    return r;
+}
+
+static int
+parse_descriptor_array(json_t *arr, const char *field, const char *what,
+                       struct ferry_descriptor **out, size_t *n, struct ferry_error **err)
+{
+    struct ferry_descriptor *ds;
+    size_t i, cnt;
+    int r;
+
+    *out = NULL;
+    *n = 0;
+    if (arr == NULL || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not an array", what, field);
+    cnt = json_array_size(arr);
+    if (cnt == 0)
+        return 0;
+    ds = ferry_calloc(cnt, sizeof *ds);
+    if (ds == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    for (i = 0; i < cnt; i++) {
+        r = ferry_descriptor_parse(json_array_get(arr, i), what, &ds[i], err);
+        if (r < 0) {
+            ferry_error_wrap(err, "%s[%zu]", field, i);
+            while (i-- > 0)
+                ferry_descriptor_clear(&ds[i]);
+            ferry_free(ds);
+            return r;
+        }
+    }
+    *out = ds;
+    *n = cnt;
+    return 0;
+}
+
+void
+ferry_manifest_free(struct ferry_manifest *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    ferry_free(m->media_type);
+    ferry_free(m->artifact_type);
+    ferry_descriptor_clear(&m->config);
+    for (i = 0; i < m->nlayers; i++)
+        ferry_descriptor_clear(&m->layers[i]);
+    ferry_free(m->layers);
+    for (i = 0; i < m->nmanifests; i++)
+        ferry_descriptor_clear(&m->manifests[i]);
+    ferry_free(m->manifests);
+    if (m->subject) {
+        ferry_descriptor_clear(m->subject);
+        ferry_free(m->subject);
+    }
+    json_decref(m->root);
+    ferry_free(m);
+}
+
+static json_t *
+load_json(const void *data, size_t len, size_t cap, const char *what, struct ferry_error **err)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    if (len > cap) {
+        ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: %zu bytes, more than the %zu allowed", what,
+                        len, cap);
+        return NULL;
+    }
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        ferry_error_new(err, FERRY_E_INVALID, "%s: invalid json at line %d column %d: %s", what,
+                        jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        ferry_error_new(err, FERRY_E_INVALID, "%s: not a json object", what);
+        return NULL;
+    }
+    return root;
+}
+
+int
+ferry_manifest_parse(const void *data, size_t len, const char *hint, const char *what,
+                     struct ferry_manifest **out, struct ferry_error **err)
+{
+    struct ferry_manifest *m = NULL;
+    json_t *root, *v, *man, *cfg, *lay;
+    int r = 0;
+
+    root = load_json(data, len, FERRY_MAX_MANIFEST, what, err);
+    if (root == NULL)
+        return -(int)(*err)->code;
+    m = ferry_calloc(1, sizeof *m);
+    if (m == NULL) {
+        json_decref(root);
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    }
+    m->root = root;
+    v = json_object_get(root, "schemaVersion");
+    if (!json_is_integer(v) || json_integer_value(v) != 2) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: schemaVersion is not 2", what);
+        goto out;
+    }
+    if ((r = get_string(root, "mediaType", false, what, &m->media_type, err)) < 0)
+        goto out;
+    if (m->media_type && hint && *hint && strcmp(m->media_type, hint) != 0) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: mediaType %s differs from %s", what,
+                            m->media_type, hint);
+        goto out;
+    }
+    if (m->media_type == NULL && hint != NULL && *hint) {
+        if ((m->media_type = ferry_strdup(hint)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+            goto out;
+        }
+    }
+    man = json_object_get(root, "manifests");
+    cfg = json_object_get(root, "config");
+    lay = json_object_get(root, "layers");
+    if (man != NULL && (cfg != NULL || lay != NULL)) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: has both manifests and config/layers", what);
+        goto out;
+    }
+    if (man != NULL) {
+        m->kind = FERRY_KIND_INDEX;
+        if (m->media_type && !ferry_media_type_is_index(m->media_type)) {
+            r = ferry_error_new(err, FERRY_E_INVALID, "%s: index with mediaType %s", what,
+                                m->media_type);
+            goto out;
+        }
+        if ((r = parse_descriptor_array(man, "manifests", what, &m->manifests, &m->nmanifests,
+                                        err)) < 0)
+            goto out;
+    } else if (cfg != NULL) {
+        m->kind = FERRY_KIND_IMAGE;
+        if (m->media_type && !ferry_media_type_is_manifest(m->media_type)) {
+            r = ferry_error_new(err, FERRY_E_INVALID, "%s: manifest with mediaType %s", what,
+                                m->media_type);
+            goto out;
+        }
+        if ((r = ferry_descriptor_parse(cfg, what, &m->config, err)) < 0) {
+            ferry_error_wrap(err, "config");
+            goto out;
+        }
+        if ((r = parse_descriptor_array(lay, "layers", what, &m->layers, &m->nlayers, err)) < 0)
+            goto out;
+    } else {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: neither an image manifest nor an index",
+                            what);
+        goto out;
+    }
+    if (m->media_type == NULL) {
+        /* OCI allows an absent mediaType; infer it from the shape. */
+        m->media_type =
+            ferry_strdup(m->kind == FERRY_KIND_INDEX ? FERRY_MT_OCI_INDEX : FERRY_MT_OCI_MANIFEST);
+        if (m->media_type == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+            goto out;
+        }
+    }
+    if ((r = get_string(root, "artifactType", false, what, &m->artifact_type, err)) < 0)
+        goto out;
+    v = json_object_get(root, "subject");
+    if (v != NULL && !json_is_null(v)) {
+        m->subject = ferry_calloc(1, sizeof *m->subject);
+        if (m->subject == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+            goto out;
+        }
+        if ((r = ferry_descriptor_parse(v, what, m->subject, err)) < 0) {
+            ferry_free(m->subject);
+            m->subject = NULL;
+            ferry_error_wrap(err, "subject");
+            goto out;
+        }
+    }
+    v = json_object_get(root, "annotations");
+    if (json_is_object(v))
+        m->annotations = v;
+    *out = m;
+    m = NULL;
+out:
+    ferry_manifest_free(m);
+    return r;
+}
+
+int
+ferry_config_platform(const void *data, size_t len, const char *what, char **out,
+                      struct ferry_error **err)
+{
+    json_t *root = load_json(data, len, FERRY_MAX_MANIFEST, what, err);
+    const char *os, *arch, *var;
+
+    *out = NULL;
+    if (root == NULL)
+        return -(int)(*err)->code;
+    os = json_string_value(json_object_get(root, "os"));
+    arch = json_string_value(json_object_get(root, "architecture"));
+    var = json_string_value(json_object_get(root, "variant"));
+    if (os && arch) {
+        *out = var ? ferry_asprintf("%s/%s/%s", os, arch, var) : ferry_asprintf("%s/%s", os, arch);
+        if (*out == NULL) {
+            json_decref(root);
+            return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+        }
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* ---- string map ---------------------------------------------------------- */
+
+struct ferry_strmap {
+    char **keys;
+    void **values;
+    size_t cap; /* power of two */
+    size_t count;
+};
+
+static size_t
+hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ull; /* FNV-1a */
+    while (*s) {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+struct ferry_strmap *
+ferry_strmap_new(void)
+{
+    struct ferry_strmap *m = ferry_calloc(1, sizeof *m);
+
+    if (m == NULL)
+        return NULL;
+    m->cap = 64;
+    m->keys = ferry_calloc(m->cap, sizeof *m->keys);
+    m->values = ferry_calloc(m->cap, sizeof *m->values);
+    if (m->keys == NULL || m->values == NULL) {
+        ferry_free(m->keys);
+        ferry_free(m->values);
+        ferry_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void
+ferry_strmap_free(struct ferry_strmap *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->cap; i++)
+        ferry_free(m->keys[i]);
+    ferry_free(m->keys);
+    ferry_free(m->values);
+    ferry_free(m);
+}
+
+static size_t
+slot_of(char *const *keys, size_t cap, const char *key)
+{
+    size_t i = hash_str(key) & (cap - 1);
+    while (keys[i] != NULL && strcmp(keys[i], key) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+static int
+grow(struct ferry_strmap *m)
+{
+    size_t ncap = m->cap * 2, i;
+    char **nk = ferry_calloc(ncap, sizeof *nk);
+    void **nv = ferry_calloc(ncap, sizeof *nv);
+
+    if (nk == NULL || nv == NULL) {
+        ferry_free(nk);
+        ferry_free(nv);
+        return -1;
+    }
+    for (i = 0; i < m->cap; i++) {
+        if (m->keys[i] != NULL) {
+            size_t s = slot_of(nk, ncap, m->keys[i]);
+            nk[s] = m->keys[i];
+            nv[s] = m->values[i];
+        }
+    }
+    ferry_free(m->keys);
+    ferry_free(m->values);
+    m->keys = nk;
+    m->values = nv;
+    m->cap = ncap;
+    return 0;
+}
+
+int
+ferry_strmap_put(struct ferry_strmap *m, const char *key, void *value)
+{
+    size_t s;
+
+    if ((m->count + 1) * 2 > m->cap && grow(m) < 0)
+        return -FERRY_E_NOMEM;
+    s = slot_of(m->keys, m->cap, key);
+    if (m->keys[s] != NULL)
+        return 0;
+    m->keys[s] = ferry_strdup(key);
+    if (m->keys[s] == NULL)
+        return -FERRY_E_NOMEM;
+    m->values[s] = value;
+    m->count++;
+    return 1;
+}
+
+void *
+ferry_strmap_get(const struct ferry_strmap *m, const char *key)
+{
+    size_t s = slot_of(m->keys, m->cap, key);
+    return m->keys[s] ? m->values[s] : NULL;
+}
+
+size_t
+ferry_strmap_count(const struct ferry_strmap *m)
+{
+    return m->count;
+}
