@@ -1,0 +1,58 @@
+/* ferry: the signed statement (ferry.json) that opens every bundle: what the
+ * bundle holds, where it came from, and each member's digest and size.
+ * docs/FORMAT.md is the specification. */
+#ifndef FERRY_STATEMENT_H
+#define FERRY_STATEMENT_H
+
+#include "common.h"
+#include "error.h"
+
+#define FERRY_STATEMENT_NAME "ferry.json"
+#define FERRY_STATEMENT_SIG_NAME "ferry.json.minisig"
+#define FERRY_STATEMENT_VERSION 1
+#define FERRY_ANNOTATION_SOURCE "dev.ferry.source"
+#define FERRY_REF_NAME "org.opencontainers.image.ref.name"
+
+struct ferry_stmt_member {
+    char *path;       /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
+    char *digest;
+    int64_t size;
+    char *media_type; /* blobs: media type of the first descriptor naming it, else NULL */
+};
+
+struct ferry_stmt_image {
+    char *source;     /* full source reference as exported: host/repo:tag or host/repo@digest */
+    char *registry;   /* source registry host[:port] */
+    char *repository; /* source repository path */
+    char *tag;        /* or NULL */
+    char *digest;     /* digest of the top manifest or index */
+    char *media_type;
+    int64_t size;     /* manifest size */
+    int64_t total;    /* sum of distinct blob sizes the image needs (manifests included) */
+    char **platforms; /* "os/arch[/variant]" */
+    size_t nplatforms;
+};
+
+struct ferry_statement {
+    int version;
+    char *creator;
+    char *created; /* RFC 3339 UTC */
+    struct ferry_stmt_image *images;
+    size_t nimages;
+    struct ferry_stmt_member *members;
+    size_t nmembers;
+};
+
+/* Parse and validate ferry.json: unknown keys, a wrong version, bad digests,
+ * member paths that do not match their digest, and duplicate paths are
+ * FERRY_E_BUNDLE naming the field. *out freed with ferry_statement_free. */
+FERRY_API int ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
+                                    struct ferry_error **err);
+/* Serialise (compact, keys in a fixed order). *out freed with ferry_free. */
+FERRY_API int ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
+                                        struct ferry_error **err);
+FERRY_API void ferry_statement_free(struct ferry_statement *s);
+/* "blobs/<alg>/<hex>" for a digest; caller frees. NULL on bad digest/OOM. */
+FERRY_API char *ferry_blob_path(const char *digest);
+
+#endif

@@ -1,0 +1,370 @@
+/* ferry: ferry.json, the signed statement. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ferry/digest.h"
+#include "ferry/manifest.h"
+#include "ferry/limits.h"
+#include "ferry/statement.h"
+#include "ferry/util.h"
+
+char *
+ferry_blob_path(const char *digest)
+{
+    struct ferry_digest d;
+    struct ferry_error *err = NULL;
+
+    if (ferry_digest_parse(digest, &d, &err) < 0) {
+        ferry_error_free(err);
+        return NULL;
+    }
+    return ferry_asprintf("blobs/%s/%s", ferry_digest_alg_name(d.alg), ferry_digest_hex(&d));
+}
+
+static void
+member_clear(struct ferry_stmt_member *m)
+{
+    ferry_free(m->path);
+    ferry_free(m->digest);
+    ferry_free(m->media_type);
+}
+
+static void
+image_clear(struct ferry_stmt_image *im)
+{
+    size_t i;
+
+    ferry_free(im->source);
+    ferry_free(im->registry);
+    ferry_free(im->repository);
+    ferry_free(im->tag);
+    ferry_free(im->digest);
+    ferry_free(im->media_type);
+    for (i = 0; i < im->nplatforms; i++)
+        ferry_free(im->platforms[i]);
+    ferry_free(im->platforms);
+}
+
+void
+ferry_statement_free(struct ferry_statement *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    ferry_free(s->creator);
+    ferry_free(s->created);
+    for (i = 0; i < s->nimages; i++)
+        image_clear(&s->images[i]);
+    ferry_free(s->images);
+    for (i = 0; i < s->nmembers; i++)
+        member_clear(&s->members[i]);
+    ferry_free(s->members);
+    ferry_free(s);
+}
+
+/* Fail on keys outside `allowed` (NULL-terminated). */
+static int
+check_keys(json_t *obj, const char *const *allowed, const char *what, struct ferry_error **err)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        size_t i;
+        bool ok = false;
+        (void)v;
+        for (i = 0; allowed[i]; i++)
+            if (strcmp(allowed[i], key) == 0)
+                ok = true;
+        if (!ok)
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: unknown key \"%.64s\"", what, key);
+    }
+    return 0;
+}
+
+static int
+str_field(json_t *obj, const char *key, bool required, const char *what, char **out,
+          struct ferry_error **err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: missing \"%s\"", what, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" is not a string", what, key);
+    if ((*out = ferry_strdup(json_string_value(v))) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    return 0;
+}
+
+static int
+int_field(json_t *obj, const char *key, const char *what, int64_t *out, struct ferry_error **err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" is not a non-negative integer",
+                               what, key);
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+}
+
+static int
+parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_error **err)
+{
+    static const char *const keys[] = {"path", "digest", "size", "mediaType", NULL};
+    struct ferry_digest d;
+    char what[64];
+    char *want = NULL;
+    int r;
+
+    snprintf(what, sizeof what, "ferry.json members[%zu]", idx);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = check_keys(o, keys, what, err)) < 0 ||
+        (r = str_field(o, "path", true, what, &m->path, err)) < 0 ||
+        (r = str_field(o, "digest", true, what, &m->digest, err)) < 0 ||
+        (r = int_field(o, "size", what, &m->size, err)) < 0 ||
+        (r = str_field(o, "mediaType", false, what, &m->media_type, err)) < 0)
+        return r;
+    if (ferry_digest_parse(m->digest, &d, err) < 0) {
+        (*err)->code = FERRY_E_BUNDLE;
+        return ferry_error_wrap(err, "%s", what);
+    }
+    if (strcmp(m->path, "oci-layout") == 0 || strcmp(m->path, "index.json") == 0)
+        return 0;
+    want = ferry_blob_path(m->digest);
+    if (want == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    if (strcmp(want, m->path) != 0)
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: path %.200s does not match digest %s", what,
+                            m->path, m->digest);
+    ferry_free(want);
+    return r;
+}
+
+static int
+parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_error **err)
+{
+    static const char *const keys[] = {"source",    "registry", "repository", "tag",
+                                       "digest",    "mediaType", "size",      "total",
+                                       "platforms", NULL};
+    struct ferry_digest d;
+    json_t *pl, *v;
+    char what[64];
+    size_t i;
+    int r;
+
+    snprintf(what, sizeof what, "ferry.json images[%zu]", idx);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = check_keys(o, keys, what, err)) < 0 ||
+        (r = str_field(o, "source", true, what, &im->source, err)) < 0 ||
+        (r = str_field(o, "registry", true, what, &im->registry, err)) < 0 ||
+        (r = str_field(o, "repository", true, what, &im->repository, err)) < 0 ||
+        (r = str_field(o, "tag", false, what, &im->tag, err)) < 0 ||
+        (r = str_field(o, "digest", true, what, &im->digest, err)) < 0 ||
+        (r = str_field(o, "mediaType", true, what, &im->media_type, err)) < 0 ||
+        (r = int_field(o, "size", what, &im->size, err)) < 0 ||
+        (r = int_field(o, "total", what, &im->total, err)) < 0)
+        return r;
+    if (ferry_digest_parse(im->digest, &d, err) < 0) {
+        (*err)->code = FERRY_E_BUNDLE;
+        return ferry_error_wrap(err, "%s", what);
+    }
+    pl = json_object_get(o, "platforms");
+    if (pl == NULL)
+        return 0;
+    if (!json_is_array(pl))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: platforms is not an array", what);
+    if (json_array_size(pl) == 0)
+        return 0;
+    im->platforms = ferry_calloc(json_array_size(pl), sizeof *im->platforms);
+    if (im->platforms == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    json_array_foreach(pl, i, v) {
+        if (!json_is_string(v))
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: platforms[%zu] is not a string", what,
+                                   i);
+        if ((im->platforms[i] = ferry_strdup(json_string_value(v))) == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+        im->nplatforms++;
+    }
+    return 0;
+}
+
+int
+ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
+                      struct ferry_error **err)
+{
+    static const char *const keys[] = {"ferryBundleVersion", "creator", "created", "images",
+                                       "members", NULL};
+    struct ferry_statement *s = NULL;
+    struct ferry_strmap *paths = NULL;
+    json_error_t jerr;
+    json_t *root = NULL, *v;
+    size_t i;
+    int r = 0;
+
+    if (len > FERRY_MAX_STATEMENT)
+        return ferry_error_new(err, FERRY_E_TOO_LARGE, "ferry.json: %zu bytes, more than %u", len,
+                               FERRY_MAX_STATEMENT);
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: invalid json at line %d column %d: %s",
+                               jerr.line, jerr.column, jerr.text);
+    s = ferry_calloc(1, sizeof *s);
+    paths = ferry_strmap_new();
+    if (s == NULL || paths == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: not a json object");
+        goto out;
+    }
+    if ((r = check_keys(root, keys, "ferry.json", err)) < 0)
+        goto out;
+    v = json_object_get(root, "ferryBundleVersion");
+    if (!json_is_integer(v)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: missing ferryBundleVersion");
+        goto out;
+    }
+    if (json_integer_value(v) != FERRY_STATEMENT_VERSION) {
+        r = ferry_error_new(err, FERRY_E_UNSUPPORTED,
+                            "ferry.json: bundle format version %lld is not supported (this ferry reads %d)",
+                            (long long)json_integer_value(v), FERRY_STATEMENT_VERSION);
+        goto out;
+    }
+    s->version = FERRY_STATEMENT_VERSION;
+    if ((r = str_field(root, "creator", true, "ferry.json", &s->creator, err)) < 0 ||
+        (r = str_field(root, "created", true, "ferry.json", &s->created, err)) < 0)
+        goto out;
+    v = json_object_get(root, "images");
+    if (!json_is_array(v)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: images is not an array");
+        goto out;
+    }
+    if (json_array_size(v) > 0) {
+        s->images = ferry_calloc(json_array_size(v), sizeof *s->images);
+        if (s->images == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            goto out;
+        }
+    }
+    for (i = 0; i < json_array_size(v); i++) {
+        s->nimages++;
+        if ((r = parse_image(json_array_get(v, i), i, &s->images[i], err)) < 0)
+            goto out;
+    }
+    v = json_object_get(root, "members");
+    if (!json_is_array(v) || json_array_size(v) > FERRY_MAX_MEMBERS) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: members is not an array of at most %d",
+                            FERRY_MAX_MEMBERS);
+        goto out;
+    }
+    if (json_array_size(v) > 0) {
+        s->members = ferry_calloc(json_array_size(v), sizeof *s->members);
+        if (s->members == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            goto out;
+        }
+    }
+    for (i = 0; i < json_array_size(v); i++) {
+        s->nmembers++;
+        if ((r = parse_member(json_array_get(v, i), i, &s->members[i], err)) < 0)
+            goto out;
+        r = ferry_strmap_put(paths, s->members[i].path, &s->members[i]);
+        if (r < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            goto out;
+        }
+        if (r == 0) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: member %.200s listed twice",
+                                s->members[i].path);
+            goto out;
+        }
+        r = 0;
+    }
+    *out = s;
+    s = NULL;
+out:
+    ferry_strmap_free(paths);
+    ferry_statement_free(s);
+    json_decref(root);
+    return r;
+}
+
+int
+ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
+                          struct ferry_error **err)
+{
+    json_t *root = NULL, *images, *members;
+    char *text = NULL;
+    size_t i, j;
+    int r = 0;
+
+    root = json_object();
+    images = json_array();
+    members = json_array();
+    if (!root || !images || !members) {
+        json_decref(images);
+        json_decref(members);
+        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+        goto out;
+    }
+    json_object_set_new(root, "ferryBundleVersion", json_integer(FERRY_STATEMENT_VERSION));
+    json_object_set_new(root, "creator", json_string(s->creator));
+    json_object_set_new(root, "created", json_string(s->created));
+    json_object_set_new(root, "images", images);
+    json_object_set_new(root, "members", members);
+    for (i = 0; i < s->nimages; i++) {
+        const struct ferry_stmt_image *im = &s->images[i];
+        json_t *o = json_object(), *pl = json_array();
+        json_object_set_new(o, "source", json_string(im->source));
+        json_object_set_new(o, "registry", json_string(im->registry));
+        json_object_set_new(o, "repository", json_string(im->repository));
+        if (im->tag)
+            json_object_set_new(o, "tag", json_string(im->tag));
+        json_object_set_new(o, "digest", json_string(im->digest));
+        json_object_set_new(o, "mediaType", json_string(im->media_type));
+        json_object_set_new(o, "size", json_integer(im->size));
+        json_object_set_new(o, "total", json_integer(im->total));
+        for (j = 0; j < im->nplatforms; j++)
+            json_array_append_new(pl, json_string(im->platforms[j]));
+        json_object_set_new(o, "platforms", pl);
+        json_array_append_new(images, o);
+    }
+    for (i = 0; i < s->nmembers; i++) {
+        const struct ferry_stmt_member *m = &s->members[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "path", json_string(m->path));
+        json_object_set_new(o, "digest", json_string(m->digest));
+        json_object_set_new(o, "size", json_integer(m->size));
+        if (m->media_type)
+            json_object_set_new(o, "mediaType", json_string(m->media_type));
+        json_array_append_new(members, o);
+    }
+    text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: cannot serialise");
+        goto out;
+    }
+    *len = strlen(text);
+    *out = ferry_strndup(text, *len);
+    if (*out == NULL)
+        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+out:
+    free(text);
+    json_decref(root);
+    return r;
+}
