@@ -1,1 +1,19 @@
-int main(void) { return 0; }
+/* ferry-export: command dispatch (crun: src/crun.c commands[]). */
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const struct cli_cmd commands[] = {
+    {"keygen", cmd_keygen, "create a minisign-compatible key pair"},
+    {NULL, NULL, NULL},
+};
+
+static const struct cli_cmd export_cmd = {"export", cmd_export, "export images into a bundle"};
+
+int
+main(int argc, char **argv)
+{
+    cli_prog = "ferry-export";
+    return cli_dispatch(commands, &export_cmd, argc, argv);
+}

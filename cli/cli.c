@@ -1,0 +1,352 @@
+/* ferry: shared command-line support. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+#define SECRET_MAX 4096
+
+const char *cli_prog = "ferry";
+int cli_verbosity = 1;
+
+static bool progress_on;
+static bool progress_drawn;
+static struct timespec progress_last;
+
+static void
+vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    if (progress_drawn) {
+        fputs("\r\033[K", stderr);
+        progress_drawn = false;
+    }
+    fprintf(stderr, "%s: %s", cli_prog, prefix);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (cli_verbosity < 1)
+        return;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void
+cli_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (cli_verbosity < 1)
+        return;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+static void
+log_handler(enum ferry_log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (level == FERRY_LOG_ERROR)
+        cli_error("%s", msg);
+    else if (level == FERRY_LOG_WARN)
+        cli_warn("%s", msg);
+    else if ((level == FERRY_LOG_INFO && cli_verbosity >= 2) ||
+             (level == FERRY_LOG_DEBUG && cli_verbosity >= 3))
+        cli_info("%s", msg);
+}
+
+const char *
+cli_size(char *buf, size_t n, unsigned long long bytes)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%llu B", bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+/* At most 6 redraws a second, constant width (zstd: REFRESH_RATE). */
+static void
+progress_handler(const char *phase, const char *object, uint64_t done, uint64_t total, void *ud)
+{
+    struct timespec now;
+    char a[32], b[32];
+    long ms;
+
+    (void)ud;
+    if (!progress_on)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
+    if (ms < 166 && done != total)
+        return;
+    progress_last = now;
+    fprintf(stderr, "\r\033[K%s: %-7s %10s / %-10s %.40s", cli_prog, phase,
+            cli_size(a, sizeof a, done), cli_size(b, sizeof b, total), object ? object : "");
+    progress_drawn = true;
+}
+
+void
+cli_setup(bool force_progress)
+{
+    ferry_log_set_handler(log_handler, NULL);
+    progress_on = cli_verbosity >= 1 && (force_progress || isatty(STDERR_FILENO));
+    ferry_progress_set_handler(progress_handler, NULL);
+    if (sodium_init() < 0) {
+        cli_error("cannot initialise libsodium");
+        exit(FERRY_EXIT_ERROR);
+    }
+}
+
+void
+cli_progress_done(void)
+{
+    if (progress_drawn) {
+        fputs("\r\033[K", stderr);
+        progress_drawn = false;
+    }
+}
+
+int
+cli_fail(struct ferry_error *err)
+{
+    int code = ferry_error_exit_code(err);
+
+    cli_progress_done();
+    if (err != NULL) {
+        cli_error("%s", err->msg);
+        if (code == FERRY_EXIT_VERIFY)
+            cli_error("verification failed: nothing was changed");
+    }
+    ferry_error_free(err);
+    return code;
+}
+
+int
+cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+    return FERRY_EXIT_USAGE;
+}
+
+static char *
+read_secret_fd(int fd)
+{
+    char *s = sodium_malloc(SECRET_MAX);
+    size_t n = 0;
+    ssize_t k;
+    char c;
+
+    if (s == NULL)
+        return NULL;
+    for (;;) {
+        k = read(fd, &c, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || c == '\n')
+            break;
+        if (n + 1 >= SECRET_MAX) {
+            sodium_free(s);
+            return NULL;
+        }
+        s[n++] = c;
+    }
+    if (n > 0 && s[n - 1] == '\r')
+        n--;
+    s[n] = '\0';
+    return s;
+}
+
+char *
+cli_read_secret_stdin(void)
+{
+    return read_secret_fd(STDIN_FILENO);
+}
+
+char *
+cli_read_secret_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *s;
+
+    if (fd < 0)
+        return NULL;
+    s = read_secret_fd(fd);
+    close(fd);
+    return s;
+}
+
+char *
+cli_prompt_secret(const char *prompt)
+{
+    struct termios old, noecho;
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    char *s;
+
+    if (fd < 0)
+        return NULL;
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        close(fd);
+        return NULL;
+    }
+    if (tcgetattr(fd, &old) == 0) {
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fd, TCSAFLUSH, &noecho);
+    }
+    s = read_secret_fd(fd);
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+        /* nothing to do: the prompt is cosmetic */
+    }
+    close(fd);
+    return s;
+}
+
+void
+cli_secret_free(char *s)
+{
+    if (s != NULL)
+        sodium_free(s);
+}
+
+int
+cli_key_password(char *buf, size_t buflen, void *ud)
+{
+    const char *file = ud;
+    char *s = file ? cli_read_secret_file(file) : cli_prompt_secret("Password for the secret key: ");
+    size_t n;
+
+    if (s == NULL)
+        return -1;
+    n = strlen(s);
+    if (n + 1 > buflen) {
+        cli_secret_free(s);
+        return -1;
+    }
+    memcpy(buf, s, n + 1);
+    cli_secret_free(s);
+    return 0;
+}
+
+int
+cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, int argc, char **argv)
+{
+    const struct cli_cmd *c;
+
+    if (argc >= 2) {
+        for (c = cmds; c->name; c++)
+            if (strcmp(argv[1], c->name) == 0)
+                return c->run(argc - 1, argv + 1);
+    }
+    if (default_cmd != NULL)
+        return default_cmd->run(argc, argv);
+    if (argc < 2)
+        return cli_usage("missing command");
+    return cli_usage("unknown command '%s'", argv[1]);
+}
+
+int
+cli_reg_option(struct cli_reg *cr, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_PLAIN_HTTP:
+        cr->o.plain_http = true;
+        return 1;
+    case CLI_OPT_CA_FILE:
+        cr->o.ca_file = arg;
+        return 1;
+    case CLI_OPT_USERNAME:
+        cr->o.username = arg;
+        return 1;
+    case CLI_OPT_PASSWORD_STDIN:
+        cr->password_stdin = true;
+        return 1;
+    case CLI_OPT_AUTHFILE:
+        cr->o.auth_file = arg;
+        return 1;
+    case CLI_OPT_INSECURE_TLS:
+        cr->o.insecure_tls = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+cli_reg_finish(struct cli_reg *cr)
+{
+    if (cr->password_stdin && cr->o.username == NULL)
+        return cli_usage("--password-stdin needs --username");
+    if (cr->o.username != NULL && !cr->password_stdin)
+        return cli_usage("--username needs --password-stdin (passwords are never taken from argv)");
+    if (cr->password_stdin) {
+        cr->password = cli_read_secret_stdin();
+        if (cr->password == NULL) {
+            cli_error("cannot read the registry password from stdin");
+            return FERRY_EXIT_ERROR;
+        }
+        cr->o.password = cr->password;
+    }
+    return 0;
+}
+
+void
+cli_reg_clear(struct cli_reg *cr)
+{
+    cli_secret_free(cr->password);
+    cr->password = NULL;
+    cr->o.password = NULL;
+}
+
+bool
+cli_parse_int(const char *s, long min, long max, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}

@@ -1,0 +1,98 @@
+/* ferry: what both command-line programs share: messages, progress, secrets.
+ * Only public headers are used here (STYLE.md 1). */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ferry/error.h"
+#include "ferry/util.h"
+
+struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+extern const char *cli_prog;   /* "ferry-export" */
+extern int cli_verbosity;      /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+
+/* Install log and progress handlers; progress shows on a TTY or when forced. */
+void cli_setup(bool force_progress);
+void cli_progress_done(void);
+/* "ferry-export: <msg>" on stderr. */
+void cli_error(const char *fmt, ...) FERRY_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) FERRY_PRINTF(1, 2);
+void cli_info(const char *fmt, ...) FERRY_PRINTF(1, 2);
+/* Print the error (and free it) and return the exit code for it. */
+int cli_fail(struct ferry_error *err);
+/* Usage error: message, hint, exit 64. */
+int cli_usage(const char *fmt, ...) FERRY_PRINTF(1, 2);
+
+/* Read one line (without newline) from fd 0 into sodium_malloc'd memory, for
+ * --password-stdin. NULL on failure. Free with cli_secret_free. */
+char *cli_read_secret_stdin(void);
+/* Read the first line of a file as a secret. */
+char *cli_read_secret_file(const char *path);
+/* Prompt on /dev/tty without echo. */
+char *cli_prompt_secret(const char *prompt);
+void cli_secret_free(char *s);
+
+/* Password callback for ferry_seckey_load: ud is a const char * file path or NULL (prompt). */
+int cli_key_password(char *buf, size_t buflen, void *ud);
+
+/* Dispatch argv[1] over cmds; default_cmd runs when argv[1] is not a command. */
+int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, int argc,
+                 char **argv);
+/* Human size "12.3 MiB" into buf. */
+const char *cli_size(char *buf, size_t n, unsigned long long bytes);
+
+#endif
+
+/* Registry options shared by export and import: --plain-http, --ca-file,
+ * --username, --password-stdin, --authfile, --insecure-tls. */
+#include "ferry/registry.h"
+enum {
+    CLI_OPT_PLAIN_HTTP = 1000,
+    CLI_OPT_CA_FILE,
+    CLI_OPT_USERNAME,
+    CLI_OPT_PASSWORD_STDIN,
+    CLI_OPT_AUTHFILE,
+    CLI_OPT_INSECURE_TLS,
+    CLI_OPT_PROGRESS,
+    CLI_OPT_JSON,
+    CLI_OPT_LEVEL,
+    CLI_OPT_THREADS,
+    CLI_OPT_KEY_PASSWORD_FILE,
+    CLI_OPT_TO,
+    CLI_OPT_FIRST_FREE,
+};
+#define CLI_REGISTRY_LONGOPTS                                                                      \
+    {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                         \
+        {"ca-file", required_argument, NULL, CLI_OPT_CA_FILE},                                     \
+        {"username", required_argument, NULL, CLI_OPT_USERNAME},                                   \
+        {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                             \
+        {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                                   \
+        {"insecure-tls", no_argument, NULL, CLI_OPT_INSECURE_TLS}
+
+struct cli_reg {
+    struct ferry_registry_opts o;
+    bool password_stdin;
+    char *password; /* sodium_malloc'd */
+};
+/* Handle a registry option: 1 handled, 0 not a registry option. */
+int cli_reg_option(struct cli_reg *cr, int opt, const char *arg);
+/* Finish: read the password if asked; 0 ok, else an exit code. */
+int cli_reg_finish(struct cli_reg *cr);
+void cli_reg_clear(struct cli_reg *cr);
+#define CLI_REGISTRY_HELP                                                                          \
+    "  --plain-http          talk http:// (loopback or lab registries only)\n"                   \
+    "  --ca-file FILE        trust the CA certificates in FILE as well\n"                         \
+    "  --insecure-tls        do not verify TLS certificates\n"                                     \
+    "  --username USER       log in as USER; the password is read with --password-stdin\n"       \
+    "  --password-stdin      read the registry password from the first line of stdin\n"          \
+    "  --authfile FILE       docker/containers auth file (default: REGISTRY_AUTH_FILE,\n"          \
+    "                        then $DOCKER_CONFIG/config.json or ~/.docker/config.json)\n"
+/* Parse a decimal integer in [min, max]; false on garbage. */
+bool cli_parse_int(const char *s, long min, long max, int *out);

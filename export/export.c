@@ -1,0 +1,670 @@
+/* ferry: export: resolve references into a graph of manifests and blobs, then
+ * stream everything into one signed bundle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ferry/bundle.h"
+#include "ferry/digest.h"
+#include "ferry/export.h"
+#include "ferry/limits.h"
+#include "ferry/manifest.h"
+#include "ferry/reference.h"
+#include "ferry/statement.h"
+#include "ferry/util.h"
+
+#define MAX_DEPTH 8 /* index nesting */
+
+/* One bundle member to write. Manifests and small configs are held in memory;
+ * everything else streams from its registry while the bundle is written. */
+struct obj {
+    char *digest;
+    char *media_type;
+    int64_t size;
+    char *data; /* NULL: streamed */
+    size_t len;
+    struct ferry_registry *reg; /* borrowed */
+    char *repo;
+};
+
+struct conn {
+    char *host;
+    struct ferry_registry *reg;
+};
+
+struct ctx {
+    const struct ferry_export_opts *o;
+    struct conn *conns;
+    size_t nconns;
+    struct ferry_strmap *objmap; /* digest -> struct obj */
+    struct obj **objs;
+    size_t nobjs, capobjs;
+    struct ferry_stmt_image *images;
+    size_t nimages;
+};
+
+static void
+obj_free(struct obj *ob)
+{
+    if (ob == NULL)
+        return;
+    ferry_free(ob->digest);
+    ferry_free(ob->media_type);
+    ferry_free(ob->data);
+    ferry_free(ob->repo);
+    ferry_free(ob);
+}
+
+static void
+ctx_clear(struct ctx *c)
+{
+    size_t i, j;
+
+    for (i = 0; i < c->nobjs; i++)
+        obj_free(c->objs[i]);
+    ferry_free(c->objs);
+    ferry_strmap_free(c->objmap);
+    for (i = 0; i < c->nconns; i++) {
+        ferry_free(c->conns[i].host);
+        ferry_registry_free(c->conns[i].reg);
+    }
+    ferry_free(c->conns);
+    for (i = 0; i < c->nimages; i++) {
+        struct ferry_stmt_image *im = &c->images[i];
+        ferry_free(im->source);
+        ferry_free(im->registry);
+        ferry_free(im->repository);
+        ferry_free(im->tag);
+        ferry_free(im->digest);
+        ferry_free(im->media_type);
+        for (j = 0; j < im->nplatforms; j++)
+            ferry_free(im->platforms[j]);
+        ferry_free(im->platforms);
+    }
+    ferry_free(c->images);
+}
+
+static int
+get_conn(struct ctx *c, const char *host, struct ferry_registry **out, struct ferry_error **err)
+{
+    struct conn *nc;
+    size_t i;
+    int r;
+
+    for (i = 0; i < c->nconns; i++) {
+        if (strcmp(c->conns[i].host, host) == 0) {
+            *out = c->conns[i].reg;
+            return 0;
+        }
+    }
+    nc = ferry_realloc(c->conns, (c->nconns + 1) * sizeof *nc);
+    if (nc == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    c->conns = nc;
+    nc = &c->conns[c->nconns];
+    memset(nc, 0, sizeof *nc);
+    if ((r = ferry_registry_new(host, &c->o->reg, &nc->reg, err)) < 0)
+        return r;
+    if ((nc->host = ferry_strdup(host)) == NULL) {
+        ferry_registry_free(nc->reg);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    c->nconns++;
+    *out = nc->reg;
+    return 0;
+}
+
+/* Add a member unless its digest is known; *out is the (new or existing) obj.
+ * Takes ownership of data. */
+static int
+add_obj(struct ctx *c, const char *digest, const char *media_type, int64_t size, char *data,
+        size_t len, struct ferry_registry *reg, const char *repo, struct obj **out,
+        struct ferry_error **err)
+{
+    struct obj *ob = ferry_strmap_get(c->objmap, digest);
+
+    if (ob != NULL) {
+        if (ob->size != size) {
+            ferry_free(data);
+            return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                                   "%s is described with sizes %lld and %lld", digest,
+                                   (long long)ob->size, (long long)size);
+        }
+        if (ob->data == NULL && data != NULL) {
+            ob->data = data;
+            ob->len = len;
+        } else {
+            ferry_free(data);
+        }
+        *out = ob;
+        return 0;
+    }
+    if (c->nobjs == c->capobjs) {
+        size_t ncap = c->capobjs ? c->capobjs * 2 : 64;
+        struct obj **n = ferry_realloc(c->objs, ncap * sizeof *n);
+        if (n == NULL) {
+            ferry_free(data);
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        c->objs = n;
+        c->capobjs = ncap;
+    }
+    ob = ferry_calloc(1, sizeof *ob);
+    if (ob == NULL || (ob->digest = ferry_strdup(digest)) == NULL ||
+        (ob->media_type = ferry_strdup(media_type)) == NULL ||
+        (ob->repo = ferry_strdup(repo)) == NULL || ferry_strmap_put(c->objmap, digest, ob) < 0) {
+        obj_free(ob);
+        ferry_free(data);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    ob->size = size;
+    ob->data = data;
+    ob->len = len;
+    ob->reg = reg;
+    c->objs[c->nobjs++] = ob;
+    *out = ob;
+    return 0;
+}
+
+static int
+buf_sink_adapter(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    return ferry_buf_append(ud, data, len, err);
+}
+
+/* Per-image accounting: distinct objects and platforms. */
+struct imgacc {
+    struct ferry_strmap *seen;
+    int64_t total;
+    struct ferry_stmt_image *im;
+};
+
+static int
+acc_add(struct imgacc *a, const struct obj *ob, struct ferry_error **err)
+{
+    int r = ferry_strmap_put(a->seen, ob->digest, (void *)ob);
+
+    if (r < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (r == 1)
+        a->total += ob->size;
+    return 0;
+}
+
+static int
+acc_platform(struct imgacc *a, const char *platform, struct ferry_error **err)
+{
+    struct ferry_stmt_image *im = a->im;
+    char **n;
+    size_t i;
+
+    if (platform == NULL)
+        return 0;
+    for (i = 0; i < im->nplatforms; i++)
+        if (strcmp(im->platforms[i], platform) == 0)
+            return 0;
+    n = ferry_realloc(im->platforms, (im->nplatforms + 1) * sizeof *n);
+    if (n == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    im->platforms = n;
+    if ((n[im->nplatforms] = ferry_strdup(platform)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    im->nplatforms++;
+    return 0;
+}
+
+static int
+add_blob(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *repo,
+         const struct ferry_descriptor *d, bool want_platform, struct ferry_error **err)
+{
+    struct obj *ob = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    /* Configs are small: read them now so the statement can name platforms. */
+    if (want_platform && d->size <= (int64_t)FERRY_MAX_MANIFEST &&
+        ferry_strmap_get(c->objmap, d->digest) == NULL) {
+        struct ferry_buf b;
+        ferry_buf_init(&b, FERRY_MAX_MANIFEST);
+        r = ferry_registry_get_blob(reg, repo, d->digest, d->size, buf_sink_adapter, &b, err);
+        if (r < 0) {
+            ferry_buf_free(&b);
+            return r;
+        }
+        data = ferry_buf_take(&b, &len);
+    }
+    if ((r = add_obj(c, d->digest, d->media_type, d->size, data, len, reg, repo, &ob, err)) < 0)
+        return r;
+    if ((r = acc_add(a, ob, err)) < 0)
+        return r;
+    if (want_platform && ob->data != NULL) {
+        char *plat = NULL;
+        if (ferry_config_platform(ob->data, ob->len, ob->digest, &plat, err) < 0) {
+            /* A config that is not JSON (an artifact's) has no platform. */
+            ferry_error_clear(err);
+            return 0;
+        }
+        r = acc_platform(a, plat, err);
+        ferry_free(plat);
+    }
+    return r;
+}
+
+/* Walk a manifest or index already fetched as ob, adding everything it needs. */
+static int
+walk(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *repo, struct obj *ob,
+     int depth, struct ferry_error **err)
+{
+    struct ferry_manifest *m = NULL;
+    size_t i;
+    int r;
+
+    if (depth > MAX_DEPTH)
+        return ferry_error_new(err, FERRY_E_INVALID, "%s@%s: indexes nested more than %d deep",
+                               repo, ob->digest, MAX_DEPTH);
+    if ((r = acc_add(a, ob, err)) < 0)
+        return r;
+    if ((r = ferry_manifest_parse(ob->data, ob->len, ob->media_type, ob->digest, &m, err)) < 0)
+        return ferry_error_wrap(err, "%s", repo);
+    if (m->kind == FERRY_KIND_INDEX) {
+        for (i = 0; i < m->nmanifests; i++) {
+            const struct ferry_descriptor *d = &m->manifests[i];
+            struct obj *child = ferry_strmap_get(c->objmap, d->digest);
+            if (!ferry_media_type_is_index(d->media_type) &&
+                !ferry_media_type_is_manifest(d->media_type)) {
+                /* An index may list plain blobs (image-layout.md example). */
+                if ((r = add_blob(c, a, reg, repo, d, false, err)) < 0)
+                    goto out;
+                continue;
+            }
+            if (child == NULL || child->data == NULL) {
+                struct ferry_buf b;
+                struct ferry_manifest_info info = {0};
+                char *data;
+                size_t len;
+                ferry_buf_init(&b, FERRY_MAX_MANIFEST);
+                r = ferry_registry_get_manifest(reg, repo, d->digest, &b, &info, err);
+                ferry_manifest_info_clear(&info);
+                if (r < 0) {
+                    ferry_buf_free(&b);
+                    goto out;
+                }
+                if ((int64_t)b.len != d->size) {
+                    ferry_buf_free(&b);
+                    r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                                        "%s@%s: manifest is %zu bytes, its index says %lld", repo,
+                                        d->digest, b.len, (long long)d->size);
+                    goto out;
+                }
+                data = ferry_buf_take(&b, &len);
+                if ((r = add_obj(c, d->digest, d->media_type, d->size, data, len, reg, repo,
+                                 &child, err)) < 0)
+                    goto out;
+            }
+            if (depth == 0 && (r = acc_platform(a, d->platform, err)) < 0)
+                goto out;
+            if ((r = walk(c, a, reg, repo, child, depth + 1, err)) < 0)
+                goto out;
+        }
+    } else {
+        if ((r = add_blob(c, a, reg, repo, &m->config, depth == 0, err)) < 0)
+            goto out;
+        for (i = 0; i < m->nlayers; i++)
+            if ((r = add_blob(c, a, reg, repo, &m->layers[i], false, err)) < 0)
+                goto out;
+    }
+out:
+    ferry_manifest_free(m);
+    return r;
+}
+
+static int
+resolve(struct ctx *c, const char *text, struct ferry_error **err)
+{
+    struct ferry_ref *ref = NULL;
+    struct ferry_registry *reg;
+    struct ferry_manifest_info info = {0};
+    struct ferry_buf body;
+    struct ferry_stmt_image *im;
+    struct imgacc acc = {0};
+    struct obj *ob = NULL;
+    char *data;
+    size_t len;
+    int r;
+
+    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
+    if ((r = ferry_ref_parse(text, true, &ref, err)) < 0)
+        goto out;
+    if ((r = get_conn(c, ref->api_host, &reg, err)) < 0)
+        goto out;
+    ferry_log(FERRY_LOG_INFO, "resolve %s", text);
+    r = ferry_registry_get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag,
+                                    &body, &info, err);
+    if (r < 0) {
+        ferry_error_wrap(err, "resolve %s", text);
+        goto out;
+    }
+    if (!ferry_media_type_is_index(info.media_type) && !ferry_media_type_is_manifest(info.media_type)) {
+        r = ferry_error_new(err, FERRY_E_UNSUPPORTED, "resolve %s: unsupported media type %s", text,
+                            info.media_type ? info.media_type : "(none)");
+        goto out;
+    }
+    data = ferry_buf_take(&body, &len);
+    if ((r = add_obj(c, info.digest, info.media_type, (int64_t)len, data, len, reg,
+                     ref->repository, &ob, err)) < 0)
+        goto out;
+
+    im = ferry_realloc(c->images, (c->nimages + 1) * sizeof *im);
+    if (im == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    c->images = im;
+    im = &c->images[c->nimages++];
+    memset(im, 0, sizeof *im);
+    im->source = ferry_ref_string(ref);
+    im->registry = ferry_strdup(ref->registry);
+    im->repository = ferry_strdup(ref->repository);
+    im->tag = ref->tag ? ferry_strdup(ref->tag) : NULL;
+    im->digest = ferry_strdup(info.digest);
+    im->media_type = ferry_strdup(info.media_type);
+    im->size = (int64_t)len;
+    if (!im->source || !im->registry || !im->repository || (ref->tag && !im->tag) || !im->digest ||
+        !im->media_type) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    acc.seen = ferry_strmap_new();
+    acc.im = im;
+    if (acc.seen == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = walk(c, &acc, reg, ref->repository, ob, 0, err)) < 0) {
+        ferry_error_wrap(err, "resolve %s", text);
+        goto out;
+    }
+    im->total = acc.total;
+out:
+    ferry_strmap_free(acc.seen);
+    ferry_manifest_info_clear(&info);
+    ferry_buf_free(&body);
+    ferry_ref_free(ref);
+    return r;
+}
+
+/* index.json: one entry per exported reference, ref.name = "repo:tag" (or
+ * "repo@digest"), which skopeo and oras read; the full source stays in our own
+ * annotation since org.opencontainers.* is reserved. */
+static int
+build_index(struct ctx *c, char **out, size_t *len, struct ferry_error **err)
+{
+    json_t *root = json_object(), *arr = json_array();
+    char *text;
+    size_t i;
+
+    if (root == NULL || arr == NULL) {
+        json_decref(root);
+        json_decref(arr);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    json_object_set_new(root, "schemaVersion", json_integer(2));
+    json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX));
+    json_object_set_new(root, "manifests", arr);
+    for (i = 0; i < c->nimages; i++) {
+        const struct ferry_stmt_image *im = &c->images[i];
+        json_t *d = json_object(), *ann = json_object();
+        char *name = im->tag ? ferry_asprintf("%s:%s", im->repository, im->tag)
+                             : ferry_asprintf("%s@%s", im->repository, im->digest);
+        if (name == NULL) {
+            json_decref(d);
+            json_decref(ann);
+            json_decref(root);
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        json_object_set_new(d, "mediaType", json_string(im->media_type));
+        json_object_set_new(d, "digest", json_string(im->digest));
+        json_object_set_new(d, "size", json_integer(im->size));
+        json_object_set_new(ann, FERRY_REF_NAME, json_string(name));
+        json_object_set_new(ann, FERRY_ANNOTATION_SOURCE, json_string(im->source));
+        json_object_set_new(d, "annotations", ann);
+        json_array_append_new(arr, d);
+        ferry_free(name);
+    }
+    text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (text == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    *len = strlen(text);
+    *out = ferry_strndup(text, *len);
+    free(text);
+    if (*out == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    return 0;
+}
+
+static const char oci_layout_text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+static int
+fill_member(struct ferry_stmt_member *m, const char *path, const void *data, size_t len,
+            struct ferry_error **err)
+{
+    struct ferry_digest d;
+
+    ferry_digest_buffer(FERRY_DIGEST_SHA256, data, len, &d);
+    m->path = ferry_strdup(path);
+    m->digest = ferry_strdup(d.str);
+    m->size = (int64_t)len;
+    if (m->path == NULL || m->digest == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    return 0;
+}
+
+static void
+now_rfc3339(char *buf, size_t n, time_t *t)
+{
+    struct tm tm;
+
+    *t = time(NULL);
+    gmtime_r(t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct wsink {
+    struct ferry_bundle_writer *w;
+    const char *digest;
+    uint64_t done, total_done, total;
+};
+
+static int
+writer_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    struct wsink *ws = ud;
+    int r = ferry_bundle_writer_write(ws->w, data, len, err);
+
+    ws->done += len;
+    ws->total_done += len;
+    ferry_progress("export", ws->digest, ws->total_done, ws->total);
+    return r;
+}
+
+/* In-memory members first (manifests, configs), then streamed blobs. */
+static int
+cmp_obj(const void *pa, const void *pb)
+{
+    const struct obj *a = *(struct obj *const *)pa, *b = *(struct obj *const *)pb;
+    return (a->data == NULL) - (b->data == NULL);
+}
+
+static int
+write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error **err)
+{
+    const struct ferry_export_opts *o = c->o;
+    struct ferry_bundle_writer_opts wo = {o->level, o->threads};
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_statement st = {0};
+    struct wsink ws = {0};
+    char *index = NULL, *stext = NULL, *sig = NULL, *path = NULL, *tc = NULL;
+    const char *base;
+    size_t ilen = 0, slen = 0, i;
+    char created[32];
+    time_t now;
+    int r = 0;
+
+    /* Stable sort keeps resolution order inside each group. */
+    for (i = 1; i < c->nobjs; i++) {
+        size_t j = i;
+        while (j > 0 && cmp_obj(&c->objs[j - 1], &c->objs[j]) > 0) {
+            struct obj *t = c->objs[j - 1];
+            c->objs[j - 1] = c->objs[j];
+            c->objs[j] = t;
+            j--;
+        }
+    }
+    if ((r = build_index(c, &index, &ilen, err)) < 0)
+        goto out;
+    now_rfc3339(created, sizeof created, &now);
+    st.version = FERRY_STATEMENT_VERSION;
+    st.creator = (char *)"ferry-export " FERRY_VERSION;
+    st.created = created;
+    st.images = c->images;
+    st.nimages = c->nimages;
+    st.members = ferry_calloc(c->nobjs + 2, sizeof *st.members);
+    if (st.members == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = fill_member(&st.members[st.nmembers++], "oci-layout", oci_layout_text,
+                         sizeof oci_layout_text - 1, err)) < 0 ||
+        (r = fill_member(&st.members[st.nmembers++], "index.json", index, ilen, err)) < 0)
+        goto out;
+    for (i = 0; i < c->nobjs; i++) {
+        struct ferry_stmt_member *m = &st.members[st.nmembers++];
+        m->path = ferry_blob_path(c->objs[i]->digest);
+        m->digest = ferry_strdup(c->objs[i]->digest);
+        m->media_type = ferry_strdup(c->objs[i]->media_type);
+        m->size = c->objs[i]->size;
+        if (!m->path || !m->digest || !m->media_type) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ws.total += (uint64_t)m->size;
+        rep->content_bytes += (uint64_t)m->size;
+        if (ferry_media_type_is_index(m->media_type) || ferry_media_type_is_manifest(m->media_type))
+            rep->manifests++;
+        else
+            rep->blobs++;
+    }
+    rep->images = c->nimages;
+    if ((r = ferry_statement_serialize(&st, &stext, &slen, err)) < 0)
+        goto out;
+    tc = ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)now, FERRY_STATEMENT_NAME);
+    if (tc == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = ferry_sign_buffer(o->key, stext, slen, "signature from ferry-export secret key", tc,
+                               &sig, err)) < 0)
+        goto out;
+
+    if ((r = ferry_bundle_writer_open(o->output, &wo, &w, err)) < 0)
+        goto out;
+    if ((r = ferry_bundle_writer_add(w, FERRY_STATEMENT_NAME, stext, slen, err)) < 0 ||
+        (r = ferry_bundle_writer_add(w, FERRY_STATEMENT_SIG_NAME, sig, strlen(sig), err)) < 0 ||
+        (r = ferry_bundle_writer_add(w, "oci-layout", oci_layout_text, sizeof oci_layout_text - 1,
+                                     err)) < 0 ||
+        (r = ferry_bundle_writer_add(w, "index.json", index, ilen, err)) < 0)
+        goto out;
+    for (i = 0; i < c->nobjs; i++) {
+        struct obj *ob = c->objs[i];
+        ferry_safefree(path);
+        if ((path = ferry_blob_path(ob->digest)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (ob->data != NULL) {
+            if ((r = ferry_bundle_writer_add(w, path, ob->data, ob->len, err)) < 0)
+                goto out;
+            ws.total_done += ob->len;
+            continue;
+        }
+        if ((r = ferry_bundle_writer_begin(w, path, (uint64_t)ob->size, err)) < 0)
+            goto out;
+        ws.w = w;
+        ws.digest = ob->digest;
+        ws.done = 0;
+        r = ferry_registry_get_blob(ob->reg, ob->repo, ob->digest, ob->size, writer_sink, &ws, err);
+        if (r < 0) {
+            ferry_error_wrap(err, "export %s@%s", ob->repo, ob->digest);
+            goto out;
+        }
+        if ((r = ferry_bundle_writer_end(w, err)) < 0)
+            goto out;
+    }
+    ferry_free(tc);
+    base = strrchr(o->output, '/');
+    base = base ? base + 1 : o->output;
+    tc = ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)now, base);
+    if (tc == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = ferry_bundle_writer_commit(w, o->key, tc, err)) < 0)
+        goto out;
+    rep->bundle_bytes = ferry_bundle_writer_bytes(w);
+out:
+    if (r < 0 && *err != NULL)
+        ferry_error_wrap(err, "write %s", o->output);
+    ferry_bundle_writer_free(w);
+    for (i = 0; i < st.nmembers; i++) {
+        ferry_free(st.members[i].path);
+        ferry_free(st.members[i].digest);
+        ferry_free(st.members[i].media_type);
+    }
+    ferry_free(st.members);
+    ferry_free(index);
+    ferry_free(stext);
+    ferry_free(sig);
+    ferry_free(path);
+    ferry_free(tc);
+    return r;
+}
+
+int
+ferry_export_run(const char *const *refs, size_t nrefs, const struct ferry_export_opts *o,
+                 struct ferry_export_report *rep, struct ferry_error **err)
+{
+    struct ctx c = {0};
+    struct ferry_export_report dummy;
+    size_t i;
+    int r = 0;
+
+    if (rep == NULL)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    if (nrefs == 0)
+        return ferry_error_new(err, FERRY_E_USAGE, "no image reference to export");
+    c.o = o;
+    c.objmap = ferry_strmap_new();
+    if (c.objmap == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    for (i = 0; i < nrefs; i++) {
+        size_t j;
+        bool dup = false;
+        for (j = 0; j < i; j++)
+            if (strcmp(refs[i], refs[j]) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        if ((r = resolve(&c, refs[i], err)) < 0)
+            goto out;
+    }
+    r = write_bundle(&c, rep, err);
+out:
+    ctx_clear(&c);
+    return r;
+}
