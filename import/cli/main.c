@@ -1,1 +1,74 @@
-int main(void) { return 0; }
+/* ferry-import: command dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+
+static const char usage[] =
+    "usage: ferry-import COMMAND [options] BUNDLE\n"
+    "\n"
+    "  verify -p PUBKEY BUNDLE                      check signature and every digest\n"
+    "  list [--json] [-p PUBKEY] BUNDLE             images, digests, platforms, sizes\n"
+    "  push -p PUBKEY --to HOST[:PORT][/PREFIX] BUNDLE   verify, then push into a registry\n"
+    "\n"
+    "Run 'ferry-import COMMAND --help' for the options of a command.\n"
+    "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
+
+static int
+cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs(usage, stdout);
+    return 0;
+}
+
+static const struct cli_cmd commands[] = {
+    {"verify", cmd_verify, "verify a bundle"},
+    {"list", cmd_list, "list a bundle"},
+    {"push", cmd_push, "push a bundle into a registry"},
+    {"--help", cmd_help, NULL},
+    {"-h", cmd_help, NULL},
+    {"help", cmd_help, NULL},
+    {NULL, NULL, NULL},
+};
+
+int
+keyset_add(struct keyset *ks, const char *path)
+{
+    struct ferry_error *err = NULL;
+    struct ferry_pubkey **n, *pk = NULL;
+
+    if (ferry_pubkey_load(path, &pk, &err) < 0)
+        return cli_fail(err);
+    n = ferry_realloc(ks->keys, (ks->n + 1) * sizeof *n);
+    if (n == NULL) {
+        ferry_pubkey_free(pk);
+        cli_error("out of memory");
+        return FERRY_EXIT_ERROR;
+    }
+    ks->keys = n;
+    ks->keys[ks->n++] = pk;
+    return 0;
+}
+
+void
+keyset_free(struct keyset *ks)
+{
+    size_t i;
+
+    for (i = 0; i < ks->n; i++)
+        ferry_pubkey_free(ks->keys[i]);
+    ferry_free(ks->keys);
+    ks->keys = NULL;
+    ks->n = 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    cli_prog = "ferry-import";
+    return cli_dispatch(commands, NULL, argc, argv);
+}

@@ -1,0 +1,112 @@
+/* ferry-import push -p PUB --to HOST[:PORT][/PREFIX] BUNDLE */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmds.h"
+#include "ferry/import.h"
+
+static const char usage[] =
+    "usage: ferry-import push -p PUBKEY --to HOST[:PORT][/PREFIX] [options] BUNDLE\n"
+    "\n"
+    "Verify the bundle completely, then push it: blobs (skipped when present,\n"
+    "mounted across repositories when possible), manifests, indexes, tags last.\n"
+    "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG.\n"
+    "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
+    "  --to HOST[/PREFIX]    target registry and optional repository prefix\n"
+    CLI_REGISTRY_HELP
+    "  --progress            show progress even when stderr is not a terminal\n"
+    "  -q, --quiet           only errors\n"
+    "  -v, --verbose         more detail (twice for debug)\n";
+
+static void
+pushed(const char *target, const char *digest, bool changed, void *ud)
+{
+    (void)ud;
+    cli_progress_done();
+    printf("%s %s %s\n", changed ? "pushed   " : "unchanged", target, digest);
+}
+
+int
+cmd_push(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"pubkey", required_argument, NULL, 'p'},
+        {"to", required_argument, NULL, CLI_OPT_TO},
+        {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    struct keyset ks = {0};
+    struct cli_reg cr;
+    struct ferry_push_opts po;
+    struct ferry_push_report rep;
+    struct ferry_verified *v = NULL;
+    struct ferry_error *err = NULL;
+    bool progress = false;
+    char sz[32];
+    int c, r;
+
+    memset(&cr, 0, sizeof cr);
+    memset(&po, 0, sizeof po);
+    while ((c = getopt_long(argc, argv, "p:qvh", longopts, NULL)) != -1) {
+        if (cli_reg_option(&cr, c, optarg))
+            continue;
+        switch (c) {
+        case 'p':
+            if ((r = keyset_add(&ks, optarg)) != 0) {
+                keyset_free(&ks);
+                return r;
+            }
+            break;
+        case CLI_OPT_TO: po.to = optarg; break;
+        case CLI_OPT_PROGRESS: progress = true; break;
+        case 'q': cli_verbosity = 0; break;
+        case 'v': cli_verbosity++; break;
+        case 'h': fputs(usage, stdout); keyset_free(&ks); return 0;
+        default: keyset_free(&ks); return cli_usage("invalid option");
+        }
+    }
+    if (ks.n == 0) {
+        keyset_free(&ks);
+        return cli_usage("missing -p PUBKEY: nothing is pushed without verification");
+    }
+    if (po.to == NULL) {
+        keyset_free(&ks);
+        return cli_usage("missing --to HOST[:PORT][/PREFIX]");
+    }
+    if (optind + 1 != argc) {
+        keyset_free(&ks);
+        return cli_usage("push takes exactly one BUNDLE");
+    }
+    cli_setup(progress);
+    if ((r = cli_reg_finish(&cr)) != 0) {
+        keyset_free(&ks);
+        return r;
+    }
+    r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
+    keyset_free(&ks);
+    if (r < 0) {
+        cli_reg_clear(&cr);
+        return cli_fail(err);
+    }
+    cli_progress_done();
+    cli_info("verified %s: signed by key %s", argv[optind], ferry_verified_key_id(v));
+    po.reg = cr.o;
+    r = ferry_import_push(argv[optind], v, &po, pushed, NULL, &rep, &err);
+    ferry_verified_free(v);
+    cli_reg_clear(&cr);
+    if (r < 0)
+        return cli_fail(err);
+    cli_progress_done();
+    cli_info("blobs: %zu uploaded (%s), %zu mounted, %zu already present; manifests: %zu pushed, "
+             "%zu already present; tags: %zu set, %zu unchanged",
+             rep.blobs_uploaded, cli_size(sz, sizeof sz, rep.bytes_uploaded), rep.blobs_mounted,
+             rep.blobs_present, rep.manifests_pushed, rep.manifests_present, rep.tags_set,
+             rep.tags_unchanged);
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* ferry import: internals shared by verify.c and push.c. */
+#ifndef FERRY_IMPORT_INT_H
+#define FERRY_IMPORT_INT_H
+
+#include "ferry/import.h"
+#include "ferry/manifest.h"
+
+/* A manifest or index held in memory after verification. */
+struct vmanifest {
+    char *digest;
+    char *media_type;
+    char *data;
+    size_t len;
+    struct ferry_manifest *m; /* parsed */
+};
+
+struct ferry_verified {
+    struct ferry_statement *st;
+    struct ferry_strmap *members;   /* path -> struct ferry_stmt_member (in st) */
+    struct ferry_strmap *manifests; /* digest -> struct vmanifest */
+    struct vmanifest **mlist;
+    size_t nmlist;
+    char key_id[17];
+    uint64_t bytes;
+};
+
+/* Lookup helpers. */
+struct vmanifest *ferry_verified_manifest(const struct ferry_verified *v, const char *digest);
+
+#endif

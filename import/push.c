@@ -1,0 +1,497 @@
+/* ferry import: push a verified bundle into a registry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ferry/bundle.h"
+#include "ferry/digest.h"
+#include "ferry/limits.h"
+#include "ferry/reference.h"
+#include "ferry/util.h"
+#include "import_int.h"
+
+#define MAX_DEPTH 8
+
+int
+ferry_target_parse(const char *to, char **host, char **prefix, struct ferry_error **err)
+{
+    const char *slash;
+    char *h = NULL, *p = NULL;
+    size_t plen;
+
+    if (to == NULL || *to == '\0')
+        return ferry_error_new(err, FERRY_E_USAGE, "no target registry given (--to HOST[:PORT][/PREFIX])");
+    if (strstr(to, "://") != NULL)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "target %s: give HOST[:PORT][/PREFIX] without a scheme", to);
+    slash = strchr(to, '/');
+    h = slash ? ferry_strndup(to, (size_t)(slash - to)) : ferry_strdup(to);
+    if (h == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (*h == '\0') {
+        ferry_free(h);
+        return ferry_error_new(err, FERRY_E_USAGE, "target %s has no host", to);
+    }
+    if (slash) {
+        plen = strlen(slash + 1);
+        while (plen > 0 && slash[plen] == '/')
+            plen--;
+        if (plen > 0) {
+            p = ferry_strndup(slash + 1, plen);
+            if (p == NULL) {
+                ferry_free(h);
+                return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            }
+            if (!ferry_repository_valid(p)) {
+                ferry_free(h);
+                ferry_free(p);
+                return ferry_error_new(err, FERRY_E_USAGE, "target %s: invalid repository prefix",
+                                       to);
+            }
+        }
+    }
+    *host = h;
+    *prefix = p;
+    return 0;
+}
+
+/* What one target repository needs. */
+struct trepo {
+    char *name;
+    struct vmanifest **manifests; /* children before parents */
+    size_t nmanifests;
+};
+
+/* Repositories that still need a blob; `have` is where it already is. */
+struct need {
+    struct trepo **repos;
+    size_t nrepos;
+    bool *done;
+    struct trepo *have;
+};
+
+struct plan {
+    const struct ferry_verified *v;
+    struct trepo **repos;
+    size_t nrepos;
+    struct ferry_strmap *needs; /* blob digest -> struct need */
+    struct need **needlist;
+    size_t nneeds;
+    char **targets; /* per image: repo name */
+};
+
+static void
+plan_clear(struct plan *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->nrepos; i++) {
+        ferry_free(p->repos[i]->name);
+        ferry_free(p->repos[i]->manifests);
+        ferry_free(p->repos[i]);
+    }
+    ferry_free(p->repos);
+    for (i = 0; i < p->nneeds; i++) {
+        ferry_free(p->needlist[i]->repos);
+        ferry_free(p->needlist[i]->done);
+        ferry_free(p->needlist[i]);
+    }
+    ferry_free(p->needlist);
+    ferry_strmap_free(p->needs);
+    ferry_free(p->targets);
+}
+
+static int
+plan_repo(struct plan *p, const char *name, struct trepo **out, struct ferry_error **err)
+{
+    struct trepo *t, **n;
+    size_t i;
+
+    for (i = 0; i < p->nrepos; i++)
+        if (strcmp(p->repos[i]->name, name) == 0) {
+            *out = p->repos[i];
+            return 0;
+        }
+    n = ferry_realloc(p->repos, (p->nrepos + 1) * sizeof *n);
+    if (n == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    p->repos = n;
+    t = ferry_calloc(1, sizeof *t);
+    if (t == NULL || (t->name = ferry_strdup(name)) == NULL) {
+        ferry_free(t);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    p->repos[p->nrepos++] = t;
+    *out = t;
+    return 0;
+}
+
+static int
+plan_blob(struct plan *p, struct trepo *t, const char *digest, struct ferry_error **err)
+{
+    struct need *nd = ferry_strmap_get(p->needs, digest), **nl;
+    struct trepo **nr;
+    bool *nb;
+    size_t i;
+
+    if (nd == NULL) {
+        nl = ferry_realloc(p->needlist, (p->nneeds + 1) * sizeof *nl);
+        if (nl == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        p->needlist = nl;
+        nd = ferry_calloc(1, sizeof *nd);
+        if (nd == NULL || ferry_strmap_put(p->needs, digest, nd) < 0) {
+            ferry_free(nd);
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        p->needlist[p->nneeds++] = nd;
+    }
+    for (i = 0; i < nd->nrepos; i++)
+        if (nd->repos[i] == t)
+            return 0;
+    nr = ferry_realloc(nd->repos, (nd->nrepos + 1) * sizeof *nr);
+    if (nr == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    nd->repos = nr;
+    nb = ferry_realloc(nd->done, (nd->nrepos + 1) * sizeof *nb);
+    if (nb == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    nd->done = nb;
+    nd->repos[nd->nrepos] = t;
+    nd->done[nd->nrepos] = false;
+    nd->nrepos++;
+    return 0;
+}
+
+/* Post-order walk: blobs needed, then children, then the manifest itself. */
+static int
+plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
+              struct ferry_error **err)
+{
+    struct vmanifest *vm = ferry_verified_manifest(p->v, digest), **nm;
+    size_t i;
+    int r;
+
+    if (vm == NULL || vm->m == NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "manifest %s was not verified", digest);
+    if (depth > MAX_DEPTH)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: nested too deep", digest);
+    for (i = 0; i < t->nmanifests; i++)
+        if (t->manifests[i] == vm)
+            return 0;
+    if (vm->m->kind == FERRY_KIND_INDEX) {
+        for (i = 0; i < vm->m->nmanifests; i++) {
+            const struct ferry_descriptor *d = &vm->m->manifests[i];
+            if (ferry_media_type_is_index(d->media_type) || ferry_media_type_is_manifest(d->media_type))
+                r = plan_manifest(p, t, d->digest, depth + 1, err);
+            else
+                r = plan_blob(p, t, d->digest, err);
+            if (r < 0)
+                return r;
+        }
+    } else {
+        if ((r = plan_blob(p, t, vm->m->config.digest, err)) < 0)
+            return r;
+        for (i = 0; i < vm->m->nlayers; i++)
+            if ((r = plan_blob(p, t, vm->m->layers[i].digest, err)) < 0)
+                return r;
+    }
+    nm = ferry_realloc(t->manifests, (t->nmanifests + 1) * sizeof *nm);
+    if (nm == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    t->manifests = nm;
+    t->manifests[t->nmanifests++] = vm;
+    return 0;
+}
+
+static int
+make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    size_t i;
+    int r;
+
+    p->needs = ferry_strmap_new();
+    p->targets = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->targets);
+    if (p->needs == NULL || p->targets == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    for (i = 0; i < st->nimages; i++) {
+        const struct ferry_stmt_image *im = &st->images[i];
+        struct trepo *t;
+        char *name = prefix ? ferry_asprintf("%s/%s", prefix, im->repository)
+                            : ferry_strdup(im->repository);
+        if (name == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (!ferry_repository_valid(name)) {
+            r = ferry_error_new(err, FERRY_E_INVALID, "image %s: target repository %.300s is not valid",
+                                im->source, name);
+            ferry_free(name);
+            return r;
+        }
+        r = plan_repo(p, name, &t, err);
+        ferry_free(name);
+        if (r < 0)
+            return r;
+        p->targets[i] = t->name;
+        if ((r = plan_manifest(p, t, im->digest, 0, err)) < 0)
+            return ferry_error_wrap(err, "image %s", im->source);
+    }
+    return 0;
+}
+
+/* Upload source: reads the current bundle member, hashing it; the final bytes
+ * are handed over only after the digest matched, so a bad blob never commits. */
+struct usrc {
+    struct ferry_bundle_reader *rd;
+    struct ferry_hasher *h;
+    struct ferry_digest want;
+    uint64_t size, done;
+    const char *name;
+};
+
+static int64_t
+upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
+{
+    struct usrc *u = ud;
+    struct ferry_digest got;
+    uint64_t left = u->size - u->done;
+    int64_t n;
+
+    if (left == 0)
+        return 0;
+    if (len > left)
+        len = (size_t)left;
+    n = ferry_bundle_reader_read(u->rd, buf, len, err);
+    if (n < 0)
+        return n;
+    if (n == 0)
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "member %s ends after %llu of %llu bytes",
+                               u->name, (unsigned long long)u->done, (unsigned long long)u->size);
+    ferry_hasher_update(u->h, buf, (size_t)n);
+    u->done += (uint64_t)n;
+    ferry_progress("push", u->name, u->done, u->size);
+    if (u->done == u->size) {
+        ferry_hasher_final(u->h, &got);
+        if (strcmp(got.str, u->want.str) != 0)
+            return ferry_error_new(err, FERRY_E_DIGEST_MISMATCH,
+                                   "member %s changed since verification: digest %s, expected %s",
+                                   u->name, got.str, u->want.str);
+    }
+    return n;
+}
+
+/* One pass over the bundle pushing blobs; returns the number still pending. */
+static int
+push_pass(const char *path, struct plan *p, struct ferry_registry *reg,
+          struct ferry_push_report *rep, size_t *pending, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_hasher *h = NULL;
+    const char *name;
+    uint64_t size;
+    int r;
+
+    *pending = 0;
+    if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
+        return r;
+    for (;;) {
+        const struct ferry_stmt_member *m;
+        struct need *nd;
+        bool uploaded = false;
+        size_t i;
+        r = ferry_bundle_reader_next(rd, &name, &size, err);
+        if (r <= 0)
+            break;
+        m = ferry_strmap_get(p->v->members, name);
+        if (m == NULL || (nd = ferry_strmap_get(p->needs, m->digest)) == NULL)
+            continue;
+        if (size != (uint64_t)m->size) {
+            r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "member %s changed since verification",
+                                name);
+            break;
+        }
+        for (i = 0; i < nd->nrepos && r >= 0; i++) {
+            struct trepo *t = nd->repos[i];
+            if (nd->done[i])
+                continue;
+            r = ferry_registry_head_blob(reg, t->name, m->digest, NULL, err);
+            if (r < 0)
+                break;
+            if (r == 1) {
+                rep->blobs_present++;
+                nd->done[i] = true;
+                if (nd->have == NULL)
+                    nd->have = t;
+                continue;
+            }
+            if (nd->have != NULL) {
+                r = ferry_registry_mount_blob(reg, t->name, m->digest, nd->have->name, err);
+                if (r < 0)
+                    break;
+                if (r == 1) {
+                    rep->blobs_mounted++;
+                    nd->done[i] = true;
+                    continue;
+                }
+            }
+            if (uploaded) {
+                (*pending)++; /* the stream is spent: next pass */
+                r = 0;
+                continue;
+            }
+            {
+                struct usrc u = {0};
+                if (h == NULL && (h = ferry_hasher_new(FERRY_DIGEST_SHA256)) == NULL) {
+                    r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                    break;
+                }
+                if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
+                    break;
+                if (u.want.alg != FERRY_DIGEST_SHA256) {
+                    ferry_hasher_free(h);
+                    h = ferry_hasher_new(u.want.alg);
+                }
+                ferry_hasher_reset(h);
+                u.rd = rd;
+                u.h = h;
+                u.size = size;
+                u.name = name;
+                ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, t->name);
+                r = ferry_registry_put_blob(reg, t->name, m->digest, m->size, upload_source, NULL,
+                                            &u, err);
+                if (r < 0) {
+                    ferry_error_wrap(err, "push %s@%s", t->name, m->digest);
+                    break;
+                }
+                uploaded = true;
+                rep->blobs_uploaded++;
+                rep->bytes_uploaded += size;
+                nd->done[i] = true;
+                nd->have = t;
+            }
+        }
+        if (r < 0)
+            break;
+    }
+    ferry_hasher_free(h);
+    ferry_bundle_reader_free(rd);
+    return r < 0 ? r : 0;
+}
+
+static int
+push_manifests(struct plan *p, struct ferry_registry *reg, struct ferry_push_report *rep,
+               struct ferry_error **err)
+{
+    size_t i, j;
+    int r;
+
+    for (i = 0; i < p->nrepos; i++) {
+        struct trepo *t = p->repos[i];
+        for (j = 0; j < t->nmanifests; j++) {
+            struct vmanifest *vm = t->manifests[j];
+            struct ferry_manifest_info info = {0};
+            r = ferry_registry_head_manifest(reg, t->name, vm->digest, &info, err);
+            ferry_manifest_info_clear(&info);
+            if (r < 0)
+                return r;
+            if (r == 1) {
+                rep->manifests_present++;
+                continue;
+            }
+            r = ferry_registry_put_manifest(reg, t->name, vm->digest, vm->m->media_type, vm->data,
+                                            vm->len, NULL, err);
+            if (r < 0)
+                return ferry_error_wrap(err, "push %s@%s", t->name, vm->digest);
+            rep->manifests_pushed++;
+        }
+    }
+    return 0;
+}
+
+static int
+push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pushed_fn cb, void *ud,
+          struct ferry_push_report *rep, struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    size_t i;
+    int r;
+
+    for (i = 0; i < st->nimages; i++) {
+        const struct ferry_stmt_image *im = &st->images[i];
+        struct vmanifest *vm = ferry_verified_manifest(p->v, im->digest);
+        struct ferry_manifest_info info = {0};
+        bool changed = false;
+        char *target;
+        if (im->tag != NULL) {
+            r = ferry_registry_head_manifest(reg, p->targets[i], im->tag, &info, err);
+            if (r < 0)
+                return r;
+            if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
+                rep->tags_unchanged++;
+            } else {
+                r = ferry_registry_put_manifest(reg, p->targets[i], im->tag, vm->m->media_type,
+                                                vm->data, vm->len, NULL, err);
+                if (r < 0) {
+                    ferry_manifest_info_clear(&info);
+                    return ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], im->tag);
+                }
+                rep->tags_set++;
+                changed = true;
+            }
+            ferry_manifest_info_clear(&info);
+            target = ferry_asprintf("%s/%s:%s", host, p->targets[i], im->tag);
+        } else {
+            target = ferry_asprintf("%s/%s@%s", host, p->targets[i], im->digest);
+        }
+        if (target == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (cb)
+            cb(target, im->digest, changed, ud);
+        ferry_free(target);
+    }
+    return 0;
+}
+
+int
+ferry_import_push(const char *path, const struct ferry_verified *v, const struct ferry_push_opts *o,
+                  ferry_pushed_fn cb, void *ud, struct ferry_push_report *rep,
+                  struct ferry_error **err)
+{
+    struct ferry_push_report dummy;
+    struct plan p = {0};
+    struct ferry_registry *reg = NULL;
+    char *host = NULL, *prefix = NULL;
+    size_t pending = 0, pass;
+    int r;
+
+    if (rep == NULL)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    p.v = v;
+    if ((r = ferry_target_parse(o->to, &host, &prefix, err)) < 0)
+        goto out;
+    if ((r = make_plan(&p, prefix, err)) < 0)
+        goto out;
+    if ((r = ferry_registry_new(host, &o->reg, &reg, err)) < 0)
+        goto out;
+    /* A blob that could not be mounted needs the stream again: at most one
+     * extra pass per repository that shares it. */
+    for (pass = 0; pass <= p.nrepos; pass++) {
+        if ((r = push_pass(path, &p, reg, rep, &pending, err)) < 0)
+            goto out;
+        if (pending == 0)
+            break;
+    }
+    if (pending != 0) {
+        r = ferry_error_new(err, FERRY_E_INTERNAL, "%zu blobs could not be pushed", pending);
+        goto out;
+    }
+    if ((r = push_manifests(&p, reg, rep, err)) < 0)
+        goto out;
+    r = push_tags(&p, reg, host, cb, ud, rep, err);
+out:
+    plan_clear(&p);
+    ferry_registry_free(reg);
+    ferry_free(host);
+    ferry_free(prefix);
+    return r;
+}

@@ -1,0 +1,60 @@
+/* ferry: verify bundles and push them into a registry. */
+#ifndef FERRY_IMPORT_H
+#define FERRY_IMPORT_H
+
+#include "common.h"
+#include "error.h"
+#include "registry.h"
+#include "sign.h"
+#include "statement.h"
+
+/* A fully verified bundle: the statement and the manifests, held in memory. */
+struct ferry_verified;
+
+/* Verify a bundle offline: ferry.json first and signed by one of keys, every
+ * member listed and present once, every size and digest, oci-layout and
+ * index.json well formed, every manifest parsed and referencing only members.
+ * Errors are FERRY_E_SIGNATURE / FERRY_E_UNTRUSTED_KEY / FERRY_E_BUNDLE /
+ * FERRY_E_DIGEST_MISMATCH / FERRY_E_SIZE_MISMATCH naming the member. */
+FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
+                                  struct ferry_verified **out, struct ferry_error **err);
+FERRY_API const struct ferry_statement *ferry_verified_statement(const struct ferry_verified *v);
+/* Key id (16 hex digits) of the key that verified the statement. */
+FERRY_API const char *ferry_verified_key_id(const struct ferry_verified *v);
+FERRY_API uint64_t ferry_verified_bytes(const struct ferry_verified *v);
+FERRY_API void ferry_verified_free(struct ferry_verified *v);
+
+/* Read ferry.json without checking blobs. With keys, its signature is checked;
+ * without, the statement is unauthenticated (listing only). */
+FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey *const *keys,
+                                          size_t nkeys, struct ferry_statement **out,
+                                          struct ferry_error **err);
+
+struct ferry_push_opts {
+    const char *to; /* HOST[:PORT][/PREFIX] */
+    struct ferry_registry_opts reg;
+};
+
+struct ferry_push_report {
+    size_t blobs_uploaded, blobs_mounted, blobs_present;
+    size_t manifests_pushed, manifests_present;
+    size_t tags_set, tags_unchanged;
+    uint64_t bytes_uploaded;
+};
+
+/* Callback per pushed image: target reference ("host/prefix/repo:tag") and digest. */
+typedef void (*ferry_pushed_fn)(const char *target, const char *digest, bool changed, void *ud);
+
+/* Push a verified bundle: blobs (HEAD first; mounted across repositories when
+ * one already has it; uploaded from the bundle otherwise, re-hashed as they
+ * stream), then child manifests, indexes, and tags last. Re-running changes
+ * nothing. */
+FERRY_API int ferry_import_push(const char *path, const struct ferry_verified *v,
+                                const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
+                                struct ferry_push_report *rep, struct ferry_error **err);
+
+/* Split "HOST[:PORT][/PREFIX]" into host and prefix (NULL if none). */
+FERRY_API int ferry_target_parse(const char *to, char **host, char **prefix,
+                                 struct ferry_error **err);
+
+#endif
