@@ -1,0 +1,201 @@
+/* Manifest model and signed statement. */
+#include <stdio.h>
+#include <string.h>
+
+#include "unit.h"
+#include "ferry/manifest.h"
+#include "ferry/statement.h"
+#include "ferry/util.h"
+
+#define EMPTY "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+static const char oci_manifest[] =
+    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+    "\"artifactType\":\"application/spdx+json\","
+    "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":\"" EMPTY
+    "\",\"size\":2},"
+    "\"layers\":[{\"mediaType\":\"application/spdx+json\",\"digest\":\"" EMPTY "\",\"size\":2,"
+    "\"annotations\":{\"a\":\"b\"}}],"
+    "\"subject\":{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"" EMPTY
+    "\",\"size\":99}}";
+
+static void
+test_manifest_oci_artifact(void **state)
+{
+    struct ferry_manifest *m = NULL;
+    struct ferry_error *err = NULL;
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_manifest_parse(oci_manifest, strlen(oci_manifest), NULL, "t", &m, &err),
+                    &err);
+    assert_int_equal(m->kind, FERRY_KIND_IMAGE);
+    assert_string_equal(m->media_type, FERRY_MT_OCI_MANIFEST);
+    assert_string_equal(m->artifact_type, "application/spdx+json");
+    assert_int_equal(m->nlayers, 1);
+    assert_non_null(m->layers[0].annotations);
+    assert_non_null(m->subject);
+    assert_int_equal(m->subject->size, 99);
+    ferry_manifest_free(m);
+}
+
+static void
+test_manifest_index_platforms(void **state)
+{
+    static const char idx[] =
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
+        "\"manifests\":[{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
+        "\"digest\":\"" EMPTY "\",\"size\":2,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\","
+        "\"variant\":\"v7\"}}]}";
+    struct ferry_manifest *m = NULL;
+    struct ferry_error *err = NULL;
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_manifest_parse(idx, strlen(idx), FERRY_MT_DOCKER_LIST, "t", &m, &err), &err);
+    assert_int_equal(m->kind, FERRY_KIND_INDEX);
+    assert_int_equal(m->nmanifests, 1);
+    assert_string_equal(m->manifests[0].platform, "linux/arm/v7");
+    ferry_manifest_free(m);
+}
+
+static void
+test_manifest_rejects(void **state)
+{
+    static const char *bad[] = {
+        "{\"schemaVersion\":1,\"config\":{}}",
+        "{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", /* duplicate key */
+        "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}",
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/y\",\"digest\":\"sha256:AB\",\"size\":1}]}",
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/y\",\"digest\":\"" EMPTY "\",\"size\":-1}]}",
+        "[1,2]",
+        "{\"schemaVersion\":2,",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct ferry_manifest *m = NULL;
+        struct ferry_error *err = NULL;
+        assert_true(ferry_manifest_parse(bad[i], strlen(bad[i]), NULL, "bad", &m, &err) < 0);
+        assert_null(m);
+        assert_non_null(err);
+        assert_non_null(strstr(err->msg, "bad"));
+        ferry_error_free(err);
+    }
+}
+
+static void
+test_manifest_media_type_conflict(void **state)
+{
+    struct ferry_manifest *m = NULL;
+    struct ferry_error *err = NULL;
+
+    (void)state;
+    assert_int_equal(ferry_manifest_parse(oci_manifest, strlen(oci_manifest), FERRY_MT_OCI_INDEX,
+                                          "t", &m, &err),
+                     -FERRY_E_INVALID);
+    ferry_error_free(err);
+}
+
+static void
+test_statement_round_trip(void **state)
+{
+    struct ferry_stmt_member members[2] = {
+        {(char *)"oci-layout", (char *)EMPTY, 2, NULL},
+        {(char *)"blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+         (char *)EMPTY, 2, (char *)FERRY_MT_OCI_EMPTY},
+    };
+    char *plats[] = {(char *)"linux/amd64", (char *)"linux/arm64"};
+    struct ferry_stmt_image img = {(char *)"127.0.0.1:5000/a/b:1", (char *)"127.0.0.1:5000",
+                                   (char *)"a/b", (char *)"1", (char *)EMPTY,
+                                   (char *)FERRY_MT_OCI_INDEX, 2, 4, plats, 2};
+    struct ferry_statement s = {1, (char *)"t", (char *)"2026-01-01T00:00:00Z", &img, 1, members, 2};
+    struct ferry_statement *back = NULL;
+    struct ferry_error *err = NULL;
+    char *text = NULL;
+    size_t len;
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_statement_serialize(&s, &text, &len, &err), &err);
+    FERRY_ASSERT_OK(ferry_statement_parse(text, len, &back, &err), &err);
+    assert_int_equal(back->nmembers, 2);
+    assert_string_equal(back->members[1].media_type, FERRY_MT_OCI_EMPTY);
+    assert_int_equal(back->nimages, 1);
+    assert_string_equal(back->images[0].source, "127.0.0.1:5000/a/b:1");
+    assert_int_equal(back->images[0].nplatforms, 2);
+    assert_string_equal(back->images[0].platforms[1], "linux/arm64");
+    ferry_statement_free(back);
+    ferry_free(text);
+}
+
+static void
+test_statement_rejects(void **state)
+{
+    static const char *bad[] = {
+        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":[],\"x\":1}",
+        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":["
+        "{\"path\":\"blobs/sha256/00\",\"digest\":\"" EMPTY "\",\"size\":2}]}",
+        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":["
+        "{\"path\":\"oci-layout\",\"digest\":\"" EMPTY "\",\"size\":2},"
+        "{\"path\":\"oci-layout\",\"digest\":\"" EMPTY "\",\"size\":2}]}",
+        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":["
+        "{\"path\":\"../etc/passwd\",\"digest\":\"" EMPTY "\",\"size\":2}]}",
+        "not json",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct ferry_statement *s = NULL;
+        struct ferry_error *err = NULL;
+        assert_int_equal(ferry_statement_parse(bad[i], strlen(bad[i]), &s, &err), -FERRY_E_BUNDLE);
+        assert_null(s);
+        ferry_error_free(err);
+    }
+}
+
+static void
+test_statement_future_version(void **state)
+{
+    static const char v2[] = "{\"ferryBundleVersion\":2}";
+    struct ferry_statement *s = NULL;
+    struct ferry_error *err = NULL;
+
+    (void)state;
+    assert_int_equal(ferry_statement_parse(v2, strlen(v2), &s, &err), -FERRY_E_UNSUPPORTED);
+    assert_non_null(strstr(err->msg, "version 2"));
+    ferry_error_free(err);
+}
+
+static void
+test_strmap_grows(void **state)
+{
+    struct ferry_strmap *m = ferry_strmap_new();
+    char key[32];
+    int i;
+
+    (void)state;
+    for (i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(ferry_strmap_put(m, key, (void *)(intptr_t)(i + 1)), 1);
+    }
+    assert_int_equal(ferry_strmap_put(m, "k5", (void *)1), 0);
+    assert_int_equal(ferry_strmap_count(m), 1000);
+    for (i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal((intptr_t)ferry_strmap_get(m, key), i + 1);
+    }
+    assert_null(ferry_strmap_get(m, "absent"));
+    ferry_strmap_free(m);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_manifest_oci_artifact),
+    cmocka_unit_test(test_manifest_index_platforms),
+    cmocka_unit_test(test_manifest_rejects),
+    cmocka_unit_test(test_manifest_media_type_conflict),
+    cmocka_unit_test(test_statement_round_trip),
+    cmocka_unit_test(test_statement_rejects),
+    cmocka_unit_test(test_statement_future_version),
+    cmocka_unit_test(test_strmap_grows),
+};
+FERRY_UNIT_MAIN(tests)
