@@ -4,6 +4,7 @@
 # 127.0.0.1). This is the command .ci/run calls.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$here/scripts/install-deps.sh"
 build=${FERRY_TEST_BUILD:-$here/build/asan}
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFERRY_WERROR=ON \
   -DCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
