@@ -46,7 +46,14 @@ command -v skopeo >/dev/null || die "skopeo not found (apt-get install skopeo)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/seed-registry.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-[ -n "$layout" ] || layout=$work/layout
+if [ -n "$layout" ]; then
+    # A shared cache: no other seed may rebuild (and prune) it while we push.
+    mkdir -p "$(dirname "$layout")"
+    exec {lockfd}>"$layout.lock"
+    flock "$lockfd"
+else
+    layout=$work/layout
+fi
 
 creds=() dest_creds=()
 if [ -n "${SEED_CREDS:-}" ]; then

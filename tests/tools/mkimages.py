@@ -12,6 +12,7 @@ Standard library only. See tests/tools/README.md for the spec format.
 
 import argparse
 import concurrent.futures
+import fcntl
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ REF_NAME = "org.opencontainers.image.ref.name"
 ANN_REPO = "dev.ferry.mkimages.repository"
 ANN_TAG = "dev.ferry.mkimages.tag"
 MARKER = ".mkimages.json"  # cache of generated layers, also marks the dir as ours
+LOCK = ".mkimages.lock"  # serialises builds sharing an output directory
 CHUNK = 1 << 20
 BLOCK = 512
 DEFAULT_CREATED = "2024-01-01T00:00:00Z"
@@ -374,10 +376,9 @@ class Builder:
                 entries.append(d)
                 refs.append({"ref": f"{img['repo']}:{tag}", "repository": img["repo"], "tag": tag,
                              "kind": img["kind"], "mediaType": d["mediaType"], "digest": d["digest"]})
-        with open(os.path.join(self.out, "oci-layout"), "wb") as f:
-            f.write(canonical({"imageLayoutVersion": "1.0.0"}))
-        with open(os.path.join(self.out, "index.json"), "wb") as f:
-            f.write(canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}))
+        write_atomic(os.path.join(self.out, "oci-layout"), canonical({"imageLayoutVersion": "1.0.0"}))
+        write_atomic(os.path.join(self.out, "index.json"),
+                     canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}))
         self.prune()
         return summary(self.out, refs)
 
@@ -434,6 +435,12 @@ def write_dir_view(layout, ref, dest):
         m = read(h)
         for d in [m["config"]] + m["layers"]:
             link(d["digest"].split(":", 1)[1], d["digest"].split(":", 1)[1])
+
+
+def write_atomic(path, data):
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
 
 
 def blob_ok(blobdir, digest, size, verify=False):
@@ -544,10 +551,12 @@ def main(argv=None):
             spec["seed"] = a.seed
         if a.gzip_level is not None:
             spec["gzip_level"] = a.gzip_level
-        if os.path.isdir(a.out) and os.listdir(a.out) and not os.path.exists(
+        if os.path.isdir(a.out) and set(os.listdir(a.out)) - {LOCK} and not os.path.exists(
                 os.path.join(a.out, MARKER)) and not a.force:
             raise SpecError(f"{a.out}: not empty and not written by mkimages (use --force)")
         os.makedirs(a.out, exist_ok=True)
+        lock = open(os.path.join(a.out, LOCK), "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
         res = Builder(spec, a.out, max(1, a.jobs), a.quiet).run()
         if a.dir_views:
             for r in res["refs"]:
