@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Helpers for bench/run.sh: corpus spec, free ports, measuring, checking, report.
+
+Standard library only.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+MIB = 1 << 20
+
+
+def cmd_spec(a):
+    """The benchmark corpus: repos x tags, two platforms, shared bases.
+
+    Distinct bytes at scale 1: two base layers (32 and 24 MiB) per platform,
+    one 10 MiB runtime layer per repository and platform shared by its tags,
+    one 0.7 MiB app layer per tag and platform: about 400 MiB for 12 x 3.
+    """
+    s = a.scale
+    spec = {
+        "seed": "ferry-bench-1",
+        "layers": {"base-a": {"size": int(32 * MIB * s)}, "base-b": {"size": int(24 * MIB * s)}},
+        "images": [],
+    }
+    for i in range(a.repos):
+        docker = i >= a.repos - a.docker
+        spec["images"].append({
+            "repo": f"bench/app{i:02d}",
+            "kind": "docker-list" if docker else "oci-index",
+            "platforms": ["linux/amd64", "linux/arm64"],
+            "tags": [f"1.{t}" for t in range(a.tags)],
+            "layers": ["base-a" if i % 2 == 0 else "base-b",
+                       {"size": int(10 * MIB * s), "per_tag": False},
+                       int(0.7 * MIB * s)],
+        })
+    json.dump(spec, sys.stdout, indent=1)
+    print()
+
+
+def cmd_freeport(a):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
+def cmd_measure(a):
+    """Stand-in for `/usr/bin/time -f '%e %M' -o OUT`: elapsed seconds, peak RSS KiB."""
+    cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
+    t = time.monotonic()
+    rc = subprocess.call(cmd)
+    el = time.monotonic() - t
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    with open(a.out, "w") as f:
+        f.write(f"{el:.2f} {rss}\n")
+    return rc
+
+
+def manifest_digest(host, ref):
+    repo, tag = ref.rsplit(":", 1)
+    req = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{tag}",
+                                 headers={"Accept": MANIFEST_ACCEPT})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return "sha256:" + hashlib.sha256(r.read()).hexdigest()
+    except (urllib.error.URLError, OSError):
+        return "-"
+
+
+def cmd_same(a):
+    """Count refs that `want` (REF DIGEST lines) and registry HOST agree on."""
+    n = ok = 0
+    for line in open(a.want):
+        ref, want = line.split()
+        n += 1
+        got = manifest_digest(a.host, ref)
+        ok += got == want
+        if got != want and a.label:
+            print(f"{a.label}: {a.host}/{ref}: want {want}, got {got}", file=sys.stderr)
+    print(f"{ok}/{n}")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def load(path):
+    vals = {}
+    meta = {}
+    for line in open(path):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        k, _, v = line.partition(" ")
+        if k.startswith("meta_"):
+            meta[k[5:]] = v
+        else:
+            vals.setdefault(k, []).append(v)
+    return vals, meta
+
+
+def num(vals, k):
+    """Median of the numeric values of k, None when absent or not numeric."""
+    try:
+        xs = [float(v) for v in vals.get(k, [])]
+    except ValueError:
+        return None
+    return statistics.median(xs) if xs else None
+
+
+def text(vals, k, default="n/a"):
+    v = vals.get(k)
+    return v[-1] if v else default
+
+
+def f_s(x):
+    return "n/a" if x is None else f"{x:.2f} s"
+
+
+def f_mib(kib):
+    return "n/a" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
+def verdict(ok):
+    return "" if ok is None else ("yes" if ok else "**no**")
+
+
+def cmd_report(a):
+    vals, m = load(a.results)
+    rows = []
+    have_ferry = m.get("ferry") == "yes"
+    distinct = num(vals, "distinct_bytes")
+
+    def ferry_cell(k, fmt):
+        if not have_ferry:
+            return "n/a"
+        if text(vals, k + "_status", "0") != "0":
+            return f"failed (exit {text(vals, k + '_status')})"
+        return fmt(num(vals, k))
+
+    def ratio_row(label, fk, sk, target):
+        f, s = num(vals, fk), num(vals, sk)
+        ok_f = have_ferry and text(vals, fk + "_status", "0") == "0" and f
+        r = s / f if ok_f and s else None
+        rows.append([label, ferry_cell(fk, f_s), f_s(s),
+                     "n/a" if r is None else f"{r:.2f}x", f">= {target}x",
+                     verdict(None if r is None else r >= target)])
+
+    ratio_row(f"export {m.get('tags')} tags (time)", "ferry_export_s", "skopeo_export_s", 3)
+    ratio_row(f"import {m.get('tags')} tags (time)", "ferry_import_s", "skopeo_import_s", 2)
+
+    def size_ratio(k):
+        b = num(vals, k)
+        return None if b is None or not distinct else b / distinct
+
+    fr, sr = size_ratio("ferry_bundle_bytes"), size_ratio("skopeo_bundle_bytes")
+    rows.append(["bundle bytes / distinct blob bytes",
+                 ferry_cell("ferry_export_s", lambda _: f"{fr:.4f}" if fr else "n/a"),
+                 "n/a" if sr is None else f"{sr:.4f}", "", "<= 1.01",
+                 verdict(None if not (have_ferry and fr) else fr <= 1.01)])
+    for what in ("export", "import"):
+        k = f"ferry_{what}_rss_kib"
+        v = num(vals, k)
+        ok = have_ferry and text(vals, f"ferry_{what}_s_status", "0") == "0" and v is not None
+        rows.append([f"peak RSS, {what}", ferry_cell(f"ferry_{what}_s", lambda _: f_mib(v)),
+                     f_mib(num(vals, f"skopeo_{what}_rss_kib")) + " (largest skopeo copy)",
+                     "", "< 64 MiB", verdict(v < 64 * 1024 if ok else None)])
+    want = f"{m.get('tags')}/{m.get('tags')}"
+    same = text(vals, "ferry_same") if have_ferry else "n/a"
+    rows.append(["tags served with the source digest after the round trip", same,
+                 text(vals, "skopeo_same"), "", want, verdict(None if same == "n/a" else same == want)])
+    if "big_bytes" in vals:
+        for what in ("export", "import"):
+            k = f"big_{what}"
+            rows.append([f"big layer ({f_mib(num(vals, 'big_bytes') / 1024)}) {what}: time / peak RSS",
+                         ferry_cell(k + "_s", lambda _: f"{f_s(num(vals, k + '_s'))} / "
+                                                        f"{f_mib(num(vals, k + '_rss_kib'))}"),
+                         "", "", "< 64 MiB",
+                         verdict(num(vals, k + "_rss_kib") < 64 * 1024
+                                 if have_ferry and text(vals, k + "_s_status", "0") == "0"
+                                 and num(vals, k + "_rss_kib") is not None else None)])
+
+    out = []
+    out.append(f"# ferry benchmark, {m.get('date')}")
+    out.append("")
+    out.append(f"- host: {m.get('host')}")
+    out.append(f"- tools: {m.get('tools')}")
+    out.append(f"- ferry: {m.get('ferry_desc')}")
+    out.append(f"- corpus: {m.get('corpus')}; distinct blob bytes "
+               f"{int(distinct or 0)} ({f_mib((distinct or 0) / 1024)})")
+    out.append(f"- runs: {m.get('runs')} (median of each figure){'; ' + m['mode'] if m.get('mode') else ''}")
+    out.append("")
+    hdr = ["measure", "ferry", "skopeo pipeline", "skopeo / ferry", "target", "met"]
+    out.append("| " + " | ".join(hdr) + " |")
+    out.append("| " + " | ".join("---" for _ in hdr) + " |")
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    out.append("")
+    parts = []
+    for k, label in (("skopeo_export_copy_s", "skopeo export: copy"),
+                     ("skopeo_export_pack_s", "tar | zstd"),
+                     ("skopeo_import_unpack_s", "skopeo import: zstd -d | tar -x"),
+                     ("skopeo_import_copy_s", "copy")):
+        if num(vals, k) is not None:
+            parts.append(f"{label} {f_s(num(vals, k))}")
+    if parts:
+        out.append("skopeo pipeline parts: " + ", ".join(parts) + ".")
+    for note in vals.get("note", []):
+        out.append("")
+        out.append(note)
+    print("\n".join(out))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("spec")
+    p.add_argument("--repos", type=int, default=12)
+    p.add_argument("--tags", type=int, default=3)
+    p.add_argument("--docker", type=int, default=2, help="how many repositories are Docker lists")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.set_defaults(f=cmd_spec)
+    p = sub.add_parser("freeport")
+    p.set_defaults(f=cmd_freeport)
+    p = sub.add_parser("measure")
+    p.add_argument("out")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.set_defaults(f=cmd_measure)
+    p = sub.add_parser("same")
+    p.add_argument("host")
+    p.add_argument("want")
+    p.add_argument("--label", help="report each mismatch on stderr with this prefix")
+    p.set_defaults(f=cmd_same)
+    p = sub.add_parser("report")
+    p.add_argument("results")
+    p.set_defaults(f=cmd_report)
+    a = ap.parse_args()
+    return a.f(a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
