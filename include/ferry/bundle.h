@@ -33,8 +33,10 @@ FERRY_API int ferry_bundle_writer_write(struct ferry_bundle_writer *w, const voi
                                         struct ferry_error **err);
 FERRY_API int ferry_bundle_writer_end(struct ferry_bundle_writer *w, struct ferry_error **err);
 /* Finish tar and zstd, append the seek table, fsync, sign the whole file with sk
- * into `path`.minisig (minisign prehashed, trusted comment given or default), and
- * rename both into place. After any failure the writer is in a failed state:
+ * into `path`.minisig (minisign prehashed, trusted comment given or, when NULL,
+ * minisign's default "timestamp:<t>\tfile:<basename>\thashed"), and rename both
+ * into place (the .minisig first), then fsync the directory. sk NULL writes no
+ * .minisig (unsigned bundle). After any failure the writer is in a failed state:
  * every call returns the first error. */
 FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk,
                                          const char *trusted_comment, struct ferry_error **err);
@@ -42,6 +44,7 @@ FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w, const st
 FERRY_API void ferry_bundle_writer_free(struct ferry_bundle_writer *w);
 /* Bytes written so far (compressed) and members added. */
 FERRY_API uint64_t ferry_bundle_writer_bytes(const struct ferry_bundle_writer *w);
+FERRY_API uint64_t ferry_bundle_writer_members(const struct ferry_bundle_writer *w);
 
 /* Reader: sequential access to the members of a bundle. Rejects, with
  * FERRY_E_BUNDLE naming the member: anything but regular files, absolute names,
@@ -50,13 +53,28 @@ FERRY_API uint64_t ferry_bundle_writer_bytes(const struct ferry_bundle_writer *w
 struct ferry_bundle_reader;
 FERRY_API int ferry_bundle_reader_open(const char *path, struct ferry_bundle_reader **out,
                                        struct ferry_error **err);
-/* Advance to the next member: 1 and *name/*size set (valid until the next call),
+/* Same over a bundle in memory; data must outlive the reader (fuzzing, tests). */
+FERRY_API int ferry_bundle_reader_open_memory(const void *data, size_t len,
+                                              struct ferry_bundle_reader **out,
+                                              struct ferry_error **err);
+/* Start reading at coffset, which must be the frame offset of a member as
+ * given by ferry_bundle_reader_member_offset: the next ferry_bundle_reader_next
+ * returns that member. Lets an importer read members in parallel, one reader
+ * per member, after a first sequential pass. FERRY_E_INVALID if coffset is not
+ * a frame boundary. */
+FERRY_API int ferry_bundle_reader_open_at(const char *path, uint64_t coffset,
+                                          struct ferry_bundle_reader **out,
+                                          struct ferry_error **err);
+/* Advance to the next member: 1 and *name, *size set (valid until the next call),
  * 0 at the end of the archive, negative on error. Unread data is skipped. */
 FERRY_API int ferry_bundle_reader_next(struct ferry_bundle_reader *r, const char **name,
                                        uint64_t *size, struct ferry_error **err);
 /* Read up to len bytes of the current member; returns bytes read, 0 at its end. */
 FERRY_API int64_t ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
                                            struct ferry_error **err);
+/* Offset in the file of the zstd frame the current member starts in (its tar
+ * header is the first byte of that frame); for ferry_bundle_reader_open_at. */
+FERRY_API uint64_t ferry_bundle_reader_member_offset(const struct ferry_bundle_reader *r);
 FERRY_API void ferry_bundle_reader_free(struct ferry_bundle_reader *r);
 
 /* Seek table: one entry per zstd frame. */
@@ -69,5 +87,15 @@ struct ferry_seek_entry {
  * FERRY_E_BUNDLE if there is none or it is inconsistent with the file size. */
 FERRY_API int ferry_bundle_seek_table(const char *path, struct ferry_seek_entry **out, size_t *n,
                                       struct ferry_error **err);
+
+/* Check `path`.minisig against the whole file at path with the trusted keys
+ * (ferry_verify_stream; one pass over the file in 64 KiB blocks). On success
+ * *trusted_comment (if not NULL) receives a copy (ferry_free). Errors:
+ * FERRY_E_NOT_FOUND/FERRY_E_IO for the files, FERRY_E_SIGNATURE,
+ * FERRY_E_UNTRUSTED_KEY. */
+struct ferry_pubkey;
+FERRY_API int ferry_bundle_verify_signature(const char *path, struct ferry_pubkey *const *keys,
+                                            size_t nkeys, char **trusted_comment,
+                                            struct ferry_error **err);
 
 #endif

@@ -15,6 +15,8 @@
 #define FERRY_MAX_CONFIG_FILE (1u << 20)    /* docker config.json, sync config */
 #define FERRY_MAX_HELPER_OUTPUT (64u << 10) /* credential helper stdout */
 #define FERRY_MAX_MEMBERS 1000000           /* members in one bundle */
+#define FERRY_MAX_MEMBER_NAME 512           /* bytes in a bundle member name */
+#define FERRY_MAX_BUNDLE_FRAMES (4u * FERRY_MAX_MEMBERS) /* zstd frames (seek table entries) */
 #define FERRY_MAX_REDIRECTS 5
 #define FERRY_MAX_JSON_DEPTH 64
 #define FERRY_IO_BUFSIZE (64u << 10)        /* streaming buffer */

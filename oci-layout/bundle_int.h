@@ -1,0 +1,73 @@
+/* ferry: bundle module internals shared by bundle_write.c, bundle_read.c and
+ * bundle_seek.c, and reachable from tests (STYLE.md 7: FERRY_UNITTEST). Not a
+ * public header. docs/internals/bundle.md explains the layout. */
+#ifndef FERRY_BUNDLE_INT_H
+#define FERRY_BUNDLE_INT_H
+
+#include "ferry/bundle.h"
+
+/* zstd seekable format (facebook/zstd contrib/seekable_format/
+ * zstd_seekable_compression_format.md). */
+#define BUNDLE_SKIPPABLE_MAGIC 0x184D2A5Eu
+#define BUNDLE_SEEKABLE_MAGIC 0x8F92EAB1u
+#define BUNDLE_SEEK_FOOTER_SIZE 9u
+#define BUNDLE_SEEK_HEADER_SIZE 8u /* skippable magic + frame size */
+#define BUNDLE_SEEK_CHECKSUM_FLAG 0x80u
+#define BUNDLE_SEEK_RESERVED_BITS 0x7Cu
+
+/* Decompressed bytes after which the writer ends a frame inside a member. The
+ * seekable format stores sizes as uint32 and zstd's contrib reader refuses
+ * frames over 1 GiB, so the settable value is capped there. */
+#define BUNDLE_FRAME_SIZE_DEFAULT (64u << 20)
+#define BUNDLE_FRAME_SIZE_MAX (1u << 30)
+
+/* One seek table entry with its position in both streams. */
+struct bundle_frame {
+    uint64_t coffset; /* offset of the frame in the file */
+    uint64_t doffset; /* offset of its content in the tar stream */
+    uint32_t csize;
+    uint32_t dsize;
+    uint32_t checksum; /* low 32 bits of XXH64 of the content (when has_checksums) */
+};
+
+/* A bundle file or an in-memory image of one, read with pread semantics. */
+struct bundle_src {
+    int fd;                   /* -1 for memory */
+    const unsigned char *mem; /* when fd == -1 */
+    uint64_t size;            /* file size */
+    const char *what;         /* path or "<memory>" for messages */
+};
+
+/* Read exactly len bytes at off; FERRY_E_IO, or FERRY_E_BUNDLE past the end. */
+int bundle_src_pread(const struct bundle_src *s, uint64_t off, void *buf, size_t len,
+                     struct ferry_error **err);
+
+/* Parse and check the seek table at the end of s: footer, skippable frame
+ * header, entries whose compressed sizes add up to everything before the table.
+ * On success *frames (ferry_free) has *n entries, *data_end is where the seek
+ * table frame starts and *has_checksums tells whether entries carry checksums.
+ * FERRY_E_BUNDLE on anything missing or inconsistent. */
+int bundle_seek_parse(const struct bundle_src *s, struct bundle_frame **frames, size_t *n,
+                      uint64_t *data_end, bool *has_checksums, struct ferry_error **err);
+
+/* Member name rules shared by writer and reader: non-empty, at most
+ * FERRY_MAX_MEMBER_NAME bytes, relative, no empty, "." or ".." component, no
+ * trailing slash, no control characters. NULL if fine, else a static reason. */
+const char *bundle_name_problem(const char *name, size_t len);
+
+/* Quote a member name for an error message: control and non-ASCII bytes as
+ * \xNN, cut at 200 bytes with "...". buf must hold at least 256 bytes. */
+const char *bundle_name_quote(const char *name, size_t len, char *buf, size_t buflen);
+#define BUNDLE_QUOTE_BUFSIZE 256
+
+/* Little-endian helpers. */
+uint32_t bundle_le32(const unsigned char *p);
+void bundle_put_le32(unsigned char *p, uint32_t v);
+
+/* Test hook: end a zstd frame after every `size` decompressed bytes instead of
+ * BUNDLE_FRAME_SIZE_DEFAULT (1 .. BUNDLE_FRAME_SIZE_MAX). Call before the first
+ * member. FERRY_E_INVALID otherwise. */
+int ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
+                                       struct ferry_error **err);
+
+#endif

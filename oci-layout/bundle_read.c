@@ -1,0 +1,596 @@
+/* ferry: bundle reader. We read the file in 64 KiB blocks and drive libzstd
+ * ourselves, checking every frame against the seek table, and hand the tar
+ * stream to libarchive (format tar only, no filters) through a read callback.
+ * libarchive's zstd filter could decompress, but (libarchive 3.6.2) it passes
+ * input that is not zstd at all straight to the tar reader, reports a bad
+ * checksum in the last frame or bytes after the seek table as "Truncated input
+ * file", and knows neither frames nor offsets, so it can neither check the seek
+ * table nor say where a bundle is damaged. See docs/internals/bundle.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zstd.h>
+
+#include "bundle_int.h"
+#include "ferry/limits.h"
+#include "ferry/util.h"
+
+#define READER_MAGIC 0xfe77b0d2u
+#define ZSTD_FRAME_MAGIC 0xFD2FB528u
+#define ZSTD_SKIPPABLE_MASK 0xFFFFFFF0u
+#define ZSTD_SKIPPABLE_START 0x184D2A50u
+
+enum rstate {
+    R_START,  /* before the first member */
+    R_MEMBER, /* a member is current */
+    R_EOF,    /* end of the archive reached and checked */
+    R_FAILED, /* sticky */
+};
+
+struct ferry_bundle_reader {
+    uint32_t magic;
+    enum rstate state;
+    enum ferry_status fail_code;
+    char *fail_msg;
+
+    char *what; /* path, or "<memory>" */
+    struct bundle_src src;
+    struct bundle_frame *frames;
+    size_t nframes;
+    bool sums;
+    uint64_t data_end;    /* where the seek table frame starts */
+    uint64_t total_dsize; /* length of the tar stream */
+
+    ZSTD_DCtx *dctx;
+    unsigned char *ibuf, *obuf; /* FERRY_IO_BUFSIZE each */
+    ZSTD_inBuffer in;
+    uint64_t cpos; /* file offset of the next block to load */
+    size_t fi;     /* frame being decompressed */
+    bool in_frame;
+    uint64_t fcons, fprod;  /* compressed consumed / decompressed produced in frame fi */
+    uint64_t start_doffset; /* tar offset where this reader began */
+    uint64_t member_end;    /* tar offset after the current member's padding */
+    uint64_t dprod;         /* decompressed bytes produced since then */
+
+    struct archive *a;
+    struct ferry_error *cb_err; /* set inside the libarchive read callback */
+    const char *name;           /* current member, owned by libarchive */
+    uint64_t size;
+    uint64_t member_coffset;
+    uint64_t members;
+};
+
+/* ---- zstd frames, checked against the seek table --------------------------- */
+
+/* Before decompressing frame fi: it must be a zstd frame with a content
+ * checksum (or a skippable frame), and its checksum must be the one the seek
+ * table lists. The decoder then checks the content against that checksum. */
+static int
+frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
+{
+    const struct bundle_frame *f;
+    unsigned char h[5], sum[4];
+    uint32_t magic;
+    int r;
+
+    if (rd->fi >= rd->nframes)
+        return ferry_error_new(
+            err, FERRY_E_BUNDLE, "%s: data at offset %llu beyond the %zu frames of the seek table",
+            rd->what, (unsigned long long)(rd->cpos - rd->in.size + rd->in.pos), rd->nframes);
+    f = &rd->frames[rd->fi];
+    if (f->csize < sizeof h)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: frame %zu at offset %llu: only %u bytes",
+                               rd->what, rd->fi, (unsigned long long)f->coffset, f->csize);
+    r = bundle_src_pread(&rd->src, f->coffset, h, sizeof h, err);
+    if (r < 0)
+        return r;
+    magic = bundle_le32(h);
+    if ((magic & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_START) {
+        if (f->dsize != 0)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: skippable frame %zu at offset %llu listed with %u bytes "
+                                   "of content",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset, f->dsize);
+        return 0;
+    }
+    if (magic != ZSTD_FRAME_MAGIC)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: frame %zu at offset %llu: not a zstd frame", rd->what, rd->fi,
+                               (unsigned long long)f->coffset);
+    if (!(h[4] & 0x04)) /* Frame_Header_Descriptor bit 2: Content_Checksum_flag */
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: frame %zu at offset %llu has no content checksum", rd->what,
+                               rd->fi, (unsigned long long)f->coffset);
+    if (rd->sums) {
+        r = bundle_src_pread(&rd->src, f->coffset + f->csize - 4, sum, sizeof sum, err);
+        if (r < 0)
+            return r;
+        if (bundle_le32(sum) != f->checksum)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: frame %zu at offset %llu: checksum %08x, seek table says "
+                                   "%08x",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset,
+                                   bundle_le32(sum), f->checksum);
+    }
+    return 0;
+}
+
+/* Produce the next piece of the tar stream into rd->obuf: *n bytes, 0 at the
+ * end of the compressed data (after checking that the last frame is complete). */
+static int
+produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
+{
+    int r;
+
+    for (;;) {
+        const struct bundle_frame *f;
+        ZSTD_outBuffer out = {rd->obuf, FERRY_IO_BUFSIZE, 0};
+        size_t before, ret;
+
+        if (rd->in.pos == rd->in.size) {
+            size_t load;
+            if (rd->cpos == rd->data_end) {
+                if (rd->in_frame)
+                    return ferry_error_new(err, FERRY_E_BUNDLE,
+                                           "%s: frame %zu at offset %llu is truncated", rd->what,
+                                           rd->fi, (unsigned long long)rd->frames[rd->fi].coffset);
+                *n = 0;
+                return 0;
+            }
+            load = rd->data_end - rd->cpos > FERRY_IO_BUFSIZE ? FERRY_IO_BUFSIZE
+                                                              : (size_t)(rd->data_end - rd->cpos);
+            r = bundle_src_pread(&rd->src, rd->cpos, rd->ibuf, load, err);
+            if (r < 0)
+                return r;
+            rd->cpos += load;
+            rd->in.size = load;
+            rd->in.pos = 0;
+        }
+        if (!rd->in_frame) {
+            r = frame_start(rd, err);
+            if (r < 0)
+                return r;
+            rd->in_frame = true;
+            rd->fcons = 0;
+            rd->fprod = 0;
+        }
+        f = &rd->frames[rd->fi];
+        before = rd->in.pos;
+        ret = ZSTD_decompressStream(rd->dctx, &out, &rd->in);
+        if (ZSTD_isError(ret))
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: corrupt zstd frame %zu at offset %llu: %s", rd->what,
+                                   rd->fi, (unsigned long long)f->coffset, ZSTD_getErrorName(ret));
+        rd->fcons += rd->in.pos - before;
+        rd->fprod += out.pos;
+        rd->dprod += out.pos;
+        if (rd->fcons > f->csize || rd->fprod > f->dsize ||
+            (ret == 0 && (rd->fcons != f->csize || rd->fprod != f->dsize)))
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: frame %zu at offset %llu: %s%llu compressed and %llu "
+                                   "decompressed bytes, seek table says %u and %u",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset,
+                                   ret == 0 ? "" : "at least ", (unsigned long long)rd->fcons,
+                                   (unsigned long long)rd->fprod, f->csize, f->dsize);
+        if (ret == 0) {
+            rd->fi++;
+            rd->in_frame = false;
+        }
+        if (out.pos > 0) {
+            *n = out.pos;
+            return 0;
+        }
+    }
+}
+
+static la_ssize_t
+archive_read_cb(struct archive *a, void *ud, const void **buf)
+{
+    struct ferry_bundle_reader *rd = ud;
+    size_t n = 0;
+
+    (void)a;
+    if (rd->cb_err != NULL || produce(rd, &n, &rd->cb_err) < 0)
+        return ARCHIVE_FATAL;
+    *buf = rd->obuf;
+    return (la_ssize_t)n;
+}
+
+/* ---- handle state ---------------------------------------------------------- */
+
+static int
+check(struct ferry_bundle_reader *rd, const char *call, struct ferry_error **err)
+{
+    if (rd == NULL || rd->magic != READER_MAGIC)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: not a bundle reader", call);
+    if (rd->state == R_FAILED)
+        return ferry_error_new(err, rd->fail_code, "%s", rd->fail_msg);
+    return 0;
+}
+
+static int
+finish(struct ferry_bundle_reader *rd, int r, struct ferry_error *e, struct ferry_error **err)
+{
+    if (r >= 0) {
+        ferry_error_free(e);
+        return r;
+    }
+    if (rd != NULL && rd->magic == READER_MAGIC && rd->state != R_FAILED) {
+        rd->state = R_FAILED;
+        rd->fail_code = e ? e->code : (enum ferry_status)(-r);
+        rd->fail_msg = ferry_strdup(e && e->msg ? e->msg : ferry_strerror(rd->fail_code));
+        if (rd->fail_msg == NULL)
+            rd->fail_code = FERRY_E_NOMEM;
+    }
+    if (err != NULL && *err == NULL)
+        *err = e;
+    else
+        ferry_error_free(e);
+    return r;
+}
+
+/* A libarchive call failed: our callback's error first, else libarchive's. */
+static int
+archive_fail(struct ferry_bundle_reader *rd, const char *context, struct ferry_error **err)
+{
+    const char *s;
+
+    if (rd->cb_err != NULL) {
+        struct ferry_error *e = rd->cb_err;
+        int r;
+        rd->cb_err = NULL;
+        if (err != NULL && *err == NULL) {
+            *err = e;
+            return -(int)e->code;
+        }
+        r = -(int)e->code;
+        ferry_error_free(e);
+        return r;
+    }
+    s = archive_error_string(rd->a);
+    return ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s: %s", rd->what, context,
+                           s ? s : "malformed tar stream");
+}
+
+/* First frame whose content starts at tar offset doff and is not empty. */
+static const struct bundle_frame *
+frame_at_doffset(const struct ferry_bundle_reader *rd, uint64_t doff)
+{
+    size_t lo = 0, hi = rd->nframes;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rd->frames[mid].doffset < doff)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (lo < rd->nframes && rd->frames[lo].doffset == doff && rd->frames[lo].dsize == 0)
+        lo++;
+    if (lo < rd->nframes && rd->frames[lo].doffset == doff)
+        return &rd->frames[lo];
+    return NULL;
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+static int
+reader_new(const char *what, struct ferry_bundle_reader **out, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = ferry_calloc(1, sizeof *rd);
+
+    if (rd == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    rd->magic = READER_MAGIC;
+    rd->src.fd = -1;
+    rd->what = ferry_strdup(what);
+    rd->src.what = rd->what;
+    rd->ibuf = ferry_malloc(FERRY_IO_BUFSIZE);
+    rd->obuf = ferry_malloc(FERRY_IO_BUFSIZE);
+    rd->dctx = ZSTD_createDCtx();
+    rd->a = archive_read_new();
+    *out = rd;
+    if (rd->what == NULL || rd->ibuf == NULL || rd->obuf == NULL || rd->dctx == NULL ||
+        rd->a == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    rd->in.src = rd->ibuf;
+    return 0;
+}
+
+/* Seek table, starting frame, libarchive on top. at == UINT64_MAX: start. */
+static int
+reader_start(struct ferry_bundle_reader *rd, uint64_t at, struct ferry_error **err)
+{
+    int r;
+
+    r = bundle_seek_parse(&rd->src, &rd->frames, &rd->nframes, &rd->data_end, &rd->sums, err);
+    if (r < 0)
+        return r;
+    if (rd->nframes > 0)
+        rd->total_dsize = rd->frames[rd->nframes - 1].doffset + rd->frames[rd->nframes - 1].dsize;
+    if (at != UINT64_MAX) {
+        size_t lo = 0, hi = rd->nframes;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (rd->frames[mid].coffset < at)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == rd->nframes || rd->frames[lo].coffset != at)
+            return ferry_error_new(err, FERRY_E_INVALID, "%s: offset %llu is not a frame boundary",
+                                   rd->what, (unsigned long long)at);
+        rd->fi = lo;
+        rd->cpos = at;
+        rd->start_doffset = rd->frames[lo].doffset;
+    }
+    rd->member_end = rd->start_doffset;
+    if (archive_read_support_format_tar(rd->a) != ARCHIVE_OK ||
+        archive_read_open(rd->a, rd, NULL, archive_read_cb, NULL) != ARCHIVE_OK)
+        return archive_fail(rd, "not a tar stream", err);
+    return 0;
+}
+
+int
+ferry_bundle_reader_open(const char *path, struct ferry_bundle_reader **out,
+                         struct ferry_error **err)
+{
+    return ferry_bundle_reader_open_at(path, UINT64_MAX, out, err);
+}
+
+int
+ferry_bundle_reader_open_at(const char *path, uint64_t coffset, struct ferry_bundle_reader **out,
+                            struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct stat st;
+    int r;
+
+    r = reader_new(path, &rd, err);
+    if (r < 0)
+        goto out;
+    rd->src.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rd->src.fd < 0) {
+        r = ferry_error_sys(err, errno, "open %s", path);
+        goto out;
+    }
+    if (fstat(rd->src.fd, &st) < 0) {
+        r = ferry_error_sys(err, errno, "stat %s", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: not a regular file", path);
+        goto out;
+    }
+    rd->src.size = (uint64_t)st.st_size;
+    r = reader_start(rd, coffset, err);
+    if (r < 0)
+        goto out;
+    *out = rd;
+    rd = NULL;
+out:
+    ferry_bundle_reader_free(rd);
+    return r;
+}
+
+int
+ferry_bundle_reader_open_memory(const void *data, size_t len, struct ferry_bundle_reader **out,
+                                struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r;
+
+    r = reader_new("<memory>", &rd, err);
+    if (r < 0)
+        goto out;
+    rd->src.mem = data;
+    rd->src.size = len;
+    r = reader_start(rd, UINT64_MAX, err);
+    if (r < 0)
+        goto out;
+    *out = rd;
+    rd = NULL;
+out:
+    ferry_bundle_reader_free(rd);
+    return r;
+}
+
+/* ---- members ---------------------------------------------------------------- */
+
+static const char *
+kind_problem(struct archive_entry *ae)
+{
+    if (archive_entry_hardlink(ae) != NULL)
+        return "hard link";
+    if (archive_entry_symlink(ae) != NULL)
+        return "symbolic link";
+    switch (archive_entry_filetype(ae)) {
+    case AE_IFREG:
+        break;
+    case AE_IFDIR:
+        return "directory";
+    case AE_IFLNK:
+        return "symbolic link";
+    case AE_IFCHR:
+        return "character device";
+    case AE_IFBLK:
+        return "block device";
+    case AE_IFIFO:
+        return "fifo";
+    case AE_IFSOCK:
+        return "socket";
+    default:
+        return "unknown file type";
+    }
+    if (archive_entry_sparse_count(ae) > 0)
+        return "sparse file";
+    return NULL;
+}
+
+/* libarchive saw the end of the tar stream. It must be the two zero blocks
+ * right after the last member (libarchive also stops at a bare end of data or
+ * a single zero block), and nothing may follow them: drain the rest of the
+ * compressed data, so every frame is checked, and compare lengths. */
+static int
+at_end(struct ferry_bundle_reader *rd, struct ferry_error **err)
+{
+    uint64_t consumed = (uint64_t)archive_filter_bytes(rd->a, 0);
+    size_t n;
+    int r;
+
+    do {
+        r = produce(rd, &n, err);
+        if (r < 0)
+            return r;
+    } while (n > 0);
+    if (consumed < rd->dprod)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: %llu bytes after the end of the tar archive at offset %llu",
+                               rd->what, (unsigned long long)(rd->dprod - consumed),
+                               (unsigned long long)(rd->start_doffset + consumed));
+    if (rd->start_doffset + consumed != rd->member_end + 1024)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: tar stream ends at offset %llu without its end-of-archive "
+                               "blocks (truncated)",
+                               rd->what, (unsigned long long)(rd->start_doffset + consumed));
+    return 0;
+}
+
+static int
+next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
+            struct ferry_error **err)
+{
+    char q[BUNDLE_QUOTE_BUFSIZE];
+    struct archive_entry *ae = NULL;
+    const struct bundle_frame *f;
+    const char *pn, *why;
+    uint64_t hpos, dpos;
+    la_int64_t sz;
+    int r;
+
+    r = archive_read_next_header(rd->a, &ae);
+    if (r == ARCHIVE_EOF) {
+        r = at_end(rd, err);
+        if (r < 0)
+            return r;
+        rd->state = R_EOF;
+        rd->name = NULL;
+        return 0;
+    }
+    hpos = rd->start_doffset + (uint64_t)archive_read_header_position(rd->a);
+    if (r != ARCHIVE_OK) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "tar header at offset %llu", (unsigned long long)hpos);
+        return archive_fail(rd, ctx, err);
+    }
+    pn = archive_entry_pathname(ae);
+    if (pn == NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: member at tar offset %llu has no name",
+                               rd->what, (unsigned long long)hpos);
+    bundle_name_quote(pn, strlen(pn), q, sizeof q);
+    why = bundle_name_problem(pn, strlen(pn));
+    if (why == NULL)
+        why = kind_problem(ae);
+    if (why != NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: member \"%s\": %s (only regular files "
+                               "with relative names are allowed)",
+                               rd->what, q, why);
+    if (++rd->members > FERRY_MAX_MEMBERS)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: more than %u members", rd->what,
+                               (unsigned)FERRY_MAX_MEMBERS);
+    sz = archive_entry_size(ae);
+    dpos = rd->start_doffset + (uint64_t)archive_filter_bytes(rd->a, 0);
+    if (sz < 0 || dpos > rd->total_dsize || (uint64_t)sz > rd->total_dsize - dpos)
+        return ferry_error_new(
+            err, FERRY_E_BUNDLE,
+            "%s: member \"%s\": size %lld exceeds the %llu bytes left in the "
+            "archive",
+            rd->what, q, (long long)sz,
+            (unsigned long long)(dpos > rd->total_dsize ? 0 : rd->total_dsize - dpos));
+    f = frame_at_doffset(rd, hpos);
+    if (f == NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: member \"%s\" at tar offset %llu does not start a zstd frame",
+                               rd->what, q, (unsigned long long)hpos);
+    rd->member_coffset = f->coffset;
+    rd->member_end = dpos + (((uint64_t)sz + 511) & ~(uint64_t)511);
+    rd->name = pn;
+    rd->size = (uint64_t)sz;
+    rd->state = R_MEMBER;
+    *name = pn;
+    *size = (uint64_t)sz;
+    return 1;
+}
+
+int
+ferry_bundle_reader_next(struct ferry_bundle_reader *r, const char **name, uint64_t *size,
+                         struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int ret = check(r, "next", &e);
+
+    if (ret == 0 && r->state == R_EOF)
+        return 0;
+    if (ret == 0)
+        ret = next_member(r, name, size, &e);
+    return finish(r, ret, e, err);
+}
+
+int64_t
+ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
+                         struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    la_ssize_t n = 0;
+    int ret = check(r, "read", &e);
+
+    if (ret == 0 && r->state != R_MEMBER)
+        ret = ferry_error_new(&e, FERRY_E_INTERNAL, "%s: read: no current member", r->what);
+    if (ret == 0) {
+        if (len > (size_t)INT64_MAX)
+            len = (size_t)INT64_MAX;
+        n = archive_read_data(r->a, buf, len);
+        if (n < 0) {
+            char q[BUNDLE_QUOTE_BUFSIZE], ctx[BUNDLE_QUOTE_BUFSIZE + 16];
+            snprintf(ctx, sizeof ctx, "member \"%s\"",
+                     bundle_name_quote(r->name, strlen(r->name), q, sizeof q));
+            ret = archive_fail(r, ctx, &e);
+        }
+    }
+    if (ret < 0)
+        return finish(r, ret, e, err);
+    return (int64_t)n;
+}
+
+uint64_t
+ferry_bundle_reader_member_offset(const struct ferry_bundle_reader *r)
+{
+    return r != NULL && r->magic == READER_MAGIC && r->state == R_MEMBER ? r->member_coffset : 0;
+}
+
+void
+ferry_bundle_reader_free(struct ferry_bundle_reader *r)
+{
+    if (r == NULL || r->magic != READER_MAGIC)
+        return;
+    if (r->a != NULL)
+        archive_read_free(r->a);
+    if (r->src.fd >= 0)
+        close(r->src.fd);
+    ZSTD_freeDCtx(r->dctx);
+    ferry_error_free(r->cb_err);
+    ferry_free(r->frames);
+    ferry_free(r->ibuf);
+    ferry_free(r->obuf);
+    ferry_free(r->fail_msg);
+    ferry_free(r->what);
+    r->magic = 0;
+    ferry_free(r);
+}

@@ -1,0 +1,738 @@
+/* ferry: bundle writer. libarchive writes a deterministic pax tar through a
+ * write callback (no blocking, so every byte reaches us at once); we compress it
+ * with libzstd, ending a frame after each member and every frame_limit bytes,
+ * hash the compressed bytes for the signature as they go to the file, and at
+ * commit append the seek table (zstd seekable format). See
+ * docs/internals/bundle.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zstd.h>
+
+#include "bundle_int.h"
+#include "ferry/limits.h"
+#include "ferry/sign.h"
+#include "ferry/util.h"
+
+#define WRITER_MAGIC 0xfe77b0d1u
+#define DEFAULT_LEVEL 3
+#define UNTRUSTED_COMMENT "signature from ferry secret key"
+
+enum wstate {
+    W_OPEN,      /* between members */
+    W_MEMBER,    /* a streamed member is open */
+    W_COMMITTED, /* done; the file is in place */
+    W_FAILED,    /* sticky: every call returns the first error */
+};
+
+struct wframe {
+    uint32_t csize, dsize;
+};
+
+struct ferry_bundle_writer {
+    uint32_t magic;
+    enum wstate state;
+    enum ferry_status fail_code;
+    char *fail_msg;
+
+    char *path;
+    char *dirpath; /* directory of path, fsynced after the rename */
+    char *tmppath; /* NULL once renamed into place */
+    int fd;
+    struct archive *a;
+    ZSTD_CCtx *cctx;
+    unsigned char *obuf; /* FERRY_IO_BUFSIZE */
+    struct ferry_signer *signer;
+
+    struct wframe *frames;
+    size_t nframes, capframes;
+    uint64_t cbytes;      /* compressed bytes in the file */
+    uint64_t frame_csize; /* of the open frame */
+    uint64_t frame_dsize;
+    uint32_t frame_limit;
+
+    uint64_t members;
+    char *member; /* name of the open member, for messages */
+    uint64_t declared, remaining;
+
+    struct ferry_error *cb_err; /* set inside the libarchive write callback */
+    bool discard;               /* freeing: the callback drops what it gets */
+};
+
+/* ---- output: file, signature hash, frame accounting ----------------------- */
+
+static int
+emit(struct ferry_bundle_writer *w, const unsigned char *p, size_t len, struct ferry_error **err)
+{
+    size_t left = len;
+    const unsigned char *q = p;
+
+    while (left > 0) {
+        ssize_t n = write(w->fd, q, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return ferry_error_sys(err, errno, "write %s at offset %llu", w->tmppath,
+                                   (unsigned long long)w->cbytes);
+        q += n;
+        left -= (size_t)n;
+        w->cbytes += (uint64_t)n;
+    }
+    ferry_signer_update(w->signer, p, len);
+    return 0;
+}
+
+/* Push input through zstd until it is consumed (continue) or the frame is
+ * complete and flushed (end). */
+static int
+zfeed(struct ferry_bundle_writer *w, const void *data, size_t len, ZSTD_EndDirective mode,
+      struct ferry_error **err)
+{
+    ZSTD_inBuffer in = {data, len, 0};
+
+    for (;;) {
+        ZSTD_outBuffer out = {w->obuf, FERRY_IO_BUFSIZE, 0};
+        size_t rem = ZSTD_compressStream2(w->cctx, &out, &in, mode);
+        if (ZSTD_isError(rem))
+            return ferry_error_new(err, FERRY_E_INTERNAL, "%s: zstd compression failed: %s",
+                                   w->tmppath, ZSTD_getErrorName(rem));
+        if (out.pos > 0) {
+            int r = emit(w, w->obuf, out.pos, err);
+            if (r < 0)
+                return r;
+            w->frame_csize += out.pos;
+        }
+        if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size)
+            return 0;
+    }
+}
+
+static int
+end_frame(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    struct wframe *f;
+    int r;
+
+    if (w->frame_dsize == 0)
+        return 0;
+    r = zfeed(w, NULL, 0, ZSTD_e_end, err);
+    if (r < 0)
+        return r;
+    if (w->frame_csize > UINT32_MAX)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: zstd frame of %llu bytes", w->tmppath,
+                               (unsigned long long)w->frame_csize);
+    if (w->nframes == w->capframes) {
+        size_t ncap = w->capframes ? w->capframes * 2 : 64;
+        if (ncap > FERRY_MAX_BUNDLE_FRAMES)
+            ncap = FERRY_MAX_BUNDLE_FRAMES;
+        if (w->nframes >= ncap)
+            return ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %u zstd frames",
+                                   w->tmppath, FERRY_MAX_BUNDLE_FRAMES);
+        f = ferry_realloc(w->frames, ncap * sizeof *f);
+        if (f == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM,
+                                   "%s: out of memory for %zu seek table entries", w->tmppath,
+                                   ncap);
+        w->frames = f;
+        w->capframes = ncap;
+    }
+    f = &w->frames[w->nframes++];
+    f->csize = (uint32_t)w->frame_csize;
+    f->dsize = (uint32_t)w->frame_dsize;
+    w->frame_csize = 0;
+    w->frame_dsize = 0;
+    return 0;
+}
+
+/* Tar bytes from libarchive: compress, ending a frame every frame_limit bytes. */
+static int
+compress_in(struct ferry_bundle_writer *w, const unsigned char *p, size_t len,
+            struct ferry_error **err)
+{
+    while (len > 0) {
+        size_t take = w->frame_limit - (size_t)w->frame_dsize;
+        int r;
+        if (take > len)
+            take = len;
+        r = zfeed(w, p, take, ZSTD_e_continue, err);
+        if (r < 0)
+            return r;
+        w->frame_dsize += take;
+        p += take;
+        len -= take;
+        if (w->frame_dsize == w->frame_limit) {
+            r = end_frame(w, err);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static la_ssize_t
+archive_write_cb(struct archive *a, void *ud, const void *buf, size_t len)
+{
+    struct ferry_bundle_writer *w = ud;
+
+    (void)a;
+    if (w->discard)
+        return (la_ssize_t)len;
+    if (len > (size_t)INT64_MAX || compress_in(w, buf, len, &w->cb_err) < 0)
+        return -1;
+    return (la_ssize_t)len;
+}
+
+/* A libarchive call failed: report our callback's error, or libarchive's text. */
+static int
+archive_fail(struct ferry_bundle_writer *w, const char *what, struct ferry_error **err)
+{
+    const char *s;
+
+    if (w->cb_err != NULL) {
+        if (err != NULL && *err == NULL) {
+            *err = w->cb_err;
+            w->cb_err = NULL;
+            return -(int)(*err)->code;
+        }
+        return -(int)w->cb_err->code;
+    }
+    s = archive_error_string(w->a);
+    return ferry_error_new(err, FERRY_E_INTERNAL, "%s: tar %s: %s", w->tmppath, what,
+                           s ? s : "unknown libarchive error");
+}
+
+/* ---- handle state ---------------------------------------------------------- */
+
+static int
+check(struct ferry_bundle_writer *w, enum wstate want, const char *call, struct ferry_error **err)
+{
+    static const char *const names[] = {"open", "in a member", "committed", "failed"};
+
+    if (w == NULL || w->magic != WRITER_MAGIC)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: not a bundle writer", call);
+    if (w->state == W_FAILED)
+        return ferry_error_new(err, w->fail_code, "%s", w->fail_msg);
+    if (w->state != want)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: %s: writer is %s", w->path, call,
+                               names[w->state]);
+    return 0;
+}
+
+/* Record the first failure (sticky) and hand the error to the caller. */
+static int
+finish(struct ferry_bundle_writer *w, int r, struct ferry_error *e, struct ferry_error **err)
+{
+    if (r >= 0) {
+        ferry_error_free(e);
+        return r;
+    }
+    if (w != NULL && w->magic == WRITER_MAGIC && w->state != W_FAILED) {
+        w->state = W_FAILED;
+        w->fail_code = e ? e->code : (enum ferry_status)(-r);
+        w->fail_msg = ferry_strdup(e && e->msg ? e->msg : ferry_strerror(w->fail_code));
+        if (w->fail_msg == NULL) {
+            w->fail_code = FERRY_E_NOMEM;
+        }
+    }
+    if (err != NULL && *err == NULL)
+        *err = e;
+    else
+        ferry_error_free(e);
+    return r;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+static char *
+parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash == NULL   ? ferry_strdup(".")
+           : slash == path ? ferry_strdup("/")
+                           : ferry_strndup(path, (size_t)(slash - path));
+}
+
+int
+ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts *o,
+                         struct ferry_bundle_writer **out, struct ferry_error **err)
+{
+    struct ferry_bundle_writer *w = NULL;
+    int level = o && o->level ? o->level : DEFAULT_LEVEL;
+    int threads = o ? o->threads : 0;
+    size_t zr;
+    int r;
+
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: zstd level %d outside %d..%d", path, level,
+                            ZSTD_minCLevel(), ZSTD_maxCLevel());
+        goto out;
+    }
+    if (threads < 0) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: negative zstd thread count %d", path,
+                            threads);
+        goto out;
+    }
+    w = ferry_calloc(1, sizeof *w);
+    if (w == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    w->magic = WRITER_MAGIC;
+    w->fd = -1;
+    w->frame_limit = BUNDLE_FRAME_SIZE_DEFAULT;
+    w->path = ferry_strdup(path);
+    w->dirpath = parent_dir(path);
+    w->tmppath = ferry_asprintf("%s.tmp.XXXXXX", path);
+    w->obuf = ferry_malloc(FERRY_IO_BUFSIZE);
+    w->signer = ferry_signer_new();
+    w->cctx = ZSTD_createCCtx();
+    w->a = archive_write_new();
+    if (w->path == NULL || w->dirpath == NULL || w->tmppath == NULL || w->obuf == NULL ||
+        w->signer == NULL || w->cctx == NULL || w->a == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+    if (!ZSTD_isError(zr))
+        zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    if (!ZSTD_isError(zr) && threads > 0)
+        zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, threads);
+    if (ZSTD_isError(zr)) {
+        r = ferry_error_new(err, FERRY_E_UNSUPPORTED, "%s: zstd level %d with %d threads: %s", path,
+                            level, threads, ZSTD_getErrorName(zr));
+        goto out;
+    }
+    if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {
+        r = archive_fail(w, "setup", err);
+        goto out;
+    }
+    w->fd = mkstemp(w->tmppath);
+    if (w->fd < 0) {
+        r = ferry_error_sys(err, errno, "create %s", w->tmppath);
+        ferry_safefree(w->tmppath); /* nothing to remove */
+        goto out;
+    }
+    if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(w->fd, 0644) < 0) {
+        r = ferry_error_sys(err, errno, "set mode of %s", w->tmppath);
+        goto out;
+    }
+    if (archive_write_open2(w->a, w, NULL, archive_write_cb, NULL, NULL) != ARCHIVE_OK) {
+        r = archive_fail(w, "open", err);
+        goto out;
+    }
+    *out = w;
+    w = NULL;
+    r = 0;
+out:
+    ferry_bundle_writer_free(w);
+    return r;
+}
+
+int
+ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
+                                   struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "set frame size", &e);
+
+    if (r == 0 && (size == 0 || size > BUNDLE_FRAME_SIZE_MAX || w->cbytes > 0))
+        r = ferry_error_new(&e, FERRY_E_INVALID, "%s: frame size %u: must be 1..%u and set first",
+                            w->path, size, BUNDLE_FRAME_SIZE_MAX);
+    if (r == 0)
+        w->frame_limit = size;
+    return finish(w, r, e, err);
+}
+
+static int
+begin_member(struct ferry_bundle_writer *w, const char *name, uint64_t size,
+             struct ferry_error **err)
+{
+    char q[BUNDLE_QUOTE_BUFSIZE];
+    struct archive_entry *ae = NULL;
+    size_t len = strlen(name);
+    const char *why = bundle_name_problem(name, len);
+    int r;
+
+    for (size_t i = 0; why == NULL && i < len; i++)
+        if ((unsigned char)name[i] >= 0x80)
+            why = "non-ASCII byte in name"; /* keeps the pax header locale-free */
+    if (why != NULL) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: member \"%s\": %s", w->path,
+                            bundle_name_quote(name, len, q, sizeof q), why);
+        goto out;
+    }
+    if (w->members >= FERRY_MAX_MEMBERS) {
+        r = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %u members", w->path,
+                            (unsigned)FERRY_MAX_MEMBERS);
+        goto out;
+    }
+    if (size > (uint64_t)INT64_MAX) {
+        r = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: member %s: size %llu", w->path, name,
+                            (unsigned long long)size);
+        goto out;
+    }
+    w->member = ferry_strdup(name);
+    ae = archive_entry_new();
+    if (w->member == NULL || ae == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "%s: member %s: out of memory", w->path, name);
+        goto out;
+    }
+    archive_entry_set_pathname(ae, name);
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, 0644);
+    archive_entry_set_size(ae, (la_int64_t)size);
+    archive_entry_set_uid(ae, 0);
+    archive_entry_set_gid(ae, 0);
+    archive_entry_set_mtime(ae, 0, 0);
+    /* Members start at a frame boundary: the previous one ended its frame. */
+    if (w->frame_dsize != 0) {
+        r = ferry_error_new(err, FERRY_E_INTERNAL, "%s: member %s: frame not ended", w->path, name);
+        goto out;
+    }
+    if (archive_write_header(w->a, ae) != ARCHIVE_OK) {
+        r = archive_fail(w, "header", err);
+        goto out;
+    }
+    w->declared = size;
+    w->remaining = size;
+    w->state = W_MEMBER;
+    r = 0;
+out:
+    archive_entry_free(ae);
+    return r;
+}
+
+static int
+write_member(struct ferry_bundle_writer *w, const void *data, size_t len, struct ferry_error **err)
+{
+    la_ssize_t n;
+
+    if (len > w->remaining)
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                               "%s: member %s: %llu bytes more than the declared size %llu",
+                               w->path, w->member, (unsigned long long)(len - w->remaining),
+                               (unsigned long long)w->declared);
+    if (len == 0)
+        return 0;
+    n = archive_write_data(w->a, data, len);
+    if (n < 0)
+        return archive_fail(w, "data", err);
+    if ((size_t)n != len)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: member %s: tar took %lld of %zu bytes",
+                               w->path, w->member, (long long)n, len);
+    w->remaining -= len;
+    return 0;
+}
+
+static int
+end_member(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    int r;
+
+    if (w->remaining != 0)
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                               "%s: member %s: %llu of the declared %llu bytes written", w->path,
+                               w->member, (unsigned long long)(w->declared - w->remaining),
+                               (unsigned long long)w->declared);
+    /* Writes the padding now, so the frame holds header, data and padding. */
+    if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+        return archive_fail(w, "finish entry", err);
+    r = end_frame(w, err);
+    if (r < 0)
+        return r;
+    ferry_safefree(w->member);
+    w->members++;
+    w->state = W_OPEN;
+    return 0;
+}
+
+int
+ferry_bundle_writer_add(struct ferry_bundle_writer *w, const char *name, const void *data,
+                        size_t len, struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "add", &e);
+
+    if (r == 0)
+        r = begin_member(w, name, len, &e);
+    if (r == 0)
+        r = write_member(w, data, len, &e);
+    if (r == 0)
+        r = end_member(w, &e);
+    return finish(w, r, e, err);
+}
+
+int
+ferry_bundle_writer_begin(struct ferry_bundle_writer *w, const char *name, uint64_t size,
+                          struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "begin", &e);
+
+    if (r == 0)
+        r = begin_member(w, name, size, &e);
+    return finish(w, r, e, err);
+}
+
+int
+ferry_bundle_writer_write(struct ferry_bundle_writer *w, const void *data, size_t len,
+                          struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_MEMBER, "write", &e);
+
+    if (r == 0)
+        r = write_member(w, data, len, &e);
+    return finish(w, r, e, err);
+}
+
+int
+ferry_bundle_writer_end(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_MEMBER, "end", &e);
+
+    if (r == 0)
+        r = end_member(w, &e);
+    return finish(w, r, e, err);
+}
+
+/* The seek table: one skippable frame, streamed through the 64 KiB buffer.
+ * Entries carry no checksum (descriptor 0, docs/FORMAT.md): every frame has
+ * zstd's own content checksum already. */
+static int
+write_seek_table(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    unsigned char *b = w->obuf;
+    uint64_t frame_size = (uint64_t)w->nframes * 8 + BUNDLE_SEEK_FOOTER_SIZE;
+    size_t o = 0;
+    int r;
+
+    if (frame_size > UINT32_MAX)
+        return ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: seek table of %zu frames", w->tmppath,
+                               w->nframes);
+    bundle_put_le32(b, BUNDLE_SKIPPABLE_MAGIC);
+    bundle_put_le32(b + 4, (uint32_t)frame_size);
+    o = 8;
+    for (size_t i = 0; i < w->nframes; i++) {
+        if (o + 8 > FERRY_IO_BUFSIZE) {
+            r = emit(w, b, o, err);
+            if (r < 0)
+                return r;
+            o = 0;
+        }
+        bundle_put_le32(b + o, w->frames[i].csize);
+        bundle_put_le32(b + o + 4, w->frames[i].dsize);
+        o += 8;
+    }
+    if (o + BUNDLE_SEEK_FOOTER_SIZE > FERRY_IO_BUFSIZE) {
+        r = emit(w, b, o, err);
+        if (r < 0)
+            return r;
+        o = 0;
+    }
+    bundle_put_le32(b + o, (uint32_t)w->nframes);
+    b[o + 4] = 0; /* Seek_Table_Descriptor: no checksums */
+    bundle_put_le32(b + o + 5, BUNDLE_SEEKABLE_MAGIC);
+    o += BUNDLE_SEEK_FOOTER_SIZE;
+    return emit(w, b, o, err);
+}
+
+/* Write text to fd (a fresh temporary file), fsync and close it. */
+static int
+write_small_file(int fd, const char *path, const char *text, struct ferry_error **err)
+{
+    size_t len = strlen(text), off = 0;
+    int r;
+
+    if (fchmod(fd, 0644) < 0) {
+        r = ferry_error_sys(err, errno, "set mode of %s", path);
+        goto out;
+    }
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = ferry_error_sys(err, errno, "write %s", path);
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0) {
+        r = ferry_error_sys(err, errno, "fsync %s", path);
+        goto out;
+    }
+    r = 0;
+out:
+    if (close(fd) < 0 && r == 0)
+        r = ferry_error_sys(err, errno, "close %s", path);
+    return r;
+}
+
+static int
+fsync_dir(const char *dir, struct ferry_error **err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+    if (fd < 0 || fsync(fd) < 0)
+        r = ferry_error_sys(err, errno, "fsync directory %s", dir);
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static int
+commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk, const char *trusted_comment,
+       struct ferry_error **err)
+{
+    char *sig = NULL, *sigpath = NULL, *sigtmp = NULL, *tc = NULL;
+    bool sig_placed = false;
+    int sfd = -1, r;
+
+    if (archive_write_close(w->a) != ARCHIVE_OK) {
+        r = archive_fail(w, "close", err);
+        goto out;
+    }
+    r = end_frame(w, err); /* the end-of-archive blocks, alone in the last frame */
+    if (r < 0)
+        goto out;
+    r = write_seek_table(w, err);
+    if (r < 0)
+        goto out;
+    if (fsync(w->fd) < 0) {
+        r = ferry_error_sys(err, errno, "fsync %s", w->tmppath);
+        goto out;
+    }
+    if (sk != NULL) {
+        if (trusted_comment == NULL) {
+            const char *base = strrchr(w->path, '/');
+            tc = ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)time(NULL),
+                                base ? base + 1 : w->path);
+            if (tc == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", w->path);
+                goto out;
+            }
+            trusted_comment = tc;
+        }
+        r = ferry_signer_final(w->signer, sk, UNTRUSTED_COMMENT, trusted_comment, &sig, err);
+        if (r < 0) {
+            ferry_error_wrap(err, "sign %s", w->path);
+            goto out;
+        }
+        sigpath = ferry_asprintf("%s.minisig", w->path);
+        sigtmp = ferry_asprintf("%s.minisig.tmp.XXXXXX", w->path);
+        if (sigpath == NULL || sigtmp == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", w->path);
+            goto out;
+        }
+        sfd = mkstemp(sigtmp);
+        if (sfd < 0) {
+            r = ferry_error_sys(err, errno, "create %s", sigtmp);
+            ferry_safefree(sigtmp);
+            goto out;
+        }
+        r = write_small_file(sfd, sigtmp, sig, err); /* closes sfd */
+        sfd = -1;
+        if (r < 0)
+            goto out;
+        if (rename(sigtmp, sigpath) < 0) {
+            r = ferry_error_sys(err, errno, "rename %s to %s", sigtmp, sigpath);
+            goto out;
+        }
+        ferry_safefree(sigtmp);
+        sig_placed = true;
+    }
+    r = close(w->fd);
+    w->fd = -1;
+    if (r < 0) {
+        r = ferry_error_sys(err, errno, "close %s", w->tmppath);
+        goto out;
+    }
+    if (rename(w->tmppath, w->path) < 0) {
+        r = ferry_error_sys(err, errno, "rename %s to %s", w->tmppath, w->path);
+        goto out;
+    }
+    ferry_safefree(w->tmppath);
+    r = fsync_dir(w->dirpath, err);
+    if (r < 0)
+        goto out;
+    w->state = W_COMMITTED;
+    r = 0;
+out:
+    if (sfd >= 0)
+        close(sfd);
+    if (sigtmp != NULL)
+        unlink(sigtmp);
+    if (r < 0 && sig_placed && w->tmppath != NULL)
+        unlink(sigpath); /* the bundle did not make it: no orphan signature */
+    ferry_free(sigtmp);
+    ferry_free(sigpath);
+    ferry_free(sig);
+    ferry_free(tc);
+    return r;
+}
+
+int
+ferry_bundle_writer_commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk,
+                           const char *trusted_comment, struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "commit", &e);
+
+    if (r == 0)
+        r = commit(w, sk, trusted_comment, &e);
+    return finish(w, r, e, err);
+}
+
+void
+ferry_bundle_writer_free(struct ferry_bundle_writer *w)
+{
+    if (w == NULL || w->magic != WRITER_MAGIC)
+        return;
+    /* archive_write_free closes an open archive, pushing the end-of-archive
+     * blocks through our callback: drop them. (archive_write_fail would skip
+     * the close, but leaks libarchive's client state in 3.6.2.) */
+    w->discard = true;
+    if (w->a != NULL)
+        archive_write_free(w->a);
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmppath != NULL && w->state != W_COMMITTED)
+        unlink(w->tmppath);
+    ZSTD_freeCCtx(w->cctx);
+    ferry_signer_free(w->signer);
+    ferry_error_free(w->cb_err);
+    ferry_free(w->frames);
+    ferry_free(w->obuf);
+    ferry_free(w->member);
+    ferry_free(w->fail_msg);
+    ferry_free(w->tmppath);
+    ferry_free(w->path);
+    ferry_free(w->dirpath);
+    w->magic = 0;
+    ferry_free(w);
+}
+
+uint64_t
+ferry_bundle_writer_bytes(const struct ferry_bundle_writer *w)
+{
+    return w != NULL && w->magic == WRITER_MAGIC ? w->cbytes : 0;
+}
+
+uint64_t
+ferry_bundle_writer_members(const struct ferry_bundle_writer *w)
+{
+    return w != NULL && w->magic == WRITER_MAGIC ? w->members : 0;
+}
