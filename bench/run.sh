@@ -190,7 +190,7 @@ for run in $(seq "$runs"); do
         rc=0
         measure "$r/fe.time" "$fexport" -k "$work/bench.key" -o "$r/ferry.tar.zst" --plain-http \
             "${src_refs[@]}" >"$r/fe.log" 2>&1 || rc=$?
-        rec "ferry_export_s_status $rc"
+        rec "ferry_export_status $rc"
         if [ $rc = 0 ]; then
             read -r s k <"$r/fe.time"
             rec "ferry_export_s $s" && rec "ferry_export_rss_kib $k"
@@ -226,20 +226,20 @@ for run in $(seq "$runs"); do
         rc=0
         measure "$r/fi.time" "$fimport" push -p "$work/bench.pub" --to "$reg" --plain-http \
             "$r/ferry.tar.zst" >"$r/fi.log" 2>&1 || rc=$?
-        rec "ferry_import_s_status $rc"
+        rec "ferry_import_status $rc"
         if [ $rc = 0 ]; then
             read -r s k <"$r/fi.time"
             rec "ferry_import_s $s" && rec "ferry_import_rss_kib $k"
             say "ferry import: $s s"
+            [ "$run" != 1 ] || rec "ferry_same $("$py" "$lib" same --label "ferry import" "$reg" "$work/want")"
         else
             status=1
             say "ferry import failed (exit $rc):" && tail -n 5 "$r/fi.log" >&2
         fi
-        [ "$run" != 1 ] || rec "ferry_same $("$py" "$lib" same --label "ferry import" "$reg" "$work/want")"
         stop_registry "ferry-dst$run"
         rm -f "$r/ferry.tar.zst"
     elif [ $have_ferry = yes ]; then
-        rec "ferry_import_s_status skipped"
+        rec "ferry_import_status skipped"
     fi
 
     # skopeo import: zstd -d | tar -x, then every tag into an empty registry
@@ -278,7 +278,7 @@ EOF
     rc=0
     measure "$r/fe.time" "$fexport" -k "$work/bench.key" -o "$r/big.tar.zst" --plain-http \
         "$src/big/one:1.0" >"$r/fe.log" 2>&1 || rc=$?
-    rec "big_export_s_status $rc"
+    rec "big_export_status $rc"
     if [ $rc = 0 ]; then
         read -r s k <"$r/fe.time"
         rec "big_export_s $s" && rec "big_export_rss_kib $k"
@@ -286,7 +286,7 @@ EOF
         rc=0
         measure "$r/fi.time" "$fimport" push -p "$work/bench.pub" --to "$reg" --plain-http \
             "$r/big.tar.zst" >"$r/fi.log" 2>&1 || rc=$?
-        rec "big_import_s_status $rc"
+        rec "big_import_status $rc"
         if [ $rc = 0 ]; then
             read -r s k <"$r/fi.time"
             rec "big_import_s $s" && rec "big_import_rss_kib $k"
