@@ -108,9 +108,6 @@ class HashingWriter:
         self.f.write(b)
         return len(b)
 
-    def flush(self):
-        self.f.flush()
-
 
 def tar_size(size):
     """The uncompressed tar size actually produced for a requested size."""
@@ -148,7 +145,7 @@ def make_layer(job):
     with open(tmp, "wb") as raw:
         out = HashingWriter(raw)
         comp = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        # zlib's gzip wrapper writes mtime 0, no name, OS 255: fixed bytes.
+        # zlib's gzip header has mtime 0 and no file name: the same bytes every run.
 
         def put(b):
             diff.update(b)
@@ -221,8 +218,6 @@ class Builder:
             entry = {"size": entry}
         if not isinstance(entry, dict) or "size" not in entry:
             raise SpecError(f"{img['repo']}: bad layer entry {entry!r} (a size, a named layer, or an object with size)")
-        if "name" in entry:
-            raise SpecError(f"{img['repo']}: unknown named layer {entry['name']!r}")
         t = tag if entry.get("per_tag", True) else "*"
         p = ps if entry.get("per_platform", True) else "any"
         return f"anon/{img['repo']}/{t}/{p}/{idx}", parse_size(entry["size"])
@@ -267,7 +262,7 @@ class Builder:
 
     # ---- json blobs
 
-    def put_json(self, obj, media_type, extra=None):
+    def put_json(self, obj, media_type):
         data = canonical(obj)
         hexd = hashlib.sha256(data).hexdigest()
         path = os.path.join(self.blobdir, hexd)
@@ -277,15 +272,11 @@ class Builder:
                 f.write(data)
             os.replace(tmp, path)
         self.written.add(hexd)
-        d = {"mediaType": media_type, "digest": "sha256:" + hexd, "size": len(data)}
-        if extra:
-            d.update(extra)
-        return d
+        return {"mediaType": media_type, "digest": "sha256:" + hexd, "size": len(data)}
 
     def image_manifest(self, img, tag, plat, entries, kind):
         _, mt_manifest, mt_config, mt_layer = KINDS[kind]
         layers = [self.layers[self.layer_key(img, tag, plat, i, e)[0]] for i, e in enumerate(entries)]
-        plat = plat or {"architecture": "amd64", "os": "linux"}
         config = {
             "created": self.created,
             "architecture": plat["architecture"],
