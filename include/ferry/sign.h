@@ -43,13 +43,18 @@ FERRY_API int ferry_keygen(const char *pub_path, const char *sec_path, const cha
                            bool force, struct ferry_error **err);
 
 /* Prehashed signing: feed the message, then produce the .minisig text.
- * trusted_comment must be printable UTF-8 without newline; NULL means minisign's
- * default "timestamp:<t>\tfile:<basename>\thashed" with file_name. */
+ * trusted_comment must be printable UTF-8 without newline (TAB allowed, at most
+ * 8173 bytes); NULL or "" means "timestamp:<unix time>\thashed" (minisign's
+ * default without its "\tfile:<basename>" field: the signer knows no file name,
+ * so callers that want it pass the full text). untrusted_comment: one line of
+ * at most 1003 bytes; NULL or "" means "signature from minisign secret key". */
 struct ferry_signer; /* BLAKE2b-512 state */
 FERRY_API struct ferry_signer *ferry_signer_new(void);
 FERRY_API void ferry_signer_update(struct ferry_signer *s, const void *data, size_t len);
 /* Produces the whole signature file (4 lines, each ending in \n) in *out (ferry_free).
- * Verifies the signature with the key's public half before returning it. */
+ * Verifies the signature with the key's public half before returning it. The
+ * signer keeps its state: more data may follow, and it can be passed to
+ * ferry_verify_stream. */
 FERRY_API int ferry_signer_final(struct ferry_signer *s, const struct ferry_seckey *sk,
                                  const char *untrusted_comment, const char *trusted_comment,
                                  char **out, struct ferry_error **err);
@@ -60,8 +65,10 @@ FERRY_API int ferry_sign_buffer(const struct ferry_seckey *sk, const void *data,
                                 char **out, struct ferry_error **err);
 
 /* Verify a .minisig text against a message digest state / buffer and a set of
- * trusted keys. Accepts prehashed "ED" signatures; legacy "Ed" only when
- * allow_legacy. Errors: FERRY_E_SIGNATURE (malformed or invalid, names `what`),
+ * trusted keys. Accepts prehashed "ED" signatures; legacy "Ed" ones only in
+ * ferry_verify_buffer (like `minisign -V` without -H), never in
+ * ferry_verify_stream, which has no message to check them against.
+ * Errors: FERRY_E_SIGNATURE (malformed or invalid, names `what`),
  * FERRY_E_UNTRUSTED_KEY (key id of the signature not among keys; names the id).
  * On success *trusted_comment (if not NULL) receives a copy (ferry_free) and
  * *which (if not NULL) the index of the key that verified. */
