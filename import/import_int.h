@@ -22,6 +22,7 @@ struct ferry_verified {
     size_t nmlist;
     char key_id[17];
     uint64_t bytes;
+    bool detached; /* BUNDLE.minisig was present and verified */
 };
 
 /* Lookup helpers. */

@@ -52,6 +52,12 @@ ferry_verified_key_id(const struct ferry_verified *v)
     return v->key_id;
 }
 
+bool
+ferry_verified_detached(const struct ferry_verified *v)
+{
+    return v->detached;
+}
+
 uint64_t
 ferry_verified_bytes(const struct ferry_verified *v)
 {
@@ -393,6 +399,25 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     }
     if ((r = open_statement(path, keys, nkeys, &rd, &v->st, v->key_id, err)) < 0)
         goto out_nowrap;
+    /* The seek table is part of format v1; the detached whole-file signature
+     * is checked when it travelled along. */
+    {
+        struct ferry_seek_entry *tab = NULL;
+        size_t ntab = 0;
+        if ((r = ferry_bundle_seek_table(path, &tab, &ntab, err)) < 0)
+            goto out;
+        ferry_free(tab);
+    }
+    r = ferry_bundle_verify_signature(path, keys, nkeys, NULL, err);
+    if (r == -FERRY_E_NOT_FOUND) {
+        ferry_error_clear(err);
+        r = 0;
+    } else if (r < 0) {
+        ferry_error_wrap(err, "detached signature %s.minisig", path);
+        goto out_nowrap;
+    } else {
+        v->detached = true;
+    }
     for (i = 0; i < v->st->nmembers; i++)
         if (ferry_strmap_put(v->members, v->st->members[i].path, &v->st->members[i]) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");

@@ -65,9 +65,10 @@ cmd_verify(int argc, char **argv)
         return cli_fail(err);
     cli_progress_done();
     st = ferry_verified_statement(v);
-    printf("%s: ok: signed by key %s, %zu images, %zu members, %s verified\n", argv[optind],
+    printf("%s: ok: signed by key %s, %zu images, %zu members, %s verified%s\n", argv[optind],
            ferry_verified_key_id(v), st->nimages, st->nmembers,
-           cli_size(sz, sizeof sz, ferry_verified_bytes(v)));
+           cli_size(sz, sizeof sz, ferry_verified_bytes(v)),
+           ferry_verified_detached(v) ? ", detached signature ok" : "");
     ferry_verified_free(v);
     return 0;
 }

@@ -14,6 +14,8 @@ struct ferry_verified;
 /* Verify a bundle offline: ferry.json first and signed by one of keys, every
  * member listed and present once, every size and digest, oci-layout and
  * index.json well formed, every manifest parsed and referencing only members.
+ * The seek table must be consistent; BUNDLE.minisig, when present beside the
+ * bundle, must verify with one of keys too.
  * Errors are FERRY_E_SIGNATURE / FERRY_E_UNTRUSTED_KEY / FERRY_E_BUNDLE /
  * FERRY_E_DIGEST_MISMATCH / FERRY_E_SIZE_MISMATCH naming the member. */
 FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
@@ -21,6 +23,8 @@ FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *
 FERRY_API const struct ferry_statement *ferry_verified_statement(const struct ferry_verified *v);
 /* Key id (16 hex digits) of the key that verified the statement. */
 FERRY_API const char *ferry_verified_key_id(const struct ferry_verified *v);
+/* Whether BUNDLE.minisig was present and verified too. */
+FERRY_API bool ferry_verified_detached(const struct ferry_verified *v);
 FERRY_API uint64_t ferry_verified_bytes(const struct ferry_verified *v);
 FERRY_API void ferry_verified_free(struct ferry_verified *v);
 
