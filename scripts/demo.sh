@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The main job, end to end on one machine: install what is missing, build,
+# start a "connected" source registry seeded from samples/ and an empty
+# "disconnected" target registry (both docker-registry on 127.0.0.1), create a
+# key pair, export -> (carry) -> verify -> push, and show what arrived.
+# Everything lives under ./demo (kept for a look afterwards); registries stop
+# when the script ends.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+demo=${FERRY_DEMO_DIR:-$top/demo}
+build=$top/build/release
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "installing what is missing and building"
+bash "$top/scripts/install-deps.sh"
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" >/dev/null
+FX=$build/export/ferry-export
+FI=$build/import/ferry-import
+
+rm -rf "$demo"
+mkdir -p "$demo/connected" "$demo/media" "$demo/disconnected"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_registry() { # NAME -> prints HOST:PORT
+  local name=$1 port dir=$demo/$1
+  port=$(free_port)
+  mkdir -p "$dir/registry"
+  cat > "$dir/registry.yml" <<YML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $dir/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+YML
+  docker-registry serve "$dir/registry.yml" > "$dir/registry.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && { echo "127.0.0.1:$port"; return; }
+    sleep 0.1
+  done
+  echo "demo: registry $name did not start, see $dir/registry.log" >&2
+  exit 2
+}
+
+say "starting the source and target registries"
+SRC=$(start_registry connected)
+DST=$(start_registry disconnected)
+echo "source $SRC, target $DST"
+
+say "seeding the source from samples/images.json"
+bash "$top/scripts/seed-registry.sh" -q -o "$demo/connected/layouts" "$SRC" "$top/samples/images.json"
+refs=()
+for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest; do refs+=("$SRC/$r"); done
+printf '  %s\n' "${refs[@]}"
+
+say "connected side: key pair and export"
+"$FX" keygen -W -p "$demo/connected/ferry.pub" -s "$demo/connected/ferry.key"
+"$FX" -k "$demo/connected/ferry.key" -o "$demo/media/images.tar.zst" --plain-http "${refs[@]}"
+
+say "carrying the bundle, its detached signature and the public key"
+cp "$demo/connected/ferry.pub" "$demo/media/"
+ls -l "$demo/media"
+if command -v minisign >/dev/null; then
+  minisign -Vm "$demo/media/images.tar.zst" -p "$demo/media/ferry.pub"
+fi
+
+say "disconnected side: verify, list, push"
+"$FI" verify -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
+"$FI" list -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
+"$FI" push -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
+
+say "what arrived in $DST"
+curl -fsS "http://$DST/v2/_catalog"; echo
+for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest; do
+  src=$(skopeo inspect --raw --tls-verify=false "docker://$SRC/$r" | sha256sum | cut -c1-16)
+  dst=$(skopeo inspect --raw --tls-verify=false "docker://$DST/mirror/$r" | sha256sum | cut -c1-16)
+  printf '  %-28s source sha256:%s  target sha256:%s  %s\n' "mirror/$r" "$src" "$dst" \
+    "$([ "$src" = "$dst" ] && echo same || echo DIFFERENT)"
+done
+
+say "pushing again changes nothing"
+"$FI" push -q -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
+echo
+echo "demo: done; files are in $demo"
