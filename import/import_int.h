@@ -18,6 +18,7 @@ struct ferry_verified {
     struct ferry_statement *st;
     struct ferry_strmap *members;   /* path -> struct ferry_stmt_member (in st) */
     struct ferry_strmap *manifests; /* digest -> struct vmanifest */
+    struct ferry_strmap *offsets;   /* path -> frame offset + 1 */
     struct vmanifest **mlist;
     size_t nmlist;
     char key_id[17];
@@ -26,6 +27,7 @@ struct ferry_verified {
 };
 
 /* Lookup helpers. */
+bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t *off);
 struct vmanifest *ferry_verified_manifest(const struct ferry_verified *v, const char *digest);
 
 #endif

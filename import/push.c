@@ -1,4 +1,6 @@
 /* ferry import: push a verified bundle into a registry. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +56,8 @@ ferry_target_parse(const char *to, char **host, char **prefix, struct ferry_erro
     return 0;
 }
 
+struct worker;
+
 /* What one target repository needs. */
 struct trepo {
     char *name;
@@ -63,10 +67,10 @@ struct trepo {
 
 /* Repositories that still need a blob; `have` is where it already is. */
 struct need {
+    char *digest;
     struct trepo **repos;
     size_t nrepos;
     bool *done;
-    struct trepo *have;
 };
 
 struct plan {
@@ -91,6 +95,7 @@ plan_clear(struct plan *p)
     }
     ferry_free(p->repos);
     for (i = 0; i < p->nneeds; i++) {
+        ferry_free(p->needlist[i]->digest);
         ferry_free(p->needlist[i]->repos);
         ferry_free(p->needlist[i]->done);
         ferry_free(p->needlist[i]);
@@ -139,7 +144,10 @@ plan_blob(struct plan *p, struct trepo *t, const char *digest, struct ferry_erro
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         p->needlist = nl;
         nd = ferry_calloc(1, sizeof *nd);
-        if (nd == NULL || ferry_strmap_put(p->needs, digest, nd) < 0) {
+        if (nd == NULL || (nd->digest = ferry_strdup(digest)) == NULL ||
+            ferry_strmap_put(p->needs, digest, nd) < 0) {
+            if (nd)
+                ferry_free(nd->digest);
             ferry_free(nd);
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
@@ -216,7 +224,7 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
-        struct trepo *t;
+        struct trepo *t = NULL;
         char *name = prefix ? ferry_asprintf("%s/%s", prefix, im->repository)
                             : ferry_strdup(im->repository);
         if (name == NULL)
@@ -238,15 +246,47 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
     return 0;
 }
 
-/* Upload source: reads the current bundle member, hashing it; the final bytes
- * are handed over only after the digest matched, so a bad blob never commits. */
+/* Upload source: reads one bundle member, hashing it; the final bytes are
+ * handed over only after the digest matched, so a bad blob never commits. */
 struct usrc {
     struct ferry_bundle_reader *rd;
     struct ferry_hasher *h;
     struct ferry_digest want;
     uint64_t size, done;
     const char *name;
+    struct pool *pool;
 };
+
+/* Work shared by the push threads: jobs are taken in order under the mutex. */
+struct pool {
+    const char *path;
+    struct plan *p;
+    pthread_mutex_t mu;
+    size_t next, njobs;
+    atomic_bool failed;
+    _Atomic uint64_t done_bytes;
+    uint64_t total_bytes;
+    int (*job)(struct pool *pl, struct worker *w, size_t i);
+};
+
+struct worker {
+    struct pool *pool;
+    struct ferry_registry *reg;
+    struct ferry_push_report rep;
+    struct ferry_error *err;
+    int r;
+    bool reports_progress; /* only one thread draws progress */
+    pthread_t th;
+};
+
+static void
+pool_progress(struct pool *pl, uint64_t add, bool draw)
+{
+    uint64_t done = atomic_fetch_add(&pl->done_bytes, add) + add;
+
+    if (draw)
+        ferry_progress("push", "blobs", done, pl->total_bytes);
+}
 
 static int64_t
 upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
@@ -258,6 +298,9 @@ upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
 
     if (left == 0)
         return 0;
+    if (atomic_load(&u->pool->failed))
+        return ferry_error_new(err, FERRY_E_INTERNAL, "upload of %s cancelled: another push failed",
+                               u->name);
     if (len > left)
         len = (size_t)left;
     n = ferry_bundle_reader_read(u->rd, buf, len, err);
@@ -268,7 +311,6 @@ upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
                                u->name, (unsigned long long)u->done, (unsigned long long)u->size);
     ferry_hasher_update(u->h, buf, (size_t)n);
     u->done += (uint64_t)n;
-    ferry_progress("push", u->name, u->done, u->size);
     if (u->done == u->size) {
         ferry_hasher_final(u->h, &got);
         if (strcmp(got.str, u->want.str) != 0)
@@ -279,132 +321,186 @@ upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
     return n;
 }
 
-/* One pass over the bundle pushing blobs; returns the number still pending. */
+/* Upload the member of `m` to repo t, reading it from its own frame offset. */
 static int
-push_pass(const char *path, struct plan *p, struct ferry_registry *reg,
-          struct ferry_push_report *rep, size_t *pending, struct ferry_error **err)
+upload_one(struct pool *pl, struct worker *w, const struct ferry_stmt_member *m, struct trepo *t,
+           struct ferry_error **err)
 {
     struct ferry_bundle_reader *rd = NULL;
-    struct ferry_hasher *h = NULL;
+    struct usrc u = {0};
     const char *name;
-    uint64_t size;
+    uint64_t off, size;
     int r;
 
-    *pending = 0;
-    if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
+    if (!ferry_verified_offset(pl->p->v, m->path, &off))
+        return ferry_error_new(err, FERRY_E_INTERNAL, "no offset recorded for %s", m->path);
+    if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
         return r;
-    for (;;) {
-        const struct ferry_stmt_member *m;
-        struct need *nd;
-        bool uploaded = false;
-        size_t i;
-        r = ferry_bundle_reader_next(rd, &name, &size, err);
-        if (r <= 0)
-            break;
-        m = ferry_strmap_get(p->v->members, name);
-        if (m == NULL || (nd = ferry_strmap_get(p->needs, m->digest)) == NULL)
-            continue;
-        if (size != (uint64_t)m->size) {
-            r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "member %s changed since verification",
-                                name);
-            break;
-        }
-        for (i = 0; i < nd->nrepos && r >= 0; i++) {
-            struct trepo *t = nd->repos[i];
-            if (nd->done[i])
-                continue;
-            r = ferry_registry_head_blob(reg, t->name, m->digest, NULL, err);
-            if (r < 0)
-                break;
-            if (r == 1) {
-                rep->blobs_present++;
-                nd->done[i] = true;
-                if (nd->have == NULL)
-                    nd->have = t;
-                continue;
-            }
-            if (nd->have != NULL) {
-                r = ferry_registry_mount_blob(reg, t->name, m->digest, nd->have->name, err);
-                if (r < 0)
-                    break;
-                if (r == 1) {
-                    rep->blobs_mounted++;
-                    nd->done[i] = true;
-                    continue;
-                }
-            }
-            if (uploaded) {
-                (*pending)++; /* the stream is spent: next pass */
-                r = 0;
-                continue;
-            }
-            {
-                struct usrc u = {0};
-                if (h == NULL && (h = ferry_hasher_new(FERRY_DIGEST_SHA256)) == NULL) {
-                    r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-                    break;
-                }
-                if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
-                    break;
-                if (u.want.alg != FERRY_DIGEST_SHA256) {
-                    ferry_hasher_free(h);
-                    h = ferry_hasher_new(u.want.alg);
-                }
-                ferry_hasher_reset(h);
-                u.rd = rd;
-                u.h = h;
-                u.size = size;
-                u.name = name;
-                ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, t->name);
-                r = ferry_registry_put_blob(reg, t->name, m->digest, m->size, upload_source, NULL,
-                                            &u, err);
-                if (r < 0) {
-                    ferry_error_wrap(err, "push %s@%s", t->name, m->digest);
-                    break;
-                }
-                uploaded = true;
-                rep->blobs_uploaded++;
-                rep->bytes_uploaded += size;
-                nd->done[i] = true;
-                nd->have = t;
-            }
-        }
-        if (r < 0)
-            break;
+    if ((r = ferry_bundle_reader_open_at(pl->path, off, &rd, err)) < 0)
+        return r;
+    r = ferry_bundle_reader_next(rd, &name, &size, err);
+    if (r >= 0 && (r == 0 || strcmp(name, m->path) != 0 || size != (uint64_t)m->size))
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s changed since verification", m->path);
+    if (r < 0)
+        goto out;
+    u.h = ferry_hasher_new(u.want.alg);
+    if (u.h == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
     }
-    ferry_hasher_free(h);
+    u.rd = rd;
+    u.size = size;
+    u.name = m->path;
+    u.pool = pl;
+    ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, t->name);
+    r = ferry_registry_put_blob(w->reg, t->name, m->digest, m->size, upload_source, NULL, &u, err);
+    if (r < 0) {
+        ferry_error_wrap(err, "push %s@%s", t->name, m->digest);
+        goto out;
+    }
+    w->rep.blobs_uploaded++;
+    w->rep.bytes_uploaded += size;
+out:
+    ferry_hasher_free(u.h);
     ferry_bundle_reader_free(rd);
-    return r < 0 ? r : 0;
+    return r;
 }
 
+/* One blob into every repository that needs it: HEAD, then mount from a
+ * repository that has it, else upload. */
 static int
-push_manifests(struct plan *p, struct ferry_registry *reg, struct ferry_push_report *rep,
-               struct ferry_error **err)
+job_blob(struct pool *pl, struct worker *w, size_t idx)
 {
-    size_t i, j;
-    int r;
+    struct need *nd = pl->p->needlist[idx];
+    const struct ferry_stmt_member *m;
+    struct trepo *have = NULL;
+    char *path = ferry_blob_path(nd->digest);
+    size_t i;
+    int r = 0;
 
-    for (i = 0; i < p->nrepos; i++) {
-        struct trepo *t = p->repos[i];
-        for (j = 0; j < t->nmanifests; j++) {
-            struct vmanifest *vm = t->manifests[j];
-            struct ferry_manifest_info info = {0};
-            r = ferry_registry_head_manifest(reg, t->name, vm->digest, &info, err);
-            ferry_manifest_info_clear(&info);
+    if (path == NULL)
+        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
+    m = ferry_strmap_get(pl->p->v->members, path);
+    ferry_free(path);
+    if (m == NULL)
+        return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", nd->digest);
+    for (i = 0; i < nd->nrepos; i++) {
+        r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
+        if (r < 0)
+            return r;
+        nd->done[i] = r == 1;
+        if (r == 1) {
+            w->rep.blobs_present++;
+            if (have == NULL)
+                have = nd->repos[i];
+        }
+    }
+    for (i = 0; i < nd->nrepos; i++) {
+        if (nd->done[i])
+            continue;
+        if (have != NULL) {
+            r = ferry_registry_mount_blob(w->reg, nd->repos[i]->name, nd->digest, have->name,
+                                          &w->err);
             if (r < 0)
                 return r;
             if (r == 1) {
-                rep->manifests_present++;
+                w->rep.blobs_mounted++;
+                nd->done[i] = true;
                 continue;
             }
-            r = ferry_registry_put_manifest(reg, t->name, vm->digest, vm->m->media_type, vm->data,
-                                            vm->len, NULL, err);
-            if (r < 0)
-                return ferry_error_wrap(err, "push %s@%s", t->name, vm->digest);
-            rep->manifests_pushed++;
         }
+        if ((r = upload_one(pl, w, m, nd->repos[i], &w->err)) < 0)
+            return r;
+        nd->done[i] = true;
+        have = nd->repos[i];
+    }
+    pool_progress(pl, (uint64_t)m->size, w->reports_progress);
+    return 0;
+}
+
+/* The manifests of one repository, children before parents. */
+static int
+job_manifests(struct pool *pl, struct worker *w, size_t idx)
+{
+    struct trepo *t = pl->p->repos[idx];
+    size_t j;
+    int r;
+
+    for (j = 0; j < t->nmanifests && !atomic_load(&pl->failed); j++) {
+        struct vmanifest *vm = t->manifests[j];
+        struct ferry_manifest_info info = {0};
+        r = ferry_registry_head_manifest(w->reg, t->name, vm->digest, &info, &w->err);
+        ferry_manifest_info_clear(&info);
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            w->rep.manifests_present++;
+            continue;
+        }
+        r = ferry_registry_put_manifest(w->reg, t->name, vm->digest, vm->m->media_type, vm->data,
+                                        vm->len, NULL, &w->err);
+        if (r < 0)
+            return ferry_error_wrap(&w->err, "push %s@%s", t->name, vm->digest);
+        w->rep.manifests_pushed++;
     }
     return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct pool *pl = w->pool;
+
+    for (;;) {
+        size_t i;
+        pthread_mutex_lock(&pl->mu);
+        i = pl->next++;
+        pthread_mutex_unlock(&pl->mu);
+        if (i >= pl->njobs || atomic_load(&pl->failed))
+            break;
+        if ((w->r = pl->job(pl, w, i)) < 0) {
+            atomic_store(&pl->failed, true);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Run njobs jobs on the workers (the calling thread is worker 0). The first
+ * error in job order of failure is returned. */
+static int
+run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
+         int (*job)(struct pool *, struct worker *, size_t), struct ferry_error **err)
+{
+    size_t i, started = 0;
+    int r = 0;
+
+    pl->next = 0;
+    pl->njobs = njobs;
+    pl->job = job;
+    atomic_store(&pl->failed, false);
+    if (nw > njobs)
+        nw = njobs ? njobs : 1;
+    for (i = 1; i < nw; i++) {
+        ws[i].r = 0;
+        if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0)
+            break;
+        started++;
+    }
+    ws[0].r = 0;
+    worker_main(&ws[0]);
+    for (i = 1; i <= started; i++)
+        pthread_join(ws[i].th, NULL);
+    for (i = 0; i <= started; i++) {
+        if (ws[i].r < 0 && r == 0) {
+            r = ws[i].r;
+            *err = ws[i].err;
+            ws[i].err = NULL;
+        }
+        ferry_error_clear(&ws[i].err);
+    }
+    return r;
 }
 
 static int
@@ -458,39 +554,67 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
 {
     struct ferry_push_report dummy;
     struct plan p = {0};
-    struct ferry_registry *reg = NULL;
+    struct pool pl;
+    struct worker *ws = NULL;
     char *host = NULL, *prefix = NULL;
-    size_t pending = 0, pass;
+    size_t nw = o->jobs > 0 ? (size_t)o->jobs : 4, i;
     int r;
 
     if (rep == NULL)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
+    memset(&pl, 0, sizeof pl);
     p.v = v;
     if ((r = ferry_target_parse(o->to, &host, &prefix, err)) < 0)
         goto out;
     if ((r = make_plan(&p, prefix, err)) < 0)
         goto out;
-    if ((r = ferry_registry_new(host, &o->reg, &reg, err)) < 0)
+    ws = ferry_calloc(nw, sizeof *ws);
+    if (ws == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
-    /* A blob that could not be mounted needs the stream again: at most one
-     * extra pass per repository that shares it. */
-    for (pass = 0; pass <= p.nrepos; pass++) {
-        if ((r = push_pass(path, &p, reg, rep, &pending, err)) < 0)
+    }
+    /* One registry handle (one connection) per worker, made here: libcurl
+     * handles are not shared between threads. */
+    for (i = 0; i < nw; i++) {
+        ws[i].pool = &pl;
+        ws[i].reports_progress = i == 0;
+        if ((r = ferry_registry_new(host, &o->reg, &ws[i].reg, err)) < 0)
             goto out;
-        if (pending == 0)
-            break;
     }
-    if (pending != 0) {
-        r = ferry_error_new(err, FERRY_E_INTERNAL, "%zu blobs could not be pushed", pending);
-        goto out;
+    pl.path = path;
+    pl.p = &p;
+    pthread_mutex_init(&pl.mu, NULL);
+    for (i = 0; i < p.nneeds; i++) {
+        const struct ferry_stmt_member *m;
+        char *bp = ferry_blob_path(p.needlist[i]->digest);
+        m = bp ? ferry_strmap_get(v->members, bp) : NULL;
+        ferry_free(bp);
+        if (m)
+            pl.total_bytes += (uint64_t)m->size;
     }
-    if ((r = push_manifests(&p, reg, rep, err)) < 0)
+    /* Blobs first, then manifests per repository, then tags. */
+    r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
+    if (r == 0)
+        r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
+    pthread_mutex_destroy(&pl.mu);
+    for (i = 0; i < nw; i++) {
+        rep->blobs_uploaded += ws[i].rep.blobs_uploaded;
+        rep->blobs_mounted += ws[i].rep.blobs_mounted;
+        rep->blobs_present += ws[i].rep.blobs_present;
+        rep->bytes_uploaded += ws[i].rep.bytes_uploaded;
+        rep->manifests_pushed += ws[i].rep.manifests_pushed;
+        rep->manifests_present += ws[i].rep.manifests_present;
+    }
+    if (r < 0)
         goto out;
-    r = push_tags(&p, reg, host, cb, ud, rep, err);
+    r = push_tags(&p, ws[0].reg, host, cb, ud, rep, err);
 out:
+    if (ws != NULL)
+        for (i = 0; i < nw; i++)
+            ferry_registry_free(ws[i].reg);
+    ferry_free(ws);
     plan_clear(&p);
-    ferry_registry_free(reg);
     ferry_free(host);
     ferry_free(prefix);
     return r;

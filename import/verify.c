@@ -1,4 +1,5 @@
 /* ferry import: offline verification of a bundle. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ ferry_verified_free(struct ferry_verified *v)
     ferry_free(v->mlist);
     ferry_strmap_free(v->manifests);
     ferry_strmap_free(v->members);
+    ferry_strmap_free(v->offsets);
     ferry_statement_free(v->st);
     ferry_free(v);
 }
@@ -62,6 +64,17 @@ uint64_t
 ferry_verified_bytes(const struct ferry_verified *v)
 {
     return v->bytes;
+}
+
+bool
+ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t *off)
+{
+    uintptr_t o = (uintptr_t)ferry_strmap_get(v->offsets, path);
+
+    if (o == 0)
+        return false;
+    *off = (uint64_t)(o - 1);
+    return true;
 }
 
 struct vmanifest *
@@ -393,7 +406,8 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         return ferry_error_new(err, FERRY_E_USAGE, "no trusted public key given");
     v = ferry_calloc(1, sizeof *v);
     if (v == NULL || (v->members = ferry_strmap_new()) == NULL ||
-        (v->manifests = ferry_strmap_new()) == NULL || (seen = ferry_strmap_new()) == NULL) {
+        (v->manifests = ferry_strmap_new()) == NULL || (v->offsets = ferry_strmap_new()) == NULL ||
+        (seen = ferry_strmap_new()) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -437,6 +451,12 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         }
         if (r == 0) {
             r = ferry_error_new(err, FERRY_E_BUNDLE, "member %.200s appears twice", name);
+            goto out;
+        }
+        /* Where the member starts, so pushes can read blobs in parallel. */
+        if (ferry_strmap_put(v->offsets, name,
+                             (void *)(uintptr_t)(ferry_bundle_reader_member_offset(rd) + 1)) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
         m = ferry_strmap_get(v->members, name);

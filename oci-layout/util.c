@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +19,34 @@
  * header is 16 bytes to keep max_align_t alignment on x86_64 and aarch64. */
 #define HDR 16
 
-static size_t alloc_current;
-static size_t alloc_peak;
-static unsigned long alloc_fail_countdown;
+/* Atomic: the importer pushes from several threads. */
+static _Atomic size_t alloc_current;
+static _Atomic size_t alloc_peak;
+static _Atomic unsigned long alloc_fail_countdown;
 
 static int
 alloc_should_fail(void)
 {
-    if (alloc_fail_countdown == 0)
-        return 0;
-    if (--alloc_fail_countdown == 0)
-        return 1;
+    unsigned long n = atomic_load_explicit(&alloc_fail_countdown, memory_order_relaxed);
+
+    while (n != 0) {
+        if (atomic_compare_exchange_weak(&alloc_fail_countdown, &n, n - 1))
+            return n == 1;
+    }
     return 0;
+}
+
+static void
+account(size_t add, size_t sub)
+{
+    size_t cur = atomic_fetch_add(&alloc_current, add) + add;
+    size_t peak = atomic_load_explicit(&alloc_peak, memory_order_relaxed);
+
+    cur -= sub;
+    if (sub)
+        atomic_fetch_sub(&alloc_current, sub);
+    while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
+        ;
 }
 
 void *
@@ -43,9 +60,7 @@ ferry_malloc(size_t n)
     if (p == NULL)
         return NULL;
     memcpy(p, &n, sizeof n);
-    alloc_current += n;
-    if (alloc_current > alloc_peak)
-        alloc_peak = alloc_current;
+    account(n, 0);
     return p + HDR;
 }
 
@@ -78,9 +93,7 @@ ferry_realloc(void *ptr, size_t n)
     if (q == NULL)
         return NULL;
     memcpy(q, &n, sizeof n);
-    alloc_current = alloc_current - old + n;
-    if (alloc_current > alloc_peak)
-        alloc_peak = alloc_current;
+    account(n, old);
     return q + HDR;
 }
 
@@ -94,7 +107,7 @@ ferry_free(void *ptr)
         return;
     p = (unsigned char *)ptr - HDR;
     memcpy(&n, p, sizeof n);
-    alloc_current -= n;
+    atomic_fetch_sub(&alloc_current, n);
     free(p);
 }
 

@@ -15,6 +15,7 @@ static const char usage[] =
     "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG.\n"
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
     "  --to HOST[/PREFIX]    target registry and optional repository prefix\n"
+    "  -j, --jobs N          parallel uploads (default 4)\n"
     CLI_REGISTRY_HELP
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
@@ -34,6 +35,7 @@ cmd_push(int argc, char **argv)
     static const struct option longopts[] = {
         {"pubkey", required_argument, NULL, 'p'},
         {"to", required_argument, NULL, CLI_OPT_TO},
+        {"jobs", required_argument, NULL, 'j'},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -53,7 +55,7 @@ cmd_push(int argc, char **argv)
 
     memset(&cr, 0, sizeof cr);
     memset(&po, 0, sizeof po);
-    while ((c = getopt_long(argc, argv, "p:qvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:j:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;
         switch (c) {
@@ -64,6 +66,12 @@ cmd_push(int argc, char **argv)
             }
             break;
         case CLI_OPT_TO: po.to = optarg; break;
+        case 'j':
+            if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
+                keyset_free(&ks);
+                return cli_usage("--jobs must be 1..32");
+            }
+            break;
         case CLI_OPT_PROGRESS: progress = true; break;
         case 'q': cli_verbosity = 0; break;
         case 'v': cli_verbosity++; break;

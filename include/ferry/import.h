@@ -37,6 +37,7 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
 struct ferry_push_opts {
     const char *to; /* HOST[:PORT][/PREFIX] */
     struct ferry_registry_opts reg;
+    int jobs; /* parallel connections; 0 = 4 */
 };
 
 struct ferry_push_report {
