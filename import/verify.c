@@ -83,6 +83,14 @@ ferry_verified_manifest(const struct ferry_verified *v, const char *digest)
     return ferry_strmap_get(v->manifests, digest);
 }
 
+/* Name the bundle file in an error unless the message already starts with it. */
+static void
+wrap_path(struct ferry_error **err, const char *path)
+{
+    if (err && *err && strncmp((*err)->msg, path, strlen(path)) != 0)
+        ferry_error_wrap(err, "%s", path);
+}
+
 /* Read the current member whole into b (capped by b->max). */
 static int
 read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *b,
@@ -154,7 +162,7 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     rd = NULL;
 out:
     if (r < 0)
-        ferry_error_wrap(err, "%s", path);
+        wrap_path(err, path);
     ferry_bundle_reader_free(rd);
     ferry_buf_free(&st);
     ferry_buf_free(&sig);
@@ -486,7 +494,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     v = NULL;
 out:
     if (r < 0)
-        ferry_error_wrap(err, "%s", path);
+        wrap_path(err, path);
 out_nowrap:
     ferry_bundle_reader_free(rd);
     ferry_strmap_free(seen);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Tampered bundles are rejected with exit code 1, a message naming what failed,
 # and no tag in the target registry: flipped bytes at several offsets, a
+repack "$TEST_TMP/same.tar.zst" $(members)
+"$FI" verify -p "$TEST_TMP/k.pub" "$TEST_TMP/same.tar.zst" >/dev/null || fail "an untouched repack does not verify"
+
 # statement re-signed by another key, a blob removed, an extra member, a wrong
 # trusted key.
 set -euo pipefail
@@ -40,7 +43,8 @@ expect_reject() {
 
 size=$(stat -c %s "$good")
 # Flip one byte at several offsets: start, inside the statement frame, middle, near the end.
-for off in 0 40 200 $((size / 3)) $((size / 2)) $((size - 1000)); do
+# The last offsets land in the data frames, then in the seek table.
+for off in 0 40 200 $((size / 3)) $((size / 2)) $((size - 1000)) $((size - 20)) $((size - 3)); do
   b=$TEST_TMP/flip-$off.tar.zst
   cp "$good" "$b"
   /usr/bin/python3 -c "
@@ -48,15 +52,21 @@ import sys; f=open('$b','r+b'); f.seek($off); c=f.read(1); f.seek($off); f.write
   expect_reject "flip-$off" "$b" "ferry-import: .+"
 done
 
-# Unpack once to build structural variants; repack in the signed order.
+# Unpack once to build structural variants. A plain repack of the untouched
+# members must still verify, so each rejection below is caused by its change.
 u=$TEST_TMP/unpacked
 mkdir -p "$u"
 zstd -dq < "$good" | tar -xf - -C "$u"
-repack() { # repack OUT [members...] (default order: statement, sig, layout, index, blobs)
+# repack OUT MEMBER...: a well-formed container (frames, seek table) in the
+# given order, written by ferry's own bundle writer, unsigned.
+repack() {
   local out=$1; shift
-  (cd "$u" && tar --format=ustar -cf - "$@") | zstd -q -o "$out" -f
+  "$FERRY_BIN_DIR/tests/bundle_repack" "$out" "$u" "$@" || fail "repack $out"
 }
 members() { (cd "$u" && echo ferry.json ferry.json.minisig oci-layout index.json && find blobs -type f | sort); }
+
+repack "$TEST_TMP/same.tar.zst" $(members)
+"$FI" verify -p "$TEST_TMP/k.pub" "$TEST_TMP/same.tar.zst" >/dev/null || fail "an untouched repack does not verify"
 
 # statement re-signed by another key
 cp "$u/ferry.json.minisig" "$TEST_TMP/sig.orig"
