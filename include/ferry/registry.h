@@ -27,7 +27,9 @@ struct ferry_registry_opts {
 
 struct ferry_registry;
 
-/* host is host[:port] (the api host, e.g. registry-1.docker.io). No I/O yet. */
+/* host is host[:port] (the api host, e.g. registry-1.docker.io; docker.io and
+ * index.docker.io are mapped to it). No I/O yet. Credentials are looked up on
+ * the first 401 (see docs/internals/registry.md). */
 FERRY_API int ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
                                  struct ferry_registry **out, struct ferry_error **err);
 FERRY_API void ferry_registry_free(struct ferry_registry *r);
@@ -93,8 +95,8 @@ FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *re
                                         struct ferry_error **err);
 
 /* All tags of repo, following Link pagination (relative or absolute), sorted
- * with strcmp, deduplicated. *tags is an array of n strings; free with
- * ferry_strv_free. 404 NAME_UNKNOWN: FERRY_E_NOT_FOUND. */
+ * with strcmp, deduplicated. *tags is an array of n strings (NULL when n is 0);
+ * free with ferry_strv_free. 404 NAME_UNKNOWN: FERRY_E_NOT_FOUND. */
 FERRY_API int ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags,
                                        size_t *n, struct ferry_error **err);
 FERRY_API void ferry_strv_free(char **v, size_t n);

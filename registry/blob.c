@@ -1,0 +1,364 @@
+/* ferry registry client: blobs (streamed GET with verification, HEAD,
+ * POST-then-PUT upload, cross-repository mount). */
+#include <string.h>
+
+#include "ferry/limits.h"
+#include "registry_int.h"
+
+/* Bytes of a blob held back until its size and digest are checked, so a sink
+ * never sees a complete but wrong blob. */
+#define BLOB_HOLD_MAX 4096u
+
+struct blob_get {
+    const char *digest;
+    struct ferry_hasher *h;
+    int64_t size, got;
+    char *hold;
+    size_t hold_cap; /* min(size, BLOB_HOLD_MAX) */
+    ferry_sink_fn sink;
+    void *ud;
+};
+
+static int
+blob_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    struct blob_get *g = ud;
+    int64_t boundary = g->size - (int64_t)g->hold_cap;
+    size_t direct = 0;
+
+    if ((int64_t)len > g->size - g->got)
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "more than the expected %lld bytes",
+                               (long long)g->size);
+    ferry_hasher_update(g->h, data, len);
+    if (g->got < boundary) {
+        direct = boundary - g->got < (int64_t)len ? (size_t)(boundary - g->got) : len;
+        if (g->sink(data, direct, g->ud, err) < 0)
+            return -1;
+    }
+    if (direct < len)
+        memcpy(g->hold + (g->got + (int64_t)direct - boundary), (const char *)data + direct,
+               len - direct);
+    g->got += (int64_t)len;
+    ferry_progress("download", g->digest, (uint64_t)g->got, (uint64_t)g->size);
+    return 0;
+}
+
+int
+ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *digest,
+                        int64_t size, ferry_sink_fn sink, void *ud, struct ferry_error **err)
+{
+    struct reg_req q = {0};
+    struct reg_resp rs = {0};
+    struct blob_get g = {0};
+    struct ferry_digest want, got;
+    char *url = NULL, *what = NULL, *scope = NULL;
+    int rc;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, &want, err)) < 0)
+        return rc;
+    what = reg_what(r, "get blob", repo, want.str);
+    if (what == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (size < 0 || sink == NULL) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a sink are required", what);
+        goto out;
+    }
+    g.digest = want.str;
+    g.size = size;
+    g.hold_cap = size < (int64_t)BLOB_HOLD_MAX ? (size_t)size : BLOB_HOLD_MAX;
+    g.hold = ferry_malloc(g.hold_cap + 1);
+    g.h = ferry_hasher_new(want.alg);
+    g.sink = sink;
+    g.ud = ud;
+    url = reg_url(r, "/v2/%s/blobs/%s", repo, want.str);
+    scope = ferry_asprintf("repository:%s:pull", repo);
+    if (g.hold == NULL || g.h == NULL || url == NULL || scope == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    q.method = "GET";
+    q.url = url;
+    q.what = what;
+    q.scope = scope;
+    q.sink = blob_sink;
+    q.sink_ud = &g;
+    q.resumable = true;
+    q.follow = true;
+    rc = reg_request(r, &q, &rs, err);
+    if (rc < 0)
+        goto out;
+    if (rs.status != 200 && rs.status != 206) {
+        rc = reg_status_error(what, &rs, err);
+        goto out;
+    }
+    if (g.got != size) {
+        rc = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "%s: got %lld bytes, expected %lld", what,
+                             (long long)g.got, (long long)size);
+        goto out;
+    }
+    ferry_hasher_final(g.h, &got);
+    if (strcmp(got.str, want.str) != 0) {
+        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: content digests to %s", what,
+                             got.str);
+        goto out;
+    }
+    if (g.hold_cap > 0)
+        rc = sink(g.hold, g.hold_cap, ud, err);
+out:
+    ferry_hasher_free(g.h);
+    ferry_free(g.hold);
+    reg_resp_clear(&rs);
+    ferry_free(url);
+    ferry_free(what);
+    ferry_free(scope);
+    return rc;
+}
+
+int
+ferry_registry_head_blob(struct ferry_registry *r, const char *repo, const char *digest,
+                         int64_t *size, struct ferry_error **err)
+{
+    struct reg_req q = {0};
+    struct reg_resp rs = {0};
+    struct ferry_digest d;
+    char *url = NULL, *what = NULL, *scope = NULL;
+    int rc;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, &d, err)) < 0)
+        return rc;
+    url = reg_url(r, "/v2/%s/blobs/%s", repo, d.str);
+    what = reg_what(r, "head blob", repo, d.str);
+    scope = ferry_asprintf("repository:%s:pull", repo);
+    if (url == NULL || what == NULL || scope == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    q.method = "HEAD";
+    q.url = url;
+    q.what = what;
+    q.scope = scope;
+    q.follow = true;
+    rc = reg_request(r, &q, &rs, err);
+    if (rc < 0)
+        goto out;
+    if (rs.status == 404) {
+        rc = 0;
+    } else if (rs.status == 200) {
+        if (size != NULL)
+            *size = rs.content_length;
+        rc = 1;
+    } else {
+        rc = reg_status_error(what, &rs, err);
+    }
+out:
+    reg_resp_clear(&rs);
+    ferry_free(url);
+    ferry_free(what);
+    ferry_free(scope);
+    return rc;
+}
+
+/* Counts what the caller's source gave, so a failed PUT knows whether a new
+ * session needs a rewind. */
+struct counted_src {
+    ferry_source_fn src;
+    void *ud;
+    int64_t read;
+};
+
+static int64_t
+counted_read(void *buf, size_t len, void *ud, struct ferry_error **err)
+{
+    struct counted_src *c = ud;
+    int64_t n = c->src(buf, len, c->ud, err);
+
+    if (n > 0)
+        c->read += n;
+    return n;
+}
+
+/* Location of an upload session, resolved against the request URL. */
+static int
+session_location(const struct reg_resp *rs, const char *req_url, const char *what, char **out,
+                 struct ferry_error **err)
+{
+    if (rs->location == NULL || rs->location[0] == '\0')
+        return ferry_error_new(err, FERRY_E_HTTP, "%s: http %ld without location", what,
+                               rs->status);
+    *out = ferry_url_resolve(rs->url ? rs->url : req_url, rs->location);
+    if (*out == NULL)
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve location \"%.200s\"", what,
+                               rs->location);
+    return 0;
+}
+
+static bool
+retryable_error(const struct ferry_error *e)
+{
+    return e->code == FERRY_E_NETWORK ||
+           (e->code == FERRY_E_HTTP && (e->http_status == 429 || e->http_status >= 500));
+}
+
+int
+ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *digest,
+                        int64_t size, ferry_source_fn src, ferry_rewind_fn rewind, void *ud,
+                        struct ferry_error **err)
+{
+    struct reg_req q;
+    struct reg_resp rs = {0};
+    struct ferry_digest d;
+    struct counted_src cs = {src, ud, 0};
+    char *start = NULL, *what = NULL, *scope = NULL, *loc = NULL, *put = NULL, *esc = NULL;
+    struct ferry_error *e = NULL; /* inspected before it is handed to the caller */
+    int rc, round = 0;
+    long delay;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, &d, err)) < 0)
+        return rc;
+    what = reg_what(r, "put blob", repo, d.str);
+    start = reg_url(r, "/v2/%s/blobs/uploads/", repo);
+    scope = ferry_asprintf("repository:%s:pull,push", repo);
+    esc = reg_url_escape(d.str);
+    if (what == NULL || start == NULL || scope == NULL || esc == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (size < 0 || src == NULL) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a source are required", what);
+        goto out;
+    }
+    for (;;) {
+        /* 1. open a session (distribution discards a body sent here) */
+        memset(&q, 0, sizeof q);
+        q.method = "POST";
+        q.url = start;
+        q.what = what;
+        q.scope = scope;
+        rc = reg_request(r, &q, &rs, err);
+        if (rc < 0)
+            goto out;
+        if (rs.status != 202) {
+            rc = reg_status_error(what, &rs, err);
+            goto out;
+        }
+        rc = session_location(&rs, start, what, &loc, err);
+        if (rc < 0)
+            goto out;
+        /* 2. one streamed PUT, ?digest= appended to the session URL as given */
+        put = ferry_asprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', esc);
+        if (put == NULL) {
+            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        memset(&q, 0, sizeof q);
+        q.method = "PUT";
+        q.url = put;
+        q.what = what;
+        q.scope = scope;
+        q.content_type = "application/octet-stream";
+        q.src = counted_read;
+        q.src_ud = &cs;
+        q.src_len = size;
+        q.no_retry = true; /* a session that saw part of the body is not reused */
+        rc = reg_request(r, &q, &rs, &e);
+        if (rc == 0 && rs.status == 201)
+            break;
+        if (rc == 0)
+            rc = reg_status_error(what, &rs, &e);
+        reg_upload_cancel(r, loc, what);
+        if (!retryable_error(e) || round >= r->max_retries || (cs.read > 0 && rewind == NULL))
+            goto out;
+        delay = reg_retry_delay_ms(&rs, round);
+        round++;
+        ferry_log(FERRY_LOG_WARN, "%s; new upload session (retry %d of %d) in %ld ms", e->msg,
+                  round, r->max_retries, delay);
+        ferry_error_clear(&e);
+        if (cs.read > 0) {
+            rc = rewind(ud, &e);
+            if (rc < 0) {
+                ferry_error_wrap(&e, "%s: rewind source", what);
+                goto out;
+            }
+            cs.read = 0;
+        }
+        ferry_safefree(loc);
+        ferry_safefree(put);
+        reg_sleep_ms(delay);
+    }
+    if (rs.docker_digest != NULL && strcmp(rs.docker_digest, d.str) != 0) {
+        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: registry stored %.100s", what,
+                             rs.docker_digest);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (e != NULL) {
+        if (err != NULL && *err == NULL)
+            *err = e;
+        else
+            ferry_error_free(e);
+    }
+    reg_resp_clear(&rs);
+    ferry_free(start);
+    ferry_free(what);
+    ferry_free(scope);
+    ferry_free(loc);
+    ferry_free(put);
+    ferry_free(esc);
+    return rc;
+}
+
+int
+ferry_registry_mount_blob(struct ferry_registry *r, const char *repo, const char *digest,
+                          const char *from_repo, struct ferry_error **err)
+{
+    struct reg_req q = {0};
+    struct reg_resp rs = {0};
+    struct ferry_digest d;
+    char *url = NULL, *what = NULL, *scope = NULL, *esc = NULL, *from = NULL, *loc = NULL;
+    int rc;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = reg_check_repo(from_repo, err)) < 0 || (rc = ferry_digest_parse(digest, &d, err)) < 0)
+        return rc;
+    esc = reg_url_escape(d.str);
+    from = reg_url_escape(from_repo);
+    url =
+        esc && from ? reg_url(r, "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo, esc, from) : NULL;
+    what = reg_what(r, "mount blob", repo, d.str);
+    /* distribution asks for pull on the source as well */
+    scope = ferry_asprintf("repository:%s:pull,push repository:%s:pull", repo, from_repo);
+    if (url == NULL || what == NULL || scope == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    q.method = "POST";
+    q.url = url;
+    q.what = what;
+    q.scope = scope;
+    rc = reg_request(r, &q, &rs, err);
+    if (rc < 0)
+        goto out;
+    if (rs.status == 201) {
+        rc = 1;
+    } else if (rs.status == 202) {
+        /* not mounted: a plain upload session was opened instead */
+        if (session_location(&rs, url, what, &loc, NULL) == 0)
+            reg_upload_cancel(r, loc, what);
+        rc = 0;
+    } else {
+        rc = reg_status_error(what, &rs, err);
+    }
+out:
+    reg_resp_clear(&rs);
+    ferry_free(url);
+    ferry_free(what);
+    ferry_free(scope);
+    ferry_free(esc);
+    ferry_free(from);
+    ferry_free(loc);
+    return rc;
+}

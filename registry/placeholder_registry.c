@@ -1,2 +1,0 @@
-/* placeholder until the module lands */
-typedef int ferry_placeholder_registry;

@@ -1,0 +1,170 @@
+/* ferry registry client: the referrers API (distribution-spec v1.1). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ferry/limits.h"
+#include "registry_int.h"
+
+#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
+
+/* Does a comma-separated OCI-Filters-Applied value list artifactType? */
+static bool
+filters_have_artifact_type(const char *v)
+{
+    const char *p = v;
+
+    while (p != NULL && *p != '\0') {
+        size_t n;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        n = strcspn(p, ", \t");
+        if (n == 12 && strncasecmp(p, "artifactType", 12) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+int
+ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const char *digest,
+                             const char *artifact_type, struct ferry_buf *body, bool *filtered,
+                             struct ferry_error **err)
+{
+    struct reg_req q = {0};
+    struct reg_resp rs = {0};
+    struct ferry_digest d;
+    struct ferry_buf page;
+    char *url = NULL, *what = NULL, *scope = NULL, *next = NULL, *esc = NULL, *code = NULL;
+    char *merged = NULL;
+    json_t *first = NULL, *root = NULL;
+    json_error_t jerr;
+    bool all_filtered = artifact_type != NULL;
+    int rc, pages = 0;
+
+    ferry_buf_init(&page, FERRY_MAX_MANIFEST);
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, &d, err)) < 0)
+        return rc;
+    esc = artifact_type ? reg_url_escape(artifact_type) : NULL;
+    url = reg_url(r, "/v2/%s/referrers/%s%s%s", repo, d.str, esc ? "?artifactType=" : "",
+                  esc ? esc : "");
+    what = reg_what(r, "get referrers of", repo, d.str);
+    scope = ferry_asprintf("repository:%s:pull", repo);
+    if (url == NULL || what == NULL || scope == NULL || (artifact_type && esc == NULL)) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    ferry_buf_reset(body);
+    if (body->max == 0)
+        body->max = FERRY_MAX_MANIFEST;
+    for (;;) {
+        json_t *m;
+
+        if (pages == FERRY_MAX_TAG_PAGES) {
+            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", what,
+                                 FERRY_MAX_TAG_PAGES);
+            goto out;
+        }
+        pages++;
+        ferry_buf_reset(&page);
+        memset(&q, 0, sizeof q);
+        q.method = "GET";
+        q.url = url;
+        q.what = what;
+        q.scope = scope;
+        q.accept = OCI_INDEX;
+        q.out = &page;
+        q.follow = true;
+        rc = reg_request(r, &q, &rs, err);
+        if (rc < 0)
+            goto out;
+        if (rs.status == 404 && pages == 1) {
+            /* an API that exists never answers 404; NAME_UNKNOWN is the repo */
+            ferry_free(reg_error_summary(rs.errbody.data, rs.errbody.len, &code));
+            if (code != NULL && strcmp(code, "NAME_UNKNOWN") == 0) {
+                rc = reg_status_error(what, &rs, err);
+                goto out;
+            }
+            ferry_log(FERRY_LOG_DEBUG, "%s: http 404: no referrers api", what);
+            rc = 0;
+            goto out;
+        }
+        if (rs.status != 200) {
+            rc = reg_status_error(what, &rs, err);
+            goto out;
+        }
+        if (pages == 1 && rs.content_type != NULL &&
+            strncasecmp(rs.content_type, OCI_INDEX, strlen(OCI_INDEX)) != 0) {
+            ferry_log(FERRY_LOG_DEBUG, "%s: content-type %.100s: not the referrers api", what,
+                      rs.content_type);
+            rc = 0;
+            goto out;
+        }
+        root = json_loadb(page.data ? page.data : "", page.len, JSON_REJECT_DUPLICATES, &jerr);
+        m = root ? json_object_get(root, "manifests") : NULL;
+        if (!json_is_object(root) || !json_is_array(m)) {
+            rc = ferry_error_new(err, FERRY_E_INVALID,
+                                 "%s: page %d is not an image index (line %d column %d)", what,
+                                 pages, jerr.line, jerr.column);
+            goto out;
+        }
+        if (!filters_have_artifact_type(rs.oci_filters))
+            all_filtered = false;
+        if (first == NULL) {
+            /* keep the first page's bytes as they are unless more pages follow */
+            rc = ferry_buf_append(body, page.data ? page.data : "", page.len, err);
+            if (rc < 0) {
+                ferry_error_wrap(err, "%s", what);
+                goto out;
+            }
+            first = root;
+        } else if (json_array_extend(json_object_get(first, "manifests"), m) < 0) {
+            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        } else {
+            json_decref(root);
+        }
+        root = NULL;
+        rc = reg_next_page(&rs, url, what, &next, err);
+        if (rc < 0)
+            goto out;
+        if (next == NULL)
+            break;
+        ferry_free(url);
+        url = next;
+        next = NULL;
+    }
+    if (pages > 1) {
+        merged = json_dumps(first, JSON_COMPACT);
+        if (merged == NULL) {
+            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ferry_buf_reset(body);
+        rc = ferry_buf_append(body, merged, strlen(merged), err);
+        if (rc < 0) {
+            ferry_error_wrap(err, "%s: merged index", what);
+            goto out;
+        }
+    }
+    if (filtered != NULL)
+        *filtered = all_filtered;
+    rc = 1;
+out:
+    if (rc <= 0)
+        ferry_buf_reset(body);
+    free(merged);
+    json_decref(first);
+    json_decref(root);
+    ferry_buf_free(&page);
+    reg_resp_clear(&rs);
+    ferry_free(url);
+    ferry_free(what);
+    ferry_free(scope);
+    ferry_free(next);
+    ferry_free(esc);
+    ferry_free(code);
+    return rc;
+}

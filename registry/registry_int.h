@@ -1,0 +1,234 @@
+/* ferry registry client: private definitions shared by the registry sources.
+ *
+ * Layering inside the module:
+ *   parse.c        WWW-Authenticate, Link, URL resolution, error bodies (pure functions)
+ *   credentials.c  explicit credentials, auth files, docker-credential helpers
+ *   http.c         one libcurl transfer, the retry loop and the 401 flow
+ *   auth.c         Basic header, bearer token fetch (GET and OAuth POST), token cache
+ *   registry.c     handle lifecycle and ping
+ *   manifest.c, blob.c, tags.c, referrers.c   the distribution-spec endpoints
+ */
+#ifndef FERRY_REGISTRY_INT_H
+#define FERRY_REGISTRY_INT_H
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "ferry/digest.h"
+#include "ferry/registry.h"
+
+#define REGISTRY_MAGIC 0x46525247u /* "FRRG" */
+
+#define REG_DEFAULT_RETRIES 4
+#define REG_DEFAULT_CONNECT_TIMEOUT 30L
+#define REG_RETRY_AFTER_CAP_MS 60000L /* never sleep longer than this for one retry */
+#define REG_BACKOFF_BASE_MS 500L      /* first backoff without Retry-After */
+#define REG_TOKEN_MIN_LIFETIME 60     /* seconds: token spec default and floor */
+#define REG_TOKEN_EARLY_REFRESH 10    /* seconds: refresh this long before expiry */
+#define REG_TOKEN_CACHE_MAX 32        /* cached bearer tokens per handle */
+#define REG_ERROR_SUMMARY_MAX 512     /* characters of an error body kept in a message */
+#define REG_LOW_SPEED_TIME 120L       /* abort a transfer stalled this many seconds */
+#define REG_WARNINGS_SEEN_MAX 16      /* distinct Warning: headers logged once */
+#define REG_OAUTH_CLIENT_ID "ferry"
+
+/* ---- credentials (credentials.c) ---------------------------------------- */
+
+enum reg_cred_kind {
+    REG_CRED_NONE = 0,
+    REG_CRED_BASIC = 1,         /* username + secret (password) */
+    REG_CRED_IDENTITY = 2,      /* secret is an OAuth2 refresh token (identitytoken) */
+    REG_CRED_REGISTRY_TOKEN = 3 /* secret is a bearer token sent as is (registrytoken) */
+};
+
+struct reg_creds {
+    enum reg_cred_kind kind;
+    char *username; /* ferry_malloc; not secret */
+    char *secret;   /* sodium_malloc; wiped on clear */
+    char *source;   /* where they came from, for messages ("/root/.docker/config.json") */
+};
+
+/* Copy secret into sodium_malloc memory; NULL on failure. */
+char *reg_secret_dup(const char *s, size_t len);
+/* Zeroed sodium_malloc memory of n + 1 bytes; NULL on failure. */
+char *reg_secret_alloc(size_t n);
+/* sodium_memzero + sodium_free; NULL is fine. */
+void reg_secret_free(char *s);
+void reg_creds_clear(struct reg_creds *c);
+
+/* Find credentials for host (host[:port], the API host). auth_file NULL means
+ * REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json
+ * (first file that has an entry wins; missing files are skipped). An explicit
+ * auth_file that does not exist is FERRY_E_NOT_FOUND. Nothing found: 0 with
+ * out->kind == REG_CRED_NONE. Helper failures other than "credentials not
+ * found" are FERRY_E_AUTH naming the helper and host (never the secret). */
+int reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *out,
+                     struct ferry_error **err);
+/* Look up host in one config file body (JSON); exposed for tests. */
+int reg_creds_from_config(const char *host, const char *json, size_t len, const char *path,
+                          struct reg_creds *out, struct ferry_error **err);
+/* True for docker.io, index.docker.io and registry-1.docker.io. */
+bool reg_is_docker_hub(const char *host);
+
+/* ---- parsers (parse.c) ---------------------------------------------------- */
+
+/* Summarise a registry error body ({"errors":[{code,message,detail}]} or
+ * text) into at most REG_ERROR_SUMMARY_MAX printable characters. Returns a
+ * ferry_malloc string ("" if nothing useful) or NULL on allocation failure.
+ * *code_out (if not NULL) receives the first error code (ferry_malloc) or NULL. */
+char *reg_error_summary(const char *body, size_t len, char **code_out);
+/* Scheme://authority of an absolute URL, ferry_malloc; NULL if not absolute. */
+char *reg_url_origin(const char *url);
+/* Percent-encode a query component (RFC 3986 unreserved kept). ferry_malloc. */
+char *reg_url_escape(const char *s);
+/* Normalise a space-separated scope list: split, sort, dedupe, join with ' '. */
+char *reg_scope_normalize(const char *a, const char *b);
+/* 1 if every entry of the normalised list `want` is in normalised `have`. */
+int reg_scope_covers(const char *have, const char *want);
+
+/* ---- transport (http.c) --------------------------------------------------- */
+
+/* Headers of the final response that the client looks at. Values are
+ * ferry_malloc strings or NULL; repeated headers are joined with ", ". */
+struct reg_resp {
+    long status;
+    char *content_type;
+    char *docker_digest;
+    char *location;
+    char *link;
+    char *www_authenticate;
+    char *retry_after;
+    char *oci_subject;
+    char *oci_filters;
+    char *content_range;
+    char *warning;
+    int64_t content_length;   /* -1 if absent */
+    char *url;                /* effective URL (after redirects) */
+    struct ferry_buf errbody; /* body of a non-2xx response, capped */
+};
+void reg_resp_clear(struct reg_resp *rs);
+
+/* One request. The transport adds authentication, User-Agent and Accept, retries
+ * 429/5xx/connection resets (bounded, with backoff and Retry-After), and runs the
+ * 401 flow (Basic, or bearer token fetched for scope). */
+struct reg_req {
+    const char *method;       /* GET HEAD PUT POST PATCH DELETE */
+    const char *url;          /* absolute */
+    const char *what;         /* for messages: "get manifest lib/app:v1" */
+    const char *scope;        /* token scope (space-separated); NULL: none */
+    const char *accept;       /* NULL: none */
+    const char *content_type; /* NULL: none */
+    /* request body: memory, or a streamed source with known length */
+    const void *body;
+    size_t body_len;
+    ferry_source_fn src;
+    ferry_rewind_fn rewind;
+    void *src_ud;
+    int64_t src_len;
+    /* 2xx response body: into out (capped by out->max), or streamed to sink */
+    struct ferry_buf *out;
+    ferry_sink_fn sink;
+    void *sink_ud;
+    bool resumable;            /* sink may be resumed with Range after a reset */
+    bool follow;               /* follow redirects (Authorization dropped on host change) */
+    bool no_retry;             /* one attempt only */
+    bool no_auth;              /* no Authorization and no 401 flow (token requests) */
+    const char *authorization; /* explicit Authorization value (token fetch) */
+};
+
+/* Perform q. Returns 0 with rs filled for any final status the caller must
+ * interpret (2xx, 3xx, 4xx other than 401/403); negative with *err set on
+ * network errors, sink/source errors, 401/403 (FERRY_E_AUTH) and on 429/5xx
+ * once retries are exhausted (FERRY_E_HTTP). rs is cleared first. */
+int reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *rs,
+                struct ferry_error **err);
+/* Error for an unexpected status: 404 FERRY_E_NOT_FOUND, 401/403 FERRY_E_AUTH,
+ * 413 FERRY_E_TOO_LARGE, else FERRY_E_HTTP; message
+ * "<what>: http <status>[: <summary>]". */
+int reg_status_error(const char *what, const struct reg_resp *rs, struct ferry_error **err);
+/* Delay before retry number attempt (0-based): Retry-After of rs when present
+ * (capped at REG_RETRY_AFTER_CAP_MS), else exponential from REG_BACKOFF_BASE_MS. */
+long reg_retry_delay_ms(const struct reg_resp *rs, int attempt);
+void reg_sleep_ms(long ms);
+/* https://host or http://host for the handle. */
+char *reg_url(const struct ferry_registry *r, const char *fmt, ...) FERRY_PRINTF(2, 3);
+
+/* ---- auth (auth.c) -------------------------------------------------------- */
+
+enum reg_auth_scheme { REG_AUTH_UNKNOWN = 0, REG_AUTH_NONE, REG_AUTH_BASIC, REG_AUTH_BEARER };
+
+struct reg_token {
+    char *scope;    /* normalised scope set (ferry_malloc) */
+    char *header;   /* "Bearer <token>" (sodium_malloc) */
+    time_t expires; /* CLOCK_MONOTONIC seconds */
+};
+
+/* Authorization header value to send for a request with `scope`, or NULL
+ * (anonymous). May fetch a token (bearer scheme known). *fresh is set when the
+ * returned value was fetched just now. */
+int reg_auth_header(struct ferry_registry *r, const char *scope, const char **value, bool *fresh,
+                    struct ferry_error **err);
+/* React to a 401: parse the challenge, remember the scheme, realm and
+ * service, load credentials on first use, and drop the token that was
+ * rejected. `sent` is the Authorization value that got the 401 (NULL: none),
+ * `sent_fresh` tells whether it was fetched for this request. Returns 0 if the
+ * request should be retried, with *scope_out (ferry_malloc) the scope set to
+ * ask for next (request scope plus the challenge's); negative FERRY_E_AUTH
+ * otherwise, naming the host and status. */
+int reg_auth_challenge(struct ferry_registry *r, const char *scope, const struct reg_resp *rs,
+                       const char *sent, bool sent_fresh, char **scope_out,
+                       struct ferry_error **err);
+void reg_auth_reset(struct ferry_registry *r);
+
+/* ---- the handle ----------------------------------------------------------- */
+
+struct ferry_registry {
+    uint32_t magic;
+    char *host;   /* host[:port] */
+    char *origin; /* scheme://host[:port] */
+    bool plain_http;
+    bool insecure_tls;
+    char *ca_file;
+    char *auth_file;
+    int max_retries;
+    long connect_timeout_s;
+    CURL *curl;
+    char errbuf[CURL_ERROR_SIZE];
+
+    /* credentials: explicit ones at _new, otherwise loaded on the first 401 */
+    struct reg_creds creds;
+    bool creds_loaded;
+
+    /* what the registry asked for */
+    enum reg_auth_scheme scheme;
+    char *realm;
+    char *service;
+    char *static_auth; /* "Basic <b64>" or "Bearer <registrytoken>" (sodium_malloc) */
+    struct reg_token tokens[REG_TOKEN_CACHE_MAX];
+    size_t ntokens;
+
+    char *warnings_seen[REG_WARNINGS_SEEN_MAX];
+    size_t nwarnings;
+};
+
+/* Entry checks of the public functions (registry.c). */
+int reg_check(const struct ferry_registry *r, struct ferry_error **err);
+/* Repository name: lowercase path components of [a-z0-9._-], separated by '/'. */
+int reg_check_repo(const char *repo, struct ferry_error **err);
+/* Tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) or digest; *is_digest tells which
+ * and d (if not NULL) receives the parsed digest. */
+int reg_check_ref(const char *ref, bool *is_digest, struct ferry_digest *d,
+                  struct ferry_error **err);
+/* "<verb> <host>/<repo>[<sep><ref>]" for messages; ferry_malloc, NULL on OOM. */
+char *reg_what(const struct ferry_registry *r, const char *verb, const char *repo, const char *ref);
+/* Link rel="next" of rs resolved against the URL that answered (tags.c);
+ * *next (ferry_malloc) is NULL on the last page. A link back to the same
+ * page is FERRY_E_INVALID. */
+int reg_next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
+                  struct ferry_error **err);
+/* Cancel an upload session (best effort, errors only logged). */
+void reg_upload_cancel(struct ferry_registry *r, const char *location, const char *what);
+
+/* Monotonic seconds. */
+time_t reg_now(void);
+
+#endif

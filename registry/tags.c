@@ -1,0 +1,177 @@
+/* ferry registry client: tag listing with Link pagination. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/limits.h"
+#include "registry_int.h"
+
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static int
+strv_push(struct strv *s, const char *str)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        char **nv = ferry_realloc(s->v, ncap * sizeof *nv);
+        if (nv == NULL)
+            return -1;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->v[s->n] = ferry_strdup(str);
+    if (s->v[s->n] == NULL)
+        return -1;
+    s->n++;
+    return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Link rel="next" of a response, resolved against the URL that answered;
+ * *next is NULL on the last page. */
+int
+reg_next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
+              struct ferry_error **err)
+{
+    char *target = NULL;
+    int rc;
+
+    *next = NULL;
+    rc = ferry_link_next_parse(rs->link, &target, err);
+    if (rc < 0) {
+        ferry_error_wrap(err, "%s", what);
+        return rc;
+    }
+    if (target == NULL)
+        return 0;
+    *next = ferry_url_resolve(rs->url ? rs->url : req_url, target);
+    ferry_free(target);
+    if (*next == NULL)
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve link \"%.200s\"", what,
+                               rs->link);
+    if (strcmp(*next, rs->url ? rs->url : req_url) == 0) {
+        ferry_safefree(*next);
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: link points at the same page", what);
+    }
+    return 0;
+}
+
+int
+ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags, size_t *n,
+                         struct ferry_error **err)
+{
+    struct reg_req q = {0};
+    struct reg_resp rs = {0};
+    struct ferry_buf page;
+    struct strv all = {0};
+    char *url = NULL, *what = NULL, *scope = NULL, *next = NULL;
+    json_t *root = NULL;
+    json_error_t jerr;
+    int rc, pages = 0;
+
+    ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0)
+        return rc;
+    url = reg_url(r, "/v2/%s/tags/list", repo);
+    what = reg_what(r, "list tags", repo, NULL);
+    scope = ferry_asprintf("repository:%s:pull", repo);
+    if (url == NULL || what == NULL || scope == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        json_t *jtags, *t;
+        size_t i;
+
+        if (pages == FERRY_MAX_TAG_PAGES) {
+            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", what,
+                                 FERRY_MAX_TAG_PAGES);
+            goto out;
+        }
+        pages++;
+        ferry_buf_reset(&page);
+        memset(&q, 0, sizeof q);
+        q.method = "GET";
+        q.url = url;
+        q.what = what;
+        q.scope = scope;
+        q.accept = "application/json";
+        q.out = &page;
+        q.follow = true;
+        rc = reg_request(r, &q, &rs, err);
+        if (rc < 0)
+            goto out;
+        if (rs.status != 200) {
+            rc = reg_status_error(what, &rs, err);
+            goto out;
+        }
+        root = json_loadb(page.data ? page.data : "", page.len, 0, &jerr);
+        if (!json_is_object(root)) {
+            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: page %d: line %d column %d: %s", what,
+                                 pages, jerr.line, jerr.column, root ? "not an object" : jerr.text);
+            goto out;
+        }
+        jtags = json_object_get(root, "tags");
+        if (jtags != NULL && !json_is_null(jtags) && !json_is_array(jtags)) {
+            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: \"tags\" is not an array", what);
+            goto out;
+        }
+        json_array_foreach(jtags, i, t)
+        {
+            if (!json_is_string(t)) {
+                rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a tag is not a string", what);
+                goto out;
+            }
+            if (strv_push(&all, json_string_value(t)) < 0) {
+                rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                goto out;
+            }
+        }
+        json_decref(root);
+        root = NULL;
+        rc = reg_next_page(&rs, url, what, &next, err);
+        if (rc < 0)
+            goto out;
+        if (next == NULL)
+            break;
+        ferry_free(url);
+        url = next;
+        next = NULL;
+    }
+    /* registries differ in order (distribution 2.8 does not sort): sort, dedupe */
+    if (all.n > 0)
+        qsort(all.v, all.n, sizeof all.v[0], cmp_str);
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < all.n; i++) {
+            if (k > 0 && strcmp(all.v[i], all.v[k - 1]) == 0)
+                ferry_free(all.v[i]);
+            else
+                all.v[k++] = all.v[i];
+        }
+        all.n = k;
+    }
+    *tags = all.v;
+    *n = all.n;
+    all.v = NULL;
+    all.n = 0;
+    rc = 0;
+out:
+    json_decref(root);
+    ferry_strv_free(all.v, all.n);
+    ferry_buf_free(&page);
+    reg_resp_clear(&rs);
+    ferry_free(url);
+    ferry_free(what);
+    ferry_free(scope);
+    ferry_free(next);
+    return rc;
+}
