@@ -110,7 +110,8 @@ progress_handler(const char *phase, const char *object, uint64_t done, uint64_t 
     if (!progress_on)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = (now.tv_sec - progress_last.tv_sec) * 1000 + (now.tv_nsec - progress_last.tv_nsec) / 1000000;
+    ms = (now.tv_sec - progress_last.tv_sec) * 1000 +
+         (now.tv_nsec - progress_last.tv_nsec) / 1000000;
     if (ms < 166 && done != total)
         return;
     progress_last = now;
@@ -252,7 +253,8 @@ int
 cli_key_password(char *buf, size_t buflen, void *ud)
 {
     const char *file = ud;
-    char *s = file ? cli_read_secret_file(file) : cli_prompt_secret("Password for the secret key: ");
+    char *s =
+        file ? cli_read_secret_file(file) : cli_prompt_secret("Password for the secret key: ");
     size_t n;
 
     if (s == NULL)

@@ -15,8 +15,8 @@ struct cli_cmd {
     const char *summary;
 };
 
-extern const char *cli_prog;   /* "ferry-export" */
-extern int cli_verbosity;      /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+extern const char *cli_prog; /* "ferry-export" */
+extern int cli_verbosity;    /* 0 quiet, 1 normal, 2 verbose, 3 debug */
 
 /* Install log and progress handlers; progress shows on a TTY or when forced. */
 void cli_setup(bool force_progress);
@@ -74,7 +74,9 @@ enum {
         {"username", required_argument, NULL, CLI_OPT_USERNAME},                                   \
         {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                             \
         {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                                   \
-        {"insecure-tls", no_argument, NULL, CLI_OPT_INSECURE_TLS}
+    {                                                                                              \
+        "insecure-tls", no_argument, NULL, CLI_OPT_INSECURE_TLS                                    \
+    }
 
 struct cli_reg {
     struct ferry_registry_opts o;
@@ -87,11 +89,11 @@ int cli_reg_option(struct cli_reg *cr, int opt, const char *arg);
 int cli_reg_finish(struct cli_reg *cr);
 void cli_reg_clear(struct cli_reg *cr);
 #define CLI_REGISTRY_HELP                                                                          \
-    "  --plain-http          talk http:// (loopback or lab registries only)\n"                   \
-    "  --ca-file FILE        trust the CA certificates in FILE as well\n"                         \
+    "  --plain-http          talk http:// (loopback or lab registries only)\n"                     \
+    "  --ca-file FILE        trust the CA certificates in FILE as well\n"                          \
     "  --insecure-tls        do not verify TLS certificates\n"                                     \
-    "  --username USER       log in as USER; the password is read with --password-stdin\n"       \
-    "  --password-stdin      read the registry password from the first line of stdin\n"          \
+    "  --username USER       log in as USER; the password is read with --password-stdin\n"         \
+    "  --password-stdin      read the registry password from the first line of stdin\n"            \
     "  --authfile FILE       docker/containers auth file (default: REGISTRY_AUTH_FILE,\n"          \
     "                        then $DOCKER_CONFIG/config.json or ~/.docker/config.json)\n"
 /* Parse a decimal integer in [min, max]; false on garbage. */

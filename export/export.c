@@ -301,8 +301,8 @@ walk(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *re
                     goto out;
                 }
                 data = ferry_buf_take(&b, &len);
-                if ((r = add_obj(c, d->digest, d->media_type, d->size, data, len, reg, repo,
-                                 &child, err)) < 0)
+                if ((r = add_obj(c, d->digest, d->media_type, d->size, data, len, reg, repo, &child,
+                                 err)) < 0)
                     goto out;
             }
             if (depth == 0 && (r = acc_platform(a, d->platform, err)) < 0)
@@ -348,14 +348,15 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
         ferry_error_wrap(err, "resolve %s", text);
         goto out;
     }
-    if (!ferry_media_type_is_index(info.media_type) && !ferry_media_type_is_manifest(info.media_type)) {
+    if (!ferry_media_type_is_index(info.media_type) &&
+        !ferry_media_type_is_manifest(info.media_type)) {
         r = ferry_error_new(err, FERRY_E_UNSUPPORTED, "resolve %s: unsupported media type %s", text,
                             info.media_type ? info.media_type : "(none)");
         goto out;
     }
     data = ferry_buf_take(&body, &len);
-    if ((r = add_obj(c, info.digest, info.media_type, (int64_t)len, data, len, reg,
-                     ref->repository, &ob, err)) < 0)
+    if ((r = add_obj(c, info.digest, info.media_type, (int64_t)len, data, len, reg, ref->repository,
+                     &ob, err)) < 0)
         goto out;
 
     im = ferry_realloc(c->images, (c->nimages + 1) * sizeof *im);

@@ -21,7 +21,8 @@ ferry_target_parse(const char *to, char **host, char **prefix, struct ferry_erro
     size_t plen;
 
     if (to == NULL || *to == '\0')
-        return ferry_error_new(err, FERRY_E_USAGE, "no target registry given (--to HOST[:PORT][/PREFIX])");
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "no target registry given (--to HOST[:PORT][/PREFIX])");
     if (strstr(to, "://") != NULL)
         return ferry_error_new(err, FERRY_E_USAGE,
                                "target %s: give HOST[:PORT][/PREFIX] without a scheme", to);
@@ -189,7 +190,8 @@ plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
     if (vm->m->kind == FERRY_KIND_INDEX) {
         for (i = 0; i < vm->m->nmanifests; i++) {
             const struct ferry_descriptor *d = &vm->m->manifests[i];
-            if (ferry_media_type_is_index(d->media_type) || ferry_media_type_is_manifest(d->media_type))
+            if (ferry_media_type_is_index(d->media_type) ||
+                ferry_media_type_is_manifest(d->media_type))
                 r = plan_manifest(p, t, d->digest, depth + 1, err);
             else
                 r = plan_blob(p, t, d->digest, err);
@@ -225,13 +227,14 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
         struct trepo *t = NULL;
-        char *name = prefix ? ferry_asprintf("%s/%s", prefix, im->repository)
-                            : ferry_strdup(im->repository);
+        char *name =
+            prefix ? ferry_asprintf("%s/%s", prefix, im->repository) : ferry_strdup(im->repository);
         if (name == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         if (!ferry_repository_valid(name)) {
-            r = ferry_error_new(err, FERRY_E_INVALID, "image %s: target repository %.300s is not valid",
-                                im->source, name);
+            r = ferry_error_new(err, FERRY_E_INVALID,
+                                "image %s: target repository %.300s is not valid", im->source,
+                                name);
             ferry_free(name);
             return r;
         }
@@ -307,8 +310,9 @@ upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
     if (n < 0)
         return n;
     if (n == 0)
-        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "member %s ends after %llu of %llu bytes",
-                               u->name, (unsigned long long)u->done, (unsigned long long)u->size);
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                               "member %s ends after %llu of %llu bytes", u->name,
+                               (unsigned long long)u->done, (unsigned long long)u->size);
     ferry_hasher_update(u->h, buf, (size_t)n);
     u->done += (uint64_t)n;
     if (u->done == u->size) {
@@ -504,8 +508,8 @@ run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
 }
 
 static int
-push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pushed_fn cb, void *ud,
-          struct ferry_push_report *rep, struct ferry_error **err)
+push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pushed_fn cb,
+          void *ud, struct ferry_push_report *rep, struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
     size_t i;

@@ -149,8 +149,9 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     if ((r = read_member(rd, name, &sig, err)) < 0)
         goto out;
     if (nkeys > 0) {
-        r = ferry_verify_buffer(keys, nkeys, sig.data ? sig.data : "", sig.len, st.data ? st.data : "",
-                                st.len, FERRY_STATEMENT_NAME, NULL, &which, err);
+        r = ferry_verify_buffer(keys, nkeys, sig.data ? sig.data : "", sig.len,
+                                st.data ? st.data : "", st.len, FERRY_STATEMENT_NAME, NULL, &which,
+                                err);
         if (r < 0)
             goto out;
         if (key_id)
@@ -256,8 +257,9 @@ check_member(struct ferry_verified *v, struct ferry_bundle_reader *rd, const cha
     }
     ferry_hasher_final(h, &got);
     if (strcmp(got.str, want.str) != 0)
-        r = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "member %s has digest %s, the signed statement says %s",
-                            name, got.str, want.str);
+        r = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH,
+                            "member %s has digest %s, the signed statement says %s", name, got.str,
+                            want.str);
     v->bytes += total;
 out:
     ferry_hasher_free(h);
@@ -268,8 +270,8 @@ out:
 static bool
 keep_in_memory(const struct ferry_stmt_member *m)
 {
-    return m->size <= (int64_t)FERRY_MAX_MANIFEST &&
-           (ferry_media_type_is_index(m->media_type) || ferry_media_type_is_manifest(m->media_type));
+    return m->size <= (int64_t)FERRY_MAX_MANIFEST && (ferry_media_type_is_index(m->media_type) ||
+                                                      ferry_media_type_is_manifest(m->media_type));
 }
 
 static int
@@ -284,8 +286,8 @@ need_member(const struct ferry_verified *v, const struct ferry_descriptor *d, co
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     m = ferry_strmap_get(v->members, p);
     if (m == NULL)
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s references %s, which is not in the bundle", from,
-                            d->digest);
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s references %s, which is not in the bundle",
+                            from, d->digest);
     else if (m->size != d->size)
         r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
                             "%s references %s with size %lld, the bundle has %lld bytes", from,
@@ -333,8 +335,8 @@ check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, int dept
 }
 
 static int
-check_layout(struct ferry_verified *v, const struct ferry_buf *layout, const struct ferry_buf *index,
-             struct ferry_error **err)
+check_layout(struct ferry_verified *v, const struct ferry_buf *layout,
+             const struct ferry_buf *index, struct ferry_error **err)
 {
     json_error_t jerr;
     json_t *root = NULL, *arr;
@@ -351,8 +353,9 @@ check_layout(struct ferry_verified *v, const struct ferry_buf *layout, const str
     json_decref(root);
     root = json_loadb(index->data ? index->data : "", index->len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return ferry_error_new(err, FERRY_E_BUNDLE, "index.json: invalid json at line %d column %d: %s",
-                               jerr.line, jerr.column, jerr.text);
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "index.json: invalid json at line %d column %d: %s", jerr.line,
+                               jerr.column, jerr.text);
     arr = json_object_get(root, "manifests");
     if (!json_is_array(arr)) {
         r = ferry_error_new(err, FERRY_E_BUNDLE, "index.json: manifests is not an array");
@@ -483,7 +486,8 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     }
     for (i = 0; i < v->st->nmembers; i++) {
         if (ferry_strmap_get(seen, v->st->members[i].path) == NULL) {
-            r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s is listed in the signed %s but missing",
+            r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                "member %s is listed in the signed %s but missing",
                                 v->st->members[i].path, FERRY_STATEMENT_NAME);
             goto out;
         }

@@ -9,7 +9,8 @@
 bool
 ferry_media_type_is_index(const char *mt)
 {
-    return mt != NULL && (strcmp(mt, FERRY_MT_OCI_INDEX) == 0 || strcmp(mt, FERRY_MT_DOCKER_LIST) == 0);
+    return mt != NULL &&
+           (strcmp(mt, FERRY_MT_OCI_INDEX) == 0 || strcmp(mt, FERRY_MT_DOCKER_LIST) == 0);
 }
 
 bool
@@ -95,8 +96,8 @@ ferry_descriptor_parse(json_t *obj, const char *what, struct ferry_descriptor *d
         const char *arch = json_string_value(json_object_get(plat, "architecture"));
         const char *var = json_string_value(json_object_get(plat, "variant"));
         if (os && arch) {
-            d->platform = var ? ferry_asprintf("%s/%s/%s", os, arch, var)
-                              : ferry_asprintf("%s/%s", os, arch);
+            d->platform =
+                var ? ferry_asprintf("%s/%s/%s", os, arch, var) : ferry_asprintf("%s/%s", os, arch);
             if (d->platform == NULL) {
                 r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
                 goto fail;

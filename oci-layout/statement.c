@@ -74,7 +74,8 @@ check_keys(json_t *obj, const char *const *allowed, const char *what, struct fer
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         size_t i;
         bool ok = false;
         (void)v;
@@ -155,9 +156,8 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
 static int
 parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_error **err)
 {
-    static const char *const keys[] = {"source",    "registry", "repository", "tag",
-                                       "digest",    "mediaType", "size",      "total",
-                                       "platforms", NULL};
+    static const char *const keys[] = {"source",    "registry", "repository", "tag",       "digest",
+                                       "mediaType", "size",     "total",      "platforms", NULL};
     struct ferry_digest d;
     json_t *pl, *v;
     char what[64];
@@ -191,7 +191,8 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
     im->platforms = ferry_calloc(json_array_size(pl), sizeof *im->platforms);
     if (im->platforms == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
-    json_array_foreach(pl, i, v) {
+    json_array_foreach(pl, i, v)
+    {
         if (!json_is_string(v))
             return ferry_error_new(err, FERRY_E_BUNDLE, "%s: platforms[%zu] is not a string", what,
                                    i);
@@ -206,8 +207,8 @@ int
 ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
                       struct ferry_error **err)
 {
-    static const char *const keys[] = {"ferryBundleVersion", "creator", "created", "images",
-                                       "members", NULL};
+    static const char *const keys[] = {
+        "ferryBundleVersion", "creator", "created", "images", "members", NULL};
     struct ferry_statement *s = NULL;
     struct ferry_strmap *paths = NULL;
     json_error_t jerr;
@@ -220,8 +221,9 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
                                FERRY_MAX_STATEMENT);
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: invalid json at line %d column %d: %s",
-                               jerr.line, jerr.column, jerr.text);
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: invalid json at line %d column %d: %s", jerr.line,
+                               jerr.column, jerr.text);
     s = ferry_calloc(1, sizeof *s);
     paths = ferry_strmap_new();
     if (s == NULL || paths == NULL) {
@@ -240,9 +242,10 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         goto out;
     }
     if (json_integer_value(v) != FERRY_STATEMENT_VERSION) {
-        r = ferry_error_new(err, FERRY_E_UNSUPPORTED,
-                            "ferry.json: bundle format version %lld is not supported (this ferry reads %d)",
-                            (long long)json_integer_value(v), FERRY_STATEMENT_VERSION);
+        r = ferry_error_new(
+            err, FERRY_E_UNSUPPORTED,
+            "ferry.json: bundle format version %lld is not supported (this ferry reads %d)",
+            (long long)json_integer_value(v), FERRY_STATEMENT_VERSION);
         goto out;
     }
     s->version = FERRY_STATEMENT_VERSION;
@@ -268,8 +271,8 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
     }
     v = json_object_get(root, "members");
     if (!json_is_array(v) || json_array_size(v) > FERRY_MAX_MEMBERS) {
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: members is not an array of at most %d",
-                            FERRY_MAX_MEMBERS);
+        r = ferry_error_new(err, FERRY_E_BUNDLE,
+                            "ferry.json: members is not an array of at most %d", FERRY_MAX_MEMBERS);
         goto out;
     }
     if (json_array_size(v) > 0) {

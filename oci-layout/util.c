@@ -187,8 +187,8 @@ ferry_alloc_fail_after(unsigned long n)
 static struct ferry_error oom_error = {FERRY_E_NOMEM, 0, 0, (char *)"out of memory"};
 
 static int
-error_vnew(struct ferry_error **err, enum ferry_status code, int errnum, int http,
-           const char *fmt, va_list ap)
+error_vnew(struct ferry_error **err, enum ferry_status code, int errnum, int http, const char *fmt,
+           va_list ap)
 {
     struct ferry_error *e;
     char *msg;
@@ -232,7 +232,7 @@ ferry_error_sys(struct ferry_error **err, int errnum, const char *fmt, ...)
 {
     va_list ap;
     int r;
-    enum ferry_status code = errnum == ENOENT ? FERRY_E_NOT_FOUND
+    enum ferry_status code = errnum == ENOENT   ? FERRY_E_NOT_FOUND
                              : errnum == ENOMEM ? FERRY_E_NOMEM
                                                 : FERRY_E_IO;
 
@@ -243,8 +243,8 @@ ferry_error_sys(struct ferry_error **err, int errnum, const char *fmt, ...)
 }
 
 int
-ferry_error_http(struct ferry_error **err, enum ferry_status code, int http_status,
-                 const char *fmt, ...)
+ferry_error_http(struct ferry_error **err, enum ferry_status code, int http_status, const char *fmt,
+                 ...)
 {
     va_list ap;
     int r;
@@ -301,24 +301,42 @@ const char *
 ferry_strerror(enum ferry_status code)
 {
     switch (code) {
-    case FERRY_OK: return "ok";
-    case FERRY_E_NOMEM: return "out of memory";
-    case FERRY_E_IO: return "input/output error";
-    case FERRY_E_INVALID: return "invalid input";
-    case FERRY_E_TOO_LARGE: return "too large";
-    case FERRY_E_DIGEST_MISMATCH: return "digest mismatch";
-    case FERRY_E_SIZE_MISMATCH: return "size mismatch";
-    case FERRY_E_SIGNATURE: return "bad signature";
-    case FERRY_E_UNTRUSTED_KEY: return "untrusted key";
-    case FERRY_E_BUNDLE: return "malformed bundle";
-    case FERRY_E_HTTP: return "unexpected http status";
-    case FERRY_E_AUTH: return "authentication failed";
-    case FERRY_E_NOT_FOUND: return "not found";
-    case FERRY_E_NETWORK: return "network error";
-    case FERRY_E_USAGE: return "usage error";
-    case FERRY_E_UNSUPPORTED: return "unsupported";
-    case FERRY_E_CRYPTO: return "cryptographic error";
-    case FERRY_E_INTERNAL: return "internal error";
+    case FERRY_OK:
+        return "ok";
+    case FERRY_E_NOMEM:
+        return "out of memory";
+    case FERRY_E_IO:
+        return "input/output error";
+    case FERRY_E_INVALID:
+        return "invalid input";
+    case FERRY_E_TOO_LARGE:
+        return "too large";
+    case FERRY_E_DIGEST_MISMATCH:
+        return "digest mismatch";
+    case FERRY_E_SIZE_MISMATCH:
+        return "size mismatch";
+    case FERRY_E_SIGNATURE:
+        return "bad signature";
+    case FERRY_E_UNTRUSTED_KEY:
+        return "untrusted key";
+    case FERRY_E_BUNDLE:
+        return "malformed bundle";
+    case FERRY_E_HTTP:
+        return "unexpected http status";
+    case FERRY_E_AUTH:
+        return "authentication failed";
+    case FERRY_E_NOT_FOUND:
+        return "not found";
+    case FERRY_E_NETWORK:
+        return "network error";
+    case FERRY_E_USAGE:
+        return "usage error";
+    case FERRY_E_UNSUPPORTED:
+        return "unsupported";
+    case FERRY_E_CRYPTO:
+        return "cryptographic error";
+    case FERRY_E_INTERNAL:
+        return "internal error";
     }
     return "unknown error";
 }
@@ -367,8 +385,8 @@ ferry_buf_append(struct ferry_buf *b, const void *data, size_t len, struct ferry
             ncap = b->max + 1;
         p = ferry_realloc(b->data, ncap);
         if (p == NULL)
-            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory growing a buffer to %zu bytes",
-                                   ncap);
+            return ferry_error_new(err, FERRY_E_NOMEM,
+                                   "out of memory growing a buffer to %zu bytes", ncap);
         b->data = p;
         b->cap = ncap;
     }

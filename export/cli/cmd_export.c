@@ -20,8 +20,7 @@ static const char usage[] =
     "  -o, --output FILE        bundle to write (FILE.minisig is written beside it)\n"
     "  --key-password-file FILE read the secret key's password from FILE\n"
     "  --level N                zstd level (default 3)\n"
-    "  --threads N              zstd worker threads (default 2)\n"
-    CLI_REGISTRY_HELP
+    "  --threads N              zstd worker threads (default 2)\n" CLI_REGISTRY_HELP
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail (twice for debug)\n"
@@ -61,9 +60,15 @@ cmd_export(int argc, char **argv)
         if (cli_reg_option(&cr, c, optarg))
             continue;
         switch (c) {
-        case 'k': key = optarg; break;
-        case 'o': eo.output = optarg; break;
-        case CLI_OPT_KEY_PASSWORD_FILE: pwfile = optarg; break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'o':
+            eo.output = optarg;
+            break;
+        case CLI_OPT_KEY_PASSWORD_FILE:
+            pwfile = optarg;
+            break;
         case CLI_OPT_LEVEL:
             if (!cli_parse_int(optarg, 1, 19, &eo.level))
                 return cli_usage("--level must be 1..19");
@@ -72,11 +77,20 @@ cmd_export(int argc, char **argv)
             if (!cli_parse_int(optarg, 0, 64, &eo.threads))
                 return cli_usage("--threads must be 0..64");
             break;
-        case CLI_OPT_PROGRESS: progress = true; break;
-        case 'q': cli_verbosity = 0; break;
-        case 'v': cli_verbosity++; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_usage("invalid option");
+        case CLI_OPT_PROGRESS:
+            progress = true;
+            break;
+        case 'q':
+            cli_verbosity = 0;
+            break;
+        case 'v':
+            cli_verbosity++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return cli_usage("invalid option");
         }
     }
     if (key == NULL)

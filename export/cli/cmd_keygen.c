@@ -37,13 +37,26 @@ cmd_keygen(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "p:s:Wfh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': pub = optarg; break;
-        case 's': sec = optarg; break;
-        case 'W': nopw = true; break;
-        case 'f': force = true; break;
-        case CLI_OPT_KEY_PASSWORD_FILE: pwfile = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_usage("invalid option");
+        case 'p':
+            pub = optarg;
+            break;
+        case 's':
+            sec = optarg;
+            break;
+        case 'W':
+            nopw = true;
+            break;
+        case 'f':
+            force = true;
+            break;
+        case CLI_OPT_KEY_PASSWORD_FILE:
+            pwfile = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            return cli_usage("invalid option");
         }
     }
     if (optind != argc)

@@ -69,8 +69,8 @@ print_table(const char *path, const struct ferry_statement *st, bool verified)
     for (i = 0; i < st->nmembers; i++)
         total += st->members[i].size;
     printf("bundle %s (%s, created %s by %s)\n", path,
-           verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p", st->created,
-           st->creator);
+           verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p",
+           st->created, st->creator);
     for (i = 0; i < st->nimages; i++)
         if (strlen(st->images[i].source) > w)
             w = strlen(st->images[i].source);
@@ -104,15 +104,22 @@ cmd_list(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
         switch (c) {
-        case CLI_OPT_JSON: json = true; break;
+        case CLI_OPT_JSON:
+            json = true;
+            break;
         case 'p':
             if ((r = keyset_add(&ks, optarg)) != 0) {
                 keyset_free(&ks);
                 return r;
             }
             break;
-        case 'h': fputs(usage, stdout); keyset_free(&ks); return 0;
-        default: keyset_free(&ks); return cli_usage("invalid option");
+        case 'h':
+            fputs(usage, stdout);
+            keyset_free(&ks);
+            return 0;
+        default:
+            keyset_free(&ks);
+            return cli_usage("invalid option");
         }
     }
     if (optind + 1 != argc) {

@@ -15,8 +15,7 @@ static const char usage[] =
     "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG.\n"
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
     "  --to HOST[/PREFIX]    target registry and optional repository prefix\n"
-    "  -j, --jobs N          parallel uploads (default 4)\n"
-    CLI_REGISTRY_HELP
+    "  -j, --jobs N          parallel uploads (default 4)\n" CLI_REGISTRY_HELP
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
     "  -v, --verbose         more detail (twice for debug)\n";
@@ -65,18 +64,31 @@ cmd_push(int argc, char **argv)
                 return r;
             }
             break;
-        case CLI_OPT_TO: po.to = optarg; break;
+        case CLI_OPT_TO:
+            po.to = optarg;
+            break;
         case 'j':
             if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
                 keyset_free(&ks);
                 return cli_usage("--jobs must be 1..32");
             }
             break;
-        case CLI_OPT_PROGRESS: progress = true; break;
-        case 'q': cli_verbosity = 0; break;
-        case 'v': cli_verbosity++; break;
-        case 'h': fputs(usage, stdout); keyset_free(&ks); return 0;
-        default: keyset_free(&ks); return cli_usage("invalid option");
+        case CLI_OPT_PROGRESS:
+            progress = true;
+            break;
+        case 'q':
+            cli_verbosity = 0;
+            break;
+        case 'v':
+            cli_verbosity++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            keyset_free(&ks);
+            return 0;
+        default:
+            keyset_free(&ks);
+            return cli_usage("invalid option");
         }
     }
     if (ks.n == 0) {

@@ -20,12 +20,9 @@ int
 cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"pubkey", required_argument, NULL, 'p'},
-        {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"pubkey", required_argument, NULL, 'p'}, {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+        {"quiet", no_argument, NULL, 'q'},        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     struct keyset ks = {0};
     struct ferry_verified *v = NULL;
@@ -43,11 +40,22 @@ cmd_verify(int argc, char **argv)
                 return r;
             }
             break;
-        case CLI_OPT_PROGRESS: progress = true; break;
-        case 'q': cli_verbosity = 0; break;
-        case 'v': cli_verbosity++; break;
-        case 'h': fputs(usage, stdout); keyset_free(&ks); return 0;
-        default: keyset_free(&ks); return cli_usage("invalid option");
+        case CLI_OPT_PROGRESS:
+            progress = true;
+            break;
+        case 'q':
+            cli_verbosity = 0;
+            break;
+        case 'v':
+            cli_verbosity++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            keyset_free(&ks);
+            return 0;
+        default:
+            keyset_free(&ks);
+            return cli_usage("invalid option");
         }
     }
     if (ks.n == 0) {

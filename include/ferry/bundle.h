@@ -38,8 +38,9 @@ FERRY_API int ferry_bundle_writer_end(struct ferry_bundle_writer *w, struct ferr
  * into place (the .minisig first), then fsync the directory. sk NULL writes no
  * .minisig (unsigned bundle). After any failure the writer is in a failed state:
  * every call returns the first error. */
-FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk,
-                                         const char *trusted_comment, struct ferry_error **err);
+FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w,
+                                         const struct ferry_seckey *sk, const char *trusted_comment,
+                                         struct ferry_error **err);
 /* Free; if not committed, remove the temporary file. NULL is a no-op. */
 FERRY_API void ferry_bundle_writer_free(struct ferry_bundle_writer *w);
 /* Bytes written so far (compressed) and members added. */

@@ -40,8 +40,8 @@ struct ferry_error {
 };
 
 /* Set *err (if err is not NULL and *err is NULL) and return -code. */
-FERRY_API int ferry_error_new(struct ferry_error **err, enum ferry_status code, const char *fmt, ...)
-    FERRY_PRINTF(3, 4);
+FERRY_API int ferry_error_new(struct ferry_error **err, enum ferry_status code, const char *fmt,
+                              ...) FERRY_PRINTF(3, 4);
 /* Same, appending ": strerror(errnum)" and recording errnum. */
 FERRY_API int ferry_error_sys(struct ferry_error **err, int errnum, const char *fmt, ...)
     FERRY_PRINTF(3, 4);

@@ -8,17 +8,17 @@
 #include "sign.h"
 
 struct ferry_export_opts {
-    const char *output;              /* bundle path; BUNDLE.minisig is written beside it */
-    const struct ferry_seckey *key;  /* signs ferry.json and the detached signature */
-    struct ferry_registry_opts reg;  /* used for every source registry */
-    int level;                       /* zstd level (0 = 3) */
-    int threads;                     /* zstd workers (0 = single-threaded) */
+    const char *output;             /* bundle path; BUNDLE.minisig is written beside it */
+    const struct ferry_seckey *key; /* signs ferry.json and the detached signature */
+    struct ferry_registry_opts reg; /* used for every source registry */
+    int level;                      /* zstd level (0 = 3) */
+    int threads;                    /* zstd workers (0 = single-threaded) */
 };
 
 struct ferry_export_report {
     size_t images;
     size_t manifests;
-    size_t blobs;       /* distinct non-manifest blobs */
+    size_t blobs;           /* distinct non-manifest blobs */
     uint64_t content_bytes; /* sum of distinct member sizes */
     uint64_t bundle_bytes;  /* compressed size */
 };

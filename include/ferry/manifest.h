@@ -30,8 +30,8 @@ struct ferry_descriptor {
 
 struct ferry_manifest {
     enum ferry_manifest_kind kind;
-    char *media_type;    /* from the body, else the hint */
-    char *artifact_type; /* or NULL */
+    char *media_type;               /* from the body, else the hint */
+    char *artifact_type;            /* or NULL */
     struct ferry_descriptor config; /* images only */
     struct ferry_descriptor *layers;
     size_t nlayers;

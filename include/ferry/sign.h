@@ -17,7 +17,8 @@ struct ferry_seckey; /* opaque, sodium_malloc'd */
  * line optional) or from a bare base64 line. FERRY_E_INVALID names `what`. */
 FERRY_API int ferry_pubkey_parse(const char *text, size_t len, const char *what,
                                  struct ferry_pubkey **out, struct ferry_error **err);
-FERRY_API int ferry_pubkey_load(const char *path, struct ferry_pubkey **out, struct ferry_error **err);
+FERRY_API int ferry_pubkey_load(const char *path, struct ferry_pubkey **out,
+                                struct ferry_error **err);
 FERRY_API void ferry_pubkey_free(struct ferry_pubkey *pk);
 /* Key id as minisign prints it: %016PRIX64 of the little-endian key number. buf >= 17. */
 FERRY_API void ferry_pubkey_id(const struct ferry_pubkey *pk, char *buf, size_t buflen);

@@ -14,7 +14,7 @@
 #define FERRY_REF_NAME "org.opencontainers.image.ref.name"
 
 struct ferry_stmt_member {
-    char *path;       /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
+    char *path; /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
     char *digest;
     int64_t size;
     char *media_type; /* blobs: media type of the first descriptor naming it, else NULL */

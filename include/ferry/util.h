@@ -43,7 +43,12 @@ FERRY_API void ferry_buf_free(struct ferry_buf *b);
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
 
 /* Logging: the library never prints; it calls the installed handler. */
-enum ferry_log_level { FERRY_LOG_ERROR = 0, FERRY_LOG_WARN = 1, FERRY_LOG_INFO = 2, FERRY_LOG_DEBUG = 3 };
+enum ferry_log_level {
+    FERRY_LOG_ERROR = 0,
+    FERRY_LOG_WARN = 1,
+    FERRY_LOG_INFO = 2,
+    FERRY_LOG_DEBUG = 3
+};
 typedef void (*ferry_log_fn)(enum ferry_log_level level, const char *msg, void *ud);
 FERRY_API void ferry_log_set_handler(ferry_log_fn fn, void *ud);
 FERRY_API void ferry_log(enum ferry_log_level level, const char *fmt, ...) FERRY_PRINTF(2, 3);

@@ -42,15 +42,18 @@ static void
 test_manifest_index_platforms(void **state)
 {
     static const char idx[] =
-        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
+        "{\"schemaVersion\":2,\"mediaType\":\"application/"
+        "vnd.docker.distribution.manifest.list.v2+json\","
         "\"manifests\":[{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
-        "\"digest\":\"" EMPTY "\",\"size\":2,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\","
+        "\"digest\":\"" EMPTY
+        "\",\"size\":2,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\","
         "\"variant\":\"v7\"}}]}";
     struct ferry_manifest *m = NULL;
     struct ferry_error *err = NULL;
 
     (void)state;
-    FERRY_ASSERT_OK(ferry_manifest_parse(idx, strlen(idx), FERRY_MT_DOCKER_LIST, "t", &m, &err), &err);
+    FERRY_ASSERT_OK(ferry_manifest_parse(idx, strlen(idx), FERRY_MT_DOCKER_LIST, "t", &m, &err),
+                    &err);
     assert_int_equal(m->kind, FERRY_KIND_INDEX);
     assert_int_equal(m->nmanifests, 1);
     assert_string_equal(m->manifests[0].platform, "linux/arm/v7");
@@ -64,8 +67,10 @@ test_manifest_rejects(void **state)
         "{\"schemaVersion\":1,\"config\":{}}",
         "{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}", /* duplicate key */
         "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}",
-        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/y\",\"digest\":\"sha256:AB\",\"size\":1}]}",
-        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/y\",\"digest\":\"" EMPTY "\",\"size\":-1}]}",
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/"
+        "y\",\"digest\":\"sha256:AB\",\"size\":1}]}",
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x/y\",\"digest\":\"" EMPTY
+        "\",\"size\":-1}]}",
         "[1,2]",
         "{\"schemaVersion\":2,",
     };
@@ -90,9 +95,9 @@ test_manifest_media_type_conflict(void **state)
     struct ferry_error *err = NULL;
 
     (void)state;
-    assert_int_equal(ferry_manifest_parse(oci_manifest, strlen(oci_manifest), FERRY_MT_OCI_INDEX,
-                                          "t", &m, &err),
-                     -FERRY_E_INVALID);
+    assert_int_equal(
+        ferry_manifest_parse(oci_manifest, strlen(oci_manifest), FERRY_MT_OCI_INDEX, "t", &m, &err),
+        -FERRY_E_INVALID);
     ferry_error_free(err);
 }
 
@@ -105,10 +110,18 @@ test_statement_round_trip(void **state)
          (char *)EMPTY, 2, (char *)FERRY_MT_OCI_EMPTY},
     };
     char *plats[] = {(char *)"linux/amd64", (char *)"linux/arm64"};
-    struct ferry_stmt_image img = {(char *)"127.0.0.1:5000/a/b:1", (char *)"127.0.0.1:5000",
-                                   (char *)"a/b", (char *)"1", (char *)EMPTY,
-                                   (char *)FERRY_MT_OCI_INDEX, 2, 4, plats, 2};
-    struct ferry_statement s = {1, (char *)"t", (char *)"2026-01-01T00:00:00Z", &img, 1, members, 2};
+    struct ferry_stmt_image img = {(char *)"127.0.0.1:5000/a/b:1",
+                                   (char *)"127.0.0.1:5000",
+                                   (char *)"a/b",
+                                   (char *)"1",
+                                   (char *)EMPTY,
+                                   (char *)FERRY_MT_OCI_INDEX,
+                                   2,
+                                   4,
+                                   plats,
+                                   2};
+    struct ferry_statement s = {1, (char *)"t", (char *)"2026-01-01T00:00:00Z", &img, 1, members,
+                                2};
     struct ferry_statement *back = NULL;
     struct ferry_error *err = NULL;
     char *text = NULL;
@@ -131,7 +144,8 @@ static void
 test_statement_rejects(void **state)
 {
     static const char *bad[] = {
-        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":[],\"x\":1}",
+        "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":[]"
+        ",\"x\":1}",
         "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":["
         "{\"path\":\"blobs/sha256/00\",\"digest\":\"" EMPTY "\",\"size\":2}]}",
         "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"images\":[],\"members\":["

@@ -14,7 +14,7 @@
 extern int ferry_test_skipped;
 #define FERRY_SKIP(why)                                                                            \
     do {                                                                                           \
-        print_message("skip: %s\n", why);                                                         \
+        print_message("skip: %s\n", why);                                                          \
         ferry_test_skipped = 1;                                                                    \
         skip();                                                                                    \
     } while (0)
@@ -24,16 +24,16 @@ extern int ferry_test_skipped;
     do {                                                                                           \
         int r_ = (call);                                                                           \
         if (r_ < 0)                                                                                \
-            fail_msg("%s failed: %s", #call, *(errp) ? (*(errp))->msg : "(no error set)");       \
+            fail_msg("%s failed: %s", #call, *(errp) ? (*(errp))->msg : "(no error set)");         \
     } while (0)
 
 /* Each test file defines this and uses FERRY_UNIT_MAIN(tests). */
 int ferry_unit_run(const struct CMUnitTest *tests, size_t n, const char *group, int argc,
                    char **argv);
 #define FERRY_UNIT_MAIN(tests)                                                                     \
-    int main(int argc, char **argv)                                                               \
+    int main(int argc, char **argv)                                                                \
     {                                                                                              \
-        return ferry_unit_run(tests, sizeof(tests) / sizeof(tests[0]), __FILE__, argc, argv);     \
+        return ferry_unit_run(tests, sizeof(tests) / sizeof(tests[0]), __FILE__, argc, argv);      \
     }
 
 /* Path to ../shared/reference/<rel> if shared/ is present, else NULL (skip). */
