@@ -50,6 +50,48 @@ image_clear(struct ferry_stmt_image *im)
 }
 
 void
+ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r)
+{
+    if (r == NULL)
+        return;
+    ferry_free(r->subject);
+    ferry_free(r->digest);
+    ferry_free(r->media_type);
+    ferry_free(r->artifact_type);
+    json_decref(r->annotations);
+    ferry_free(r->source);
+    ferry_free(r->target);
+    memset(r, 0, sizeof *r);
+}
+
+char *
+ferry_referrers_tag(const char *digest)
+{
+    const char *colon = strchr(digest, ':');
+    size_t alen, elen, i;
+    char *t;
+
+    if (colon == NULL)
+        return NULL;
+    alen = (size_t)(colon - digest);
+    elen = strlen(colon + 1);
+    if (alen > 32)
+        alen = 32;
+    if (elen > 64)
+        elen = 64;
+    t = ferry_asprintf("%.*s-%.*s", (int)alen, digest, (int)elen, colon + 1);
+    if (t == NULL)
+        return NULL;
+    for (i = 0; t[i]; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            t[i] = '-';
+    }
+    return t;
+}
+
+void
 ferry_statement_free(struct ferry_statement *s)
 {
     size_t i;
@@ -64,6 +106,9 @@ ferry_statement_free(struct ferry_statement *s)
     for (i = 0; i < s->nmembers; i++)
         member_clear(&s->members[i]);
     ferry_free(s->members);
+    for (i = 0; i < s->nreferrers; i++)
+        ferry_stmt_referrer_clear(&s->referrers[i]);
+    ferry_free(s->referrers);
     ferry_free(s);
 }
 
@@ -203,12 +248,64 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
     return 0;
 }
 
+static int
+parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer *rf,
+               struct ferry_error **err)
+{
+    static const char *const keys[] = {"subject",      "digest",      "mediaType", "size",
+                                       "artifactType", "annotations", "source",    "target",
+                                       "image",        NULL};
+    struct ferry_digest d;
+    int64_t image;
+    json_t *ann;
+    char what[64];
+    int r;
+
+    snprintf(what, sizeof what, "ferry.json referrers[%zu]", idx);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = check_keys(o, keys, what, err)) < 0 ||
+        (r = str_field(o, "subject", true, what, &rf->subject, err)) < 0 ||
+        (r = str_field(o, "digest", true, what, &rf->digest, err)) < 0 ||
+        (r = str_field(o, "mediaType", true, what, &rf->media_type, err)) < 0 ||
+        (r = int_field(o, "size", what, &rf->size, err)) < 0 ||
+        (r = str_field(o, "artifactType", false, what, &rf->artifact_type, err)) < 0 ||
+        (r = str_field(o, "source", true, what, &rf->source, err)) < 0 ||
+        (r = str_field(o, "target", false, what, &rf->target, err)) < 0 ||
+        (r = int_field(o, "image", what, &image, err)) < 0)
+        return r;
+    if ((size_t)image >= nimages)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: image %lld does not exist", what,
+                               (long long)image);
+    rf->image = (size_t)image;
+    if (ferry_digest_parse(rf->subject, &d, err) < 0 ||
+        ferry_digest_parse(rf->digest, &d, err) < 0) {
+        (*err)->code = FERRY_E_BUNDLE;
+        return ferry_error_wrap(err, "%s", what);
+    }
+    ann = json_object_get(o, "annotations");
+    if (ann != NULL && !json_is_null(ann)) {
+        const char *k;
+        json_t *v;
+        if (!json_is_object(ann))
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: annotations is not an object", what);
+        json_object_foreach(ann, k, v)
+        {
+            if (!json_is_string(v))
+                return ferry_error_new(err, FERRY_E_BUNDLE, "%s: annotation %.64s is not a string",
+                                       what, k);
+        }
+        rf->annotations = json_incref(ann);
+    }
+    return 0;
+}
+
 int
 ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
                       struct ferry_error **err)
 {
     static const char *const keys[] = {
-        "ferryBundleVersion", "creator", "created", "images", "members", NULL};
+        "ferryBundleVersion", "creator", "created", "images", "members", "referrers", NULL};
     struct ferry_statement *s = NULL;
     struct ferry_strmap *paths = NULL;
     json_error_t jerr;
@@ -298,6 +395,26 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         }
         r = 0;
     }
+    v = json_object_get(root, "referrers");
+    if (v != NULL) {
+        if (!json_is_array(v) || json_array_size(v) > FERRY_MAX_MEMBERS) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: referrers is not an array");
+            goto out;
+        }
+        if (json_array_size(v) > 0) {
+            s->referrers = ferry_calloc(json_array_size(v), sizeof *s->referrers);
+            if (s->referrers == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+                goto out;
+            }
+        }
+        for (i = 0; i < json_array_size(v); i++) {
+            s->nreferrers++;
+            if ((r = parse_referrer(json_array_get(v, i), i, s->nimages, &s->referrers[i], err)) <
+                0)
+                goto out;
+        }
+    }
     *out = s;
     s = NULL;
 out:
@@ -356,6 +473,27 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         if (m->media_type)
             json_object_set_new(o, "mediaType", json_string(m->media_type));
         json_array_append_new(members, o);
+    }
+    if (s->nreferrers > 0) {
+        json_t *refs = json_array();
+        json_object_set_new(root, "referrers", refs);
+        for (i = 0; i < s->nreferrers; i++) {
+            const struct ferry_stmt_referrer *rf = &s->referrers[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "subject", json_string(rf->subject));
+            json_object_set_new(o, "digest", json_string(rf->digest));
+            json_object_set_new(o, "mediaType", json_string(rf->media_type));
+            json_object_set_new(o, "size", json_integer(rf->size));
+            if (rf->artifact_type)
+                json_object_set_new(o, "artifactType", json_string(rf->artifact_type));
+            if (rf->annotations)
+                json_object_set(o, "annotations", rf->annotations);
+            json_object_set_new(o, "source", json_string(rf->source));
+            if (rf->target)
+                json_object_set_new(o, "target", json_string(rf->target));
+            json_object_set_new(o, "image", json_integer((json_int_t)rf->image));
+            json_array_append_new(refs, o);
+        }
     }
     text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text == NULL) {

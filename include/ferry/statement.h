@@ -4,6 +4,8 @@
 #ifndef FERRY_STATEMENT_H
 #define FERRY_STATEMENT_H
 
+#include <jansson.h>
+
 #include "common.h"
 #include "error.h"
 
@@ -33,6 +35,20 @@ struct ferry_stmt_image {
     size_t nplatforms;
 };
 
+/* A referrer (OCI 1.1 subject) carried with the images: an edge of the graph
+ * subject -> referrer. */
+struct ferry_stmt_referrer {
+    char *subject; /* digest of the manifest it refers to */
+    char *digest;  /* the referrer manifest */
+    char *media_type;
+    int64_t size;
+    char *artifact_type; /* manifest artifactType, else config mediaType; or NULL */
+    json_t *annotations; /* the manifest's annotations (owned reference) or NULL */
+    char *source;        /* HOST[:PORT]/REPO it was read from */
+    char *target;        /* HOST[:PORT]/REPO it must land in, or NULL: its subject's repository */
+    size_t image;        /* index into images[] of the image it belongs to */
+};
+
 struct ferry_statement {
     int version;
     char *creator;
@@ -41,6 +57,8 @@ struct ferry_statement {
     size_t nimages;
     struct ferry_stmt_member *members;
     size_t nmembers;
+    struct ferry_stmt_referrer *referrers; /* parents before their own referrers */
+    size_t nreferrers;
 };
 
 /* Parse and validate ferry.json: unknown keys, a wrong version, bad digests,
@@ -52,6 +70,11 @@ FERRY_API int ferry_statement_parse(const void *data, size_t len, struct ferry_s
 FERRY_API int ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
                                         struct ferry_error **err);
 FERRY_API void ferry_statement_free(struct ferry_statement *s);
+/* Free the strings of one referrer entry (not the struct itself). */
+FERRY_API void ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r);
+/* Referrers fallback tag of a digest: "<alg>-<hex>" truncated as the
+ * distribution-spec says (alg <= 32, hex <= 64). Caller frees. */
+FERRY_API char *ferry_referrers_tag(const char *digest);
 /* "blobs/<alg>/<hex>" for a digest; caller frees. NULL on bad digest/OOM. */
 FERRY_API char *ferry_blob_path(const char *digest);
 
