@@ -44,6 +44,9 @@ struct ctx {
     size_t nobjs, capobjs;
     struct ferry_stmt_image *images;
     size_t nimages;
+    struct ferry_stmt_referrer *refs;
+    size_t nrefs;
+    struct ferry_strmap *refseen; /* "subject|digest" */
 };
 
 static void
@@ -85,6 +88,10 @@ ctx_clear(struct ctx *c)
         ferry_free(im->platforms);
     }
     ferry_free(c->images);
+    for (i = 0; i < c->nrefs; i++)
+        ferry_stmt_referrer_clear(&c->refs[i]);
+    ferry_free(c->refs);
+    ferry_strmap_free(c->refseen);
 }
 
 static int
@@ -180,6 +187,8 @@ struct imgacc {
     struct ferry_strmap *seen;
     int64_t total;
     struct ferry_stmt_image *im;
+    char **manifests; /* digests of the image's manifests and indexes, walk order */
+    size_t nmanifests;
 };
 
 static int
@@ -268,6 +277,15 @@ walk(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *re
                                repo, ob->digest, MAX_DEPTH);
     if ((r = acc_add(a, ob, err)) < 0)
         return r;
+    {
+        char **n = ferry_realloc(a->manifests, (a->nmanifests + 1) * sizeof *n);
+        if (n == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        a->manifests = n;
+        if ((n[a->nmanifests] = ferry_strdup(ob->digest)) == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        a->nmanifests++;
+    }
     if ((r = ferry_manifest_parse(ob->data, ob->len, ob->media_type, ob->digest, &m, err)) < 0)
         return ferry_error_wrap(err, "%s", repo);
     if (m->kind == FERRY_KIND_INDEX) {
@@ -322,10 +340,188 @@ out:
     return r;
 }
 
+/* Fetch a manifest by digest into the object table (once). */
+static int
+fetch_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo,
+               const struct ferry_descriptor *d, struct obj **out, struct ferry_error **err)
+{
+    struct obj *ob = ferry_strmap_get(c->objmap, d->digest);
+    struct ferry_manifest_info info = {0};
+    struct ferry_buf b;
+    char *data;
+    size_t len;
+    int r;
+
+    if (ob != NULL && ob->data != NULL) {
+        *out = ob;
+        return 0;
+    }
+    ferry_buf_init(&b, FERRY_MAX_MANIFEST);
+    r = ferry_registry_get_manifest(reg, repo, d->digest, &b, &info, err);
+    ferry_manifest_info_clear(&info);
+    if (r < 0) {
+        ferry_buf_free(&b);
+        return r;
+    }
+    if ((int64_t)b.len != d->size) {
+        ferry_buf_free(&b);
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                               "%s@%s: manifest is %zu bytes, its descriptor says %lld", repo,
+                               d->digest, b.len, (long long)d->size);
+    }
+    data = ferry_buf_take(&b, &len);
+    return add_obj(c, d->digest, d->media_type, d->size, data, len, reg, repo, out, err);
+}
+
+static bool
+type_wanted(const struct ferry_export_opts *o, const char *at)
+{
+    size_t i;
+
+    if (o->nartifact_types == 0)
+        return true;
+    for (i = 0; i < o->nartifact_types; i++)
+        if (at != NULL && strcmp(o->artifact_types[i], at) == 0)
+            return true;
+    return false;
+}
+
+/* Where referrers are read from. */
+struct refsrc {
+    struct ferry_registry *reg;
+    const char *repo;
+    const char *name; /* HOST/REPO for the statement */
+};
+
+/* The referrers of subject: the referrers API when the registry answers it,
+ * else the sha256-<hex> fallback tag; recursively (a signature on an SBOM). */
+static int
+discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src,
+         const char *subject, int depth, struct ferry_error **err)
+{
+    const struct ferry_export_opts *o = c->o;
+    struct ferry_manifest *idx = NULL, *m = NULL;
+    struct ferry_manifest_info info = {0};
+    struct ferry_buf body;
+    bool filtered = false;
+    char *tag = NULL, *key = NULL;
+    size_t i;
+    int r;
+
+    if (depth > MAX_DEPTH)
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: referrers nested more than %d deep",
+                               subject, MAX_DEPTH);
+    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
+    r = ferry_registry_get_referrers(src->reg, src->repo, subject,
+                                     o->nartifact_types == 1 ? o->artifact_types[0] : NULL, &body,
+                                     &filtered, err);
+    if (r == 0) {
+        if ((tag = ferry_referrers_tag(subject)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ferry_buf_reset(&body);
+        r = ferry_registry_get_manifest(src->reg, src->repo, tag, &body, &info, err);
+        if (r == -FERRY_E_NOT_FOUND) {
+            ferry_error_clear(err);
+            r = 0;
+            goto out;
+        }
+    }
+    if (r < 0) {
+        ferry_error_wrap(err, "referrers of %s in %s", subject, src->name);
+        goto out;
+    }
+    if ((r = ferry_manifest_parse(body.data ? body.data : "", body.len, NULL, src->name, &idx,
+                                  err)) < 0)
+        goto out;
+    if (idx->kind != FERRY_KIND_INDEX) {
+        r = ferry_error_new(err, FERRY_E_INVALID, "referrers of %s in %s: not an image index",
+                            subject, src->name);
+        goto out;
+    }
+    for (i = 0; i < idx->nmanifests; i++) {
+        const struct ferry_descriptor *d = &idx->manifests[i];
+        struct ferry_stmt_referrer *rf;
+        const char *at;
+        struct obj *ob = NULL;
+        ferry_safefree(key);
+        ferry_manifest_free(m);
+        m = NULL;
+        if (!ferry_media_type_is_manifest(d->media_type) &&
+            !ferry_media_type_is_index(d->media_type))
+            continue;
+        if (d->artifact_type != NULL && !type_wanted(o, d->artifact_type))
+            continue;
+        if ((key = ferry_asprintf("%s|%s", subject, d->digest)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (ferry_strmap_get(c->refseen, key) != NULL)
+            continue;
+        if ((r = fetch_manifest(c, src->reg, src->repo, d, &ob, err)) < 0)
+            goto out;
+        if ((r = ferry_manifest_parse(ob->data, ob->len, d->media_type, ob->digest, &m, err)) < 0)
+            goto out;
+        at = m->artifact_type              ? m->artifact_type
+             : m->kind == FERRY_KIND_IMAGE ? m->config.media_type
+                                           : NULL;
+        if (!type_wanted(o, at))
+            continue;
+        if (m->subject == NULL || strcmp(m->subject->digest, subject) != 0) {
+            ferry_log(FERRY_LOG_WARN,
+                      "%s lists %s as a referrer of %s, but its subject differs; skipped",
+                      src->name, d->digest, subject);
+            continue;
+        }
+        if (ferry_strmap_put(c->refseen, key, (void *)1) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        rf = ferry_realloc(c->refs, (c->nrefs + 1) * sizeof *rf);
+        if (rf == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        c->refs = rf;
+        rf = &c->refs[c->nrefs++];
+        memset(rf, 0, sizeof *rf);
+        rf->subject = ferry_strdup(subject);
+        rf->digest = ferry_strdup(d->digest);
+        rf->media_type = ferry_strdup(m->media_type);
+        rf->size = d->size;
+        rf->artifact_type = at ? ferry_strdup(at) : NULL;
+        rf->annotations = m->annotations ? json_deep_copy(m->annotations) : NULL;
+        rf->source = ferry_strdup(src->name);
+        rf->target = o->referrers_tgt ? ferry_strdup(o->referrers_tgt) : NULL;
+        rf->image = image;
+        if (!rf->subject || !rf->digest || !rf->media_type || (at && !rf->artifact_type) ||
+            !rf->source || (o->referrers_tgt && !rf->target)) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ferry_log(FERRY_LOG_INFO, "referrer %s (%s) of %s", d->digest, at ? at : "no type",
+                  subject);
+        /* depth 1: a referrer adds no platform to the image */
+        if ((r = walk(c, a, src->reg, src->repo, ob, 1, err)) < 0)
+            goto out;
+        if ((r = discover(c, a, image, src, d->digest, depth + 1, err)) < 0)
+            goto out;
+    }
+out:
+    ferry_manifest_free(idx);
+    ferry_manifest_free(m);
+    ferry_manifest_info_clear(&info);
+    ferry_buf_free(&body);
+    ferry_free(tag);
+    ferry_free(key);
+    return r;
+}
+
 static int
 resolve(struct ctx *c, const char *text, struct ferry_error **err)
 {
-    struct ferry_ref *ref = NULL;
+    struct ferry_ref *ref = NULL, *rsrc = NULL;
     struct ferry_registry *reg;
     struct ferry_manifest_info info = {0};
     struct ferry_buf body;
@@ -389,8 +585,42 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
         ferry_error_wrap(err, "resolve %s", text);
         goto out;
     }
+    if (!c->o->no_referrers) {
+        /* The index and every platform manifest can have referrers. */
+        size_t i, n = acc.nmanifests;
+        struct refsrc src = {reg, ref->repository, NULL};
+        char *name = NULL;
+        if (c->o->referrers_src != NULL) {
+            if ((r = ferry_ref_parse(c->o->referrers_src, true, &rsrc, err)) < 0) {
+                ferry_error_wrap(err, "--referrers-src");
+                goto out;
+            }
+            if ((r = get_conn(c, rsrc->api_host, &src.reg, err)) < 0)
+                goto out;
+            src.repo = rsrc->repository;
+            name = ferry_asprintf("%s/%s", rsrc->registry, rsrc->repository);
+        } else {
+            name = ferry_asprintf("%s/%s", ref->registry, ref->repository);
+        }
+        if (name == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        src.name = name;
+        for (i = 0; i < n && r == 0; i++)
+            r = discover(c, &acc, c->nimages - 1, &src, acc.manifests[i], 0, err);
+        ferry_free(name);
+        if (r < 0) {
+            ferry_error_wrap(err, "resolve %s", text);
+            goto out;
+        }
+    }
     im->total = acc.total;
 out:
+    for (size_t k = 0; k < acc.nmanifests; k++)
+        ferry_free(acc.manifests[k]);
+    ferry_free(acc.manifests);
+    ferry_ref_free(rsrc);
     ferry_strmap_free(acc.seen);
     ferry_manifest_info_clear(&info);
     ferry_buf_free(&body);
@@ -401,8 +631,112 @@ out:
 /* index.json: one entry per exported reference, ref.name = "repo:tag" (or
  * "repo@digest"), which skopeo and oras read; the full source stays in our own
  * annotation since org.opencontainers.* is reserved. */
+static json_t *
+referrer_descriptor(const struct ferry_stmt_referrer *rf)
+{
+    json_t *d = json_object();
+
+    json_object_set_new(d, "mediaType", json_string(rf->media_type));
+    json_object_set_new(d, "digest", json_string(rf->digest));
+    json_object_set_new(d, "size", json_integer(rf->size));
+    if (rf->artifact_type)
+        json_object_set_new(d, "artifactType", json_string(rf->artifact_type));
+    if (rf->annotations && json_object_size(rf->annotations) > 0)
+        json_object_set(d, "annotations", rf->annotations);
+    return d;
+}
+
+/* One referrers fallback index per subject (what regclient reads from a
+ * layout), stored as a blob and tagged sha256-<hex> in index.json. */
+struct fallback {
+    char *tag;
+    char *digest;
+    int64_t size;
+};
+
 static int
-build_index(struct ctx *c, char **out, size_t *len, struct ferry_error **err)
+build_fallbacks(struct ctx *c, struct fallback **out, size_t *nout, struct ferry_error **err)
+{
+    struct fallback *fb = NULL;
+    size_t n = 0, i, j;
+    int r = 0;
+
+    for (i = 0; i < c->nrefs; i++) {
+        const char *subject = c->refs[i].subject;
+        json_t *root, *arr;
+        struct ferry_digest d;
+        struct obj *ob;
+        char *text, *data;
+        size_t len;
+        bool done = false;
+        for (j = 0; j < i; j++)
+            if (strcmp(c->refs[j].subject, subject) == 0)
+                done = true;
+        if (done)
+            continue;
+        root = json_object();
+        arr = json_array();
+        json_object_set_new(root, "schemaVersion", json_integer(2));
+        json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX));
+        json_object_set_new(root, "manifests", arr);
+        for (j = i; j < c->nrefs; j++)
+            if (strcmp(c->refs[j].subject, subject) == 0)
+                json_array_append_new(arr, referrer_descriptor(&c->refs[j]));
+        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        if (text == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        len = strlen(text);
+        data = ferry_strndup(text, len);
+        free(text);
+        if (data == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        ferry_digest_buffer(FERRY_DIGEST_SHA256, data, len, &d);
+        if ((r = add_obj(c, d.str, FERRY_MT_OCI_INDEX, (int64_t)len, data, len, NULL, "", &ob,
+                         err)) < 0)
+            goto out;
+        {
+            struct fallback *nf = ferry_realloc(fb, (n + 1) * sizeof *nf);
+            if (nf == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                goto out;
+            }
+            fb = nf;
+        }
+        fb[n].tag = ferry_referrers_tag(subject);
+        fb[n].digest = ferry_strdup(d.str);
+        fb[n].size = (int64_t)len;
+        n++;
+        if (fb[n - 1].tag == NULL || fb[n - 1].digest == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    *out = fb;
+    *nout = n;
+    return r;
+}
+
+static void
+fallbacks_free(struct fallback *fb, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        ferry_free(fb[i].tag);
+        ferry_free(fb[i].digest);
+    }
+    ferry_free(fb);
+}
+
+static int
+build_index(struct ctx *c, const struct fallback *fb, size_t nfb, char **out, size_t *len,
+            struct ferry_error **err)
 {
     json_t *root = json_object(), *arr = json_array();
     char *text;
@@ -435,6 +769,26 @@ build_index(struct ctx *c, char **out, size_t *len, struct ferry_error **err)
         json_object_set_new(d, "annotations", ann);
         json_array_append_new(arr, d);
         ferry_free(name);
+    }
+    /* Referrers untagged (oras walks index.json and reads their subject)... */
+    for (i = 0; i < c->nrefs; i++) {
+        size_t j;
+        bool dup = false;
+        for (j = 0; j < i; j++)
+            if (strcmp(c->refs[j].digest, c->refs[i].digest) == 0)
+                dup = true;
+        if (!dup)
+            json_array_append_new(arr, referrer_descriptor(&c->refs[i]));
+    }
+    /* ...and as fallback tag indexes (regclient reads those). */
+    for (i = 0; i < nfb; i++) {
+        json_t *d = json_object(), *ann = json_object();
+        json_object_set_new(d, "mediaType", json_string(FERRY_MT_OCI_INDEX));
+        json_object_set_new(d, "digest", json_string(fb[i].digest));
+        json_object_set_new(d, "size", json_integer(fb[i].size));
+        json_object_set_new(ann, FERRY_REF_NAME, json_string(fb[i].tag));
+        json_object_set_new(d, "annotations", ann);
+        json_array_append_new(arr, d);
     }
     text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
@@ -513,9 +867,13 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     const char *base;
     size_t ilen = 0, slen = 0, i;
     char created[32];
+    struct fallback *fb = NULL;
+    size_t nfb = 0;
     time_t now;
     int r = 0;
 
+    if ((r = build_fallbacks(c, &fb, &nfb, err)) < 0)
+        goto out;
     /* Stable sort keeps resolution order inside each group. */
     for (i = 1; i < c->nobjs; i++) {
         size_t j = i;
@@ -526,7 +884,7 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
             j--;
         }
     }
-    if ((r = build_index(c, &index, &ilen, err)) < 0)
+    if ((r = build_index(c, fb, nfb, &index, &ilen, err)) < 0)
         goto out;
     now_rfc3339(created, sizeof created, &now);
     st.version = FERRY_STATEMENT_VERSION;
@@ -534,6 +892,9 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     st.created = created;
     st.images = c->images;
     st.nimages = c->nimages;
+    st.referrers = c->refs;
+    st.nreferrers = c->nrefs;
+    rep->referrers = c->nrefs;
     st.members = ferry_calloc(c->nobjs + 2, sizeof *st.members);
     if (st.members == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -627,6 +988,7 @@ out:
         ferry_free(st.members[i].media_type);
     }
     ferry_free(st.members);
+    fallbacks_free(fb, nfb);
     ferry_free(index);
     ferry_free(stext);
     ferry_free(sig);
@@ -651,8 +1013,11 @@ ferry_export_run(const char *const *refs, size_t nrefs, const struct ferry_expor
         return ferry_error_new(err, FERRY_E_USAGE, "no image reference to export");
     c.o = o;
     c.objmap = ferry_strmap_new();
-    if (c.objmap == NULL)
+    c.refseen = ferry_strmap_new();
+    if (c.objmap == NULL || c.refseen == NULL) {
+        ctx_clear(&c);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
     for (i = 0; i < nrefs; i++) {
         size_t j;
         bool dup = false;

@@ -20,12 +20,26 @@ static const char usage[] =
     "  -o, --output FILE        bundle to write (FILE.minisig is written beside it)\n"
     "  --key-password-file FILE read the secret key's password from FILE\n"
     "  --level N                zstd level (default 3)\n"
-    "  --threads N              zstd worker threads (default 2)\n" CLI_REGISTRY_HELP
+    "  --threads N              zstd worker threads (default 2)\n"
+    "  --no-referrers           do not export referrers (signatures, SBOMs, ...)\n"
+    "  --referrers-artifact-type TYPE  keep only referrers of this artifactType\n"
+    "                           (repeatable)\n"
+    "  --referrers-src HOST/REPO  read referrers from this repository\n"
+    "  --referrers-tgt HOST/REPO  record this repository as their import target\n" CLI_REGISTRY_HELP
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail (twice for debug)\n"
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
+
+enum {
+    OPT_NO_REFERRERS = CLI_OPT_FIRST_FREE,
+    OPT_ARTIFACT_TYPE,
+    OPT_REFERRERS_SRC,
+    OPT_REFERRERS_TGT,
+};
+
+#define MAX_ARTIFACT_TYPES 32
 
 int
 cmd_export(int argc, char **argv)
@@ -40,6 +54,10 @@ cmd_export(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"no-referrers", no_argument, NULL, OPT_NO_REFERRERS},
+        {"referrers-artifact-type", required_argument, NULL, OPT_ARTIFACT_TYPE},
+        {"referrers-src", required_argument, NULL, OPT_REFERRERS_SRC},
+        {"referrers-tgt", required_argument, NULL, OPT_REFERRERS_TGT},
         CLI_REGISTRY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -50,6 +68,8 @@ cmd_export(int argc, char **argv)
     struct ferry_error *err = NULL;
     const char *key = NULL, *pwfile = NULL;
     bool progress = false;
+    const char *types[MAX_ARTIFACT_TYPES];
+    size_t ntypes = 0;
     char a[32], b[32];
     int c, r;
 
@@ -77,6 +97,20 @@ cmd_export(int argc, char **argv)
             if (!cli_parse_int(optarg, 0, 64, &eo.threads))
                 return cli_usage("--threads must be 0..64");
             break;
+        case OPT_NO_REFERRERS:
+            eo.no_referrers = true;
+            break;
+        case OPT_ARTIFACT_TYPE:
+            if (ntypes == MAX_ARTIFACT_TYPES)
+                return cli_usage("at most %d --referrers-artifact-type", MAX_ARTIFACT_TYPES);
+            types[ntypes++] = optarg;
+            break;
+        case OPT_REFERRERS_SRC:
+            eo.referrers_src = optarg;
+            break;
+        case OPT_REFERRERS_TGT:
+            eo.referrers_tgt = optarg;
+            break;
         case CLI_OPT_PROGRESS:
             progress = true;
             break;
@@ -93,6 +127,10 @@ cmd_export(int argc, char **argv)
             return cli_usage("invalid option");
         }
     }
+    eo.artifact_types = types;
+    eo.nartifact_types = ntypes;
+    if (eo.no_referrers && (ntypes || eo.referrers_src || eo.referrers_tgt))
+        return cli_usage("--no-referrers conflicts with the other --referrers options");
     if (key == NULL)
         return cli_usage("missing -k SECKEY (create one with: ferry-export keygen -p PUB -s SEC)");
     if (eo.output == NULL)
@@ -115,8 +153,8 @@ cmd_export(int argc, char **argv)
     if (r < 0)
         return cli_fail(err);
     cli_progress_done();
-    cli_info("wrote %s: %zu images, %zu manifests, %zu blobs, %s of content in %s", eo.output,
-             rep.images, rep.manifests, rep.blobs, cli_size(a, sizeof a, rep.content_bytes),
-             cli_size(b, sizeof b, rep.bundle_bytes));
+    cli_info("wrote %s: %zu images, %zu referrers, %zu manifests, %zu blobs, %s of content in %s",
+             eo.output, rep.images, rep.referrers, rep.manifests, rep.blobs,
+             cli_size(a, sizeof a, rep.content_bytes), cli_size(b, sizeof b, rep.bundle_bytes));
     return 0;
 }

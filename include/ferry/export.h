@@ -13,12 +13,19 @@ struct ferry_export_opts {
     struct ferry_registry_opts reg; /* used for every source registry */
     int level;                      /* zstd level (0 = 3) */
     int threads;                    /* zstd workers (0 = single-threaded) */
+    /* Referrers (OCI 1.1 subject): discovered by default, recursively. */
+    bool no_referrers;
+    const char *const *artifact_types; /* keep only these artifactTypes (none: all) */
+    size_t nartifact_types;
+    const char *referrers_src; /* HOST[:PORT]/REPO to read referrers from, or NULL */
+    const char *referrers_tgt; /* HOST[:PORT]/REPO recorded as their import target */
 };
 
 struct ferry_export_report {
     size_t images;
     size_t manifests;
     size_t blobs;           /* distinct non-manifest blobs */
+    size_t referrers;       /* referrer manifests (graph edges) */
     uint64_t content_bytes; /* sum of distinct member sizes */
     uint64_t bundle_bytes;  /* compressed size */
 };
