@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ferry/bundle.h"
@@ -81,7 +82,16 @@ struct plan {
     struct ferry_strmap *needs; /* blob digest -> struct need */
     struct need **needlist;
     size_t nneeds;
-    char **targets; /* per image: repo name */
+    char **targets;             /* per image: repo name */
+    struct ferry_strmap *homes; /* manifest digest -> first struct trepo it goes to */
+    struct rplan *rplans;       /* referrers, parents first */
+    size_t nrplans;
+};
+
+/* A referrer and the repository it lands in. */
+struct rplan {
+    struct trepo *t;
+    const struct ferry_stmt_referrer *rf;
 };
 
 static void
@@ -103,6 +113,8 @@ plan_clear(struct plan *p)
     }
     ferry_free(p->needlist);
     ferry_strmap_free(p->needs);
+    ferry_strmap_free(p->homes);
+    ferry_free(p->rplans);
     ferry_free(p->targets);
 }
 
@@ -210,6 +222,8 @@ plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     t->manifests = nm;
     t->manifests[t->nmanifests++] = vm;
+    if (ferry_strmap_put(p->homes, digest, t) < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     return 0;
 }
 
@@ -221,8 +235,10 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
     int r;
 
     p->needs = ferry_strmap_new();
+    p->homes = ferry_strmap_new();
     p->targets = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->targets);
-    if (p->needs == NULL || p->targets == NULL)
+    p->rplans = ferry_calloc(st->nreferrers ? st->nreferrers : 1, sizeof *p->rplans);
+    if (p->needs == NULL || p->homes == NULL || p->targets == NULL || p->rplans == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
@@ -246,7 +262,160 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
         if ((r = plan_manifest(p, t, im->digest, 0, err)) < 0)
             return ferry_error_wrap(err, "image %s", im->source);
     }
+    /* Referrers after their subjects: into --referrers-tgt as recorded (its
+     * host replaced by the target registry), else the subject's repository. */
+    for (i = 0; i < st->nreferrers; i++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[i];
+        struct trepo *t = NULL;
+        if (rf->target != NULL) {
+            struct ferry_ref *ref = NULL;
+            char *name;
+            if ((r = ferry_ref_parse(rf->target, true, &ref, err)) < 0)
+                return ferry_error_wrap(err, "referrer %s: target", rf->digest);
+            name = prefix ? ferry_asprintf("%s/%s", prefix, ref->repository)
+                          : ferry_strdup(ref->repository);
+            ferry_ref_free(ref);
+            if (name == NULL)
+                return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            r = plan_repo(p, name, &t, err);
+            ferry_free(name);
+            if (r < 0)
+                return r;
+        } else if ((t = ferry_strmap_get(p->homes, rf->subject)) == NULL) {
+            return ferry_error_new(err, FERRY_E_BUNDLE, "referrer %s: subject %s has no target",
+                                   rf->digest, rf->subject);
+        }
+        if ((r = plan_manifest(p, t, rf->digest, 0, err)) < 0)
+            return ferry_error_wrap(err, "referrer %s", rf->digest);
+        p->rplans[p->nrplans].t = t;
+        p->rplans[p->nrplans].rf = rf;
+        p->nrplans++;
+    }
     return 0;
+}
+
+/* The descriptor a referrers index lists for a referrer manifest: its
+ * artifactType (else the config's media type) and all its annotations. */
+static json_t *
+fallback_descriptor(const struct vmanifest *vm)
+{
+    json_t *d = json_object();
+    const char *at = vm->m->artifact_type              ? vm->m->artifact_type
+                     : vm->m->kind == FERRY_KIND_IMAGE ? vm->m->config.media_type
+                                                       : NULL;
+
+    json_object_set_new(d, "mediaType", json_string(vm->m->media_type));
+    json_object_set_new(d, "digest", json_string(vm->digest));
+    json_object_set_new(d, "size", json_integer((json_int_t)vm->len));
+    if (at)
+        json_object_set_new(d, "artifactType", json_string(at));
+    if (vm->m->annotations && json_object_size(vm->m->annotations) > 0)
+        json_object_set(d, "annotations", vm->m->annotations);
+    return d;
+}
+
+static bool
+index_lists(json_t *arr, const char *digest)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(arr, i, e)
+    {
+        const char *dg = json_string_value(json_object_get(e, "digest"));
+        if (dg && strcmp(dg, digest) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* For each (repository, subject): nothing when the registry has the referrers
+ * API; else read the fallback tag index, add what is missing (entries already
+ * there are kept as they are), and write it back only if it changed. One
+ * writer: this runs on one thread. */
+static int
+push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
+               struct ferry_push_report *rep, struct ferry_error **err)
+{
+    struct ferry_buf body;
+    size_t i, j;
+    int r = 0;
+
+    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
+    for (i = 0; i < p->nrplans && r >= 0; i++) {
+        struct trepo *t = p->rplans[i].t;
+        const char *subject = p->rplans[i].rf->subject;
+        struct ferry_manifest_info info = {0};
+        json_t *root = NULL, *arr;
+        bool seen = false, filtered = false, changed = false;
+        char *tag = NULL, *text = NULL;
+        for (j = 0; j < i; j++)
+            if (p->rplans[j].t == t && strcmp(p->rplans[j].rf->subject, subject) == 0)
+                seen = true;
+        if (seen)
+            continue;
+        ferry_buf_reset(&body);
+        r = ferry_registry_get_referrers(reg, t->name, subject, NULL, &body, &filtered, err);
+        if (r < 0)
+            break;
+        if (r == 1) {
+            rep->referrers_api++;
+            r = 0;
+            continue;
+        }
+        if ((tag = ferry_referrers_tag(subject)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        ferry_buf_reset(&body);
+        r = ferry_registry_get_manifest(reg, t->name, tag, &body, &info, err);
+        if (r == -FERRY_E_NOT_FOUND) {
+            ferry_error_clear(err);
+            root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+                             FERRY_MT_OCI_INDEX, "manifests");
+            r = 0;
+        } else if (r >= 0) {
+            json_error_t jerr;
+            if (info.media_type == NULL || strcmp(info.media_type, FERRY_MT_OCI_INDEX) != 0 ||
+                (root = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+                !json_is_array(json_object_get(root, "manifests")))
+                r = ferry_error_new(err, FERRY_E_INVALID,
+                                    "%s/%s:%s is not a referrers index (%s); left unchanged", host,
+                                    t->name, tag, info.media_type ? info.media_type : "?");
+        }
+        if (r >= 0 && root == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (r >= 0) {
+            arr = json_object_get(root, "manifests");
+            for (j = i; j < p->nrplans; j++) {
+                const struct ferry_stmt_referrer *rf = p->rplans[j].rf;
+                if (p->rplans[j].t != t || strcmp(rf->subject, subject) != 0 ||
+                    index_lists(arr, rf->digest))
+                    continue;
+                json_array_append_new(
+                    arr, fallback_descriptor(ferry_verified_manifest(p->v, rf->digest)));
+                changed = true;
+            }
+            if (!changed) {
+                rep->fallback_unchanged++;
+            } else if ((text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            } else {
+                r = ferry_registry_put_manifest(reg, t->name, tag, FERRY_MT_OCI_INDEX, text,
+                                                strlen(text), NULL, err);
+                if (r < 0)
+                    ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, tag);
+                else
+                    rep->fallback_set++;
+            }
+        }
+        free(text);
+        json_decref(root);
+        ferry_free(tag);
+        ferry_manifest_info_clear(&info);
+    }
+    ferry_buf_free(&body);
+    return r < 0 ? r : 0;
 }
 
 /* Upload source: reads one bundle member, hashing it; the final bytes are
@@ -612,6 +781,9 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     }
     if (r < 0)
         goto out;
+    if ((r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
+        goto out;
+    rep->referrers = p.nrplans;
     r = push_tags(&p, ws[0].reg, host, cb, ud, rep, err);
 out:
     if (ws != NULL)

@@ -334,6 +334,41 @@ check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, int dept
     return 0;
 }
 
+/* The referrer graph of the statement: every referrer and subject is a
+ * manifest of the bundle, and each referrer's own subject field agrees. */
+static int
+check_referrers(struct ferry_verified *v, struct ferry_error **err)
+{
+    size_t i;
+    int r;
+
+    for (i = 0; i < v->st->nreferrers; i++) {
+        const struct ferry_stmt_referrer *rf = &v->st->referrers[i];
+        struct ferry_descriptor d = {0};
+        struct vmanifest *vm;
+        d.media_type = rf->media_type;
+        d.digest = rf->digest;
+        d.size = rf->size;
+        if (!ferry_media_type_is_manifest(rf->media_type) &&
+            !ferry_media_type_is_index(rf->media_type))
+            return ferry_error_new(err, FERRY_E_BUNDLE, "referrer %s has media type %s", rf->digest,
+                                   rf->media_type);
+        if ((r = check_graph(v, &d, 0, err)) < 0)
+            return ferry_error_wrap(err, "referrer %s", rf->digest);
+        if (ferry_strmap_get(v->manifests, rf->subject) == NULL)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "referrer %s: its subject %s is not a manifest of the bundle",
+                                   rf->digest, rf->subject);
+        vm = ferry_strmap_get(v->manifests, rf->digest);
+        if (vm->m->subject == NULL || strcmp(vm->m->subject->digest, rf->subject) != 0)
+            return ferry_error_new(
+                err, FERRY_E_BUNDLE,
+                "referrer %s: the manifest's subject is %s, the statement says %s", rf->digest,
+                vm->m->subject ? vm->m->subject->digest : "none", rf->subject);
+    }
+    return 0;
+}
+
 static int
 check_layout(struct ferry_verified *v, const struct ferry_buf *layout,
              const struct ferry_buf *index, struct ferry_error **err)
@@ -493,6 +528,8 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         }
     }
     if ((r = check_layout(v, &layout, &index, err)) < 0)
+        goto out;
+    if ((r = check_referrers(v, err)) < 0)
         goto out;
     *out = v;
     v = NULL;

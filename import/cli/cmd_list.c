@@ -1,5 +1,6 @@
 /* ferry-import list [--json] [-p PUB] BUNDLE */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,16 +11,79 @@
 #include "ferry/import.h"
 
 static const char usage[] =
-    "usage: ferry-import list [--json] [-p PUBKEY] BUNDLE\n"
+    "usage: ferry-import list [--json] [--referrers] [-p PUBKEY] BUNDLE\n"
     "\n"
     "List the images of a bundle: source reference, digest, platforms, size.\n"
     "Only the signed statement is read. With -p its signature is checked; without,\n"
     "the listing is marked unverified (run 'verify' to check every digest).\n"
     "  --json              machine-readable output on stdout\n"
+    "  -r, --referrers     show each image's referrers as a tree\n"
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n";
 
+static bool
+is_referrer(const struct ferry_statement *st, size_t image, const char *digest)
+{
+    size_t i;
+
+    for (i = 0; i < st->nreferrers; i++)
+        if (st->referrers[i].image == image && strcmp(st->referrers[i].digest, digest) == 0)
+            return true;
+    return false;
+}
+
+/* Tree of the referrers of `subject` (like regctl artifact tree). */
+static void
+print_tree(const struct ferry_statement *st, size_t image, const char *subject, const char *indent,
+           int depth)
+{
+    size_t i, last = SIZE_MAX;
+    char sz[32], next[256];
+
+    if (depth > 8)
+        return;
+    for (i = 0; i < st->nreferrers; i++)
+        if (st->referrers[i].image == image && strcmp(st->referrers[i].subject, subject) == 0)
+            last = i;
+    for (i = 0; i < st->nreferrers; i++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[i];
+        if (rf->image != image || strcmp(rf->subject, subject) != 0)
+            continue;
+        printf("%s%s %s  %.19s  %s%s%s\n", indent, i == last ? "└──" : "├──",
+               rf->artifact_type ? rf->artifact_type : "(no artifactType)", rf->digest,
+               cli_size(sz, sizeof sz, (unsigned long long)rf->size), rf->target ? "  -> " : "",
+               rf->target ? rf->target : "");
+        snprintf(next, sizeof next, "%s%s", indent, i == last ? "    " : "│   ");
+        print_tree(st, image, rf->digest, next, depth + 1);
+    }
+}
+
+static void
+print_referrers(const struct ferry_statement *st, size_t image)
+{
+    const struct ferry_stmt_image *im = &st->images[image];
+    size_t i, j;
+
+    print_tree(st, image, im->digest, "  ", 0);
+    /* Referrers of platform manifests: subjects that are neither the image's
+     * top manifest nor a referrer. */
+    for (i = 0; i < st->nreferrers; i++) {
+        const char *subject = st->referrers[i].subject;
+        bool done = false;
+        if (st->referrers[i].image != image || strcmp(subject, im->digest) == 0 ||
+            is_referrer(st, image, subject))
+            continue;
+        for (j = 0; j < i; j++)
+            if (st->referrers[j].image == image && strcmp(st->referrers[j].subject, subject) == 0)
+                done = true;
+        if (done)
+            continue;
+        printf("  child manifest %.19s\n", subject);
+        print_tree(st, image, subject, "    ", 0);
+    }
+}
+
 static int
-print_json(const char *path, const struct ferry_statement *st, bool verified)
+print_json(const char *path, const struct ferry_statement *st, bool verified, bool refs)
 {
     json_t *root = json_object(), *images = json_array();
     size_t i, j;
@@ -47,6 +111,30 @@ print_json(const char *path, const struct ferry_statement *st, bool verified)
             json_array_append_new(pl, json_string(im->platforms[j]));
         json_object_set_new(o, "platforms", pl);
         json_object_set_new(o, "size", json_integer(im->total));
+        if (refs) {
+            json_t *ra = json_array();
+            for (j = 0; j < st->nreferrers; j++) {
+                const struct ferry_stmt_referrer *rf = &st->referrers[j];
+                json_t *ro;
+                if (rf->image != i)
+                    continue;
+                ro = json_object();
+                json_object_set_new(ro, "subject", json_string(rf->subject));
+                json_object_set_new(ro, "digest", json_string(rf->digest));
+                json_object_set_new(ro, "mediaType", json_string(rf->media_type));
+                json_object_set_new(ro, "artifactType",
+                                    rf->artifact_type ? json_string(rf->artifact_type)
+                                                      : json_null());
+                json_object_set_new(ro, "size", json_integer(rf->size));
+                json_object_set(ro, "annotations",
+                                rf->annotations ? rf->annotations : json_object());
+                json_object_set_new(ro, "source", json_string(rf->source));
+                json_object_set_new(ro, "target",
+                                    rf->target ? json_string(rf->target) : json_null());
+                json_array_append_new(ra, ro);
+            }
+            json_object_set_new(o, "referrers", ra);
+        }
         json_array_append_new(images, o);
     }
     json_object_set_new(root, "images", images);
@@ -60,7 +148,7 @@ print_json(const char *path, const struct ferry_statement *st, bool verified)
 }
 
 static void
-print_table(const char *path, const struct ferry_statement *st, bool verified)
+print_table(const char *path, const struct ferry_statement *st, bool verified, bool refs)
 {
     size_t i, j, w = 5;
     char sz[32];
@@ -82,9 +170,11 @@ print_table(const char *path, const struct ferry_statement *st, bool verified)
         for (j = 0; j < im->nplatforms; j++)
             printf("%s%s", j ? "," : "", im->platforms[j]);
         printf("%s\n", im->nplatforms ? "" : "-");
+        if (refs)
+            print_referrers(st, i);
     }
-    printf("%zu images, %zu members, %s of distinct content\n", st->nimages, st->nmembers,
-           cli_size(sz, sizeof sz, (unsigned long long)total));
+    printf("%zu images, %zu referrers, %zu members, %s of distinct content\n", st->nimages,
+           st->nreferrers, st->nmembers, cli_size(sz, sizeof sz, (unsigned long long)total));
 }
 
 int
@@ -92,6 +182,7 @@ cmd_list(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, CLI_OPT_JSON},
+        {"referrers", no_argument, NULL, 'r'},
         {"pubkey", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -99,13 +190,16 @@ cmd_list(int argc, char **argv)
     struct keyset ks = {0};
     struct ferry_statement *st = NULL;
     struct ferry_error *err = NULL;
-    bool json = false;
+    bool json = false, refs = false;
     int c, r;
 
-    while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:rh", longopts, NULL)) != -1) {
         switch (c) {
         case CLI_OPT_JSON:
             json = true;
+            break;
+        case 'r':
+            refs = true;
             break;
         case 'p':
             if ((r = keyset_add(&ks, optarg)) != 0) {
@@ -133,9 +227,9 @@ cmd_list(int argc, char **argv)
         return cli_fail(err);
     }
     if (json)
-        r = print_json(argv[optind], st, ks.n > 0);
+        r = print_json(argv[optind], st, ks.n > 0, refs);
     else
-        print_table(argv[optind], st, ks.n > 0);
+        print_table(argv[optind], st, ks.n > 0, refs);
     keyset_free(&ks);
     ferry_statement_free(st);
     return r;

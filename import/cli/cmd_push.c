@@ -128,5 +128,9 @@ cmd_push(int argc, char **argv)
              rep.blobs_uploaded, cli_size(sz, sizeof sz, rep.bytes_uploaded), rep.blobs_mounted,
              rep.blobs_present, rep.manifests_pushed, rep.manifests_present, rep.tags_set,
              rep.tags_unchanged);
+    if (rep.referrers > 0)
+        cli_info("referrers: %zu; fallback tags: %zu written, %zu already complete; %zu served by "
+                 "the referrers API",
+                 rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
     return 0;
 }

@@ -4,6 +4,7 @@
 int cmd_verify(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+int cmd_referrers(int argc, char **argv);
 
 /* Trusted keys from repeated -p options. */
 struct keyset {

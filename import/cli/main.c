@@ -12,6 +12,7 @@ static const char usage[] =
     "  verify -p PUBKEY BUNDLE                      check signature and every digest\n"
     "  list [--json] [-p PUBKEY] BUNDLE             images, digests, platforms, sizes\n"
     "  push -p PUBKEY --to HOST[:PORT][/PREFIX] BUNDLE   verify, then push into a registry\n"
+    "  referrers HOST[:PORT]/REPO@DIGEST            referrers a registry holds for a digest\n"
     "\n"
     "Run 'ferry-import COMMAND --help' for the options of a command.\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
@@ -29,6 +30,7 @@ static const struct cli_cmd commands[] = {
     {"verify", cmd_verify, "verify a bundle"},
     {"list", cmd_list, "list a bundle"},
     {"push", cmd_push, "push a bundle into a registry"},
+    {"referrers", cmd_referrers, "list what a registry holds for a digest"},
     {"--help", cmd_help, NULL},
     {"-h", cmd_help, NULL},
     {"help", cmd_help, NULL},

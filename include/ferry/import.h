@@ -44,6 +44,10 @@ struct ferry_push_report {
     size_t blobs_uploaded, blobs_mounted, blobs_present;
     size_t manifests_pushed, manifests_present;
     size_t tags_set, tags_unchanged;
+    size_t referrers;          /* referrer manifests in the bundle */
+    size_t fallback_set;       /* referrers fallback tags written */
+    size_t fallback_unchanged; /* fallback tags that already listed everything */
+    size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
     uint64_t bytes_uploaded;
 };
 
