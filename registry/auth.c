@@ -146,25 +146,6 @@ secret_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
     return 0;
 }
 
-/* Append s percent-encoded to the sodium buffer b (capacity checked by caller). */
-static size_t
-escape_into(char *b, size_t off, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            b[off++] = (char)*p;
-        } else {
-            b[off++] = '%';
-            b[off++] = hex[*p >> 4];
-            b[off++] = hex[*p & 15];
-        }
-    }
-    return off;
-}
-
 static char *
 token_get_url(const struct ferry_registry *r, const char *scope)
 {
@@ -227,14 +208,13 @@ token_oauth_body(const struct ferry_registry *r, const char *scope, size_t *len)
     if (b == NULL)
         return NULL;
     memcpy(b, p1, sizeof p1 - 1);
-    o = escape_into(b, sizeof p1 - 1, r->creds.secret);
+    o = reg_url_escape_into(b, sizeof p1 - 1, r->creds.secret);
     memcpy(b + o, p2, sizeof p2 - 1);
-    o = escape_into(b, o + sizeof p2 - 1, svc);
+    o = reg_url_escape_into(b, o + sizeof p2 - 1, svc);
     if (scope[0] != '\0') {
         memcpy(b + o, p3, sizeof p3 - 1);
-        o = escape_into(b, o + sizeof p3 - 1, scope); /* one parameter, space-separated */
+        o = reg_url_escape_into(b, o + sizeof p3 - 1, scope); /* one parameter, space-separated */
     }
-    b[o] = '\0';
     *len = o;
     return b;
 }

@@ -109,7 +109,8 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
         if (rc < 0)
             goto out;
     }
-    if (rs.docker_digest != NULL) {
+    /* the same text as a digest reference was just checked */
+    if (rs.docker_digest != NULL && !(is_digest && strcmp(rs.docker_digest, reference) == 0)) {
         rc = verify_digest(what, "docker-content-digest", rs.docker_digest, body->data, body->len,
                            &d, err);
         if (rc < 0)
@@ -297,7 +298,7 @@ ferry_registry_put_manifest(struct ferry_registry *r, const char *repo, const ch
         rc = reg_status_error(what, &rs, err);
         goto out;
     }
-    if (rs.docker_digest != NULL) {
+    if (rs.docker_digest != NULL && !(is_digest && strcmp(rs.docker_digest, reference) == 0)) {
         rc = verify_digest(what, "docker-content-digest", rs.docker_digest, data, len, &d, err);
         if (rc < 0)
             goto out;

@@ -624,30 +624,36 @@ reg_url_origin(const char *url)
     return o;
 }
 
+size_t
+reg_url_escape_into(char *dst, size_t off, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (is_alpha((char)*p) || is_digit((char)*p) || *p == '-' || *p == '.' || *p == '_' ||
+            *p == '~') {
+            dst[off++] = (char)*p;
+        } else {
+            dst[off++] = '%';
+            dst[off++] = hex[*p >> 4];
+            dst[off++] = hex[*p & 15];
+        }
+    }
+    dst[off] = '\0';
+    return off;
+}
+
 char *
 reg_url_escape(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
-    char *o, *d;
+    char *o;
 
     if (n > (SIZE_MAX - 1) / 3)
         return NULL;
     o = ferry_malloc(3 * n + 1);
-    if (o == NULL)
-        return NULL;
-    d = o;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (is_alpha((char)*p) || is_digit((char)*p) || *p == '-' || *p == '.' || *p == '_' ||
-            *p == '~') {
-            *d++ = (char)*p;
-        } else {
-            *d++ = '%';
-            *d++ = hex[*p >> 4];
-            *d++ = hex[*p & 15];
-        }
-    }
-    *d = '\0';
+    if (o != NULL)
+        reg_url_escape_into(o, 0, s);
     return o;
 }
 

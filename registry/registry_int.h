@@ -80,6 +80,9 @@ char *reg_error_summary(const char *body, size_t len, char **code_out);
 char *reg_url_origin(const char *url);
 /* Percent-encode a query component (RFC 3986 unreserved kept). ferry_malloc. */
 char *reg_url_escape(const char *s);
+/* The same into dst at off (room for 3 * strlen(s) + 1 more bytes, e.g. a
+ * sodium buffer for secrets); NUL-terminates and returns the new offset. */
+size_t reg_url_escape_into(char *dst, size_t off, const char *s);
 /* Normalise a space-separated scope list: split, sort, dedupe, join with ' '. */
 char *reg_scope_normalize(const char *a, const char *b);
 /* 1 if every entry of the normalised list `want` is in normalised `have`. */
