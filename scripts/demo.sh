@@ -53,13 +53,18 @@ echo "source $SRC, target $DST"
 
 say "seeding the source from samples/images.json"
 bash "$top/scripts/seed-registry.sh" -q -o "$demo/connected/layouts" "$SRC" "$top/samples/images.json"
+echo "attaching a signature, an SBOM, provenance and a signature on the SBOM to corpus/app0:1.0,"
+echo "kept in corpus/app0-attest as Docker Hardened Images keep theirs in another registry"
+/usr/bin/python3 "$top/tests/tools/mkreferrers.py" --registry "$SRC" --repo corpus/app0-attest \
+  --subject-repo corpus/app0 --subject 1.0 signature sbom provenance sig-on:sbom >/dev/null
 refs=()
 for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest; do refs+=("$SRC/$r"); done
 printf '  %s\n' "${refs[@]}"
 
 say "connected side: key pair and export"
 "$FX" keygen -W -p "$demo/connected/ferry.pub" -s "$demo/connected/ferry.key"
-"$FX" -k "$demo/connected/ferry.key" -o "$demo/media/images.tar.zst" --plain-http "${refs[@]}"
+"$FX" -k "$demo/connected/ferry.key" -o "$demo/media/images.tar.zst" --plain-http \
+  --referrers-src "$SRC/corpus/app0-attest" "${refs[@]}"
 
 say "carrying the bundle, its detached signature and the public key"
 cp "$demo/connected/ferry.pub" "$demo/media/"
@@ -70,7 +75,7 @@ fi
 
 say "disconnected side: verify, list, push"
 "$FI" verify -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
-"$FI" list -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
+"$FI" list --referrers -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
 "$FI" push -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
 
 say "what arrived in $DST"
@@ -81,6 +86,9 @@ for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest; do
   printf '  %-28s source sha256:%s  target sha256:%s  %s\n' "mirror/$r" "$src" "$dst" \
     "$([ "$src" = "$dst" ] && echo same || echo DIFFERENT)"
 done
+
+app0=$(skopeo inspect --raw --tls-verify=false "docker://$DST/mirror/corpus/app0:1.0" | sha256sum | cut -d' ' -f1)
+"$FI" referrers --plain-http "$DST/mirror/corpus/app0@sha256:$app0"
 
 say "pushing again changes nothing"
 "$FI" push -q -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
