@@ -251,8 +251,8 @@ struct ctx {
     size_t nnotices, dropped;
 };
 
-static int fail(struct ctx *c, const struct ynode *n, enum ferry_status code, const char *fmt,
-                ...) FERRY_PRINTF(4, 5);
+static int fail(struct ctx *c, const struct ynode *n, enum ferry_status code, const char *fmt, ...)
+    FERRY_PRINTF(4, 5);
 
 static int
 fail(struct ctx *c, const struct ynode *n, enum ferry_status code, const char *fmt, ...)
@@ -361,8 +361,7 @@ attach(struct ctx *c, struct ybuild *b, struct ynode *n, size_t weight, bool ope
 }
 
 static int
-anchor_add(struct ctx *c, struct ybuild *b, const char *name, struct ynode *n,
-           const yaml_mark_t *m)
+anchor_add(struct ctx *c, struct ybuild *b, const char *name, struct ynode *n, const yaml_mark_t *m)
 {
     char *copy;
 
@@ -554,8 +553,8 @@ notices_finish(struct ctx *c)
         c->cfg->nnotices++;
     }
     if (c->dropped) {
-        if ((v[c->nnotices] = ferry_asprintf("%s: %zu more notices not shown", c->path,
-                                             c->dropped)) == NULL)
+        if ((v[c->nnotices] =
+                 ferry_asprintf("%s: %zu more notices not shown", c->path, c->dropped)) == NULL)
             return nomem(c);
         c->cfg->nnotices++;
     }
@@ -605,9 +604,10 @@ get_string(struct ctx *c, const struct ynode *n, const char *what, char **out)
 static int
 get_bool(struct ctx *c, const struct ynode *n, const char *what, bool *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-                                     "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
     int r;
 
     if ((r = want_scalar(c, n, what)) < 0)
@@ -764,18 +764,42 @@ go_string(const char *s, size_t len, size_t *i, char **arg)
         if (++j >= len)
             goto bad;
         switch (s[j]) {
-        case 'a': d[o++] = '\a'; continue;
-        case 'b': d[o++] = '\b'; continue;
-        case 'f': d[o++] = '\f'; continue;
-        case 'n': d[o++] = '\n'; continue;
-        case 'r': d[o++] = '\r'; continue;
-        case 't': d[o++] = '\t'; continue;
-        case 'v': d[o++] = '\v'; continue;
-        case '\\': d[o++] = '\\'; continue;
-        case '"': d[o++] = '"'; continue;
-        case 'x': digits = 2; break;
-        case 'u': digits = 4; break;
-        case 'U': digits = 8; break;
+        case 'a':
+            d[o++] = '\a';
+            continue;
+        case 'b':
+            d[o++] = '\b';
+            continue;
+        case 'f':
+            d[o++] = '\f';
+            continue;
+        case 'n':
+            d[o++] = '\n';
+            continue;
+        case 'r':
+            d[o++] = '\r';
+            continue;
+        case 't':
+            d[o++] = '\t';
+            continue;
+        case 'v':
+            d[o++] = '\v';
+            continue;
+        case '\\':
+            d[o++] = '\\';
+            continue;
+        case '"':
+            d[o++] = '"';
+            continue;
+        case 'x':
+            digits = 2;
+            break;
+        case 'u':
+            digits = 4;
+            break;
+        case 'U':
+            digits = 8;
+            break;
         default:
             if (s[j] >= '0' && s[j] <= '7') {
                 for (size_t k = 0; k < 3; k++, j++) {
@@ -854,8 +878,8 @@ eval_file(struct ctx *c, const struct ynode *n, const char *what, const char *pa
             rc = fail(c, n, FERRY_E_TOO_LARGE, "{{file \"%s\"}} in %s: larger than %u bytes", q,
                       what, (unsigned)FERRY_MAX_CONFIG_FILE);
         else
-            rc = ferry_error_sys(c->err, errno, "%s:%u:%u: {{file \"%s\"}} in %s", c->path,
-                                 n->line, n->col, q, what);
+            rc = ferry_error_sys(c->err, errno, "%s:%u:%u: {{file \"%s\"}} in %s", c->path, n->line,
+                                 n->col, q, what);
         goto out;
     }
     if (memchr(fb.p, '\0', fb.len) != NULL) {
@@ -878,8 +902,7 @@ out:
 }
 
 static int
-eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *name,
-         struct sbuf *out)
+eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *name, struct sbuf *out)
 {
     const char *v = getenv(name);
     char q[160];
@@ -1040,7 +1063,8 @@ static int
 key_id(const struct mapspec *spec, const struct ynode *k)
 {
     for (size_t i = 0; i < spec->nkeys; i++)
-        if (strlen(spec->keys[i].name) == k->len && memcmp(spec->keys[i].name, k->value, k->len) == 0)
+        if (strlen(spec->keys[i].name) == k->len &&
+            memcmp(spec->keys[i].name, k->value, k->len) == 0)
             return (int)i;
     return -1;
 }
@@ -1090,8 +1114,8 @@ walk_merge(struct ctx *c, const struct ynode *m, const struct mapspec *spec, voi
     if (m->kind == Y_SEQ) {
         for (size_t i = 0; i < m->n; i++) {
             if (m->items[i]->kind != Y_MAP)
-                return fail(c, m->items[i], FERRY_E_INVALID,
-                            "\"<<\" in %s takes mappings to merge", spec->what);
+                return fail(c, m->items[i], FERRY_E_INVALID, "\"<<\" in %s takes mappings to merge",
+                            spec->what);
             if ((r = walk_merge(c, m->items[i], spec, ud, first, depth + 1)) < 0)
                 return r;
         }
@@ -1189,8 +1213,8 @@ check_ref(struct ctx *c, const struct ynode *n, const char *what, const char *s,
 
     sync_quote(q, sizeof q, s, strlen(s));
     if (repo_only && has_tag_or_digest(s))
-        return fail(c, n, FERRY_E_INVALID, "%s \"%s\" must name a repository, without tag or digest",
-                    what, q);
+        return fail(c, n, FERRY_E_INVALID,
+                    "%s \"%s\" must name a repository, without tag or digest", what, q);
     if (ferry_ref_parse(s, true, &ref, &e2) < 0) {
         if (e2 != NULL && e2->code == FERRY_E_NOMEM)
             r = nomem(c);
@@ -1623,8 +1647,8 @@ tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
             return r;
         if (s == NULL && (s = ferry_strdup("")) == NULL)
             return nomem(c);
-        if (strv_push(deny ? &u->set->deny : &u->set->allow, deny ? &u->set->ndeny : &u->set->nallow,
-                      s) < 0) {
+        if (strv_push(deny ? &u->set->deny : &u->set->allow,
+                      deny ? &u->set->ndeny : &u->set->nallow, s) < 0) {
             ferry_free(s);
             return nomem(c);
         }
@@ -1648,8 +1672,8 @@ tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
 
 /* Parse a `tags` or `tagSets` item into set and a new matcher set. */
 static int
-parse_tagset(struct ctx *c, const struct ynode *n, const char *what,
-             struct ferry_sync_tagset *set, struct ferry_sync_matcher *m)
+parse_tagset(struct ctx *c, const struct ynode *n, const char *what, struct ferry_sync_tagset *set,
+             struct ferry_sync_matcher *m)
 {
     const struct mapspec spec = {what, tag_keys, sizeof tag_keys / sizeof tag_keys[0], tag_key};
     struct tagset_ud u = {set, m};
@@ -1664,7 +1688,7 @@ parse_tagset(struct ctx *c, const struct ynode *n, const char *what,
 #define N_ONCE "ferry-export runs once per invocation; schedule it with cron or a systemd timer"
 #define N_ALLBLOBS "ferry always copies every manifest and blob into the bundle"
 #define N_FASTCOPY                                                                                 \
-    "not a regsync key (regsync ignores it); ferry always copies every manifest and blob into "   \
+    "not a regsync key (regsync ignores it); ferry always copies every manifest and blob into "    \
     "the bundle"
 #define N_BACKUP                                                                                   \
     "ferry-export overwrites nothing, and ferry-import keeps no backup of tags it replaces"
@@ -1984,8 +2008,7 @@ parse_root(struct ctx *c, const struct ynode *root)
     static const struct mapspec spec = {"the top level", top_keys,
                                         sizeof top_keys / sizeof top_keys[0], top_key};
     static const struct mapspec dspec = {"defaults", default_keys,
-                                         sizeof default_keys / sizeof default_keys[0],
-                                         default_key};
+                                         sizeof default_keys / sizeof default_keys[0], default_key};
     const struct ynode *nodes[4] = {0};
     struct ferry_sync_config *cfg = c->cfg;
     struct ynode *const *items;
@@ -2113,8 +2136,7 @@ out:
 }
 
 int
-ferry_sync_config_load(const char *path, struct ferry_sync_config **out,
-                       struct ferry_error **err)
+ferry_sync_config_load(const char *path, struct ferry_sync_config **out, struct ferry_error **err)
 {
     struct sbuf b = {0};
     int rc;

@@ -21,8 +21,8 @@ void sync_matcher_drop_last_set(struct ferry_sync_matcher *m);
  * -FERRY_E_INVALID with PCRE2's message in emsg and the byte offset of the
  * problem in *eoffset. */
 int sync_matcher_add_pattern(struct ferry_sync_matcher *m, bool deny, const char *pattern,
-                             size_t len, unsigned line, unsigned column, char *emsg,
-                             size_t emsgsz, size_t *eoffset);
+                             size_t len, unsigned line, unsigned column, char *emsg, size_t emsgsz,
+                             size_t *eoffset);
 
 /* True if pattern has a '|' outside any group or class: regsync's "^" + p +
  * "$" then anchors only the first and the last alternative, ferry all. */

@@ -108,9 +108,8 @@ sync_matcher_drop_last_set(struct ferry_sync_matcher *m)
 }
 
 int
-sync_matcher_add_pattern(struct ferry_sync_matcher *m, bool deny, const char *pattern,
-                         size_t len, unsigned line, unsigned column, char *emsg, size_t emsgsz,
-                         size_t *eoffset)
+sync_matcher_add_pattern(struct ferry_sync_matcher *m, bool deny, const char *pattern, size_t len,
+                         unsigned line, unsigned column, char *emsg, size_t emsgsz, size_t *eoffset)
 {
     pcre2_general_context *gctx = NULL;
     pcre2_compile_context *cctx = NULL;
@@ -292,8 +291,7 @@ match_one(const struct ferry_sync_matcher *m, const struct sync_pattern *p, bool
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
     sync_quote(q, sizeof q, p->text, strlen(p->text));
-    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-        rc == PCRE2_ERROR_HEAPLIMIT)
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
         return ferry_error_new(err, FERRY_E_TOO_LARGE,
                                "%s:%u:%u: %s pattern \"%s\" gives up on tag \"%s\": too much "
                                "backtracking (limit %u)",
@@ -356,8 +354,7 @@ selected(const struct ferry_sync_entry *e, const char *tag, struct match_env *en
 }
 
 int
-ferry_sync_tag_selected(const struct ferry_sync_entry *e, const char *tag,
-                        struct ferry_error **err)
+ferry_sync_tag_selected(const struct ferry_sync_entry *e, const char *tag, struct ferry_error **err)
 {
     struct match_env env;
     int r;
@@ -417,8 +414,7 @@ ferry_sync_select_tags(const struct ferry_sync_entry *e, const char *const *tags
     if (npick > 0) {
         qsort(pick, npick, sizeof *pick, cmp_str);
         if ((res = ferry_calloc(npick, sizeof *res)) == NULL) {
-            rc = ferry_error_new(err, FERRY_E_NOMEM, "select tags of %s: out of memory",
-                                 e->source);
+            rc = ferry_error_new(err, FERRY_E_NOMEM, "select tags of %s: out of memory", e->source);
             goto out;
         }
         for (size_t i = 0; i < npick; i++) {
