@@ -47,6 +47,8 @@ image_clear(struct ferry_stmt_image *im)
     for (i = 0; i < im->nplatforms; i++)
         ferry_free(im->platforms[i]);
     ferry_free(im->platforms);
+    ferry_free(im->target);
+    ferry_free(im->source_digest);
 }
 
 void
@@ -201,8 +203,9 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
 static int
 parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_error **err)
 {
-    static const char *const keys[] = {"source",    "registry", "repository", "tag",       "digest",
-                                       "mediaType", "size",     "total",      "platforms", NULL};
+    static const char *const keys[] = {"source",    "registry",  "repository",   "tag",
+                                       "digest",    "mediaType", "size",         "total",
+                                       "platforms", "target",    "sourceDigest", NULL};
     struct ferry_digest d;
     json_t *pl, *v;
     char what[64];
@@ -220,7 +223,9 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         (r = str_field(o, "digest", true, what, &im->digest, err)) < 0 ||
         (r = str_field(o, "mediaType", true, what, &im->media_type, err)) < 0 ||
         (r = int_field(o, "size", what, &im->size, err)) < 0 ||
-        (r = int_field(o, "total", what, &im->total, err)) < 0)
+        (r = int_field(o, "total", what, &im->total, err)) < 0 ||
+        (r = str_field(o, "target", false, what, &im->target, err)) < 0 ||
+        (r = str_field(o, "sourceDigest", false, what, &im->source_digest, err)) < 0)
         return r;
     if (ferry_digest_parse(im->digest, &d, err) < 0) {
         (*err)->code = FERRY_E_BUNDLE;
@@ -462,6 +467,10 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         for (j = 0; j < im->nplatforms; j++)
             json_array_append_new(pl, json_string(im->platforms[j]));
         json_object_set_new(o, "platforms", pl);
+        if (im->target)
+            json_object_set_new(o, "target", json_string(im->target));
+        if (im->source_digest)
+            json_object_set_new(o, "sourceDigest", json_string(im->source_digest));
         json_array_append_new(images, o);
     }
     for (i = 0; i < s->nmembers; i++) {

@@ -33,6 +33,8 @@ struct ferry_stmt_image {
     int64_t total;    /* sum of distinct blob sizes the image needs (manifests included) */
     char **platforms; /* "os/arch[/variant]" */
     size_t nplatforms;
+    char *target;        /* HOST[:PORT]/REPO[:TAG] to push to (sync config), or NULL */
+    char *source_digest; /* digest of the source index when platforms were filtered, or NULL */
 };
 
 /* A referrer (OCI 1.1 subject) carried with the images: an edge of the graph
