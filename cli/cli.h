@@ -48,8 +48,6 @@ int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, 
 /* Human size "12.3 MiB" into buf. */
 const char *cli_size(char *buf, size_t n, unsigned long long bytes);
 
-#endif
-
 /* Registry options shared by export and import: --plain-http, --ca-file,
  * --username, --password-stdin, --authfile, --insecure-tls. */
 #include "ferry/registry.h"
@@ -98,3 +96,5 @@ void cli_reg_clear(struct cli_reg *cr);
     "                        then $DOCKER_CONFIG/config.json or ~/.docker/config.json)\n"
 /* Parse a decimal integer in [min, max]; false on garbage. */
 bool cli_parse_int(const char *s, long min, long max, int *out);
+
+#endif
