@@ -82,7 +82,9 @@ struct plan {
     struct ferry_strmap *needs; /* blob digest -> struct need */
     struct need **needlist;
     size_t nneeds;
-    char **targets;             /* per image: repo name */
+    char **targets;             /* per image: repo name (borrowed from its trepo) */
+    char **tags;                /* per image: tag to set, or NULL (owned) */
+    char *host;                 /* the registry pushed to, from recorded targets */
     struct ferry_strmap *homes; /* manifest digest -> first struct trepo it goes to */
     struct rplan *rplans;       /* referrers, parents first */
     size_t nrplans;
@@ -116,6 +118,11 @@ plan_clear(struct plan *p)
     ferry_strmap_free(p->homes);
     ferry_free(p->rplans);
     ferry_free(p->targets);
+    if (p->tags != NULL)
+        for (i = 0; i < p->v->st->nimages; i++)
+            ferry_free(p->tags[i]);
+    ferry_free(p->tags);
+    ferry_free(p->host);
 }
 
 static int
@@ -227,8 +234,47 @@ plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
     return 0;
 }
 
+/* Where one recorded target lands: its repository path (prefix added) and
+ * registry host; the host is checked against the others of the run. */
 static int
-make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
+map_target(struct plan *p, const char *target, const char *prefix, bool have_to, char **repo,
+           char **tag, struct ferry_error **err)
+{
+    struct ferry_ref *ref = NULL;
+    int r;
+
+    if ((r = ferry_ref_parse(target, true, &ref, err)) < 0)
+        return ferry_error_wrap(err, "target");
+    if (!have_to) {
+        if (p->host == NULL && (p->host = ferry_strdup(ref->api_host)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (strcmp(p->host, ref->api_host) != 0) {
+            r = ferry_error_new(err, FERRY_E_USAGE,
+                                "targets name two registries, %s and %s: push each with --to",
+                                p->host, ref->api_host);
+            goto out;
+        }
+    }
+    *repo =
+        prefix ? ferry_asprintf("%s/%s", prefix, ref->repository) : ferry_strdup(ref->repository);
+    if (*repo == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (tag != NULL && ref->tag != NULL && (*tag = ferry_strdup(ref->tag)) == NULL)
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+out:
+    ferry_ref_free(ref);
+    return r;
+}
+
+/* Target of each image: a recorded target (sync config) with its host
+ * replaced by --to's and --to's prefix added; without a recorded target the
+ * source repository path under --to. */
+static int
+make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
     size_t i;
@@ -237,16 +283,32 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
     p->needs = ferry_strmap_new();
     p->homes = ferry_strmap_new();
     p->targets = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->targets);
+    p->tags = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->tags);
     p->rplans = ferry_calloc(st->nreferrers ? st->nreferrers : 1, sizeof *p->rplans);
-    if (p->needs == NULL || p->homes == NULL || p->targets == NULL || p->rplans == NULL)
+    if (p->needs == NULL || p->homes == NULL || p->targets == NULL || p->tags == NULL ||
+        p->rplans == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
         struct trepo *t = NULL;
-        char *name =
-            prefix ? ferry_asprintf("%s/%s", prefix, im->repository) : ferry_strdup(im->repository);
-        if (name == NULL)
+        char *name = NULL;
+        if (im->target != NULL) {
+            if ((r = map_target(p, im->target, prefix, have_to, &name, &p->tags[i], err)) < 0)
+                return ferry_error_wrap(err, "image %s", im->source);
+        } else if (!have_to) {
+            return ferry_error_new(
+                err, FERRY_E_USAGE,
+                "image %s has no recorded target: give --to HOST[:PORT][/PREFIX]", im->source);
+        } else {
+            name = prefix ? ferry_asprintf("%s/%s", prefix, im->repository)
+                          : ferry_strdup(im->repository);
+            if (name == NULL)
+                return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        if (p->tags[i] == NULL && im->tag != NULL && (p->tags[i] = ferry_strdup(im->tag)) == NULL) {
+            ferry_free(name);
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
         if (!ferry_repository_valid(name)) {
             r = ferry_error_new(err, FERRY_E_INVALID,
                                 "image %s: target repository %.300s is not valid", im->source,
@@ -268,15 +330,9 @@ make_plan(struct plan *p, const char *prefix, struct ferry_error **err)
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
         struct trepo *t = NULL;
         if (rf->target != NULL) {
-            struct ferry_ref *ref = NULL;
-            char *name;
-            if ((r = ferry_ref_parse(rf->target, true, &ref, err)) < 0)
-                return ferry_error_wrap(err, "referrer %s: target", rf->digest);
-            name = prefix ? ferry_asprintf("%s/%s", prefix, ref->repository)
-                          : ferry_strdup(ref->repository);
-            ferry_ref_free(ref);
-            if (name == NULL)
-                return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            char *name = NULL;
+            if ((r = map_target(p, rf->target, prefix, have_to, &name, NULL, err)) < 0)
+                return ferry_error_wrap(err, "referrer %s", rf->digest);
             r = plan_repo(p, name, &t, err);
             ferry_free(name);
             if (r < 0)
@@ -690,24 +746,25 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pu
         struct ferry_manifest_info info = {0};
         bool changed = false;
         char *target;
-        if (im->tag != NULL) {
-            r = ferry_registry_head_manifest(reg, p->targets[i], im->tag, &info, err);
+        const char *tag = p->tags[i];
+        if (tag != NULL) {
+            r = ferry_registry_head_manifest(reg, p->targets[i], tag, &info, err);
             if (r < 0)
                 return r;
             if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
                 rep->tags_unchanged++;
             } else {
-                r = ferry_registry_put_manifest(reg, p->targets[i], im->tag, vm->m->media_type,
+                r = ferry_registry_put_manifest(reg, p->targets[i], tag, vm->m->media_type,
                                                 vm->data, vm->len, NULL, err);
                 if (r < 0) {
                     ferry_manifest_info_clear(&info);
-                    return ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], im->tag);
+                    return ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], tag);
                 }
                 rep->tags_set++;
                 changed = true;
             }
             ferry_manifest_info_clear(&info);
-            target = ferry_asprintf("%s/%s:%s", host, p->targets[i], im->tag);
+            target = ferry_asprintf("%s/%s:%s", host, p->targets[i], tag);
         } else {
             target = ferry_asprintf("%s/%s@%s", host, p->targets[i], im->digest);
         }
@@ -738,10 +795,19 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     memset(rep, 0, sizeof *rep);
     memset(&pl, 0, sizeof pl);
     p.v = v;
-    if ((r = ferry_target_parse(o->to, &host, &prefix, err)) < 0)
+    if (o->to != NULL && (r = ferry_target_parse(o->to, &host, &prefix, err)) < 0)
         goto out;
-    if ((r = make_plan(&p, prefix, err)) < 0)
+    if ((r = make_plan(&p, prefix, o->to != NULL, err)) < 0)
         goto out;
+    if (host == NULL) {
+        host = p.host;
+        p.host = NULL;
+    }
+    if (host == NULL) {
+        r = ferry_error_new(err, FERRY_E_USAGE,
+                            "nothing to push to: give --to HOST[:PORT][/PREFIX]");
+        goto out;
+    }
     ws = ferry_calloc(nw, sizeof *ws);
     if (ws == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");

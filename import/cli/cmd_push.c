@@ -14,7 +14,8 @@ static const char usage[] =
     "mounted across repositories when possible), manifests, indexes, tags last.\n"
     "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG.\n"
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
-    "  --to HOST[/PREFIX]    target registry and optional repository prefix\n"
+    "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
+    "                        the targets recorded in the bundle (sync configs) are used\n"
     "  -j, --jobs N          parallel uploads (default 4)\n" CLI_REGISTRY_HELP
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
@@ -94,10 +95,6 @@ cmd_push(int argc, char **argv)
     if (ks.n == 0) {
         keyset_free(&ks);
         return cli_usage("missing -p PUBKEY: nothing is pushed without verification");
-    }
-    if (po.to == NULL) {
-        keyset_free(&ks);
-        return cli_usage("missing --to HOST[:PORT][/PREFIX]");
     }
     if (optind + 1 != argc) {
         keyset_free(&ks);

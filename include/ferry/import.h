@@ -35,7 +35,7 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
                                           struct ferry_error **err);
 
 struct ferry_push_opts {
-    const char *to; /* HOST[:PORT][/PREFIX] */
+    const char *to; /* HOST[:PORT][/PREFIX]; NULL: the targets recorded in the bundle */
     struct ferry_registry_opts reg;
     int jobs; /* parallel connections; 0 = 4 */
 };

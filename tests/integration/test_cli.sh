@@ -26,7 +26,6 @@ expect 64 "invalid option" "$FX" --bogus
 expect 64 "level" "$FX" -k k -o o --level 99 a
 expect 64 "needs --password-stdin" "$FX" -k k -o o --username u a
 expect 64 "missing -p" "$FI" verify x.tar.zst
-expect 64 "missing --to" "$FI" push -p k.pub x.tar.zst
 expect 64 "unknown command" "$FI" frobnicate
 expect 64 "exactly one BUNDLE" "$FI" list a b
 expect 2 "open.*nope.key" "$FX" -k nope.key -o o.tar.zst 127.0.0.1:1/a:1

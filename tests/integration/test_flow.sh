@@ -76,6 +76,11 @@ for r in corpus/app0:1.0 corpus/app0:1.1 corpus/base:latest; do
 done
 skopeo inspect "oci:$TEST_TMP/layout:corpus/app0:1.0" >/dev/null || fail "skopeo inspect app0"
 
+# a bundle of plain references records no target: push wants --to
+rc=0
+"$FI" push -p "$TEST_TMP/k.pub" --plain-http "$bundle" >/dev/null 2>"$TEST_TMP/noto.err" || rc=$?
+[ "$rc" = 64 ] && grep -q "no recorded target" "$TEST_TMP/noto.err" || fail "push without --to: exit $rc: $(cat "$TEST_TMP/noto.err")"
+
 # push, then check every tag arrived with its digest
 "$FI" push -p "$TEST_TMP/k.pub" --to "$REG_DST/mirror" --plain-http "$bundle" \
   > "$TEST_TMP/push1.out" 2> "$TEST_TMP/push1.err" || { cat "$TEST_TMP/push1.err"; fail "push failed"; }
