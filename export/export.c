@@ -46,7 +46,9 @@ struct ctx {
     size_t nimages;
     struct ferry_stmt_referrer *refs;
     size_t nrefs;
-    struct ferry_strmap *refseen; /* "subject|digest" */
+    struct ferry_strmap *refseen;         /* "subject|digest" */
+    const struct ferry_export_item *item; /* being resolved */
+    struct ferry_statement **plan;        /* dry run: the statement goes here */
 };
 
 static void
@@ -86,6 +88,8 @@ ctx_clear(struct ctx *c)
         for (j = 0; j < im->nplatforms; j++)
             ferry_free(im->platforms[j]);
         ferry_free(im->platforms);
+        ferry_free(im->target);
+        ferry_free(im->source_digest);
     }
     ferry_free(c->images);
     for (i = 0; i < c->nrefs; i++)
@@ -94,12 +98,20 @@ ctx_clear(struct ctx *c)
     ferry_strmap_free(c->refseen);
 }
 
+/* The handle for a registry, made once; per-host options (from a sync
+ * config's creds) override the defaults. */
 static int
-get_conn(struct ctx *c, const char *host, struct ferry_registry **out, struct ferry_error **err)
+get_conn(struct ctx *c, const char *host, const char *name, struct ferry_registry **out,
+         struct ferry_error **err)
 {
+    const struct ferry_registry_opts *ro = &c->o->reg;
     struct conn *nc;
     size_t i;
     int r;
+
+    for (i = 0; i < c->o->nhosts; i++)
+        if (strcmp(c->o->hosts[i].host, host) == 0 || strcmp(c->o->hosts[i].host, name) == 0)
+            ro = &c->o->hosts[i].reg;
 
     for (i = 0; i < c->nconns; i++) {
         if (strcmp(c->conns[i].host, host) == 0) {
@@ -113,7 +125,7 @@ get_conn(struct ctx *c, const char *host, struct ferry_registry **out, struct fe
     c->conns = nc;
     nc = &c->conns[c->nconns];
     memset(nc, 0, sizeof *nc);
-    if ((r = ferry_registry_new(host, &c->o->reg, &nc->reg, err)) < 0)
+    if ((r = ferry_registry_new(host, ro, &nc->reg, err)) < 0)
         return r;
     if ((nc->host = ferry_strdup(host)) == NULL) {
         ferry_registry_free(nc->reg);
@@ -374,7 +386,7 @@ fetch_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo,
 }
 
 static bool
-type_wanted(const struct ferry_export_opts *o, const char *at)
+type_wanted(const struct ferry_export_item *o, const char *at)
 {
     size_t i;
 
@@ -399,7 +411,7 @@ static int
 discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src,
          const char *subject, int depth, struct ferry_error **err)
 {
-    const struct ferry_export_opts *o = c->o;
+    const struct ferry_export_item *o = c->item;
     struct ferry_manifest *idx = NULL, *m = NULL;
     struct ferry_manifest_info info = {0};
     struct ferry_buf body;
@@ -518,10 +530,85 @@ out:
     return r;
 }
 
+/* Does an index entry's platform match a wanted "os/arch[/variant]"? A wanted
+ * value without variant matches every variant. */
+static bool
+platform_match(const char *have, const char *want)
+{
+    size_t n = strlen(want);
+    const char *slash = strchr(want, '/');
+    bool has_variant = slash != NULL && strchr(slash + 1, '/') != NULL;
+
+    if (have == NULL || strncmp(have, want, n) != 0)
+        return false;
+    return have[n] == '\0' || (have[n] == '/' && !has_variant);
+}
+
+static bool
+platform_wanted(const struct ferry_export_item *it, const char *have)
+{
+    size_t i;
+
+    for (i = 0; i < it->nplatforms; i++)
+        if (platform_match(have, it->platforms[i]))
+            return true;
+    return false;
+}
+
+/* Rewrite an index keeping only the wanted platforms' entries; everything
+ * else in it stays as it was. The result has a new digest. */
+static int
+filter_index(const struct ferry_export_item *it, const char *text, const char *data, size_t len,
+             char **out, size_t *outlen, struct ferry_error **err)
+{
+    struct ferry_manifest *m = NULL;
+    json_t *root = NULL, *arr, *keep;
+    json_error_t jerr;
+    char *dump = NULL;
+    size_t i;
+    int r = 0;
+
+    if ((r = ferry_manifest_parse(data, len, NULL, text, &m, err)) < 0)
+        return r;
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    arr = json_object_get(root, "manifests");
+    keep = json_array();
+    if (root == NULL || !json_is_array(arr) || keep == NULL ||
+        json_array_size(arr) != m->nmanifests) {
+        json_decref(keep);
+        r = ferry_error_new(err, FERRY_E_INVALID, "%s: cannot rewrite the index", text);
+        goto out;
+    }
+    for (i = 0; i < m->nmanifests; i++)
+        if (platform_wanted(it, m->manifests[i].platform))
+            json_array_append(keep, json_array_get(arr, i));
+    if (json_array_size(keep) == 0) {
+        json_decref(keep);
+        r = ferry_error_new(err, FERRY_E_NOT_FOUND,
+                            "%s: no entry of the index matches the platforms asked for", text);
+        goto out;
+    }
+    json_object_set_new(root, "manifests", keep);
+    dump = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (dump == NULL || (*out = ferry_strdup(dump)) == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    *outlen = strlen(*out);
+out:
+    free(dump);
+    json_decref(root);
+    ferry_manifest_free(m);
+    return r;
+}
+
 static int
 resolve(struct ctx *c, const char *text, struct ferry_error **err)
 {
     struct ferry_ref *ref = NULL, *rsrc = NULL;
+    struct ferry_digest fdg;
+    const char *digest;
+    bool filtered = false;
     struct ferry_registry *reg;
     struct ferry_manifest_info info = {0};
     struct ferry_buf body;
@@ -535,7 +622,7 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
     ferry_buf_init(&body, FERRY_MAX_MANIFEST);
     if ((r = ferry_ref_parse(text, true, &ref, err)) < 0)
         goto out;
-    if ((r = get_conn(c, ref->api_host, &reg, err)) < 0)
+    if ((r = get_conn(c, ref->api_host, ref->registry, &reg, err)) < 0)
         goto out;
     ferry_log(FERRY_LOG_INFO, "resolve %s", text);
     r = ferry_registry_get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag,
@@ -550,9 +637,48 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
                             info.media_type ? info.media_type : "(none)");
         goto out;
     }
+    if (c->item->platform != NULL && ferry_media_type_is_index(info.media_type)) {
+        /* regsync's `platform`: the image becomes that platform's manifest. */
+        struct ferry_manifest *idx = NULL;
+        const char *child = NULL;
+        size_t k;
+        if ((r = ferry_manifest_parse(body.data, body.len, info.media_type, text, &idx, err)) < 0)
+            goto out;
+        for (k = 0; k < idx->nmanifests && child == NULL; k++)
+            if (platform_match(idx->manifests[k].platform, c->item->platform))
+                child = idx->manifests[k].digest;
+        if (child == NULL) {
+            ferry_manifest_free(idx);
+            r = ferry_error_new(err, FERRY_E_NOT_FOUND, "resolve %s: no %s entry in the index",
+                                text, c->item->platform);
+            goto out;
+        }
+        ferry_buf_reset(&body);
+        ferry_manifest_info_clear(&info);
+        r = ferry_registry_get_manifest(reg, ref->repository, child, &body, &info, err);
+        ferry_manifest_free(idx);
+        if (r < 0) {
+            ferry_error_wrap(err, "resolve %s for %s", text, c->item->platform);
+            goto out;
+        }
+    }
     data = ferry_buf_take(&body, &len);
-    if ((r = add_obj(c, info.digest, info.media_type, (int64_t)len, data, len, reg, ref->repository,
-                     &ob, err)) < 0)
+    digest = info.digest;
+    if (c->item->nplatforms > 0 && ferry_media_type_is_index(info.media_type)) {
+        char *fdata = NULL;
+        size_t flen = 0;
+        r = filter_index(c->item, text, data, len, &fdata, &flen, err);
+        ferry_free(data);
+        if (r < 0)
+            goto out;
+        data = fdata;
+        len = flen;
+        ferry_digest_buffer(FERRY_DIGEST_SHA256, data, len, &fdg);
+        digest = fdg.str;
+        filtered = true;
+    }
+    if ((r = add_obj(c, digest, info.media_type, (int64_t)len, data, len, reg, ref->repository, &ob,
+                     err)) < 0)
         goto out;
 
     im = ferry_realloc(c->images, (c->nimages + 1) * sizeof *im);
@@ -567,11 +693,13 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
     im->registry = ferry_strdup(ref->registry);
     im->repository = ferry_strdup(ref->repository);
     im->tag = ref->tag ? ferry_strdup(ref->tag) : NULL;
-    im->digest = ferry_strdup(info.digest);
+    im->digest = ferry_strdup(digest);
     im->media_type = ferry_strdup(info.media_type);
     im->size = (int64_t)len;
+    im->target = c->item->target ? ferry_strdup(c->item->target) : NULL;
+    im->source_digest = filtered ? ferry_strdup(info.digest) : NULL;
     if (!im->source || !im->registry || !im->repository || (ref->tag && !im->tag) || !im->digest ||
-        !im->media_type) {
+        !im->media_type || (c->item->target && !im->target) || (filtered && !im->source_digest)) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -585,17 +713,35 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
         ferry_error_wrap(err, "resolve %s", text);
         goto out;
     }
-    if (!c->o->no_referrers) {
+    if (c->item->nplatforms > 0 && !filtered) {
+        size_t k;
+        for (k = 0; k < im->nplatforms; k++)
+            if (platform_wanted(c->item, im->platforms[k]))
+                break;
+        if (k == im->nplatforms) {
+            r = ferry_error_new(err, FERRY_E_NOT_FOUND,
+                                "resolve %s: a single-platform image (%s) that none of the "
+                                "platforms asked for matches",
+                                text, im->nplatforms ? im->platforms[0] : "unknown platform");
+            goto out;
+        }
+    }
+    if (filtered && !c->item->no_referrers)
+        ferry_log(FERRY_LOG_WARN,
+                  "%s: platforms filtered, so the index gets a new digest %s; referrers of the "
+                  "original index %s (signatures over it) cannot be carried",
+                  text, digest, info.digest);
+    if (!c->item->no_referrers) {
         /* The index and every platform manifest can have referrers. */
         size_t i, n = acc.nmanifests;
         struct refsrc src = {reg, ref->repository, NULL};
         char *name = NULL;
-        if (c->o->referrers_src != NULL) {
-            if ((r = ferry_ref_parse(c->o->referrers_src, true, &rsrc, err)) < 0) {
+        if (c->item->referrers_src != NULL) {
+            if ((r = ferry_ref_parse(c->item->referrers_src, true, &rsrc, err)) < 0) {
                 ferry_error_wrap(err, "--referrers-src");
                 goto out;
             }
-            if ((r = get_conn(c, rsrc->api_host, &src.reg, err)) < 0)
+            if ((r = get_conn(c, rsrc->api_host, rsrc->registry, &src.reg, err)) < 0)
                 goto out;
             src.repo = rsrc->repository;
             name = ferry_asprintf("%s/%s", rsrc->registry, rsrc->repository);
@@ -607,7 +753,8 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
             goto out;
         }
         src.name = name;
-        for (i = 0; i < n && r == 0; i++)
+        /* A filtered index is ferry's own: nothing refers to it. */
+        for (i = filtered ? 1 : 0; i < n && r == 0; i++)
             r = discover(c, &acc, c->nimages - 1, &src, acc.manifests[i], 0, err);
         ferry_free(name);
         if (r < 0) {
@@ -924,6 +1071,11 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     rep->images = c->nimages;
     if ((r = ferry_statement_serialize(&st, &stext, &slen, err)) < 0)
         goto out;
+    if (c->plan != NULL) {
+        /* Dry run: an owned copy of exactly what would be signed. */
+        r = ferry_statement_parse(stext, slen, c->plan, err);
+        goto out;
+    }
     tc = ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)now, FERRY_STATEMENT_NAME);
     if (tc == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -979,7 +1131,7 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
         goto out;
     rep->bundle_bytes = ferry_bundle_writer_bytes(w);
 out:
-    if (r < 0 && *err != NULL)
+    if (r < 0 && *err != NULL && o->output != NULL && c->plan == NULL)
         ferry_error_wrap(err, "write %s", o->output);
     ferry_bundle_writer_free(w);
     for (i = 0; i < st.nmembers; i++) {
@@ -997,9 +1149,9 @@ out:
     return r;
 }
 
-int
-ferry_export_run(const char *const *refs, size_t nrefs, const struct ferry_export_opts *o,
-                 struct ferry_export_report *rep, struct ferry_error **err)
+static int
+run(const struct ferry_export_item *items, size_t nitems, const struct ferry_export_opts *o,
+    struct ferry_export_report *rep, struct ferry_statement **plan, struct ferry_error **err)
 {
     struct ctx c = {0};
     struct ferry_export_report dummy;
@@ -1009,28 +1161,46 @@ ferry_export_run(const char *const *refs, size_t nrefs, const struct ferry_expor
     if (rep == NULL)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
-    if (nrefs == 0)
+    if (nitems == 0)
         return ferry_error_new(err, FERRY_E_USAGE, "no image reference to export");
     c.o = o;
+    c.plan = plan;
     c.objmap = ferry_strmap_new();
     c.refseen = ferry_strmap_new();
     if (c.objmap == NULL || c.refseen == NULL) {
         ctx_clear(&c);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
-    for (i = 0; i < nrefs; i++) {
+    for (i = 0; i < nitems; i++) {
         size_t j;
         bool dup = false;
         for (j = 0; j < i; j++)
-            if (strcmp(refs[i], refs[j]) == 0)
+            if (strcmp(items[i].ref, items[j].ref) == 0)
                 dup = true;
         if (dup)
             continue;
-        if ((r = resolve(&c, refs[i], err)) < 0)
+        c.item = &items[i];
+        if ((r = resolve(&c, items[i].ref, err)) < 0)
             goto out;
     }
     r = write_bundle(&c, rep, err);
 out:
     ctx_clear(&c);
     return r;
+}
+
+int
+ferry_export_run(const struct ferry_export_item *items, size_t nitems,
+                 const struct ferry_export_opts *o, struct ferry_export_report *rep,
+                 struct ferry_error **err)
+{
+    return run(items, nitems, o, rep, NULL, err);
+}
+
+int
+ferry_export_plan(const struct ferry_export_item *items, size_t nitems,
+                  const struct ferry_export_opts *o, struct ferry_statement **out,
+                  struct ferry_error **err)
+{
+    return run(items, nitems, o, NULL, out, err);
 }

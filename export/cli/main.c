@@ -6,6 +6,7 @@
 
 static const struct cli_cmd commands[] = {
     {"keygen", cmd_keygen, "create a minisign-compatible key pair"},
+    {"plan", cmd_plan, "show what an export would carry"},
     {NULL, NULL, NULL},
 };
 

@@ -7,18 +7,39 @@
 #include "registry.h"
 #include "sign.h"
 
-struct ferry_export_opts {
-    const char *output;             /* bundle path; BUNDLE.minisig is written beside it */
-    const struct ferry_seckey *key; /* signs ferry.json and the detached signature */
-    struct ferry_registry_opts reg; /* used for every source registry */
-    int level;                      /* zstd level (0 = 3) */
-    int threads;                    /* zstd workers (0 = single-threaded) */
+/* One thing to export: a reference and what to do with it. */
+struct ferry_export_item {
+    const char *ref;    /* HOST[:PORT]/REPO:TAG or ...@DIGEST */
+    const char *target; /* HOST[:PORT]/REPO[:TAG] recorded as its import target, or NULL */
+    /* Keep only these platforms ("os/arch[/variant]") of an index; the index
+     * is rewritten, so it gets a new digest. None: every platform. */
+    const char *const *platforms;
+    size_t nplatforms;
+    /* Resolve an index to this one platform's manifest, exported as the image
+     * itself (regsync's `platform`); its digest is the source's. */
+    const char *platform;
     /* Referrers (OCI 1.1 subject): discovered by default, recursively. */
     bool no_referrers;
     const char *const *artifact_types; /* keep only these artifactTypes (none: all) */
     size_t nartifact_types;
     const char *referrers_src; /* HOST[:PORT]/REPO to read referrers from, or NULL */
     const char *referrers_tgt; /* HOST[:PORT]/REPO recorded as their import target */
+};
+
+/* Registry options for one host, overriding the defaults (sync configs). */
+struct ferry_export_host {
+    const char *host; /* as in references: "docker.io", "127.0.0.1:5000" */
+    struct ferry_registry_opts reg;
+};
+
+struct ferry_export_opts {
+    const char *output;             /* bundle path; BUNDLE.minisig is written beside it */
+    const struct ferry_seckey *key; /* signs ferry.json and the detached signature */
+    struct ferry_registry_opts reg; /* for every registry without an entry in hosts */
+    const struct ferry_export_host *hosts;
+    size_t nhosts;
+    int level;   /* zstd level (0 = 3) */
+    int threads; /* zstd workers (0 = single-threaded) */
 };
 
 struct ferry_export_report {
@@ -34,8 +55,34 @@ struct ferry_export_report {
  * ferry.json and its signature first, then oci-layout, index.json, manifests,
  * configs and layers, each blob once, each digest verified while it streams.
  * On failure nothing is left at o->output. */
-FERRY_API int ferry_export_run(const char *const *refs, size_t nrefs,
+FERRY_API int ferry_export_run(const struct ferry_export_item *items, size_t nitems,
                                const struct ferry_export_opts *o, struct ferry_export_report *rep,
                                struct ferry_error **err);
+
+/* Items and per-registry options built from a regsync-style sync config:
+ * repository entries are listed (tags selected by allow/deny), image entries
+ * taken as they are; creds become per-host registry options (user and
+ * password, tls mode, regcert written to a private temporary file). */
+struct ferry_sync_config;
+struct ferry_export_sync;
+FERRY_API int ferry_export_sync_prepare(const struct ferry_sync_config *cfg,
+                                        const struct ferry_registry_opts *base,
+                                        struct ferry_export_sync **out, struct ferry_error **err);
+FERRY_API const struct ferry_export_item *ferry_export_sync_items(const struct ferry_export_sync *s,
+                                                                  size_t *n);
+FERRY_API const struct ferry_export_host *ferry_export_sync_hosts(const struct ferry_export_sync *s,
+                                                                  size_t *n);
+/* Free, removing temporary CA files. NULL is a no-op. */
+FERRY_API void ferry_export_sync_free(struct ferry_export_sync *s);
+
+/* The dry run: resolve everything (manifests, configs, referrer manifests;
+ * no layer is downloaded) and return the statement the export would sign,
+ * members included. Nothing is written. *out freed with ferry_statement_free.
+ * Notices (a platform filter that drops the index's own referrers, ...) are
+ * logged as warnings. */
+struct ferry_statement;
+FERRY_API int ferry_export_plan(const struct ferry_export_item *items, size_t nitems,
+                                const struct ferry_export_opts *o, struct ferry_statement **out,
+                                struct ferry_error **err);
 
 #endif

@@ -1,0 +1,90 @@
+/* ferry-export: selection from references or a sync config. */
+#include <string.h>
+
+#include "select.h"
+
+int
+selection_option(struct selection *s, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'c':
+        s->config = arg;
+        return 1;
+    case SEL_OPT_NO_REFERRERS:
+        s->no_referrers = true;
+        return 1;
+    case SEL_OPT_ARTIFACT_TYPE:
+        if (s->ntypes == SELECT_MAX_TYPES)
+            return cli_usage("at most %d --referrers-artifact-type", SELECT_MAX_TYPES);
+        s->types[s->ntypes++] = arg;
+        return 1;
+    case SEL_OPT_PLATFORM:
+        if (s->nplatforms == SELECT_MAX_TYPES)
+            return cli_usage("at most %d --platform", SELECT_MAX_TYPES);
+        s->platforms[s->nplatforms++] = arg;
+        return 1;
+    case SEL_OPT_REFERRERS_SRC:
+        s->referrers_src = arg;
+        return 1;
+    case SEL_OPT_REFERRERS_TGT:
+        s->referrers_tgt = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_export_opts *eo,
+                 const struct ferry_export_item **items, size_t *nitems, struct ferry_error **err)
+{
+    size_t i;
+    int r;
+
+    if (s->config != NULL) {
+        if (nrefs > 0 || s->no_referrers || s->ntypes || s->nplatforms || s->referrers_src ||
+            s->referrers_tgt)
+            return ferry_error_new(err, FERRY_E_USAGE,
+                                   "with -c, the sync config says what to export: no references "
+                                   "or selection options");
+        if ((r = ferry_sync_config_load(s->config, &s->cfg, err)) < 0)
+            return r;
+        if ((r = ferry_export_sync_prepare(s->cfg, &eo->reg, &s->sync, err)) < 0)
+            return r;
+        *items = ferry_export_sync_items(s->sync, nitems);
+        eo->hosts = ferry_export_sync_hosts(s->sync, &eo->nhosts);
+        return 0;
+    }
+    if (nrefs == 0)
+        return ferry_error_new(err, FERRY_E_USAGE, "no image reference given (or -c SYNC.yaml)");
+    if (s->no_referrers && (s->ntypes || s->referrers_src || s->referrers_tgt))
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "--no-referrers conflicts with the other --referrers options");
+    s->items = ferry_calloc(nrefs, sizeof *s->items);
+    if (s->items == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    for (i = 0; i < nrefs; i++) {
+        struct ferry_export_item *it = &s->items[i];
+        it->ref = refs[i];
+        it->no_referrers = s->no_referrers;
+        it->artifact_types = s->types;
+        it->nartifact_types = s->ntypes;
+        it->platforms = s->platforms;
+        it->nplatforms = s->nplatforms;
+        it->referrers_src = s->referrers_src;
+        it->referrers_tgt = s->referrers_tgt;
+    }
+    s->nitems = nrefs;
+    *items = s->items;
+    *nitems = nrefs;
+    return 0;
+}
+
+void
+selection_clear(struct selection *s)
+{
+    ferry_export_sync_free(s->sync);
+    ferry_sync_config_free(s->cfg);
+    ferry_free(s->items);
+    memset(s, 0, sizeof *s);
+}

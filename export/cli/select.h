@@ -1,0 +1,66 @@
+/* ferry-export: what to export, from references or a sync config; shared by
+ * the export and plan commands. */
+#ifndef FERRY_EXPORT_SELECT_H
+#define FERRY_EXPORT_SELECT_H
+
+#include <getopt.h>
+
+#include "cli.h"
+#include "ferry/export.h"
+#include "ferry/syncconfig.h"
+
+#define SELECT_MAX_TYPES 32
+
+enum {
+    SEL_OPT_NO_REFERRERS = CLI_OPT_FIRST_FREE,
+    SEL_OPT_ARTIFACT_TYPE,
+    SEL_OPT_REFERRERS_SRC,
+    SEL_OPT_REFERRERS_TGT,
+    SEL_OPT_PLATFORM,
+    SEL_OPT_FIRST_FREE,
+};
+
+#define SELECT_LONGOPTS                                                                            \
+    {"config", required_argument, NULL, 'c'},                                                      \
+        {"no-referrers", no_argument, NULL, SEL_OPT_NO_REFERRERS},                                 \
+        {"referrers-artifact-type", required_argument, NULL, SEL_OPT_ARTIFACT_TYPE},               \
+        {"referrers-src", required_argument, NULL, SEL_OPT_REFERRERS_SRC},                         \
+        {"referrers-tgt", required_argument, NULL, SEL_OPT_REFERRERS_TGT},                         \
+    {                                                                                              \
+        "platform", required_argument, NULL, SEL_OPT_PLATFORM                                      \
+    }
+
+#define SELECT_HELP                                                                                \
+    "  -c, --config FILE        regsync-style sync config selecting what to export\n"              \
+    "  --platform OS/ARCH       keep only this platform of an index (repeatable; the\n"            \
+    "                           index is rewritten and gets a new digest)\n"                       \
+    "  --no-referrers           do not export referrers (signatures, SBOMs, ...)\n"                \
+    "  --referrers-artifact-type TYPE  keep only referrers of this artifactType\n"                 \
+    "                           (repeatable)\n"                                                    \
+    "  --referrers-src HOST/REPO  read referrers from this repository\n"                           \
+    "  --referrers-tgt HOST/REPO  record this repository as their import target\n"
+
+struct selection {
+    const char *config;
+    bool no_referrers;
+    const char *types[SELECT_MAX_TYPES];
+    size_t ntypes;
+    const char *platforms[SELECT_MAX_TYPES];
+    size_t nplatforms;
+    const char *referrers_src, *referrers_tgt;
+    struct ferry_sync_config *cfg;
+    struct ferry_export_sync *sync;
+    struct ferry_export_item *items; /* from references (owned) */
+    size_t nitems;
+};
+
+/* 1 handled, 0 not a selection option, or an exit code (> 1) for a usage error. */
+int selection_option(struct selection *s, int opt, const char *arg);
+/* Build the items from refs or the config (tags are listed here, so this
+ * talks to registries); sets eo->hosts. 0 or negative with *err. */
+int selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_export_opts *eo,
+                     const struct ferry_export_item **items, size_t *nitems,
+                     struct ferry_error **err);
+void selection_clear(struct selection *s);
+
+#endif
