@@ -44,8 +44,8 @@ struct ferry_sync_cred {
     char *cred_helper; /* `credHelper`: docker-credential-<name> helper, or NULL */
     enum ferry_sync_tls tls;
     char *regcert;         /* `regcert`: PEM text of CA certificates to trust (not a path) */
-    char *client_cert;     /* `clientCert`: PEM text for mTLS */
-    char *client_key;      /* `clientKey`: PEM text, in sodium_malloc memory */
+    char *client_cert;     /* `clientcert`: PEM text for mTLS */
+    char *client_key;      /* `clientkey`: PEM text, in sodium_malloc memory */
     unsigned line, column; /* of the entry in the file */
 };
 
@@ -105,16 +105,16 @@ struct ferry_sync_config {
  * bytes). Expands {{file "PATH"}} (PATH relative to the working directory, as
  * in regsync; contents trimmed of surrounding white space) and {{env "NAME"}}
  * in the fields regsync expands: creds registry, user, pass, regcert,
- * clientCert, clientKey; sync source, target, referrerSource,
+ * clientcert, clientkey; sync source, target, referrerSource,
  * referrerTarget. Compiles every tag pattern with PCRE2.
  *
  * Errors (messages start with "PATH:LINE:COLUMN: " and never contain a
- * password or the text of a secret field): FERRY_E_IO (file unreadable),
- * FERRY_E_TOO_LARGE (file, {{file}} or YAML over a cap), FERRY_E_INVALID
- * (YAML syntax, unknown or duplicate key, wrong type of value, bad
- * reference, bad pattern, template error, missing file or variable),
- * FERRY_E_UNSUPPORTED (version other than 1, type: registry,
- * semverRange), FERRY_E_NOMEM.
+ * password or the text of a secret field): FERRY_E_NOT_FOUND or FERRY_E_IO
+ * (the config or a {{file}} cannot be read), FERRY_E_TOO_LARGE (file,
+ * {{file}} or YAML over a cap), FERRY_E_INVALID (YAML syntax, unknown or
+ * duplicate key, wrong type of value, bad reference, bad pattern, template
+ * other than file/env, unset variable), FERRY_E_UNSUPPORTED (version other
+ * than 1, type: registry, semverRange), FERRY_E_NOMEM.
  * On success *out is a new config; free it with ferry_sync_config_free. */
 FERRY_API int ferry_sync_config_load(const char *path, struct ferry_sync_config **out,
                                      struct ferry_error **err);
