@@ -47,6 +47,10 @@ struct ctx {
     struct ferry_stmt_referrer *refs;
     size_t nrefs;
     struct ferry_strmap *refseen;         /* "subject|digest" */
+    struct ferry_strmap *noapi;   /* registry hosts without the referrers API */
+    struct ferry_strmap *tagsets; /* "host/repo" -> struct ferry_strmap of its tags */
+    struct ferry_strmap **tagsetlist;
+    size_t ntagsets;
     const struct ferry_export_item *item; /* being resolved */
     struct ferry_statement **plan;        /* dry run: the statement goes here */
 };
@@ -96,6 +100,11 @@ ctx_clear(struct ctx *c)
         ferry_stmt_referrer_clear(&c->refs[i]);
     ferry_free(c->refs);
     ferry_strmap_free(c->refseen);
+    ferry_strmap_free(c->noapi);
+    ferry_strmap_free(c->tagsets);
+    for (i = 0; i < c->ntagsets; i++)
+        ferry_strmap_free(c->tagsetlist[i]);
+    ferry_free(c->tagsetlist);
 }
 
 /* The handle for a registry, made once; per-host options (from a sync
@@ -405,6 +414,57 @@ struct refsrc {
     const char *name; /* HOST/REPO for the statement */
 };
 
+/* The tags of a referrer source repository, listed once: on a registry
+ * without the referrers API, a subject has fallback-tag referrers only if its
+ * sha256-<hex> tag is there, which saves a GET per manifest. */
+static int
+repo_tags(struct ctx *c, const struct refsrc *src, struct ferry_strmap **out,
+          struct ferry_error **err)
+{
+    struct ferry_strmap *set, **nl;
+    char *key, **tags = NULL;
+    size_t n = 0, i;
+    int r;
+
+    key = ferry_asprintf("%s/%s", ferry_registry_host(src->reg), src->repo);
+    if (key == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if ((set = ferry_strmap_get(c->tagsets, key)) != NULL) {
+        ferry_free(key);
+        *out = set;
+        return 0;
+    }
+    r = ferry_registry_list_tags(src->reg, src->repo, &tags, &n, err);
+    if (r == -FERRY_E_NOT_FOUND) {
+        ferry_error_clear(err);
+        r = 0;
+    }
+    if (r < 0) {
+        ferry_free(key);
+        return ferry_error_wrap(err, "referrers in %s", src->name);
+    }
+    set = ferry_strmap_new();
+    nl = set ? ferry_realloc(c->tagsetlist, (c->ntagsets + 1) * sizeof *nl) : NULL;
+    if (nl == NULL) {
+        ferry_strmap_free(set);
+        ferry_strv_free(tags, n);
+        ferry_free(key);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    c->tagsetlist = nl;
+    c->tagsetlist[c->ntagsets++] = set;
+    for (i = 0; i < n && r >= 0; i++)
+        r = ferry_strmap_put(set, tags[i], (void *)1);
+    if (r >= 0)
+        r = ferry_strmap_put(c->tagsets, key, set);
+    ferry_strv_free(tags, n);
+    ferry_free(key);
+    if (r < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    *out = set;
+    return 0;
+}
+
 /* The referrers of subject: the referrers API when the registry answers it,
  * else the sha256-<hex> fallback tag; recursively (a signature on an SBOM). */
 static int
@@ -424,14 +484,24 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
         return ferry_error_new(err, FERRY_E_INVALID, "%s: referrers nested more than %d deep",
                                subject, MAX_DEPTH);
     ferry_buf_init(&body, FERRY_MAX_MANIFEST);
-    r = ferry_registry_get_referrers(src->reg, src->repo, subject,
-                                     o->nartifact_types == 1 ? o->artifact_types[0] : NULL, &body,
-                                     &filtered, err);
+    r = 0;
+    if (ferry_strmap_get(c->noapi, ferry_registry_host(src->reg)) == NULL) {
+        r = ferry_registry_get_referrers(src->reg, src->repo, subject,
+                                         o->nartifact_types == 1 ? o->artifact_types[0] : NULL,
+                                         &body, &filtered, err);
+        if (r == 0 && ferry_strmap_put(c->noapi, ferry_registry_host(src->reg), (void *)1) < 0)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
     if (r == 0) {
+        struct ferry_strmap *tags = NULL;
         if ((tag = ferry_referrers_tag(subject)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
+        if ((r = repo_tags(c, src, &tags, err)) < 0)
+            goto out;
+        if (ferry_strmap_get(tags, tag) == NULL)
+            goto out; /* no fallback tag: no referrers */
         ferry_buf_reset(&body);
         r = ferry_registry_get_manifest(src->reg, src->repo, tag, &body, &info, err);
         if (r == -FERRY_E_NOT_FOUND) {
@@ -1167,7 +1237,9 @@ run(const struct ferry_export_item *items, size_t nitems, const struct ferry_exp
     c.plan = plan;
     c.objmap = ferry_strmap_new();
     c.refseen = ferry_strmap_new();
-    if (c.objmap == NULL || c.refseen == NULL) {
+    c.noapi = ferry_strmap_new();
+    c.tagsets = ferry_strmap_new();
+    if (c.objmap == NULL || c.refseen == NULL || c.noapi == NULL || c.tagsets == NULL) {
         ctx_clear(&c);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }

@@ -261,7 +261,7 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
                                        "artifactType", "annotations", "source",    "target",
                                        "image",        NULL};
     struct ferry_digest d;
-    int64_t image;
+    int64_t image = 0;
     json_t *ann;
     char what[64];
     int r;

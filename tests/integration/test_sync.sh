@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Sync configs end to end: a regsync-shaped config whose source sits behind
+# htpasswd Basic auth with the password read through {{file}}; tag allow/deny
+# (RE2 syntax), a digest tag never selected, platforms, referrerSource /
+# referrerTarget / referrerFilters, an online-only key reported as a notice;
+# the plan matches what the export then contains; targets recorded in the
+# bundle are used by push, with and without --to; a wrong password or a
+# missing credential fails before anything is written and prints no secret.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+flow_need_tools
+PY=/usr/bin/python3
+cd "$TEST_TMP"
+
+start_registry SRC htpasswd
+start_registry DST anon
+pw=$(cat "$REG_SRC_PASSFILE")
+seed_samples "$REG_SRC" "ferry:$pw"
+make_keys "$TEST_TMP/k"
+# referrers: a signature and an SBOM in a separate repository, and one
+# referrer in corpus/app0 itself so that its sha256-<hex> fallback tag exists
+$PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --creds "ferry:$pw" \
+  --repo corpus/app0-attest --subject-repo corpus/app0 --subject 1.0 signature sbom > refs.jsonl
+$PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --creds "ferry:$pw" \
+  --subject-repo corpus/app0 --subject 1.1 vex > vex.jsonl
+sbom=$($PY -c "import json
+for l in open('refs.jsonl'):
+    d=json.loads(l)
+    if d['name']=='sbom': print(d['digest'])")
+
+cp "$REG_SRC_PASSFILE" src.pass
+write_config() { # FILE PASSFILE
+  cat > "$1" <<YML
+version: 1
+creds:
+  - registry: $REG_SRC
+    user: ferry
+    pass: '{{file "$2"}}'
+    tls: disabled
+defaults:
+  referrers: true
+  interval: 60m
+sync:
+  - source: $REG_SRC/corpus/app0
+    target: $REG_DST/mirror/corpus/app0
+    type: repository
+    tags:
+      allow: [ '1\.\d+' ]
+      deny: [ '(?i).*\.1' ]
+    referrerSource: $REG_SRC/corpus/app0-attest
+    referrerTarget: $REG_DST/security/app0-sigs
+    referrerFilters:
+      - artifactType: application/spdx+json
+  - source: $REG_SRC/corpus/app1
+    target: $REG_DST/mirror/corpus/app1
+    type: repository
+    platforms: [ linux/amd64 ]
+    referrers: false
+  - source: $REG_SRC/corpus/base:latest
+    target: $REG_DST/mirror/base:stable
+    type: image
+YML
+}
+write_config sync.yaml src.pass
+
+# --- plan ---------------------------------------------------------------------------
+"$FX" plan -c sync.yaml --json > plan.json 2> plan.err || fail "plan: $(cat plan.err)"
+grep -q "interval" plan.err || fail "no notice for the online-only key: $(cat plan.err)"
+grep -q "$pw" plan.err plan.json && fail "the password appears in the plan output"
+$PY - "$REG_SRC" "$REG_DST" "$sbom" <<'PYEOF' || fail "plan content"
+import json, sys
+src, dst, sbom = sys.argv[1:]
+p = json.load(open("plan.json"))
+imgs = {i["source"]: i for i in p["images"]}
+assert set(imgs) == {src + "/corpus/app0:1.0", src + "/corpus/app1:2.0", src + "/corpus/base:latest"}, imgs.keys()
+a0 = imgs[src + "/corpus/app0:1.0"]
+assert a0["target"] == dst + "/mirror/corpus/app0:1.0"
+assert [r["digest"] for r in a0["referrers"]] == [sbom], a0["referrers"]   # filter: SBOM only
+a1 = imgs[src + "/corpus/app1:2.0"]
+assert a1["platforms"] == ["linux/amd64"] and a1["digest"] != a1["sourceDigest"], a1
+assert imgs[src + "/corpus/base:latest"]["target"] == dst + "/mirror/base:stable"
+assert p["dedupedBytes"] <= p["totalBytes"]
+PYEOF
+
+# --- export: what the plan said ----------------------------------------------------
+"$FX" -q -k k.key -o s.tar.zst -c sync.yaml 2>export.err || fail "export -c: $(cat export.err)"
+"$FI" list --referrers --json -p k.pub s.tar.zst > list.json
+$PY <<'PYEOF' || fail "plan and export differ"
+import json
+p, l = json.load(open("plan.json")), json.load(open("list.json"))
+key = lambda i: (i["source"], i["digest"], tuple(sorted(r["digest"] for r in i["referrers"])))
+assert sorted(map(key, p["images"])) == sorted(map(key, l["images"])), (p["images"], l["images"])
+assert p["dedupedBytes"] == l["contentBytes"], (p["dedupedBytes"], l["contentBytes"])
+assert p["members"] == l["members"]
+PYEOF
+
+# --- push to the recorded targets, then under --to ------------------------------------
+"$FI" push -p k.pub --plain-http s.tar.zst > push.out 2> push.err || fail "push to recorded targets: $(cat push.err)"
+for t in mirror/corpus/app0:1.0 mirror/corpus/app1:2.0 mirror/base:stable; do
+  grep -q "$REG_DST/$t " push.out || fail "$t not pushed: $(cat push.out)"
+done
+curl -fsS -o /dev/null "http://$REG_DST/v2/mirror/corpus/app0/manifests/1.1" \
+  -H "Accept: application/vnd.oci.image.index.v1+json" && fail "denied tag 1.1 was pushed"
+n=$(skopeo inspect --raw --tls-verify=false "docker://$REG_DST/mirror/corpus/app1:2.0" |
+  $PY -c 'import json,sys; print(len(json.load(sys.stdin)["manifests"]))')
+[ "$n" = 1 ] || fail "platform filter: $n manifests in the pushed index"
+a0=$(digest_of "$REG_DST" mirror/corpus/app0:1.0)
+curl -fsS -H "Accept: application/vnd.oci.image.index.v1+json" \
+  "http://$REG_DST/v2/security/app0-sigs/manifests/sha256-${a0#sha256:}" | grep -q "${sbom#sha256:}" \
+  || fail "SBOM not in referrerTarget"
+"$FI" push -q -p k.pub --to "$REG_DST/airgap" --plain-http s.tar.zst > to.out || fail "push --to"
+grep -q "$REG_DST/airgap/mirror/corpus/app0:1.0 " to.out && grep -q "$REG_DST/airgap/mirror/base:stable " to.out \
+  || fail "--to did not rewrite the targets: $(cat to.out)"
+
+# --- credentials: wrong password, missing file -------------------------------------------
+echo "wrong-password" > bad.pass
+write_config bad.yaml bad.pass
+rc=0
+"$FX" -k k.key -o bad.tar.zst -c bad.yaml 2> bad.err || rc=$?
+[ "$rc" = 2 ] || fail "wrong password: exit $rc"
+grep -q "$REG_SRC" bad.err && grep -q 401 bad.err || fail "wrong password message: $(cat bad.err)"
+grep -q "wrong-password" bad.err && fail "the password appears in stderr"
+ls | grep -q "bad.tar.zst" && fail "a failed export left a file"
+write_config missing.yaml /nonexistent/secret
+rc=0
+"$FX" -k k.key -o missing.tar.zst -c missing.yaml 2> missing.err || rc=$?
+[ "$rc" = 2 ] && grep -q "missing.yaml:[0-9]*:[0-9]*" missing.err || fail "missing credential: exit $rc: $(cat missing.err)"
+ls | grep -q "missing.tar.zst" && fail "a failed export left a file"
+
+# --- an unknown key names file, line and column ----------------------------------------
+printf 'version: 1\nsync:\n  - source: a/b\n    target: c/d\n    type: repository\n    colour: blue\n' > unknown.yaml
+rc=0
+"$FX" plan -c unknown.yaml 2> unknown.err || rc=$?
+[ "$rc" = 2 ] && grep -q "unknown.yaml:6:5" unknown.err || fail "unknown key: exit $rc: $(cat unknown.err)"
+pass "sync"
