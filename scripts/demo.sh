@@ -53,18 +53,20 @@ echo "source $SRC, target $DST"
 
 say "seeding the source from samples/images.json"
 bash "$top/scripts/seed-registry.sh" -q -o "$demo/connected/layouts" "$SRC" "$top/samples/images.json"
-echo "attaching a signature, an SBOM, provenance and a signature on the SBOM to corpus/app0:1.0,"
-echo "kept in corpus/app0-attest as Docker Hardened Images keep theirs in another registry"
-/usr/bin/python3 "$top/tests/tools/mkreferrers.py" --registry "$SRC" --repo corpus/app0-attest \
+echo "attaching a signature, an SBOM, provenance and a signature on the SBOM to corpus/app0:1.0"
+/usr/bin/python3 "$top/tests/tools/mkreferrers.py" --registry "$SRC" \
   --subject-repo corpus/app0 --subject 1.0 signature sbom provenance sig-on:sbom >/dev/null
-refs=()
-for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest; do refs+=("$SRC/$r"); done
-printf '  %s\n' "${refs[@]}"
+export FERRY_DEMO_SRC=$SRC
+echo "the selection is samples/regsync-local.yaml, a regsync config (source: \$FERRY_DEMO_SRC):"
+grep -E "^\s+(- source|type|allow|deny|referrer)" "$top/samples/regsync-local.yaml" | sed 's/^/  /'
+
+say "connected side: the plan (nothing is written)"
+"$FX" plan -c "$top/samples/regsync-local.yaml"
 
 say "connected side: key pair and export"
 "$FX" keygen -W -p "$demo/connected/ferry.pub" -s "$demo/connected/ferry.key"
-"$FX" -k "$demo/connected/ferry.key" -o "$demo/media/images.tar.zst" --plain-http \
-  --referrers-src "$SRC/corpus/app0-attest" "${refs[@]}"
+"$FX" -k "$demo/connected/ferry.key" -o "$demo/media/images.tar.zst" \
+  -c "$top/samples/regsync-local.yaml"
 
 say "carrying the bundle, its detached signature and the public key"
 cp "$demo/connected/ferry.pub" "$demo/media/"
@@ -76,7 +78,8 @@ fi
 say "disconnected side: verify, list, push"
 "$FI" verify -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
 "$FI" list --referrers -p "$demo/media/ferry.pub" "$demo/media/images.tar.zst"
-"$FI" push -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
+# the config's targets name registry.airgap.example/mirror/...; --to puts them on this registry
+"$FI" push -p "$demo/media/ferry.pub" --to "$DST" --plain-http "$demo/media/images.tar.zst"
 
 say "what arrived in $DST"
 curl -fsS "http://$DST/v2/_catalog"; echo
@@ -91,6 +94,6 @@ app0=$(skopeo inspect --raw --tls-verify=false "docker://$DST/mirror/corpus/app0
 "$FI" referrers --plain-http "$DST/mirror/corpus/app0@sha256:$app0"
 
 say "pushing again changes nothing"
-"$FI" push -q -p "$demo/media/ferry.pub" --to "$DST/mirror" --plain-http "$demo/media/images.tar.zst"
+"$FI" push -q -p "$demo/media/ferry.pub" --to "$DST" --plain-http "$demo/media/images.tar.zst"
 echo
 echo "demo: done; files are in $demo"
