@@ -407,6 +407,27 @@ type_wanted(const struct ferry_export_item *o, const char *at)
     return false;
 }
 
+/* regsync's referrerFilters: a referrer passes if any filter matches it. */
+static bool
+filters_pass(const struct ferry_export_item *it, const char *at, json_t *annotations)
+{
+    size_t i, k;
+
+    if (it->nfilters == 0)
+        return true;
+    for (i = 0; i < it->nfilters; i++) {
+        const struct ferry_referrer_filter *f = &it->filters[i];
+        bool ok = f->artifact_type == NULL || (at != NULL && strcmp(f->artifact_type, at) == 0);
+        for (k = 0; ok && k < f->nannotations; k++) {
+            const char *v = json_string_value(json_object_get(annotations, f->keys[k]));
+            ok = v != NULL && strcmp(v, f->values[k]) == 0;
+        }
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
 /* Where referrers are read from. */
 struct refsrc {
     struct ferry_registry *reg;
@@ -548,7 +569,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
         at = m->artifact_type              ? m->artifact_type
              : m->kind == FERRY_KIND_IMAGE ? m->config.media_type
                                            : NULL;
-        if (!type_wanted(o, at))
+        if (!type_wanted(o, at) || !filters_pass(o, at, m->annotations))
             continue;
         if (m->subject == NULL || strcmp(m->subject->digest, subject) != 0) {
             ferry_log(FERRY_LOG_WARN,

@@ -54,7 +54,7 @@ ferry_export_sync_free(struct ferry_export_sync *s)
     ferry_free(s->cafiles);
     for (i = 0; i < s->nitems; i++) {
         ferry_free((void *)s->items[i].platforms);
-        ferry_free((void *)s->items[i].artifact_types);
+        ferry_free((void *)s->items[i].filters);
     }
     ferry_free(s->items);
     ferry_free(s->hosts);
@@ -209,29 +209,18 @@ add_item(struct ferry_export_sync *s, const struct ferry_sync_entry *e, char *re
     it->referrers_src = e->referrer_source;
     it->referrers_tgt = e->referrer_target;
     if (e->nreferrer_filters > 0) {
-        const char **at = ferry_calloc(e->nreferrer_filters, sizeof *at);
-        size_t k = 0;
-        if (at == NULL)
+        struct ferry_referrer_filter *fs = ferry_calloc(e->nreferrer_filters, sizeof *fs);
+        if (fs == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         for (i = 0; i < e->nreferrer_filters; i++) {
             const struct ferry_sync_referrer_filter *f = &e->referrer_filters[i];
-            if (f->nannotations > 0)
-                ferry_log(FERRY_LOG_WARN,
-                          "sync entry %s: referrerFilters annotations are not supported; only "
-                          "artifactType filters",
-                          e->source);
-            if (f->artifact_type == NULL) {
-                k = 0; /* a filter without a type lets every referrer through */
-                break;
-            }
-            at[k++] = f->artifact_type;
+            fs[i].artifact_type = f->artifact_type;
+            fs[i].keys = (const char *const *)f->annotation_keys;
+            fs[i].values = (const char *const *)f->annotation_values;
+            fs[i].nannotations = f->nannotations;
         }
-        if (k == 0) {
-            ferry_free(at);
-        } else {
-            it->artifact_types = at;
-            it->nartifact_types = k;
-        }
+        it->filters = fs;
+        it->nfilters = e->nreferrer_filters;
     }
     return 0;
 }

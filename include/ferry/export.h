@@ -7,6 +7,15 @@
 #include "registry.h"
 #include "sign.h"
 
+/* A referrer filter (regsync's referrerFilters): artifactType (NULL: any) and
+ * annotations that must all be present with these values. */
+struct ferry_referrer_filter {
+    const char *artifact_type;
+    const char *const *keys;
+    const char *const *values;
+    size_t nannotations;
+};
+
 /* One thing to export: a reference and what to do with it. */
 struct ferry_export_item {
     const char *ref;    /* HOST[:PORT]/REPO:TAG or ...@DIGEST */
@@ -22,6 +31,8 @@ struct ferry_export_item {
     bool no_referrers;
     const char *const *artifact_types; /* keep only these artifactTypes (none: all) */
     size_t nartifact_types;
+    const struct ferry_referrer_filter *filters; /* and keep those matching any (none: all) */
+    size_t nfilters;
     const char *referrers_src; /* HOST[:PORT]/REPO to read referrers from, or NULL */
     const char *referrers_tgt; /* HOST[:PORT]/REPO recorded as their import target */
 };

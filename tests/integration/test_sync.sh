@@ -25,10 +25,11 @@ $PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --creds
   --repo corpus/app0-attest --subject-repo corpus/app0 --subject 1.0 signature sbom > refs.jsonl
 $PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --creds "ferry:$pw" \
   --subject-repo corpus/app0 --subject 1.1 vex > vex.jsonl
-sbom=$($PY -c "import json
+dg() { $PY -c "import json
 for l in open('refs.jsonl'):
     d=json.loads(l)
-    if d['name']=='sbom': print(d['digest'])")
+    if d['name']=='$1': print(d['digest'])"; }
+sbom=$(dg sbom); sig=$(dg signature)
 
 cp "$REG_SRC_PASSFILE" src.pass
 write_config() { # FILE PASSFILE
@@ -53,6 +54,8 @@ sync:
     referrerTarget: $REG_DST/security/app0-sigs
     referrerFilters:
       - artifactType: application/spdx+json
+      - annotations:
+          dev.ferry.test.name: signature
   - source: $REG_SRC/corpus/app1
     target: $REG_DST/mirror/corpus/app1
     type: repository
@@ -69,15 +72,16 @@ write_config sync.yaml src.pass
 "$FX" plan -c sync.yaml --json > plan.json 2> plan.err || fail "plan: $(cat plan.err)"
 grep -q "interval" plan.err || fail "no notice for the online-only key: $(cat plan.err)"
 grep -q "$pw" plan.err plan.json && fail "the password appears in the plan output"
-$PY - "$REG_SRC" "$REG_DST" "$sbom" <<'PYEOF' || fail "plan content"
+$PY - "$REG_SRC" "$REG_DST" "$sbom" "$sig" <<'PYEOF' || fail "plan content"
 import json, sys
-src, dst, sbom = sys.argv[1:]
+src, dst, sbom, sig = sys.argv[1:]
 p = json.load(open("plan.json"))
 imgs = {i["source"]: i for i in p["images"]}
 assert set(imgs) == {src + "/corpus/app0:1.0", src + "/corpus/app1:2.0", src + "/corpus/base:latest"}, imgs.keys()
 a0 = imgs[src + "/corpus/app0:1.0"]
 assert a0["target"] == dst + "/mirror/corpus/app0:1.0"
-assert [r["digest"] for r in a0["referrers"]] == [sbom], a0["referrers"]   # filter: SBOM only
+# filters: the SBOM by artifactType, the signature by annotation
+assert sorted(r["digest"] for r in a0["referrers"]) == sorted([sbom, sig]), a0["referrers"]
 a1 = imgs[src + "/corpus/app1:2.0"]
 assert a1["platforms"] == ["linux/amd64"] and a1["digest"] != a1["sourceDigest"], a1
 assert imgs[src + "/corpus/base:latest"]["target"] == dst + "/mirror/base:stable"
