@@ -46,7 +46,7 @@ struct ctx {
     size_t nimages;
     struct ferry_stmt_referrer *refs;
     size_t nrefs;
-    struct ferry_strmap *refseen;         /* "subject|digest" */
+    struct ferry_strmap *refseen; /* "subject|digest" */
     struct ferry_strmap *noapi;   /* registry hosts without the referrers API */
     struct ferry_strmap *tagsets; /* "host/repo" -> struct ferry_strmap of its tags */
     struct ferry_strmap **tagsetlist;

@@ -9,8 +9,8 @@
 
 /* Accept list sent on every manifest GET and HEAD. */
 #define FERRY_MANIFEST_ACCEPT                                                                      \
-    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "       \
-    "application/vnd.docker.distribution.manifest.list.v2+json, "                                 \
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "        \
+    "application/vnd.docker.distribution.manifest.list.v2+json, "                                  \
     "application/vnd.docker.distribution.manifest.v2+json"
 
 struct ferry_registry_opts {
@@ -79,8 +79,7 @@ FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo
                                       void *ud, struct ferry_error **err);
 /* HEAD a blob: 1 if present (and *size set if not NULL), 0 if absent. */
 FERRY_API int ferry_registry_head_blob(struct ferry_registry *r, const char *repo,
-                                       const char *digest, int64_t *size,
-                                       struct ferry_error **err);
+                                       const char *digest, int64_t *size, struct ferry_error **err);
 /* Upload a blob: POST (session) then one streamed PUT ?digest= with
  * Content-Length size. The source is read exactly once; no retry after bytes
  * were sent unless rewind is given (may be NULL). */
@@ -113,10 +112,10 @@ FERRY_API int ferry_registry_get_referrers(struct ferry_registry *r, const char 
 /* --- parsers exposed for tests and fuzzing --------------------------------- */
 
 struct ferry_auth_challenge {
-    char *scheme;  /* "basic" or "bearer" (lowercased) */
+    char *scheme; /* "basic" or "bearer" (lowercased) */
     char *realm;
     char *service;
-    char *scope;   /* space-separated, as sent */
+    char *scope; /* space-separated, as sent */
     char *error;
 };
 /* Parse one WWW-Authenticate header value (RFC 7235 auth-params, quoted strings
