@@ -15,8 +15,11 @@
 #include "ferry/reference.h"
 #include "ferry/statement.h"
 #include "ferry/util.h"
+#include "fetch_int.h"
 
-#define MAX_DEPTH 8 /* index nesting */
+#define MAX_DEPTH 8           /* index nesting */
+#define FETCH_THREADS 3       /* layers downloaded ahead of the writer */
+#define FETCH_RING (4u << 20) /* bytes each may hold: memory is bounded by both */
 
 /* One bundle member to write. Manifests and small configs are held in memory;
  * everything else streams from its registry while the bundle is written. */
@@ -33,6 +36,7 @@ struct obj {
 struct conn {
     char *host;
     struct ferry_registry *reg;
+    const struct ferry_registry_opts *opts;
 };
 
 struct ctx {
@@ -140,6 +144,7 @@ get_conn(struct ctx *c, const char *host, const char *name, struct ferry_registr
         ferry_registry_free(nc->reg);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
+    nc->opts = ro;
     c->nconns++;
     *out = nc->reg;
     return 0;
@@ -1105,6 +1110,9 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     const char *base;
     size_t ilen = 0, slen = 0, i;
     char created[32];
+    struct fetch_job *jobs = NULL;
+    struct fetcher *fetch = NULL;
+    size_t njobs = 0;
     struct fallback *fb = NULL;
     size_t nfb = 0;
     time_t now;
@@ -1184,6 +1192,34 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
                                      err)) < 0 ||
         (r = ferry_bundle_writer_add(w, "index.json", index, ilen, err)) < 0)
         goto out;
+    /* Layers download ahead on a few threads (bounded rings) while this
+     * thread writes the bundle in order. */
+    jobs = ferry_calloc(c->nobjs ? c->nobjs : 1, sizeof *jobs);
+    if (jobs == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < c->nobjs; i++) {
+        struct obj *ob = c->objs[i];
+        size_t k;
+        if (ob->data != NULL)
+            continue;
+        for (k = 0; k < c->nconns && c->conns[k].reg != ob->reg; k++)
+            ;
+        if (k == c->nconns) {
+            r = ferry_error_new(err, FERRY_E_INTERNAL, "no connection for %s", ob->digest);
+            goto out;
+        }
+        jobs[njobs].host = c->conns[k].host;
+        jobs[njobs].reg = c->conns[k].opts;
+        jobs[njobs].repo = ob->repo;
+        jobs[njobs].digest = ob->digest;
+        jobs[njobs].size = ob->size;
+        njobs++;
+    }
+    if ((r = fetcher_start(jobs, njobs, FETCH_THREADS, FETCH_RING, &fetch, err)) < 0)
+        goto out;
+    njobs = 0;
     for (i = 0; i < c->nobjs; i++) {
         struct obj *ob = c->objs[i];
         ferry_safefree(path);
@@ -1202,11 +1238,8 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
         ws.w = w;
         ws.digest = ob->digest;
         ws.done = 0;
-        r = ferry_registry_get_blob(ob->reg, ob->repo, ob->digest, ob->size, writer_sink, &ws, err);
-        if (r < 0) {
-            ferry_error_wrap(err, "export %s@%s", ob->repo, ob->digest);
+        if ((r = fetcher_drain(fetch, njobs++, writer_sink, &ws, err)) < 0)
             goto out;
-        }
         if ((r = ferry_bundle_writer_end(w, err)) < 0)
             goto out;
     }
@@ -1222,6 +1255,8 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
         goto out;
     rep->bundle_bytes = ferry_bundle_writer_bytes(w);
 out:
+    fetcher_stop(fetch);
+    ferry_free(jobs);
     if (r < 0 && *err != NULL && o->output != NULL && c->plan == NULL)
         ferry_error_wrap(err, "write %s", o->output);
     ferry_bundle_writer_free(w);
