@@ -185,7 +185,7 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
         (r = str_field(o, "mediaType", false, what, &m->media_type, err)) < 0)
         return r;
     if (ferry_digest_parse(m->digest, &d, err) < 0) {
-        (*err)->code = FERRY_E_BUNDLE;
+        ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
     if (strcmp(m->path, "oci-layout") == 0 || strcmp(m->path, "index.json") == 0)
@@ -228,7 +228,7 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         (r = str_field(o, "sourceDigest", false, what, &im->source_digest, err)) < 0)
         return r;
     if (ferry_digest_parse(im->digest, &d, err) < 0) {
-        (*err)->code = FERRY_E_BUNDLE;
+        ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
     pl = json_object_get(o, "platforms");
@@ -285,7 +285,7 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     rf->image = (size_t)image;
     if (ferry_digest_parse(rf->subject, &d, err) < 0 ||
         ferry_digest_parse(rf->digest, &d, err) < 0) {
-        (*err)->code = FERRY_E_BUNDLE;
+        ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
     ann = json_object_get(o, "annotations");

@@ -279,6 +279,15 @@ ferry_error_wrap(struct ferry_error **err, const char *fmt, ...)
     return -(int)(*err)->code;
 }
 
+int
+ferry_error_recode(struct ferry_error **err, enum ferry_status code)
+{
+    /* the shared out-of-memory error keeps its code */
+    if (err != NULL && *err != NULL && *err != &oom_error)
+        (*err)->code = code;
+    return -(int)code;
+}
+
 void
 ferry_error_free(struct ferry_error *e)
 {

@@ -51,6 +51,9 @@ FERRY_API int ferry_error_http(struct ferry_error **err, enum ferry_status code,
 /* Prefix the message of *err with "<fmt>: " and return -(*err)->code.
  * If *err is NULL this returns -FERRY_E_INTERNAL. */
 FERRY_API int ferry_error_wrap(struct ferry_error **err, const char *fmt, ...) FERRY_PRINTF(2, 3);
+/* Change the code of *err (a lower layer's generic code to the caller's more
+ * specific one) and return -code. Safe when err or *err is NULL. */
+FERRY_API int ferry_error_recode(struct ferry_error **err, enum ferry_status code);
 FERRY_API void ferry_error_free(struct ferry_error *e);
 /* Free *err and set it to NULL. */
 FERRY_API void ferry_error_clear(struct ferry_error **err);
