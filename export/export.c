@@ -561,7 +561,8 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
             continue;
         if (d->artifact_type != NULL && !type_wanted(o, d->artifact_type))
             continue;
-        if ((key = ferry_asprintf("%s|%s", subject, d->digest)) == NULL) {
+        /* per image: two images sharing a manifest each carry its referrers */
+        if ((key = ferry_asprintf("%zu|%s|%s", image, subject, d->digest)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
@@ -827,6 +828,14 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
                   "%s: platforms filtered, so the index gets a new digest %s; referrers of the "
                   "original index %s (signatures over it) cannot be carried",
                   text, digest, info.digest);
+    if (!c->item->no_referrers && c->item->referrers_tgt != NULL) {
+        struct ferry_ref *tgt = NULL;
+        if ((r = ferry_ref_parse(c->item->referrers_tgt, true, &tgt, err)) < 0) {
+            ferry_error_wrap(err, "referrers target");
+            goto out;
+        }
+        ferry_ref_free(tgt);
+    }
     if (!c->item->no_referrers) {
         /* The index and every platform manifest can have referrers. */
         size_t i, n = acc.nmanifests;
@@ -922,9 +931,18 @@ build_fallbacks(struct ctx *c, struct fallback **out, size_t *nout, struct ferry
         json_object_set_new(root, "schemaVersion", json_integer(2));
         json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX));
         json_object_set_new(root, "manifests", arr);
-        for (j = i; j < c->nrefs; j++)
-            if (strcmp(c->refs[j].subject, subject) == 0)
+        for (j = i; j < c->nrefs; j++) {
+            size_t k;
+            bool dup = false;
+            if (strcmp(c->refs[j].subject, subject) != 0)
+                continue;
+            for (k = i; k < j; k++)
+                if (strcmp(c->refs[k].subject, subject) == 0 &&
+                    strcmp(c->refs[k].digest, c->refs[j].digest) == 0)
+                    dup = true;
+            if (!dup)
                 json_array_append_new(arr, referrer_descriptor(&c->refs[j]));
+        }
         text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(root);
         if (text == NULL) {
@@ -1303,7 +1321,10 @@ run(const struct ferry_export_item *items, size_t nitems, const struct ferry_exp
         size_t j;
         bool dup = false;
         for (j = 0; j < i; j++)
-            if (strcmp(items[i].ref, items[j].ref) == 0)
+            if (strcmp(items[i].ref, items[j].ref) == 0 &&
+                (items[i].target == items[j].target ||
+                 (items[i].target && items[j].target &&
+                  strcmp(items[i].target, items[j].target) == 0)))
                 dup = true;
         if (dup)
             continue;

@@ -280,10 +280,14 @@ entry_image(struct ferry_export_sync *s, const struct ferry_sync_config *cfg,
         ferry_error_wrap(err, "%s:%u:%u", cfg->path, e->line, e->column);
         goto out;
     }
-    /* A target without a tag keeps the source's. */
-    target = strpbrk(strrchr(e->target, '/') ? strrchr(e->target, '/') : e->target, ":@")
-                 ? ferry_strdup(e->target)
-                 : ferry_asprintf("%s:%s", e->target, src->tag ? src->tag : "latest");
+    /* A target without a tag keeps the source's tag, or its digest (no tag
+     * is set then). */
+    if (strpbrk(strrchr(e->target, '/') ? strrchr(e->target, '/') : e->target, ":@"))
+        target = ferry_strdup(e->target);
+    else if (src->tag != NULL)
+        target = ferry_asprintf("%s:%s", e->target, src->tag);
+    else
+        target = ferry_asprintf("%s@%s", e->target, src->digest);
     r = add_item(s, e, ferry_strdup(e->source), target, err);
 out:
     ferry_ref_free(src);

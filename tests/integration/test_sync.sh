@@ -32,6 +32,7 @@ for l in open('refs.jsonl'):
 sbom=$(dg sbom); sig=$(dg signature)
 
 cp "$REG_SRC_PASSFILE" src.pass
+app1_digest=$(digest_of "$REG_SRC" corpus/app1:2.0 "ferry:$pw")
 write_config() { # FILE PASSFILE
   cat > "$1" <<YML
 version: 1
@@ -64,6 +65,19 @@ sync:
   - source: $REG_SRC/corpus/base:latest
     target: $REG_DST/mirror/base:stable
     type: image
+  # the same image to a second place: both land
+  - source: $REG_SRC/corpus/base:latest
+    target: $REG_DST/copy/base:stable
+    type: image
+  # app0:1.0 once more, elsewhere: its referrers land there too
+  - source: $REG_SRC/corpus/app0:1.0
+    target: $REG_DST/other/app0
+    type: image
+    referrerSource: $REG_SRC/corpus/app0-attest
+  # by digest, target without a tag: pushed by digest, no tag invented
+  - source: $REG_SRC/corpus/app1@$app1_digest
+    target: $REG_DST/bydigest/app1
+    type: image
 YML
 }
 write_config sync.yaml src.pass
@@ -77,14 +91,17 @@ import json, sys
 src, dst, sbom, sig = sys.argv[1:]
 p = json.load(open("plan.json"))
 imgs = {i["source"]: i for i in p["images"]}
-assert set(imgs) == {src + "/corpus/app0:1.0", src + "/corpus/app1:2.0", src + "/corpus/base:latest"}, imgs.keys()
-a0 = imgs[src + "/corpus/app0:1.0"]
-assert a0["target"] == dst + "/mirror/corpus/app0:1.0"
+assert set(imgs) >= {src + "/corpus/app0:1.0", src + "/corpus/app1:2.0", src + "/corpus/base:latest"}, imgs.keys()
+assert len(p["images"]) == 6, [i["source"] for i in p["images"]]
+a0 = [i for i in p["images"] if i["target"] == dst + "/mirror/corpus/app0:1.0"][0]
 # filters: the SBOM by artifactType, the signature by annotation
 assert sorted(r["digest"] for r in a0["referrers"]) == sorted([sbom, sig]), a0["referrers"]
 a1 = imgs[src + "/corpus/app1:2.0"]
 assert a1["platforms"] == ["linux/amd64"] and a1["digest"] != a1["sourceDigest"], a1
-assert imgs[src + "/corpus/base:latest"]["target"] == dst + "/mirror/base:stable"
+assert {i["target"] for i in p["images"] if i["source"] == src + "/corpus/base:latest"} == {dst + "/mirror/base:stable", dst + "/copy/base:stable"}
+other = [i for i in p["images"] if i["target"] == dst + "/other/app0:1.0"][0]
+assert len(other["referrers"]) == 2, other   # no filter on this entry: signature and SBOM
+assert [i["target"] for i in p["images"] if "@" in i["source"]][0].startswith(dst + "/bydigest/app1@sha256:")
 assert p["dedupedBytes"] <= p["totalBytes"]
 PYEOF
 
@@ -102,7 +119,7 @@ PYEOF
 
 # --- push to the recorded targets, then under --to ------------------------------------
 "$FI" push -p k.pub --plain-http s.tar.zst > push.out 2> push.err || fail "push to recorded targets: $(cat push.err)"
-for t in mirror/corpus/app0:1.0 mirror/corpus/app1:2.0 mirror/base:stable; do
+for t in mirror/corpus/app0:1.0 mirror/corpus/app1:2.0 mirror/base:stable copy/base:stable; do
   grep -q "$REG_DST/$t " push.out || fail "$t not pushed: $(cat push.out)"
 done
 curl -fsS -o /dev/null "http://$REG_DST/v2/mirror/corpus/app0/manifests/1.1" \
@@ -114,6 +131,14 @@ a0=$(digest_of "$REG_DST" mirror/corpus/app0:1.0)
 curl -fsS -H "Accept: application/vnd.oci.image.index.v1+json" \
   "http://$REG_DST/v2/security/app0-sigs/manifests/sha256-${a0#sha256:}" | grep -q "${sbom#sha256:}" \
   || fail "SBOM not in referrerTarget"
+curl -fsS -H "Accept: application/vnd.oci.image.index.v1+json" \
+  "http://$REG_DST/v2/other/app0/manifests/sha256-${a0#sha256:}" | grep -q "${sig#sha256:}" \
+  || fail "referrers of the second copy of app0:1.0 missing"
+curl -fsS -o /dev/null -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json" \
+  "http://$REG_DST/v2/bydigest/app1/manifests/$app1_digest" || fail "by-digest image not pushed"
+# distribution answers NAME_UNKNOWN for a repository without tags
+curl -s "http://$REG_DST/v2/bydigest/app1/tags/list" | grep -q '"tags":\["' \
+  && fail "a tag was invented for the by-digest image: $(curl -s "http://$REG_DST/v2/bydigest/app1/tags/list")"
 "$FI" push -q -p k.pub --to "$REG_DST/airgap" --plain-http s.tar.zst > to.out || fail "push --to"
 grep -q "$REG_DST/airgap/mirror/corpus/app0:1.0 " to.out && grep -q "$REG_DST/airgap/mirror/base:stable " to.out \
   || fail "--to did not rewrite the targets: $(cat to.out)"
