@@ -63,8 +63,9 @@ struct worker;
 /* What one target repository needs. */
 struct trepo {
     char *name;
-    struct vmanifest **manifests; /* children before parents */
+    struct vmanifest **manifests; /* children before parents, images then referrers */
     size_t nmanifests;
+    size_t nimage; /* manifests[0..nimage) are the images' */
 };
 
 /* Repositories that still need a blob; `have` is where it already is. */
@@ -241,6 +242,7 @@ map_target(struct plan *p, const char *target, const char *prefix, bool have_to,
            char **tag, struct ferry_error **err)
 {
     struct ferry_ref *ref = NULL;
+    char *name = NULL, *t = NULL;
     int r;
 
     if ((r = ferry_ref_parse(target, true, &ref, err)) < 0)
@@ -257,15 +259,21 @@ map_target(struct plan *p, const char *target, const char *prefix, bool have_to,
             goto out;
         }
     }
-    *repo =
+    name =
         prefix ? ferry_asprintf("%s/%s", prefix, ref->repository) : ferry_strdup(ref->repository);
-    if (*repo == NULL) {
+    if (name == NULL || (tag != NULL && ref->tag != NULL && (t = ferry_strdup(ref->tag)) == NULL)) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    if (tag != NULL && ref->tag != NULL && (*tag = ferry_strdup(ref->tag)) == NULL)
-        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    *repo = name;
+    name = NULL;
+    if (tag != NULL) {
+        *tag = t;
+        t = NULL;
+    }
 out:
+    ferry_free(name);
+    ferry_free(t);
     ferry_ref_free(ref);
     return r;
 }
@@ -324,6 +332,8 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
         if ((r = plan_manifest(p, t, im->digest, 0, err)) < 0)
             return ferry_error_wrap(err, "image %s", im->source);
     }
+    for (i = 0; i < p->nrepos; i++)
+        p->repos[i]->nimage = p->repos[i]->nmanifests;
     /* Referrers after their subjects: into --referrers-tgt as recorded (its
      * host replaced by the target registry), else the subject's repository. */
     for (i = 0; i < st->nreferrers; i++) {
@@ -337,9 +347,9 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
             ferry_free(name);
             if (r < 0)
                 return r;
-        } else if ((t = ferry_strmap_get(p->homes, rf->subject)) == NULL) {
-            return ferry_error_new(err, FERRY_E_BUNDLE, "referrer %s: subject %s has no target",
-                                   rf->digest, rf->subject);
+        } else if ((r = plan_repo(p, p->targets[rf->image], &t, err)) < 0) {
+            /* with its image: every manifest of an image lands in its repository */
+            return r;
         }
         if ((r = plan_manifest(p, t, rf->digest, 0, err)) < 0)
             return ferry_error_wrap(err, "referrer %s", rf->digest);
@@ -360,6 +370,8 @@ fallback_descriptor(const struct vmanifest *vm)
                      : vm->m->kind == FERRY_KIND_IMAGE ? vm->m->config.media_type
                                                        : NULL;
 
+    if (d == NULL)
+        return NULL;
     json_object_set_new(d, "mediaType", json_string(vm->m->media_type));
     json_object_set_new(d, "digest", json_string(vm->digest));
     json_object_set_new(d, "size", json_integer((json_int_t)vm->len));
@@ -448,11 +460,16 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
                 if (p->rplans[j].t != t || strcmp(rf->subject, subject) != 0 ||
                     index_lists(arr, rf->digest))
                     continue;
-                json_array_append_new(
-                    arr, fallback_descriptor(ferry_verified_manifest(p->v, rf->digest)));
+                if (json_array_append_new(
+                        arr, fallback_descriptor(ferry_verified_manifest(p->v, rf->digest))) != 0) {
+                    r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                    break;
+                }
                 changed = true;
             }
-            if (!changed) {
+            if (r < 0) {
+                /* reported below */
+            } else if (!changed) {
                 rep->fallback_unchanged++;
             } else if ((text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
                 r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -495,6 +512,8 @@ struct pool {
     _Atomic uint64_t done_bytes;
     uint64_t total_bytes;
     int (*job)(struct pool *pl, struct worker *w, size_t i);
+    struct worker *first; /* the worker that failed first (under mu) */
+    bool referrers;       /* job_manifests: the referrer phase */
 };
 
 struct worker {
@@ -652,10 +671,11 @@ static int
 job_manifests(struct pool *pl, struct worker *w, size_t idx)
 {
     struct trepo *t = pl->p->repos[idx];
-    size_t j;
+    size_t j = pl->referrers ? t->nimage : 0;
+    size_t end = pl->referrers ? t->nmanifests : t->nimage;
     int r;
 
-    for (j = 0; j < t->nmanifests && !atomic_load(&pl->failed); j++) {
+    for (; j < end && !atomic_load(&pl->failed); j++) {
         struct vmanifest *vm = t->manifests[j];
         struct ferry_manifest_info info = {0};
         r = ferry_registry_head_manifest(w->reg, t->name, vm->digest, &info, &w->err);
@@ -689,6 +709,12 @@ worker_main(void *arg)
         if (i >= pl->njobs || atomic_load(&pl->failed))
             break;
         if ((w->r = pl->job(pl, w, i)) < 0) {
+            /* Others see `failed` and cancel their uploads; the error to
+             * report is this first one, not their cancellations. */
+            pthread_mutex_lock(&pl->mu);
+            if (pl->first == NULL)
+                pl->first = w;
+            pthread_mutex_unlock(&pl->mu);
             atomic_store(&pl->failed, true);
             break;
         }
@@ -696,8 +722,8 @@ worker_main(void *arg)
     return NULL;
 }
 
-/* Run njobs jobs on the workers (the calling thread is worker 0). The first
- * error in job order of failure is returned. */
+/* Run njobs jobs on the workers (the calling thread is worker 0). The error
+ * of the job that failed first is returned. */
 static int
 run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
          int (*job)(struct pool *, struct worker *, size_t), struct ferry_error **err)
@@ -708,6 +734,7 @@ run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
     pl->next = 0;
     pl->njobs = njobs;
     pl->job = job;
+    pl->first = NULL;
     atomic_store(&pl->failed, false);
     if (nw > njobs)
         nw = njobs ? njobs : 1;
@@ -721,14 +748,13 @@ run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
     worker_main(&ws[0]);
     for (i = 1; i <= started; i++)
         pthread_join(ws[i].th, NULL);
-    for (i = 0; i <= started; i++) {
-        if (ws[i].r < 0 && r == 0) {
-            r = ws[i].r;
-            *err = ws[i].err;
-            ws[i].err = NULL;
-        }
-        ferry_error_clear(&ws[i].err);
+    if (pl->first != NULL) {
+        r = pl->first->r;
+        *err = pl->first->err;
+        pl->first->err = NULL;
     }
+    for (i = 0; i <= started; i++)
+        ferry_error_clear(&ws[i].err);
     return r;
 }
 
@@ -834,6 +860,11 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     }
     /* Blobs first, then manifests per repository, then tags. */
     r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
+    if (r == 0)
+        r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
+    /* Referrers after every image manifest: a referrer pushed to another
+     * repository (--referrers-tgt) must not precede its subject. */
+    pl.referrers = true;
     if (r == 0)
         r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
     pthread_mutex_destroy(&pl.mu);

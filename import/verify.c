@@ -111,6 +111,19 @@ read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *
     }
 }
 
+/* A name from an unverified bundle, safe to print: control characters and
+ * non-ASCII bytes become '?', at most n-1 bytes. */
+static const char *
+printable(const char *s, char *buf, size_t n)
+{
+    size_t i;
+
+    for (i = 0; s[i] && i + 1 < n; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 /* Open the bundle and read + check the statement (first two members). */
 static int
 open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
@@ -120,6 +133,7 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     struct ferry_bundle_reader *rd = NULL;
     struct ferry_buf st, sig;
     const char *name;
+    char safe[128];
     uint64_t size;
     size_t which = 0;
     int r;
@@ -131,7 +145,8 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_BUNDLE, "first member is %s, not %s: not a ferry bundle",
-                            r == 0 ? "missing" : name, FERRY_STATEMENT_NAME);
+                            r == 0 ? "missing" : printable(name, safe, sizeof safe),
+                            FERRY_STATEMENT_NAME);
         goto out;
     }
     if (r < 0)
@@ -141,7 +156,8 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_SIG_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_SIGNATURE, "second member is %s, not %s",
-                            r == 0 ? "missing" : name, FERRY_STATEMENT_SIG_NAME);
+                            r == 0 ? "missing" : printable(name, safe, sizeof safe),
+                            FERRY_STATEMENT_SIG_NAME);
         goto out;
     }
     if (r < 0)
@@ -212,6 +228,7 @@ check_member(struct ferry_verified *v, struct ferry_bundle_reader *rd, const cha
              uint64_t size, struct ferry_buf *keep, struct ferry_error **err)
 {
     const struct ferry_stmt_member *m = ferry_strmap_get(v->members, name);
+    char safe[128];
     struct ferry_hasher *h = NULL;
     struct ferry_digest want, got;
     unsigned char *chunk = NULL;
@@ -220,8 +237,8 @@ check_member(struct ferry_verified *v, struct ferry_bundle_reader *rd, const cha
     int r = 0;
 
     if (m == NULL)
-        return ferry_error_new(err, FERRY_E_BUNDLE, "member %.200s is not listed in the signed %s",
-                               name, FERRY_STATEMENT_NAME);
+        return ferry_error_new(err, FERRY_E_BUNDLE, "member %s is not listed in the signed %s",
+                               printable(name, safe, sizeof safe), FERRY_STATEMENT_NAME);
     if (size != (uint64_t)m->size)
         return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
                                "member %s is %llu bytes, the signed statement says %lld", name,
@@ -298,14 +315,14 @@ need_member(const struct ferry_verified *v, const struct ferry_descriptor *d, co
 
 /* Parse a manifest (once) and check everything it references is in the bundle. */
 static int
-check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, int depth,
+check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, const char *from, int depth,
             struct ferry_error **err)
 {
     struct vmanifest *vm;
     size_t i;
     int r;
 
-    if ((r = need_member(v, d, "index.json", err)) < 0)
+    if ((r = need_member(v, d, from, err)) < 0)
         return r;
     if (!ferry_media_type_is_index(d->media_type) && !ferry_media_type_is_manifest(d->media_type))
         return 0;
@@ -322,7 +339,7 @@ check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, int dept
         return r;
     if (vm->m->kind == FERRY_KIND_INDEX) {
         for (i = 0; i < vm->m->nmanifests; i++)
-            if ((r = check_graph(v, &vm->m->manifests[i], depth + 1, err)) < 0)
+            if ((r = check_graph(v, &vm->m->manifests[i], vm->digest, depth + 1, err)) < 0)
                 return ferry_error_wrap(err, "index %s", vm->digest);
         return 0;
     }
@@ -353,7 +370,7 @@ check_referrers(struct ferry_verified *v, struct ferry_error **err)
             !ferry_media_type_is_index(rf->media_type))
             return ferry_error_new(err, FERRY_E_BUNDLE, "referrer %s has media type %s", rf->digest,
                                    rf->media_type);
-        if ((r = check_graph(v, &d, 0, err)) < 0)
+        if ((r = check_graph(v, &d, "ferry.json referrers", 0, err)) < 0)
             return ferry_error_wrap(err, "referrer %s", rf->digest);
         if (ferry_strmap_get(v->manifests, rf->subject) == NULL)
             return ferry_error_new(err, FERRY_E_BUNDLE,
@@ -399,10 +416,10 @@ check_layout(struct ferry_verified *v, const struct ferry_buf *layout,
     for (i = 0; i < json_array_size(arr); i++) {
         struct ferry_descriptor d;
         if ((r = ferry_descriptor_parse(json_array_get(arr, i), "index.json", &d, err)) < 0) {
-            (*err)->code = FERRY_E_BUNDLE;
+            ferry_error_recode(err, FERRY_E_BUNDLE);
             goto out;
         }
-        r = check_graph(v, &d, 0, err);
+        r = check_graph(v, &d, "index.json", 0, err);
         ferry_descriptor_clear(&d);
         if (r < 0)
             goto out;
@@ -496,7 +513,9 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
             goto out;
         }
         if (r == 0) {
-            r = ferry_error_new(err, FERRY_E_BUNDLE, "member %.200s appears twice", name);
+            char safe[128];
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s appears twice",
+                                printable(name, safe, sizeof safe));
             goto out;
         }
         /* Where the member starts, so pushes can read blobs in parallel. */

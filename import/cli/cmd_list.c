@@ -37,7 +37,7 @@ print_tree(const struct ferry_statement *st, size_t image, const char *subject, 
            int depth)
 {
     size_t i, last = SIZE_MAX;
-    char sz[32], next[256];
+    char sz[32], next[256], at[256], tg[512];
 
     if (depth > 8)
         return;
@@ -49,9 +49,9 @@ print_tree(const struct ferry_statement *st, size_t image, const char *subject, 
         if (rf->image != image || strcmp(rf->subject, subject) != 0)
             continue;
         printf("%s%s %s  %.19s  %s%s%s\n", indent, i == last ? "└──" : "├──",
-               rf->artifact_type ? rf->artifact_type : "(no artifactType)", rf->digest,
-               cli_size(sz, sizeof sz, (unsigned long long)rf->size), rf->target ? "  -> " : "",
-               rf->target ? rf->target : "");
+               rf->artifact_type ? cli_safe(rf->artifact_type, at, sizeof at) : "(no artifactType)",
+               rf->digest, cli_size(sz, sizeof sz, (unsigned long long)rf->size),
+               rf->target ? "  -> " : "", rf->target ? cli_safe(rf->target, tg, sizeof tg) : "");
         snprintf(next, sizeof next, "%s%s", indent, i == last ? "    " : "│   ");
         print_tree(st, image, rf->digest, next, depth + 1);
     }
@@ -126,8 +126,8 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
                                     rf->artifact_type ? json_string(rf->artifact_type)
                                                       : json_null());
                 json_object_set_new(ro, "size", json_integer(rf->size));
-                json_object_set(ro, "annotations",
-                                rf->annotations ? rf->annotations : json_object());
+                json_object_set_new(ro, "annotations",
+                                    rf->annotations ? json_incref(rf->annotations) : json_object());
                 json_object_set_new(ro, "source", json_string(rf->source));
                 json_object_set_new(ro, "target",
                                     rf->target ? json_string(rf->target) : json_null());
@@ -151,7 +151,7 @@ static void
 print_table(const char *path, const struct ferry_statement *st, bool verified, bool refs)
 {
     size_t i, j, w = 5;
-    char sz[32];
+    char sz[32], safe[512];
     int64_t total = 0;
 
     for (i = 0; i < st->nmembers; i++)
@@ -165,10 +165,10 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
     printf("%-*s  %-19s  %-10s  %s\n", (int)w, "IMAGE", "DIGEST", "SIZE", "PLATFORMS");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
-        printf("%-*s  %-19.19s  %-10s  ", (int)w, im->source, im->digest,
-               cli_size(sz, sizeof sz, (unsigned long long)im->total));
+        printf("%-*s  %-19.19s  %-10s  ", (int)w, cli_safe(im->source, safe, sizeof safe),
+               im->digest, cli_size(sz, sizeof sz, (unsigned long long)im->total));
         for (j = 0; j < im->nplatforms; j++)
-            printf("%s%s", j ? "," : "", im->platforms[j]);
+            printf("%s%s", j ? "," : "", cli_safe(im->platforms[j], safe, sizeof safe));
         printf("%s\n", im->nplatforms ? "" : "-");
         if (refs)
             print_referrers(st, i);

@@ -114,6 +114,7 @@ cmd_push(int argc, char **argv)
     cli_progress_done();
     cli_info("verified %s: signed by key %s", argv[optind], ferry_verified_key_id(v));
     po.reg = cr.o;
+    cli_pushing = true;
     r = ferry_import_push(argv[optind], v, &po, pushed, NULL, &rep, &err);
     ferry_verified_free(v);
     cli_reg_clear(&cr);

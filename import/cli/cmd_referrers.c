@@ -3,6 +3,7 @@
  * an import. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -107,7 +108,25 @@ cmd_referrers(int argc, char **argv)
                             argv[optind]);
         goto out;
     }
-    if (json) {
+    if (json && atype && !filtered) {
+        /* the registry did not filter: filter the index before printing it */
+        json_error_t jerr;
+        json_t *root = json_loadb(body.data, body.len, 0, &jerr), *arr, *keep = json_array();
+        char *text = NULL;
+        arr = json_object_get(root, "manifests");
+        for (i = 0; i < json_array_size(arr); i++) {
+            const char *t =
+                json_string_value(json_object_get(json_array_get(arr, i), "artifactType"));
+            if (t && strcmp(t, atype) == 0)
+                json_array_append(keep, json_array_get(arr, i));
+        }
+        json_object_set_new(root, "manifests", keep);
+        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(root);
+    } else if (json) {
         fwrite(body.data, 1, body.len, stdout);
         putchar('\n');
     } else {
