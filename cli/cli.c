@@ -1,5 +1,6 @@
 /* ferry: shared command-line support. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,10 +21,14 @@ int cli_verbosity = 1;
 static bool progress_on;
 static bool progress_drawn;
 static struct timespec progress_last;
+/* Messages and progress come from push and download threads too. */
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+bool cli_pushing;
 
 static void
 vmsg(const char *prefix, const char *fmt, va_list ap)
 {
+    pthread_mutex_lock(&out_mu);
     if (progress_drawn) {
         fputs("\r\033[K", stderr);
         progress_drawn = false;
@@ -31,6 +36,7 @@ vmsg(const char *prefix, const char *fmt, va_list ap)
     fprintf(stderr, "%s: %s", cli_prog, prefix);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    pthread_mutex_unlock(&out_mu);
 }
 
 void
@@ -81,6 +87,19 @@ log_handler(enum ferry_log_level level, const char *msg, void *ud)
 }
 
 const char *
+cli_safe(const char *s, char *buf, size_t n)
+{
+    size_t i;
+
+    if (s == NULL)
+        return "";
+    for (i = 0; s[i] && i + 1 < n; i++)
+        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
+const char *
 cli_size(char *buf, size_t n, unsigned long long bytes)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -109,15 +128,17 @@ progress_handler(const char *phase, const char *object, uint64_t done, uint64_t 
     (void)ud;
     if (!progress_on)
         return;
+    pthread_mutex_lock(&out_mu);
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (now.tv_sec - progress_last.tv_sec) * 1000 +
          (now.tv_nsec - progress_last.tv_nsec) / 1000000;
-    if (ms < 166 && done != total)
-        return;
-    progress_last = now;
-    fprintf(stderr, "\r\033[K%s: %-7s %10s / %-10s %.40s", cli_prog, phase,
-            cli_size(a, sizeof a, done), cli_size(b, sizeof b, total), object ? object : "");
-    progress_drawn = true;
+    if (ms >= 166 || done == total) {
+        progress_last = now;
+        fprintf(stderr, "\r\033[K%s: %-7s %10s / %-10s %.40s", cli_prog, phase,
+                cli_size(a, sizeof a, done), cli_size(b, sizeof b, total), object ? object : "");
+        progress_drawn = true;
+    }
+    pthread_mutex_unlock(&out_mu);
 }
 
 void
@@ -135,10 +156,12 @@ cli_setup(bool force_progress)
 void
 cli_progress_done(void)
 {
+    pthread_mutex_lock(&out_mu);
     if (progress_drawn) {
         fputs("\r\033[K", stderr);
         progress_drawn = false;
     }
+    pthread_mutex_unlock(&out_mu);
 }
 
 int
@@ -149,7 +172,10 @@ cli_fail(struct ferry_error *err)
     cli_progress_done();
     if (err != NULL) {
         cli_error("%s", err->msg);
-        if (code == FERRY_EXIT_VERIFY)
+        if (code == FERRY_EXIT_VERIFY && cli_pushing)
+            cli_error("content read again while pushing did not match; tags not yet set were "
+                      "left unchanged");
+        else if (code == FERRY_EXIT_VERIFY)
             cli_error("verification failed: nothing was changed");
     }
     ferry_error_free(err);

@@ -45,6 +45,10 @@ int cli_key_password(char *buf, size_t buflen, void *ud);
 /* Dispatch argv[1] over cmds; default_cmd runs when argv[1] is not a command. */
 int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, int argc,
                  char **argv);
+/* Set once a push has started: a later exit-1 error is not "nothing changed". */
+extern bool cli_pushing;
+/* s with control characters replaced by '?', for text from unverified input. */
+const char *cli_safe(const char *s, char *buf, size_t n);
 /* Human size "12.3 MiB" into buf. */
 const char *cli_size(char *buf, size_t n, unsigned long long bytes);
 

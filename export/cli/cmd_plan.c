@@ -173,9 +173,9 @@ cmd_plan(int argc, char **argv)
         goto out;
     if ((r = ferry_export_plan(items, nitems, &eo, &st, &err)) < 0)
         goto out;
-    if (json)
-        r = print_json(st) ? -FERRY_E_NOMEM : 0;
-    else
+    if (json && print_json(st) != 0)
+        r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory printing the plan");
+    else if (!json)
         print_text(st);
 out:
     ferry_statement_free(st);
