@@ -106,7 +106,13 @@ def make_handler(args):
                 return self.fault()
             host, _, port = args.upstream.rpartition(":")
             conn = http.client.HTTPConnection(host, int(port), timeout=120)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+            # Repeated headers (Go clients send one Accept per media type)
+            # are joined, not collapsed to the last one.
+            headers = {}
+            for k, v in self.headers.items():
+                if k.lower() in HOP:
+                    continue
+                headers[k] = headers[k] + ", " + v if k in headers else v
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             conn.request(self.command, self.path, body=body if body else None, headers=headers)
