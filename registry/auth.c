@@ -127,6 +127,71 @@ ensure_static_auth(struct ferry_registry *r, struct ferry_error **err)
 
 /* ---- token fetch -------------------------------------------------------- */
 
+int
+reg_token_parse(const char *body, size_t len, const char *what, char **header,
+                long long *expires_in, struct ferry_error **err)
+{
+    static const char *const secret_fields[] = {"token", "access_token", "refresh_token"};
+    json_t *root, *jt, *jat, *jexp;
+    json_error_t jerr;
+    const char *tv;
+    size_t tlen;
+    long long exp = REG_TOKEN_MIN_LIFETIME;
+    int rc = 0;
+
+    *header = NULL;
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        rc = ferry_error_new(err, FERRY_E_AUTH, "%s: invalid json at line %d column %d", what,
+                             jerr.line, jerr.column);
+        goto out;
+    }
+    /* distribution session.go prefers access_token when both are present */
+    jt = json_object_get(root, "token");
+    jat = json_object_get(root, "access_token");
+    tv = json_string_value(jat);
+    if (tv == NULL || tv[0] == '\0')
+        tv = json_string_value(jt);
+    if (tv == NULL || tv[0] == '\0') {
+        rc = ferry_error_new(err, FERRY_E_AUTH, "%s: response has no token", what);
+        goto out;
+    }
+    for (const char *c = tv; *c; c++) {
+        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+            rc = ferry_error_new(err, FERRY_E_AUTH, "%s: token has invalid characters", what);
+            goto out;
+        }
+    }
+    jexp = json_object_get(root, "expires_in");
+    if (json_is_integer(jexp))
+        exp = json_integer_value(jexp);
+    else if (json_is_real(jexp))
+        exp = (long long)json_real_value(jexp);
+    if (exp < REG_TOKEN_MIN_LIFETIME)
+        exp = REG_TOKEN_MIN_LIFETIME;
+    if (exp > REG_TOKEN_MAX_LIFETIME)
+        exp = REG_TOKEN_MAX_LIFETIME;
+    tlen = strlen(tv);
+    *header = reg_secret_alloc(7 + tlen);
+    if (*header == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory storing the token", what);
+        goto out;
+    }
+    memcpy(*header, "Bearer ", 7);
+    memcpy(*header + 7, tv, tlen + 1);
+    *expires_in = exp;
+out:
+    if (root != NULL) {
+        for (size_t i = 0; i < 3; i++) {
+            json_t *v = json_object_get(root, secret_fields[i]);
+            if (json_is_string(v))
+                sodium_memzero((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+        }
+        json_decref(root);
+    }
+    return rc;
+}
+
 /* Token responses land in sodium memory, never in a growable heap buffer. */
 struct secret_sink {
     char *buf;
@@ -227,10 +292,7 @@ token_fetch(struct ferry_registry *r, const char *scope, struct reg_token *tok,
     struct reg_resp rs = {0};
     struct secret_sink sink = {NULL, 0};
     char *url = NULL, *what = NULL, *summary = NULL, *body = NULL;
-    json_t *root = NULL, *jt, *jat, *jexp;
-    json_error_t jerr;
-    const char *tv;
-    size_t body_len = 0, tlen;
+    size_t body_len = 0;
     long long expires_in = REG_TOKEN_MIN_LIFETIME;
     time_t start = reg_now();
     bool oauth = r->creds.kind == REG_CRED_IDENTITY;
@@ -281,60 +343,19 @@ token_fetch(struct ferry_registry *r, const char *scope, struct reg_token *tok,
         rc = reg_status_error(what, &rs, err);
         goto out;
     }
-    root = json_loadb(sink.buf, sink.len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(root)) {
-        rc = ferry_error_new(err, FERRY_E_AUTH, "%s: invalid json at line %d column %d", what,
-                             jerr.line, jerr.column);
+    rc = reg_token_parse(sink.buf, sink.len, what, &tok->header, &expires_in, err);
+    if (rc < 0)
         goto out;
-    }
-    /* distribution session.go prefers access_token when both are present */
-    jt = json_object_get(root, "token");
-    jat = json_object_get(root, "access_token");
-    tv = json_string_value(jat);
-    if (tv == NULL || tv[0] == '\0')
-        tv = json_string_value(jt);
-    if (tv == NULL || tv[0] == '\0') {
-        rc = ferry_error_new(err, FERRY_E_AUTH, "%s: response has no token", what);
-        goto out;
-    }
-    for (const char *c = tv; *c; c++) {
-        if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
-            rc = ferry_error_new(err, FERRY_E_AUTH, "%s: token has invalid characters", what);
-            goto out;
-        }
-    }
-    jexp = json_object_get(root, "expires_in");
-    if (json_is_integer(jexp))
-        expires_in = json_integer_value(jexp);
-    else if (json_is_real(jexp))
-        expires_in = (long long)json_real_value(jexp);
-    if (expires_in < REG_TOKEN_MIN_LIFETIME)
-        expires_in = REG_TOKEN_MIN_LIFETIME;
-    if (expires_in > 86400LL * 365)
-        expires_in = 86400LL * 365;
-    tlen = strlen(tv);
-    tok->header = reg_secret_alloc(7 + tlen);
     tok->scope = ferry_strdup(scope);
-    if (tok->header == NULL || tok->scope == NULL) {
+    if (tok->scope == NULL) {
         token_clear(tok);
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory storing a token for %s", r->host);
         goto out;
     }
-    memcpy(tok->header, "Bearer ", 7);
-    memcpy(tok->header + 7, tv, tlen + 1);
     tok->expires = start + (time_t)expires_in - REG_TOKEN_EARLY_REFRESH;
     ferry_log(FERRY_LOG_DEBUG, "token for %s scope \"%s\" valid %lld s", r->host, scope,
               expires_in);
 out:
-    if (root != NULL) {
-        static const char *const secret_fields[] = {"token", "access_token", "refresh_token"};
-        for (size_t i = 0; i < 3; i++) {
-            json_t *v = json_object_get(root, secret_fields[i]);
-            if (json_is_string(v))
-                sodium_memzero((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-        }
-        json_decref(root);
-    }
     reg_secret_free(body);
     if (sink.buf != NULL) {
         sodium_memzero(sink.buf, FERRY_MAX_TOKEN);

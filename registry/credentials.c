@@ -301,25 +301,16 @@ out:
     return rc;
 }
 
-/* docker-credential-helpers protocol: stdin server URL, stdout
- * {"ServerURL","Username","Secret"}; "credentials not found" means none. */
-static int
-helper_get(const char *helper, const char *server, const char *host, const char *path,
-           struct reg_creds *out, struct ferry_error **err)
+int
+reg_helper_output_parse(const char *helper, const char *server, const char *host, const char *text,
+                        size_t len, int status, struct reg_creds *out, struct ferry_error **err)
 {
-    char *text = NULL, *summary = NULL;
-    size_t len = 0;
-    int status = 0, rc;
+    char *summary = NULL;
+    int rc = 0;
     json_t *root = NULL;
     json_error_t jerr;
     const char *user, *secret;
 
-    if (!helper_name_ok(helper))
-        return ferry_error_new(err, FERRY_E_INVALID,
-                               "auth file %s: invalid credential helper name for %s", path, host);
-    rc = helper_exec(helper, server, host, &text, &len, &status, err);
-    if (rc < 0)
-        return rc;
     if (status != 0) {
         if (strstr(text, "credentials not found") != NULL) {
             ferry_log(FERRY_LOG_DEBUG, "credential helper " HELPER_PREFIX "%s has nothing for %s",
@@ -360,6 +351,23 @@ out:
         json_decref(root);
     }
     ferry_free(summary);
+    return rc;
+}
+
+/* docker-credential-helpers protocol: stdin server URL, stdout
+ * {"ServerURL","Username","Secret"}; "credentials not found" means none. */
+static int
+helper_get(const char *helper, const char *server, const char *host, struct reg_creds *out,
+           struct ferry_error **err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int status = 0, rc;
+
+    rc = helper_exec(helper, server, host, &text, &len, &status, err);
+    if (rc < 0)
+        return rc;
+    rc = reg_helper_output_parse(helper, server, host, text, len, status, out, err);
     sodium_memzero(text, FERRY_MAX_HELPER_OUTPUT + 1);
     sodium_free(text);
     return rc;
@@ -455,6 +463,13 @@ int
 reg_creds_from_config(const char *host, const char *json, size_t len, const char *path,
                       struct reg_creds *out, struct ferry_error **err)
 {
+    return reg_creds_parse_config(host, json, len, path, helper_get, out, err);
+}
+
+int
+reg_creds_parse_config(const char *host, const char *json, size_t len, const char *path,
+                       reg_helper_fn helper_fn, struct reg_creds *out, struct ferry_error **err)
+{
     const char *keys[4], *helper = NULL, *k;
     json_t *root = NULL, *auths, *helpers, *e;
     json_error_t jerr;
@@ -478,8 +493,12 @@ reg_creds_from_config(const char *host, const char *json, size_t len, const char
     if (helper == NULL)
         helper = json_string_value(json_object_get(root, "credsStore"));
     if (helper != NULL && helper[0] != '\0') {
-        rc = helper_get(helper, reg_is_docker_hub(host) ? DOCKER_HUB_KEY : host, host, path, out,
-                        err);
+        if (!helper_name_ok(helper)) {
+            rc = ferry_error_new(err, FERRY_E_INVALID,
+                                 "auth file %s: invalid credential helper name for %s", path, host);
+            goto out;
+        }
+        rc = helper_fn(helper, reg_is_docker_hub(host) ? DOCKER_HUB_KEY : host, host, out, err);
         if (rc < 0 || out->kind != REG_CRED_NONE)
             goto out;
     }

@@ -28,6 +28,25 @@ filters_have_artifact_type(const char *v)
 }
 
 int
+reg_referrers_page_parse(const char *data, size_t len, const char *what, int page, json_t **root,
+                         struct ferry_error **err)
+{
+    json_error_t jerr;
+    json_t *m;
+
+    *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    m = *root ? json_object_get(*root, "manifests") : NULL;
+    if (!json_is_object(*root) || !json_is_array(m)) {
+        json_decref(*root);
+        *root = NULL;
+        return ferry_error_new(err, FERRY_E_INVALID,
+                               "%s: page %d is not an image index (line %d column %d)", what, page,
+                               jerr.line, jerr.column);
+    }
+    return 0;
+}
+
+int
 ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const char *digest,
                              const char *artifact_type, struct ferry_buf *body, bool *filtered,
                              struct ferry_error **err)
@@ -39,7 +58,6 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
     char *url = NULL, *what = NULL, *scope = NULL, *next = NULL, *esc = NULL, *code = NULL;
     char *merged = NULL;
     json_t *first = NULL, *root = NULL;
-    json_error_t jerr;
     bool all_filtered = artifact_type != NULL;
     int rc, pages = 0;
 
@@ -102,14 +120,11 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
             rc = 0;
             goto out;
         }
-        root = json_loadb(page.data ? page.data : "", page.len, JSON_REJECT_DUPLICATES, &jerr);
-        m = root ? json_object_get(root, "manifests") : NULL;
-        if (!json_is_object(root) || !json_is_array(m)) {
-            rc = ferry_error_new(err, FERRY_E_INVALID,
-                                 "%s: page %d is not an image index (line %d column %d)", what,
-                                 pages, jerr.line, jerr.column);
+        rc =
+            reg_referrers_page_parse(page.data ? page.data : "", page.len, what, pages, &root, err);
+        if (rc < 0)
             goto out;
-        }
+        m = json_object_get(root, "manifests");
         if (!filters_have_artifact_type(rs.oci_filters))
             all_filtered = false;
         if (first == NULL) {

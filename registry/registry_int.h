@@ -12,6 +12,7 @@
 #define FERRY_REGISTRY_INT_H
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <time.h>
 
 #include "ferry/digest.h"
@@ -30,6 +31,8 @@
 #define REG_LOW_SPEED_TIME 120L       /* abort a transfer stalled this many seconds */
 #define REG_WARNINGS_SEEN_MAX 16      /* distinct Warning: headers logged once */
 #define REG_OAUTH_CLIENT_ID "ferry"
+/* seconds: a longer expires_in is cut to this */
+#define REG_TOKEN_MAX_LIFETIME (86400LL * 365)
 
 /* ---- credentials (credentials.c) ---------------------------------------- */
 
@@ -66,6 +69,21 @@ int reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *
 /* Look up host in one config file body (JSON); exposed for tests. */
 int reg_creds_from_config(const char *host, const char *json, size_t len, const char *path,
                           struct reg_creds *out, struct ferry_error **err);
+/* Ask credential helper `helper` (a checked name) for server; host is for
+ * messages. Nothing found: 0 with out->kind == REG_CRED_NONE. */
+typedef int (*reg_helper_fn)(const char *helper, const char *server, const char *host,
+                             struct reg_creds *out, struct ferry_error **err);
+/* reg_creds_from_config with the helper runner passed in, so the parser runs
+ * without spawning docker-credential-* (fuzz targets pass a fake). */
+int reg_creds_parse_config(const char *host, const char *json, size_t len, const char *path,
+                           reg_helper_fn helper_fn, struct reg_creds *out,
+                           struct ferry_error **err);
+/* Interpret what "docker-credential-<helper> get" printed for server (text,
+ * NUL-terminated at len) and its exit status; "credentials not found" is 0
+ * with out->kind == REG_CRED_NONE. out must be zeroed. */
+int reg_helper_output_parse(const char *helper, const char *server, const char *host,
+                            const char *text, size_t len, int status, struct reg_creds *out,
+                            struct ferry_error **err);
 /* True for docker.io, index.docker.io and registry-1.docker.io. */
 bool reg_is_docker_hub(const char *host);
 
@@ -170,6 +188,13 @@ struct reg_token {
  * returned value was fetched just now. */
 int reg_auth_header(struct ferry_registry *r, const char *scope, const char **value, bool *fresh,
                     struct ferry_error **err);
+/* Parse a token response (token.md, oauth.md): *header (sodium_malloc)
+ * receives "Bearer <token>" (access_token preferred over token) and
+ * *expires_in the lifetime in seconds, clamped to [REG_TOKEN_MIN_LIFETIME,
+ * REG_TOKEN_MAX_LIFETIME]. Errors are FERRY_E_AUTH prefixed by `what` and never
+ * quote the body. */
+int reg_token_parse(const char *body, size_t len, const char *what, char **header,
+                    long long *expires_in, struct ferry_error **err);
 /* React to a 401: parse the challenge, remember the scheme, realm and
  * service, load credentials on first use, and drop the token that was
  * rejected. `sent` is the Authorization value that got the 401 (NULL: none),
@@ -228,6 +253,20 @@ char *reg_what(const struct ferry_registry *r, const char *verb, const char *rep
  * page is FERRY_E_INVALID. */
 int reg_next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
                   struct ferry_error **err);
+/* A growable list of ferry_malloc strings (ferry_strv_free frees it). */
+struct reg_strv {
+    char **v;
+    size_t n, cap;
+};
+/* Append the "tags" of one tags/list page (page numbers messages) to all. */
+int reg_tags_page_parse(const char *data, size_t len, const char *what, int page,
+                        struct reg_strv *all, struct ferry_error **err);
+/* Sort all and drop duplicates (freeing them). */
+void reg_tags_sort_unique(struct reg_strv *all);
+/* Parse one referrers page: a JSON object (duplicate keys rejected) with a
+ * "manifests" array. *root receives the tree, NULL on error. */
+int reg_referrers_page_parse(const char *data, size_t len, const char *what, int page,
+                             json_t **root, struct ferry_error **err);
 /* Cancel an upload session (best effort, errors only logged). */
 void reg_upload_cancel(struct ferry_registry *r, const char *location, const char *what);
 

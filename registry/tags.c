@@ -6,13 +6,8 @@
 #include "ferry/limits.h"
 #include "registry_int.h"
 
-struct strv {
-    char **v;
-    size_t n, cap;
-};
-
 static int
-strv_push(struct strv *s, const char *str)
+strv_push(struct reg_strv *s, const char *str)
 {
     if (s->n == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
@@ -33,6 +28,59 @@ static int
 cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+reg_tags_page_parse(const char *data, size_t len, const char *what, int page, struct reg_strv *all,
+                    struct ferry_error **err)
+{
+    json_t *root, *jtags, *t;
+    json_error_t jerr;
+    size_t i;
+    int rc = 0;
+
+    root = json_loadb(data, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: page %d: line %d column %d: %s", what, page,
+                             jerr.line, jerr.column, root ? "not an object" : jerr.text);
+        goto out;
+    }
+    jtags = json_object_get(root, "tags");
+    if (jtags != NULL && !json_is_null(jtags) && !json_is_array(jtags)) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: \"tags\" is not an array", what);
+        goto out;
+    }
+    json_array_foreach(jtags, i, t)
+    {
+        if (!json_is_string(t)) {
+            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a tag is not a string", what);
+            goto out;
+        }
+        if (strv_push(all, json_string_value(t)) < 0) {
+            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+void
+reg_tags_sort_unique(struct reg_strv *all)
+{
+    size_t k = 0;
+
+    /* registries differ in order (distribution 2.8 does not sort): sort, dedupe */
+    if (all->n > 0)
+        qsort(all->v, all->n, sizeof all->v[0], cmp_str);
+    for (size_t i = 0; i < all->n; i++) {
+        if (k > 0 && strcmp(all->v[i], all->v[k - 1]) == 0)
+            ferry_free(all->v[i]);
+        else
+            all->v[k++] = all->v[i];
+    }
+    all->n = k;
 }
 
 /* Link rel="next" of a response, resolved against the URL that answered;
@@ -71,10 +119,8 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
     struct reg_req q = {0};
     struct reg_resp rs = {0};
     struct ferry_buf page;
-    struct strv all = {0};
+    struct reg_strv all = {0};
     char *url = NULL, *what = NULL, *scope = NULL, *next = NULL;
-    json_t *root = NULL;
-    json_error_t jerr;
     int rc, pages = 0;
 
     ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
@@ -88,9 +134,6 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
         goto out;
     }
     for (;;) {
-        json_t *jtags, *t;
-        size_t i;
-
         if (pages == FERRY_MAX_TAG_PAGES) {
             rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", what,
                                  FERRY_MAX_TAG_PAGES);
@@ -113,30 +156,9 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
             rc = reg_status_error(what, &rs, err);
             goto out;
         }
-        root = json_loadb(page.data ? page.data : "", page.len, 0, &jerr);
-        if (!json_is_object(root)) {
-            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: page %d: line %d column %d: %s", what,
-                                 pages, jerr.line, jerr.column, root ? "not an object" : jerr.text);
+        rc = reg_tags_page_parse(page.data ? page.data : "", page.len, what, pages, &all, err);
+        if (rc < 0)
             goto out;
-        }
-        jtags = json_object_get(root, "tags");
-        if (jtags != NULL && !json_is_null(jtags) && !json_is_array(jtags)) {
-            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: \"tags\" is not an array", what);
-            goto out;
-        }
-        json_array_foreach(jtags, i, t)
-        {
-            if (!json_is_string(t)) {
-                rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a tag is not a string", what);
-                goto out;
-            }
-            if (strv_push(&all, json_string_value(t)) < 0) {
-                rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-                goto out;
-            }
-        }
-        json_decref(root);
-        root = NULL;
         rc = reg_next_page(&rs, url, what, &next, err);
         if (rc < 0)
             goto out;
@@ -146,26 +168,13 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
         url = next;
         next = NULL;
     }
-    /* registries differ in order (distribution 2.8 does not sort): sort, dedupe */
-    if (all.n > 0)
-        qsort(all.v, all.n, sizeof all.v[0], cmp_str);
-    {
-        size_t k = 0;
-        for (size_t i = 0; i < all.n; i++) {
-            if (k > 0 && strcmp(all.v[i], all.v[k - 1]) == 0)
-                ferry_free(all.v[i]);
-            else
-                all.v[k++] = all.v[i];
-        }
-        all.n = k;
-    }
+    reg_tags_sort_unique(&all);
     *tags = all.v;
     *n = all.n;
     all.v = NULL;
     all.n = 0;
     rc = 0;
 out:
-    json_decref(root);
     ferry_strv_free(all.v, all.n);
     ferry_buf_free(&page);
     reg_resp_clear(&rs);
