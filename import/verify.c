@@ -1,4 +1,5 @@
 /* ferry import: offline verification of a bundle. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -449,6 +450,34 @@ out:
     return r;
 }
 
+/* BUNDLE.minisig over the whole file, checked beside the member pass. */
+struct detached {
+    const char *path;
+    struct ferry_pubkey *const *keys;
+    size_t nkeys;
+    pthread_t th;
+    bool started, joined;
+    int r;
+    struct ferry_error *err;
+};
+
+static void *
+detached_main(void *arg)
+{
+    struct detached *d = arg;
+
+    d->r = ferry_bundle_verify_signature(d->path, d->keys, d->nkeys, NULL, &d->err);
+    return NULL;
+}
+
+static void
+detached_join(struct detached *d)
+{
+    if (d->started && !d->joined)
+        pthread_join(d->th, NULL);
+    d->joined = true;
+}
+
 int
 ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                     struct ferry_verified **out, struct ferry_error **err)
@@ -456,6 +485,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     struct ferry_verified *v = NULL;
     struct ferry_bundle_reader *rd = NULL;
     struct ferry_strmap *seen = NULL;
+    struct detached dj = {0};
     struct ferry_buf layout, index, mbuf;
     const char *name;
     uint64_t size;
@@ -485,16 +515,15 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
             goto out;
         ferry_free(tab);
     }
-    r = ferry_bundle_verify_signature(path, keys, nkeys, NULL, err);
-    if (r == -FERRY_E_NOT_FOUND) {
-        ferry_error_clear(err);
-        r = 0;
-    } else if (r < 0) {
-        ferry_error_wrap(err, "detached signature %s.minisig", path);
-        goto out_nowrap;
-    } else {
-        v->detached = true;
-    }
+    /* The whole-file hash runs on its own thread while the members are
+     * hashed here: two passes over the file, one wall-clock pass. */
+    dj.path = path;
+    dj.keys = keys;
+    dj.nkeys = nkeys;
+    if (pthread_create(&dj.th, NULL, detached_main, &dj) == 0)
+        dj.started = true;
+    else
+        detached_main(&dj);
     for (i = 0; i < v->st->nmembers; i++)
         if (ferry_strmap_put(v->members, v->st->members[i].path, &v->st->members[i]) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -538,6 +567,17 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         if (keep == &mbuf && (r = add_manifest(v, m, &mbuf, err)) < 0)
             goto out;
     }
+    detached_join(&dj);
+    if (dj.r == -FERRY_E_NOT_FOUND) {
+        ferry_error_clear(&dj.err);
+    } else if (dj.r < 0) {
+        *err = dj.err;
+        dj.err = NULL;
+        r = ferry_error_wrap(err, "detached signature %s.minisig", path);
+        goto out_nowrap;
+    } else {
+        v->detached = true;
+    }
     for (i = 0; i < v->st->nmembers; i++) {
         if (ferry_strmap_get(seen, v->st->members[i].path) == NULL) {
             r = ferry_error_new(err, FERRY_E_BUNDLE,
@@ -556,6 +596,8 @@ out:
     if (r < 0)
         wrap_path(err, path);
 out_nowrap:
+    detached_join(&dj);
+    ferry_error_free(dj.err);
     ferry_bundle_reader_free(rd);
     ferry_strmap_free(seen);
     ferry_buf_free(&layout);

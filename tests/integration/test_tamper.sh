@@ -111,6 +111,11 @@ expect_reject order "$TEST_TMP/order.tar.zst" "first member"
 head -c $((size / 2)) "$good" > "$TEST_TMP/trunc.tar.zst"
 expect_reject truncated "$TEST_TMP/trunc.tar.zst" "ferry-import: .+"
 
+# an intact bundle whose detached signature (BUNDLE.minisig) was altered
+cp "$good" "$TEST_TMP/dsig.tar.zst"
+sed 's/^trusted comment: timestamp:/trusted comment: timestamp:9/' "$good.minisig" > "$TEST_TMP/dsig.tar.zst.minisig"
+expect_reject detached-sig "$TEST_TMP/dsig.tar.zst" "detached signature"
+
 # the good bundle with a key that did not sign it
 expect_reject wrong-key "$good" "untrusted|not trusted|key" "$TEST_TMP/other.pub"
 
