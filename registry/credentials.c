@@ -144,6 +144,35 @@ wipe_config(json_t *root)
     }
 }
 
+/* What went wrong in a config file, without jansson's text: that quotes the
+ * token being read ("near '\"hunter2'"), which may be part of a secret. */
+static const char *
+json_error_what(const json_error_t *e)
+{
+    switch (json_error_code(e)) {
+    case json_error_out_of_memory:
+        return "out of memory";
+    case json_error_stack_overflow:
+        return "nested too deeply";
+    case json_error_invalid_utf8:
+        return "invalid utf-8";
+    case json_error_premature_end_of_input:
+        return "premature end of input";
+    case json_error_end_of_input_expected:
+        return "end of input expected";
+    case json_error_null_character:
+        return "\\u0000 is not allowed";
+    case json_error_null_byte_in_key:
+        return "NUL byte in an object key";
+    case json_error_duplicate_key:
+        return "duplicate object key";
+    case json_error_numeric_overflow:
+        return "number out of range";
+    default:
+        return "invalid json";
+    }
+}
+
 static bool
 helper_name_ok(const char *s)
 {
@@ -301,6 +330,19 @@ out:
     return rc;
 }
 
+/* A helper that prints its JSON answer (or part of it) and then fails: that
+ * output must not end up in an error message. Helpers report failures as
+ * plain text ("credentials not found in native keychain"). */
+static bool
+helper_output_may_hold_secret(const char *text)
+{
+    const char *p = text;
+
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return *p == '{' || strstr(text, "Secret") != NULL;
+}
+
 int
 reg_helper_output_parse(const char *helper, const char *server, const char *host, const char *text,
                         size_t len, int status, struct reg_creds *out, struct ferry_error **err)
@@ -317,7 +359,9 @@ reg_helper_output_parse(const char *helper, const char *server, const char *host
                       helper, server);
             goto out;
         }
-        summary = reg_error_summary(text, len > 200 ? 200 : len, NULL);
+        /* the failure text goes into the message, unless it may be the answer */
+        if (!helper_output_may_hold_secret(text))
+            summary = reg_error_summary(text, len > 200 ? 200 : len, NULL);
         rc = ferry_error_new(
             err, FERRY_E_AUTH, "credential helper " HELPER_PREFIX "%s for %s: exit %d%s%s", helper,
             host, status, summary && summary[0] ? ": " : "", summary ? summary : "");
@@ -480,7 +524,7 @@ reg_creds_parse_config(const char *host, const char *json, size_t len, const cha
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "auth file %s: line %d column %d: %s", path,
-                             jerr.line, jerr.column, jerr.text);
+                             jerr.line, jerr.column, json_error_what(&jerr));
         goto out;
     }
     if (!json_is_object(root)) {
