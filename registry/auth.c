@@ -163,10 +163,16 @@ reg_token_parse(const char *body, size_t len, const char *what, char **header,
         }
     }
     jexp = json_object_get(root, "expires_in");
-    if (json_is_integer(jexp))
+    if (json_is_integer(jexp)) {
         exp = json_integer_value(jexp);
-    else if (json_is_real(jexp))
-        exp = (long long)json_real_value(jexp);
+    } else if (json_is_real(jexp)) {
+        /* compare as double first: converting one beyond long long is undefined */
+        double d = json_real_value(jexp);
+        if (d > (double)REG_TOKEN_MAX_LIFETIME)
+            exp = REG_TOKEN_MAX_LIFETIME;
+        else if (d > REG_TOKEN_MIN_LIFETIME)
+            exp = (long long)d;
+    }
     if (exp < REG_TOKEN_MIN_LIFETIME)
         exp = REG_TOKEN_MIN_LIFETIME;
     if (exp > REG_TOKEN_MAX_LIFETIME)
