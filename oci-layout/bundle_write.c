@@ -1,11 +1,18 @@
 /* ferry: bundle writer. libarchive writes a deterministic pax tar through a
  * write callback (no blocking, so every byte reaches us at once); we compress it
- * with libzstd, ending a frame after each member and every frame_limit bytes,
- * hash the compressed bytes for the signature as they go to the file, and at
- * commit append the seek table (zstd seekable format). See
+ * with libzstd into a small queue of output buffers, ending a frame after each
+ * member and every frame_limit bytes, and at commit append the seek table (zstd
+ * seekable format). A writer thread takes the buffers off the queue in order,
+ * write()s them and hashes them for the signature. See
  * docs/internals/bundle.md. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sync_file_range */
+#endif
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +44,31 @@ struct wframe {
     uint32_t csize, dsize;
 };
 
+/* The bounded queue between the caller's thread (the producer: tar, zstd) and
+ * the writer thread (write(), BLAKE2b). Buffers are used round robin: the
+ * producer fills buf[tail] while the writer writes buf[head] .. in order. All
+ * fields but the writer-only ones are guarded by mu. */
+struct outq {
+    pthread_mutex_t mu;
+    pthread_cond_t queued; /* writer waits: a buffer was queued, or stop */
+    pthread_cond_t freed;  /* producer waits: a buffer was written, or failed */
+    unsigned char *buf[BUNDLE_OUT_BUFS];
+    size_t len[BUNDLE_OUT_BUFS];
+    unsigned head;    /* oldest buffer queued */
+    unsigned nqueued; /* buffers queued or being written */
+    bool stop;        /* no more buffers: write the queued ones and exit */
+    bool cancel;      /* exit without writing what is queued */
+    bool failed;      /* the writer thread stopped on an error */
+    int fail_errno;
+    uint64_t fail_offset;
+    unsigned long fail_nth; /* test hook: the fail_nth write() fails with */
+    int fail_with;          /* fail_with, once the queue is full */
+    /* writer thread only */
+    uint64_t written;     /* bytes in the file */
+    uint64_t synced;      /* writeback started up to here */
+    unsigned long writes; /* write() calls */
+};
+
 struct ferry_bundle_writer {
     uint32_t magic;
     enum wstate state;
@@ -49,12 +81,18 @@ struct ferry_bundle_writer {
     int fd;
     struct archive *a;
     ZSTD_CCtx *cctx;
-    unsigned char *obuf; /* FERRY_IO_BUFSIZE */
-    struct ferry_signer *signer;
+    struct ferry_signer *signer; /* the writer thread's while it runs */
+
+    struct outq q;
+    bool q_ready;   /* mu and the condition variables exist */
+    bool q_running; /* the writer thread runs (not yet joined) */
+    pthread_t thread;
+    unsigned tail; /* buffer the producer fills */
+    size_t fill;   /* bytes in it */
 
     struct wframe *frames;
     size_t nframes, capframes;
-    uint64_t cbytes;      /* compressed bytes in the file */
+    uint64_t cbytes;      /* compressed bytes produced (written or queued) */
     uint64_t frame_csize; /* of the open frame */
     uint64_t frame_dsize;
     uint32_t frame_limit;
@@ -67,31 +105,241 @@ struct ferry_bundle_writer {
     bool discard;               /* freeing: the callback drops what it gets */
 };
 
-/* ---- output: file, signature hash, frame accounting ----------------------- */
+/* ---- writer thread: file, signature hash ----------------------------------- */
 
+/* Write one buffer whole; 0 or the errno of the failed write(). */
 static int
-emit(struct ferry_bundle_writer *w, const unsigned char *p, size_t len, struct ferry_error **err)
+write_buf(struct ferry_bundle_writer *w, const unsigned char *p, size_t len)
 {
+    struct outq *q = &w->q;
+    const unsigned char *s = p;
     size_t left = len;
-    const unsigned char *q = p;
 
     while (left > 0) {
-        ssize_t n = write(w->fd, q, left);
+        ssize_t n;
+        q->writes++;
+        if (q->fail_nth != 0 && q->writes == q->fail_nth) {
+            n = -1;
+            errno = q->fail_with;
+        } else {
+            n = write(w->fd, s, left);
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return ferry_error_sys(err, errno, "write %s at offset %llu", w->tmppath,
-                                   (unsigned long long)w->cbytes);
-        q += n;
+            return errno;
+        s += n;
         left -= (size_t)n;
-        w->cbytes += (uint64_t)n;
+        q->written += (uint64_t)n;
     }
     ferry_signer_update(w->signer, p, len);
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Start writeback now rather than leave it all to the fsync at commit,
+     * which otherwise waits for the whole file. Only starts I/O, so it does not
+     * consume a writeback error: fsync still reports it. */
+    if (q->written - q->synced >= BUNDLE_WRITEBACK_CHUNK) {
+        (void)sync_file_range(w->fd, (off_t)q->synced, (off_t)(q->written - q->synced),
+                              SYNC_FILE_RANGE_WRITE);
+        q->synced = q->written;
+    }
+#endif
     return 0;
 }
 
+/* The writer thread. It allocates nothing and reports only errno and offset:
+ * the producer turns those into the writer's error. */
+static void *
+writer_main(void *arg)
+{
+    struct ferry_bundle_writer *w = arg;
+    struct outq *q = &w->q;
+
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        const unsigned char *p;
+        size_t len;
+        int e;
+        while (q->nqueued == 0 && !q->stop)
+            pthread_cond_wait(&q->queued, &q->mu);
+        if (q->fail_nth != 0 && q->writes + 1 == q->fail_nth)
+            while (q->nqueued < BUNDLE_OUT_BUFS && !q->stop)
+                pthread_cond_wait(&q->queued, &q->mu);
+        if (q->cancel || q->nqueued == 0)
+            break;
+        p = q->buf[q->head];
+        len = q->len[q->head];
+        pthread_mutex_unlock(&q->mu);
+        e = write_buf(w, p, len);
+        pthread_mutex_lock(&q->mu);
+        if (e != 0) {
+            q->failed = true;
+            q->fail_errno = e;
+            q->fail_offset = q->written;
+            pthread_cond_signal(&q->freed);
+            break;
+        }
+        q->head = (q->head + 1) % BUNDLE_OUT_BUFS;
+        q->nqueued--;
+        pthread_cond_signal(&q->freed);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+/* ---- producer side of the queue --------------------------------------------- */
+
+/* The writer thread's failure, read under mu, as the writer's error. */
+static int
+fail_error(struct ferry_bundle_writer *w, int errnum, uint64_t off, struct ferry_error **err)
+{
+    return ferry_error_sys(err, errnum, "write %s at offset %llu", w->tmppath,
+                           (unsigned long long)off);
+}
+
+/* The writer thread's failure, if it failed, or 0. */
+static int
+out_error(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    bool failed;
+    int e;
+    uint64_t off;
+
+    if (!w->q_ready)
+        return 0;
+    pthread_mutex_lock(&w->q.mu);
+    failed = w->q.failed;
+    e = w->q.fail_errno;
+    off = w->q.fail_offset;
+    pthread_mutex_unlock(&w->q.mu);
+    return failed ? fail_error(w, e, off, err) : 0;
+}
+
+/* Queue the current buffer and wait until the next one is free, or until the
+ * writer thread failed: a dead writer never leaves us waiting. */
+static int
+out_push(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    struct outq *q = &w->q;
+    bool failed;
+    int e;
+    uint64_t off;
+
+    pthread_mutex_lock(&q->mu);
+    q->len[w->tail] = w->fill;
+    q->nqueued++;
+    pthread_cond_signal(&q->queued);
+    while (q->nqueued == BUNDLE_OUT_BUFS && !q->failed)
+        pthread_cond_wait(&q->freed, &q->mu);
+    failed = q->failed;
+    e = q->fail_errno;
+    off = q->fail_offset;
+    pthread_mutex_unlock(&q->mu);
+    w->tail = (w->tail + 1) % BUNDLE_OUT_BUFS;
+    w->fill = 0;
+    return failed ? fail_error(w, e, off, err) : 0;
+}
+
+/* Append bytes to the output (the seek table; zstd writes in place). */
+static int
+out_put(struct ferry_bundle_writer *w, const unsigned char *p, size_t len, struct ferry_error **err)
+{
+    while (len > 0) {
+        size_t k = BUNDLE_OUT_BUFSIZE - w->fill;
+        if (k > len)
+            k = len;
+        memcpy(w->q.buf[w->tail] + w->fill, p, k);
+        w->fill += k;
+        w->cbytes += k;
+        p += k;
+        len -= k;
+        if (w->fill == BUNDLE_OUT_BUFSIZE) {
+            int r = out_push(w, err);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+/* Commit: queue what is left, let the writer thread finish, join it. */
+static int
+out_finish(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    struct outq *q = &w->q;
+
+    pthread_mutex_lock(&q->mu);
+    if (w->fill > 0) {
+        assert(q->nqueued < BUNDLE_OUT_BUFS); /* the producer's buffer is free */
+        q->len[w->tail] = w->fill;
+        q->nqueued++;
+        w->fill = 0;
+    }
+    q->stop = true;
+    pthread_cond_signal(&q->queued);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(w->thread, NULL);
+    w->q_running = false;
+    return out_error(w, err);
+}
+
+/* Free: stop the writer thread without writing what is still queued. */
+static void
+out_cancel(struct ferry_bundle_writer *w)
+{
+    struct outq *q = &w->q;
+
+    pthread_mutex_lock(&q->mu);
+    q->stop = true;
+    q->cancel = true;
+    pthread_cond_signal(&q->queued);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(w->thread, NULL);
+    w->q_running = false;
+}
+
+/* Allocate the buffers and start the writer thread, with every signal blocked
+ * so that the application's handlers run on its own threads. */
+static int
+out_start(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    sigset_t all, old;
+    int e;
+
+    for (unsigned i = 0; i < BUNDLE_OUT_BUFS; i++) {
+        w->q.buf[i] = ferry_malloc(BUNDLE_OUT_BUFSIZE);
+        if (w->q.buf[i] == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", w->path);
+    }
+    e = pthread_mutex_init(&w->q.mu, NULL);
+    if (e == 0) {
+        e = pthread_cond_init(&w->q.queued, NULL);
+        if (e != 0)
+            pthread_mutex_destroy(&w->q.mu);
+    }
+    if (e == 0) {
+        e = pthread_cond_init(&w->q.freed, NULL);
+        if (e != 0) {
+            pthread_cond_destroy(&w->q.queued);
+            pthread_mutex_destroy(&w->q.mu);
+        }
+    }
+    if (e != 0)
+        return ferry_error_sys(err, e, "%s: writer queue", w->path);
+    w->q_ready = true;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    e = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0)
+        return ferry_error_sys(err, e, "%s: start writer thread", w->path);
+    w->q_running = true;
+    return 0;
+}
+
+/* ---- compression, frame accounting ------------------------------------------ */
+
 /* Push input through zstd until it is consumed (continue) or the frame is
- * complete and flushed (end). */
+ * complete and flushed (end). zstd writes straight into the queue buffer. */
 static int
 zfeed(struct ferry_bundle_writer *w, const void *data, size_t len, ZSTD_EndDirective mode,
       struct ferry_error **err)
@@ -99,16 +347,18 @@ zfeed(struct ferry_bundle_writer *w, const void *data, size_t len, ZSTD_EndDirec
     ZSTD_inBuffer in = {data, len, 0};
 
     for (;;) {
-        ZSTD_outBuffer out = {w->obuf, FERRY_IO_BUFSIZE, 0};
+        ZSTD_outBuffer out = {w->q.buf[w->tail], BUNDLE_OUT_BUFSIZE, w->fill};
         size_t rem = ZSTD_compressStream2(w->cctx, &out, &in, mode);
         if (ZSTD_isError(rem))
             return ferry_error_new(err, FERRY_E_INTERNAL, "%s: zstd compression failed: %s",
                                    w->tmppath, ZSTD_getErrorName(rem));
-        if (out.pos > 0) {
-            int r = emit(w, w->obuf, out.pos, err);
+        w->frame_csize += out.pos - w->fill;
+        w->cbytes += out.pos - w->fill;
+        w->fill = out.pos;
+        if (w->fill == BUNDLE_OUT_BUFSIZE) {
+            int r = out_push(w, err);
             if (r < 0)
                 return r;
-            w->frame_csize += out.pos;
         }
         if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size)
             return 0;
@@ -223,7 +473,7 @@ check(struct ferry_bundle_writer *w, enum wstate want, const char *call, struct 
     if (w->state != want)
         return ferry_error_new(err, FERRY_E_INTERNAL, "%s: %s: writer is %s", w->path, call,
                                names[w->state]);
-    return 0;
+    return out_error(w, err); /* the writer thread failed since the last call */
 }
 
 /* Record the first failure (sticky) and hand the error to the caller. */
@@ -292,12 +542,11 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
     w->path = ferry_strdup(path);
     w->dirpath = parent_dir(path);
     w->tmppath = ferry_asprintf("%s.tmp.XXXXXX", path);
-    w->obuf = ferry_malloc(FERRY_IO_BUFSIZE);
     w->signer = ferry_signer_new();
     w->cctx = ZSTD_createCCtx();
     w->a = archive_write_new();
-    if (w->path == NULL || w->dirpath == NULL || w->tmppath == NULL || w->obuf == NULL ||
-        w->signer == NULL || w->cctx == NULL || w->a == NULL) {
+    if (w->path == NULL || w->dirpath == NULL || w->tmppath == NULL || w->signer == NULL ||
+        w->cctx == NULL || w->a == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
@@ -306,6 +555,8 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
         zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
     if (!ZSTD_isError(zr) && threads > 0)
         zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, threads);
+    if (!ZSTD_isError(zr) && threads > 0)
+        zr = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_jobSize, (int)BUNDLE_ZSTD_JOB_SIZE);
     if (ZSTD_isError(zr)) {
         r = ferry_error_new(err, FERRY_E_UNSUPPORTED, "%s: zstd level %d with %d threads: %s", path,
                             level, threads, ZSTD_getErrorName(zr));
@@ -327,6 +578,9 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
         r = ferry_error_sys(err, errno, "set mode of %s", w->tmppath);
         goto out;
     }
+    r = out_start(w, err);
+    if (r < 0)
+        goto out;
     if (archive_write_open2(w->a, w, NULL, archive_write_cb, NULL, NULL) != ARCHIVE_OK) {
         r = archive_fail(w, "open", err);
         goto out;
@@ -351,6 +605,25 @@ ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
                             w->path, size, BUNDLE_FRAME_SIZE_MAX);
     if (r == 0)
         w->frame_limit = size;
+    return finish(w, r, e, err);
+}
+
+int
+ferry_bundle_writer_fail_write(struct ferry_bundle_writer *w, unsigned long nth, int errnum,
+                               struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "fail write", &e);
+
+    if (r == 0 && (nth == 0 || errnum <= 0 || w->cbytes > 0))
+        r = ferry_error_new(&e, FERRY_E_INVALID, "%s: fail write %lu: must be set first", w->path,
+                            nth);
+    if (r == 0) {
+        pthread_mutex_lock(&w->q.mu);
+        w->q.fail_nth = nth;
+        w->q.fail_with = errnum;
+        pthread_mutex_unlock(&w->q.mu);
+    }
     return finish(w, r, e, err);
 }
 
@@ -508,15 +781,14 @@ ferry_bundle_writer_end(struct ferry_bundle_writer *w, struct ferry_error **err)
     return finish(w, r, e, err);
 }
 
-/* The seek table: one skippable frame, streamed through the 64 KiB buffer.
- * Entries carry no checksum (descriptor 0, docs/FORMAT.md): every frame has
- * zstd's own content checksum already. */
+/* The seek table: one skippable frame, put into the output queue in small
+ * pieces. Entries carry no checksum (descriptor 0, docs/FORMAT.md): every
+ * frame has zstd's own content checksum already. */
 static int
 write_seek_table(struct ferry_bundle_writer *w, struct ferry_error **err)
 {
-    unsigned char *b = w->obuf;
+    unsigned char b[8];
     uint64_t frame_size = (uint64_t)w->nframes * 8 + BUNDLE_SEEK_FOOTER_SIZE;
-    size_t o = 0;
     int r;
 
     if (frame_size > UINT32_MAX)
@@ -524,29 +796,21 @@ write_seek_table(struct ferry_bundle_writer *w, struct ferry_error **err)
                                w->nframes);
     bundle_put_le32(b, BUNDLE_SKIPPABLE_MAGIC);
     bundle_put_le32(b + 4, (uint32_t)frame_size);
-    o = 8;
-    for (size_t i = 0; i < w->nframes; i++) {
-        if (o + 8 > FERRY_IO_BUFSIZE) {
-            r = emit(w, b, o, err);
-            if (r < 0)
-                return r;
-            o = 0;
-        }
-        bundle_put_le32(b + o, w->frames[i].csize);
-        bundle_put_le32(b + o + 4, w->frames[i].dsize);
-        o += 8;
+    r = out_put(w, b, 8, err);
+    for (size_t i = 0; r == 0 && i < w->nframes; i++) {
+        bundle_put_le32(b, w->frames[i].csize);
+        bundle_put_le32(b + 4, w->frames[i].dsize);
+        r = out_put(w, b, 8, err);
     }
-    if (o + BUNDLE_SEEK_FOOTER_SIZE > FERRY_IO_BUFSIZE) {
-        r = emit(w, b, o, err);
-        if (r < 0)
-            return r;
-        o = 0;
-    }
-    bundle_put_le32(b + o, (uint32_t)w->nframes);
-    b[o + 4] = 0; /* Seek_Table_Descriptor: no checksums */
-    bundle_put_le32(b + o + 5, BUNDLE_SEEKABLE_MAGIC);
-    o += BUNDLE_SEEK_FOOTER_SIZE;
-    return emit(w, b, o, err);
+    if (r < 0)
+        return r;
+    bundle_put_le32(b, (uint32_t)w->nframes);
+    b[4] = 0; /* Seek_Table_Descriptor: no checksums */
+    r = out_put(w, b, 5, err);
+    if (r < 0)
+        return r;
+    bundle_put_le32(b, BUNDLE_SEEKABLE_MAGIC);
+    return out_put(w, b, 4, err);
 }
 
 /* Write text to fd (a fresh temporary file), fsync and close it. */
@@ -609,6 +873,9 @@ commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk, const char 
     if (r < 0)
         goto out;
     r = write_seek_table(w, err);
+    if (r < 0)
+        goto out;
+    r = out_finish(w, err); /* every byte is in the file and hashed */
     if (r < 0)
         goto out;
     if (fsync(w->fd) < 0) {
@@ -707,6 +974,13 @@ ferry_bundle_writer_free(struct ferry_bundle_writer *w)
     w->discard = true;
     if (w->a != NULL)
         archive_write_free(w->a);
+    if (w->q_running)
+        out_cancel(w);
+    if (w->q_ready) {
+        pthread_cond_destroy(&w->q.freed);
+        pthread_cond_destroy(&w->q.queued);
+        pthread_mutex_destroy(&w->q.mu);
+    }
     if (w->fd >= 0)
         close(w->fd);
     if (w->tmppath != NULL && w->state != W_COMMITTED)
@@ -715,7 +989,8 @@ ferry_bundle_writer_free(struct ferry_bundle_writer *w)
     ferry_signer_free(w->signer);
     ferry_error_free(w->cb_err);
     ferry_free(w->frames);
-    ferry_free(w->obuf);
+    for (unsigned i = 0; i < BUNDLE_OUT_BUFS; i++)
+        ferry_free(w->q.buf[i]);
     ferry_free(w->member);
     ferry_free(w->fail_msg);
     ferry_free(w->tmppath);

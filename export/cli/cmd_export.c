@@ -24,7 +24,7 @@ static const char usage[] =
     "  -o, --output FILE        bundle to write (FILE.minisig is written beside it)\n"
     "  --key-password-file FILE read the secret key's password from FILE\n"
     "  --level N                zstd level (default 3)\n"
-    "  --threads N              zstd worker threads (default 2)\n" SELECT_HELP CLI_REGISTRY_HELP
+    "  --threads N              zstd worker threads (default 0)\n" SELECT_HELP CLI_REGISTRY_HELP
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail (twice for debug)\n"
@@ -64,7 +64,7 @@ cmd_export(int argc, char **argv)
     memset(&eo, 0, sizeof eo);
     memset(&cr, 0, sizeof cr);
     memset(&sel, 0, sizeof sel);
-    eo.threads = 2;
+    eo.threads = 0;
     while ((c = getopt_long(argc, argv, "k:o:c:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;

@@ -376,6 +376,34 @@ test_deterministic(void **state)
     rmscratch(dir);
 }
 
+/* With zstd workers the bytes differ from single-threaded output but depend
+ * neither on the worker count nor on timing. */
+static void
+test_deterministic_threads(void **state)
+{
+    size_t n, la, lb;
+    struct member *m = std_members(&n);
+    char *dir = mkscratch(), *a = pathjoin(dir, "a.tar.zst"), *b = pathjoin(dir, "b.tar.zst");
+    unsigned char *da, *db;
+    static const int threads[] = {2, 1, 3, 2};
+
+    (void)state;
+    write_bundle(a, m, n, 0, threads[0], NULL);
+    da = slurp(a, &la);
+    for (size_t i = 1; i < sizeof threads / sizeof threads[0]; i++) {
+        write_bundle(b, m, n, 0, threads[i], NULL);
+        db = slurp(b, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(da, db, la);
+        free(db);
+    }
+    free(da);
+    free_members(m, n);
+    free(a);
+    free(b);
+    rmscratch(dir);
+}
+
 /* ---- seek table ------------------------------------------------------------- */
 
 static bool
@@ -728,6 +756,116 @@ test_writer_misuse(void **state)
     ferry_error_clear(&err);
     ferry_bundle_writer_free(w);
     assert_int_equal(count_entries(dir), 1);
+    free(path);
+    rmscratch(dir);
+}
+
+/* The writer thread's write() fails (ENOSPC) while the caller is blocked on a
+ * full queue: the caller wakes up with the error, which names the file and the
+ * offset, and keeps returning it; nothing is left behind. */
+static void
+test_writer_thread_fails(void **state)
+{
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_error *err = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    size_t len = (BUNDLE_OUT_BUFS + 4) * BUNDLE_OUT_BUFSIZE, off = 0;
+    unsigned char *big = malloc(len);
+    char want[64];
+    int r = 0;
+
+    (void)state;
+    assert_non_null(big);
+    fill_random(big, len, 5); /* incompressible: fills the queue */
+    FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_fail_write(w, 2, ENOSPC, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_begin(w, "a", len, &err), &err);
+    for (off = 0; r == 0 && off < len; off += 65536)
+        r = ferry_bundle_writer_write(w, big + off, 65536, &err);
+    assert_int_equal(r, -FERRY_E_IO);
+    assert_true(off < len); /* failed while streaming, not at the end */
+    snprintf(want, sizeof want, "at offset %u: ", BUNDLE_OUT_BUFSIZE);
+    assert_non_null(strstr(err->msg, path)); /* names the temporary next to path */
+    assert_non_null(strstr(err->msg, ".tmp."));
+    assert_non_null(strstr(err->msg, want));
+    assert_non_null(strstr(err->msg, strerror(ENOSPC)));
+    assert_int_equal(err->sys_errno, ENOSPC);
+    ferry_error_clear(&err);
+    /* sticky, through every later call */
+    ASSERT_ERR(ferry_bundle_writer_write(w, big, 1, &err), FERRY_E_IO, &err);
+    assert_non_null(strstr(err->msg, want));
+    ferry_error_clear(&err);
+    ASSERT_ERR(ferry_bundle_writer_end(w, &err), FERRY_E_IO, &err);
+    ferry_error_clear(&err);
+    ASSERT_ERR(ferry_bundle_writer_commit(w, NULL, NULL, &err), FERRY_E_IO, &err);
+    assert_non_null(strstr(err->msg, strerror(ENOSPC)));
+    ferry_error_clear(&err);
+    assert_int_equal(access(path, F_OK), -1);
+    ferry_bundle_writer_free(w);
+    assert_int_equal(count_entries(dir), 0);
+    free(big);
+    free(path);
+    rmscratch(dir);
+}
+
+/* The only write() happens at commit, when the queue drains: commit fails
+ * with the writer thread's error, and neither bundle nor signature appears. */
+static void
+test_writer_thread_fails_at_commit(void **state)
+{
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_error *err = NULL;
+    struct ferry_seckey *sk = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst"), *pub = pathjoin(dir, "k.pub"),
+         *sec = pathjoin(dir, "k.key");
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_keygen(pub, sec, NULL, false, &err), &err);
+    FERRY_ASSERT_OK(ferry_seckey_load(sec, NULL, NULL, &sk, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_fail_write(w, 1, EIO, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_add(w, "a", "hello", 5, &err), &err);
+    ASSERT_ERR(ferry_bundle_writer_commit(w, sk, NULL, &err), FERRY_E_IO, &err);
+    assert_non_null(strstr(err->msg, "at offset 0: "));
+    assert_non_null(strstr(err->msg, strerror(EIO)));
+    ferry_error_clear(&err);
+    ASSERT_ERR(ferry_bundle_writer_commit(w, sk, NULL, &err), FERRY_E_IO, &err);
+    ferry_error_clear(&err);
+    ferry_bundle_writer_free(w);
+    assert_int_equal(count_entries(dir), 2); /* the keys only */
+    ferry_seckey_free(sk);
+    free(sec);
+    free(pub);
+    free(path);
+    rmscratch(dir);
+}
+
+/* Free without commit while buffers are queued, with the writer thread idle
+ * or held by the test hook (it waits for a full queue that never comes): no
+ * hang, no leak, no file. */
+static void
+test_writer_thread_free_queued(void **state)
+{
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_error *err = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    size_t len = (BUNDLE_OUT_BUFS - 1) * BUNDLE_OUT_BUFSIZE + 4096;
+    unsigned char *big = malloc(len);
+
+    (void)state;
+    assert_non_null(big);
+    fill_random(big, len, 6);
+    for (int run = 0; run < 2; run++) {
+        FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+        if (run == 0) /* held: only BUNDLE_OUT_BUFS - 1 buffers get queued */
+            FERRY_ASSERT_OK(ferry_bundle_writer_fail_write(w, 1, EIO, &err), &err);
+        FERRY_ASSERT_OK(ferry_bundle_writer_begin(w, "a", len, &err), &err);
+        FERRY_ASSERT_OK(ferry_bundle_writer_write(w, big, len, &err), &err);
+        ferry_bundle_writer_free(w);
+        w = NULL;
+        assert_int_equal(count_entries(dir), 0);
+    }
+    free(big);
     free(path);
     rmscratch(dir);
 }
@@ -1492,6 +1630,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_roundtrip_threads),
     cmocka_unit_test(test_empty_bundle),
     cmocka_unit_test(test_deterministic),
+    cmocka_unit_test(test_deterministic_threads),
     cmocka_unit_test(test_seek_table),
     cmocka_unit_test(test_open_at),
     cmocka_unit_test(test_seek_table_missing),
@@ -1501,6 +1640,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_size_long),
     cmocka_unit_test(test_abort_removes_temp),
     cmocka_unit_test(test_writer_misuse),
+    cmocka_unit_test(test_writer_thread_fails),
+    cmocka_unit_test(test_writer_thread_fails_at_commit),
+    cmocka_unit_test(test_writer_thread_free_queued),
     cmocka_unit_test(test_writer_bad_names),
     cmocka_unit_test(test_alloc_failures),
     cmocka_unit_test(test_reject_symlink),
