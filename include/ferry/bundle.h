@@ -43,7 +43,8 @@ FERRY_API int ferry_bundle_writer_commit(struct ferry_bundle_writer *w,
                                          struct ferry_error **err);
 /* Free; if not committed, remove the temporary file. NULL is a no-op. */
 FERRY_API void ferry_bundle_writer_free(struct ferry_bundle_writer *w);
-/* Bytes written so far (compressed) and members added. */
+/* Compressed bytes produced so far (before commit this includes bytes still
+ * queued for the writer thread) and members added. */
 FERRY_API uint64_t ferry_bundle_writer_bytes(const struct ferry_bundle_writer *w);
 FERRY_API uint64_t ferry_bundle_writer_members(const struct ferry_bundle_writer *w);
 
