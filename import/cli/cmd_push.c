@@ -58,13 +58,13 @@ cmd_push(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:j:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;
+        if ((r = import_common_option(&ks, &progress, c, optarg)) == 1)
+            continue;
+        if (r < 0) {
+            keyset_free(&ks);
+            return -r;
+        }
         switch (c) {
-        case 'p':
-            if ((r = keyset_add(&ks, optarg)) != 0) {
-                keyset_free(&ks);
-                return r;
-            }
-            break;
         case CLI_OPT_TO:
             po.to = optarg;
             break;
@@ -73,15 +73,6 @@ cmd_push(int argc, char **argv)
                 keyset_free(&ks);
                 return cli_usage("--jobs must be 1..32");
             }
-            break;
-        case CLI_OPT_PROGRESS:
-            progress = true;
-            break;
-        case 'q':
-            cli_verbosity = 0;
-            break;
-        case 'v':
-            cli_verbosity++;
             break;
         case 'h':
             fputs(usage, stdout);

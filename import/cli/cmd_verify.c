@@ -33,22 +33,13 @@ cmd_verify(int argc, char **argv)
     int c, r;
 
     while ((c = getopt_long(argc, argv, "p:qvh", longopts, NULL)) != -1) {
+        if ((r = import_common_option(&ks, &progress, c, optarg)) == 1)
+            continue;
+        if (r < 0) {
+            keyset_free(&ks);
+            return -r;
+        }
         switch (c) {
-        case 'p':
-            if ((r = keyset_add(&ks, optarg)) != 0) {
-                keyset_free(&ks);
-                return r;
-            }
-            break;
-        case CLI_OPT_PROGRESS:
-            progress = true;
-            break;
-        case 'q':
-            cli_verbosity = 0;
-            break;
-        case 'v':
-            cli_verbosity++;
-            break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);

@@ -69,6 +69,30 @@ keyset_free(struct keyset *ks)
 }
 
 int
+import_common_option(struct keyset *ks, bool *progress, int c, const char *arg)
+{
+    int r;
+
+    switch (c) {
+    case 'p':
+        if ((r = keyset_add(ks, arg)) != 0)
+            return -r;
+        return 1;
+    case CLI_OPT_PROGRESS:
+        *progress = true;
+        return 1;
+    case 'q':
+        cli_verbosity = 0;
+        return 1;
+    case 'v':
+        cli_verbosity++;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
 main(int argc, char **argv)
 {
     cli_prog = "ferry-import";
