@@ -24,6 +24,7 @@ static struct timespec progress_last;
 /* Messages and progress come from push and download threads too. */
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 bool cli_pushing;
+bool cli_verifying;
 
 static void
 vmsg(const char *prefix, const char *fmt, va_list ap)
@@ -175,7 +176,7 @@ cli_fail(struct ferry_error *err)
         if (code == FERRY_EXIT_VERIFY && cli_pushing)
             cli_error("content read again while pushing did not match; tags not yet set were "
                       "left unchanged");
-        else if (code == FERRY_EXIT_VERIFY)
+        else if (code == FERRY_EXIT_VERIFY && cli_verifying)
             cli_error("verification failed: nothing was changed");
     }
     ferry_error_free(err);

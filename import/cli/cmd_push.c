@@ -92,6 +92,7 @@ cmd_push(int argc, char **argv)
         return cli_usage("push takes exactly one BUNDLE");
     }
     cli_setup(progress);
+    cli_verifying = true;
     if ((r = cli_reg_finish(&cr)) != 0) {
         keyset_free(&ks);
         return r;

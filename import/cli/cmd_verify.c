@@ -58,6 +58,7 @@ cmd_verify(int argc, char **argv)
         return cli_usage("verify takes exactly one BUNDLE");
     }
     cli_setup(progress);
+    cli_verifying = true;
     r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
     keyset_free(&ks);
     if (r < 0)
