@@ -47,21 +47,20 @@ int
 ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *digest,
                         int64_t size, ferry_sink_fn sink, void *ud, struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct blob_get g = {0};
     struct ferry_digest want, got;
-    char *url = NULL, *what = NULL, *scope = NULL;
     int rc;
 
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = ferry_digest_parse(digest, &want, err)) < 0)
         return rc;
-    what = reg_what(r, "get blob", repo, want.str);
-    if (what == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rc = reg_call_init(&c, r, "get blob", repo, want.str, "pull", err, "/v2/%s/blobs/%s", repo,
+                       want.str);
+    if (rc < 0)
+        goto out;
     if (size < 0 || sink == NULL) {
-        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a sink are required", what);
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a sink are required", c.what);
         goto out;
     }
     g.digest = want.str;
@@ -71,35 +70,30 @@ ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *
     g.h = ferry_hasher_new(want.alg);
     g.sink = sink;
     g.ud = ud;
-    url = reg_url(r, "/v2/%s/blobs/%s", repo, want.str);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (g.hold == NULL || g.h == NULL || url == NULL || scope == NULL) {
+    if (g.hold == NULL || g.h == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    q.method = "GET";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    q.sink = blob_sink;
-    q.sink_ud = &g;
-    q.resumable = true;
-    q.follow = true;
-    rc = reg_request(r, &q, &rs, err);
+    c.q.method = "GET";
+    c.q.sink = blob_sink;
+    c.q.sink_ud = &g;
+    c.q.resumable = true;
+    c.q.follow = true;
+    rc = reg_call_send(&c, r, 0, err);
     if (rc < 0)
         goto out;
-    if (rs.status != 200 && rs.status != 206) {
-        rc = reg_status_error(what, &rs, err);
+    if (c.rs.status != 200 && c.rs.status != 206) {
+        rc = reg_status_error(c.what, &c.rs, err);
         goto out;
     }
     if (g.got != size) {
-        rc = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "%s: got %lld bytes, expected %lld", what,
-                             (long long)g.got, (long long)size);
+        rc = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "%s: got %lld bytes, expected %lld",
+                             c.what, (long long)g.got, (long long)size);
         goto out;
     }
     ferry_hasher_final(g.h, &got);
     if (strcmp(got.str, want.str) != 0) {
-        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: content digests to %s", what,
+        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: content digests to %s", c.what,
                              got.str);
         goto out;
     }
@@ -108,10 +102,7 @@ ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *
 out:
     ferry_hasher_free(g.h);
     ferry_free(g.hold);
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     return rc;
 }
 
@@ -119,44 +110,24 @@ int
 ferry_registry_head_blob(struct ferry_registry *r, const char *repo, const char *digest,
                          int64_t *size, struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
-    char *url = NULL, *what = NULL, *scope = NULL;
     int rc;
 
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = ferry_digest_parse(digest, &d, err)) < 0)
         return rc;
-    url = reg_url(r, "/v2/%s/blobs/%s", repo, d.str);
-    what = reg_what(r, "head blob", repo, d.str);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (url == NULL || what == NULL || scope == NULL) {
-        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        goto out;
-    }
-    q.method = "HEAD";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    q.follow = true;
-    rc = reg_request(r, &q, &rs, err);
+    rc =
+        reg_call_init(&c, r, "head blob", repo, d.str, "pull", err, "/v2/%s/blobs/%s", repo, d.str);
     if (rc < 0)
         goto out;
-    if (rs.status == 404) {
-        rc = 0;
-    } else if (rs.status == 200) {
-        if (size != NULL)
-            *size = rs.content_length;
-        rc = 1;
-    } else {
-        rc = reg_status_error(what, &rs, err);
-    }
+    c.q.method = "HEAD";
+    c.q.follow = true;
+    rc = reg_call_exists(&c, r, err);
+    if (rc == 1 && size != NULL)
+        *size = c.rs.content_length;
 out:
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     return rc;
 }
 
@@ -206,11 +177,11 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
                         int64_t size, ferry_source_fn src, ferry_rewind_fn rewind, void *ud,
                         struct ferry_error **err)
 {
+    struct reg_call c = {0};
     struct reg_req q;
-    struct reg_resp rs = {0};
     struct ferry_digest d;
     struct counted_src cs = {src, ud, 0};
-    char *start = NULL, *what = NULL, *scope = NULL, *loc = NULL, *put = NULL, *esc = NULL;
+    char *loc = NULL, *put = NULL, *esc = NULL;
     struct ferry_error *e = NULL; /* inspected before it is handed to the caller */
     int rc, round = 0;
     long delay;
@@ -218,33 +189,26 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = ferry_digest_parse(digest, &d, err)) < 0)
         return rc;
-    what = reg_what(r, "put blob", repo, d.str);
-    start = reg_url(r, "/v2/%s/blobs/uploads/", repo);
-    scope = ferry_asprintf("repository:%s:pull,push", repo);
+    rc = reg_call_init(&c, r, "put blob", repo, d.str, "pull,push", err, "/v2/%s/blobs/uploads/",
+                       repo);
+    if (rc < 0)
+        goto out;
     esc = reg_url_escape(d.str);
-    if (what == NULL || start == NULL || scope == NULL || esc == NULL) {
+    if (esc == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
     if (size < 0 || src == NULL) {
-        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a source are required", what);
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a source are required", c.what);
         goto out;
     }
+    /* 1. open a session (distribution discards a body sent here) */
+    c.q.method = "POST";
     for (;;) {
-        /* 1. open a session (distribution discards a body sent here) */
-        memset(&q, 0, sizeof q);
-        q.method = "POST";
-        q.url = start;
-        q.what = what;
-        q.scope = scope;
-        rc = reg_request(r, &q, &rs, err);
+        rc = reg_call_send(&c, r, 202, err);
         if (rc < 0)
             goto out;
-        if (rs.status != 202) {
-            rc = reg_status_error(what, &rs, err);
-            goto out;
-        }
-        rc = session_location(&rs, start, what, &loc, err);
+        rc = session_location(&c.rs, c.url, c.what, &loc, err);
         if (rc < 0)
             goto out;
         /* 2. one streamed PUT, ?digest= appended to the session URL as given */
@@ -256,22 +220,22 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
         memset(&q, 0, sizeof q);
         q.method = "PUT";
         q.url = put;
-        q.what = what;
-        q.scope = scope;
+        q.what = c.what;
+        q.scope = c.scope;
         q.content_type = "application/octet-stream";
         q.src = counted_read;
         q.src_ud = &cs;
         q.src_len = size;
         q.no_retry = true; /* a session that saw part of the body is not reused */
-        rc = reg_request(r, &q, &rs, &e);
-        if (rc == 0 && rs.status == 201)
+        rc = reg_request(r, &q, &c.rs, &e);
+        if (rc == 0 && c.rs.status == 201)
             break;
         if (rc == 0)
-            rc = reg_status_error(what, &rs, &e);
-        reg_upload_cancel(r, loc, what);
+            rc = reg_status_error(c.what, &c.rs, &e);
+        reg_upload_cancel(r, loc, c.what);
         if (!retryable_error(e) || round >= r->max_retries || (cs.read > 0 && rewind == NULL))
             goto out;
-        delay = reg_retry_delay_ms(&rs, round);
+        delay = reg_retry_delay_ms(&c.rs, round);
         round++;
         ferry_log(FERRY_LOG_WARN, "%s; new upload session (retry %d of %d) in %ld ms", e->msg,
                   round, r->max_retries, delay);
@@ -279,7 +243,7 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
         if (cs.read > 0) {
             rc = rewind(ud, &e);
             if (rc < 0) {
-                ferry_error_wrap(&e, "%s: rewind source", what);
+                ferry_error_wrap(&e, "%s: rewind source", c.what);
                 goto out;
             }
             cs.read = 0;
@@ -288,9 +252,9 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
         ferry_safefree(put);
         reg_sleep_ms(delay);
     }
-    if (rs.docker_digest != NULL && strcmp(rs.docker_digest, d.str) != 0) {
-        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: registry stored %.100s", what,
-                             rs.docker_digest);
+    if (c.rs.docker_digest != NULL && strcmp(c.rs.docker_digest, d.str) != 0) {
+        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: registry stored %.100s", c.what,
+                             c.rs.docker_digest);
         goto out;
     }
     rc = 0;
@@ -301,10 +265,7 @@ out:
         else
             ferry_error_free(e);
     }
-    reg_resp_clear(&rs);
-    ferry_free(start);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     ferry_free(loc);
     ferry_free(put);
     ferry_free(esc);
@@ -315,10 +276,9 @@ int
 ferry_registry_mount_blob(struct ferry_registry *r, const char *repo, const char *digest,
                           const char *from_repo, struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
-    char *url = NULL, *what = NULL, *scope = NULL, *esc = NULL, *from = NULL, *loc = NULL;
+    char *esc = NULL, *from = NULL, *loc = NULL;
     int rc;
 
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
@@ -326,37 +286,36 @@ ferry_registry_mount_blob(struct ferry_registry *r, const char *repo, const char
         return rc;
     esc = reg_url_escape(d.str);
     from = reg_url_escape(from_repo);
-    url =
-        esc && from ? reg_url(r, "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo, esc, from) : NULL;
-    what = reg_what(r, "mount blob", repo, d.str);
-    /* distribution asks for pull on the source as well */
-    scope = ferry_asprintf("repository:%s:pull,push repository:%s:pull", repo, from_repo);
-    if (url == NULL || what == NULL || scope == NULL) {
+    if (esc == NULL || from == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    q.method = "POST";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    rc = reg_request(r, &q, &rs, err);
+    rc = reg_call_init(&c, r, "mount blob", repo, d.str, NULL, err,
+                       "/v2/%s/blobs/uploads/?mount=%s&from=%s", repo, esc, from);
     if (rc < 0)
         goto out;
-    if (rs.status == 201) {
+    /* distribution asks for pull on the source as well */
+    c.scope = ferry_asprintf("repository:%s:pull,push repository:%s:pull", repo, from_repo);
+    if (c.scope == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    c.q.method = "POST";
+    rc = reg_call_send(&c, r, 0, err);
+    if (rc < 0)
+        goto out;
+    if (c.rs.status == 201) {
         rc = 1;
-    } else if (rs.status == 202) {
+    } else if (c.rs.status == 202) {
         /* not mounted: a plain upload session was opened instead */
-        if (session_location(&rs, url, what, &loc, NULL) == 0)
-            reg_upload_cancel(r, loc, what);
+        if (session_location(&c.rs, c.url, c.what, &loc, NULL) == 0)
+            reg_upload_cancel(r, loc, c.what);
         rc = 0;
     } else {
-        rc = reg_status_error(what, &rs, err);
+        rc = reg_status_error(c.what, &c.rs, err);
     }
 out:
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     ferry_free(esc);
     ferry_free(from);
     ferry_free(loc);

@@ -68,25 +68,35 @@ resp_reset_headers(struct reg_resp *rs)
 }
 
 char *
-reg_url(const struct ferry_registry *r, const char *fmt, ...)
+reg_url_va(const struct ferry_registry *r, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list aq;
     char *path, *u;
     int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
+    va_copy(aq, ap);
+    n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
     if (n < 0)
         return NULL;
     path = ferry_malloc((size_t)n + 1);
     if (path == NULL)
         return NULL;
-    va_start(ap, fmt);
     vsnprintf(path, (size_t)n + 1, fmt, ap);
-    va_end(ap);
     u = ferry_asprintf("%s%s", r->origin, path);
     ferry_free(path);
+    return u;
+}
+
+char *
+reg_url(const struct ferry_registry *r, const char *fmt, ...)
+{
+    va_list ap;
+    char *u;
+
+    va_start(ap, fmt);
+    u = reg_url_va(r, fmt, ap);
+    va_end(ap);
     return u;
 }
 

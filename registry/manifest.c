@@ -66,10 +66,10 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
                             struct ferry_buf *body, struct ferry_manifest_info *info,
                             struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
-    char *url = NULL, *what = NULL, *scope = NULL, *media = NULL, *digest = NULL;
+    const char *what;
+    char *media = NULL, *digest = NULL;
     json_t *root = NULL;
     json_error_t jerr;
     const char *body_type;
@@ -79,30 +79,21 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = reg_check_ref(reference, &is_digest, NULL, err)) < 0)
         return rc;
-    url = reg_url(r, "/v2/%s/manifests/%s", repo, reference);
-    what = reg_what(r, "get manifest", repo, reference);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (url == NULL || what == NULL || scope == NULL) {
-        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rc = reg_call_init(&c, r, "get manifest", repo, reference, "pull", err, "/v2/%s/manifests/%s",
+                       repo, reference);
+    if (rc < 0)
         goto out;
-    }
+    what = c.what;
     ferry_buf_reset(body);
     if (body->max == 0 || body->max > FERRY_MAX_MANIFEST)
         body->max = FERRY_MAX_MANIFEST;
-    q.method = "GET";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    q.accept = FERRY_MANIFEST_ACCEPT;
-    q.out = body;
-    q.follow = true;
-    rc = reg_request(r, &q, &rs, err);
+    c.q.method = "GET";
+    c.q.accept = FERRY_MANIFEST_ACCEPT;
+    c.q.out = body;
+    c.q.follow = true;
+    rc = reg_call_send(&c, r, 200, err);
     if (rc < 0)
         goto out;
-    if (rs.status != 200) {
-        rc = reg_status_error(what, &rs, err);
-        goto out;
-    }
     /* the reference digest first, then Docker-Content-Digest */
     if (is_digest) {
         rc = verify_digest(what, "the reference", reference, body->data, body->len, &d, err);
@@ -110,16 +101,16 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
             goto out;
     }
     /* the same text as a digest reference was just checked */
-    if (rs.docker_digest != NULL && !(is_digest && strcmp(rs.docker_digest, reference) == 0)) {
-        rc = verify_digest(what, "docker-content-digest", rs.docker_digest, body->data, body->len,
+    if (c.rs.docker_digest != NULL && !(is_digest && strcmp(c.rs.docker_digest, reference) == 0)) {
+        rc = verify_digest(what, "docker-content-digest", c.rs.docker_digest, body->data, body->len,
                            &d, err);
         if (rc < 0)
             goto out;
     }
-    if (!is_digest && rs.docker_digest == NULL)
+    if (!is_digest && c.rs.docker_digest == NULL)
         ferry_digest_buffer(FERRY_DIGEST_SHA256, body->data, body->len, &d);
     digest = ferry_strdup(is_digest ? reference : d.str);
-    media = media_type_of(rs.content_type);
+    media = media_type_of(c.rs.content_type);
     if (digest == NULL || media == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
@@ -156,10 +147,7 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
     }
 out:
     json_decref(root);
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     ferry_free(media);
     ferry_free(digest);
     return rc;
@@ -169,11 +157,10 @@ int
 ferry_registry_head_manifest(struct ferry_registry *r, const char *repo, const char *reference,
                              struct ferry_manifest_info *info, struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
     struct ferry_buf body;
-    char *url = NULL, *what = NULL, *scope = NULL;
+    const char *dd;
     bool is_digest;
     int rc;
 
@@ -181,46 +168,28 @@ ferry_registry_head_manifest(struct ferry_registry *r, const char *repo, const c
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = reg_check_ref(reference, &is_digest, NULL, err)) < 0)
         return rc;
-    url = reg_url(r, "/v2/%s/manifests/%s", repo, reference);
-    what = reg_what(r, "head manifest", repo, reference);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (url == NULL || what == NULL || scope == NULL) {
-        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        goto out;
-    }
-    q.method = "HEAD";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    q.accept = FERRY_MANIFEST_ACCEPT;
-    q.follow = true;
-    rc = reg_request(r, &q, &rs, err);
+    rc = reg_call_init(&c, r, "head manifest", repo, reference, "pull", err, "/v2/%s/manifests/%s",
+                       repo, reference);
     if (rc < 0)
         goto out;
-    if (rs.status == 404) {
-        rc = 0;
+    c.q.method = "HEAD";
+    c.q.accept = FERRY_MANIFEST_ACCEPT;
+    c.q.follow = true;
+    rc = reg_call_exists(&c, r, err);
+    if (rc <= 0 || info == NULL)
         goto out;
-    }
-    if (rs.status != 200) {
-        rc = reg_status_error(what, &rs, err);
-        goto out;
-    }
-    if (info == NULL) {
-        rc = 1;
-        goto out;
-    }
-    if (rs.docker_digest != NULL && ferry_digest_parse(rs.docker_digest, &d, NULL) < 0) {
+    dd = c.rs.docker_digest;
+    if (dd != NULL && ferry_digest_parse(dd, &d, NULL) < 0) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: invalid docker-content-digest \"%.100s\"",
-                             what, rs.docker_digest);
+                             c.what, dd);
         goto out;
     }
-    if (is_digest && rs.docker_digest != NULL && strcmp(d.str, reference) != 0) {
-        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: registry reports digest %s", what,
+    if (is_digest && dd != NULL && strcmp(d.str, reference) != 0) {
+        rc = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH, "%s: registry reports digest %s", c.what,
                              d.str);
         goto out;
     }
-    if ((rs.docker_digest == NULL && !is_digest) || rs.content_type == NULL ||
-        rs.content_length < 0) {
+    if ((dd == NULL && !is_digest) || c.rs.content_type == NULL || c.rs.content_length < 0) {
         /* not enough in the headers: fetch the manifest to describe it */
         rc = ferry_registry_get_manifest(r, repo, reference, &body, info, err);
         if (rc == 0)
@@ -228,9 +197,9 @@ ferry_registry_head_manifest(struct ferry_registry *r, const char *repo, const c
         goto out;
     }
     ferry_manifest_info_clear(info);
-    info->media_type = media_type_of(rs.content_type);
-    info->digest = ferry_strdup(rs.docker_digest ? d.str : reference);
-    info->size = rs.content_length;
+    info->media_type = media_type_of(c.rs.content_type);
+    info->digest = ferry_strdup(dd ? d.str : reference);
+    info->size = c.rs.content_length;
     if (info->media_type == NULL || info->digest == NULL) {
         ferry_manifest_info_clear(info);
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -239,10 +208,7 @@ ferry_registry_head_manifest(struct ferry_registry *r, const char *repo, const c
     rc = 1;
 out:
     ferry_buf_free(&body);
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     return rc;
 }
 
@@ -251,19 +217,21 @@ ferry_registry_put_manifest(struct ferry_registry *r, const char *repo, const ch
                             const char *media_type, const void *data, size_t len, char **subject,
                             struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
-    char *url = NULL, *what = NULL, *scope = NULL, *subj = NULL;
+    const char *what;
+    char *subj = NULL;
     bool is_digest;
     int rc;
 
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
         (rc = reg_check_ref(reference, &is_digest, NULL, err)) < 0)
         return rc;
-    what = reg_what(r, "put manifest", repo, reference);
-    if (what == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rc = reg_call_init(&c, r, "put manifest", repo, reference, "pull,push", err,
+                       "/v2/%s/manifests/%s", repo, reference);
+    if (rc < 0)
+        goto out;
+    what = c.what;
     if (media_type == NULL || media_type[0] == '\0' || strpbrk(media_type, "\r\n") != NULL) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: invalid media type", what);
         goto out;
@@ -278,42 +246,30 @@ ferry_registry_put_manifest(struct ferry_registry *r, const char *repo, const ch
         if (rc < 0)
             goto out;
     }
-    url = reg_url(r, "/v2/%s/manifests/%s", repo, reference);
-    scope = ferry_asprintf("repository:%s:pull,push", repo);
-    if (url == NULL || scope == NULL) {
-        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        goto out;
-    }
-    q.method = "PUT";
-    q.url = url;
-    q.what = what;
-    q.scope = scope;
-    q.content_type = media_type;
-    q.body = data;
-    q.body_len = len;
-    rc = reg_request(r, &q, &rs, err);
+    c.q.method = "PUT";
+    c.q.content_type = media_type;
+    c.q.body = data;
+    c.q.body_len = len;
+    rc = reg_call_send(&c, r, 0, err);
     if (rc < 0)
         goto out;
-    if (rs.status < 200 || rs.status > 299) {
-        rc = reg_status_error(what, &rs, err);
+    if (c.rs.status < 200 || c.rs.status > 299) {
+        rc = reg_status_error(what, &c.rs, err);
         goto out;
     }
-    if (rs.docker_digest != NULL && !(is_digest && strcmp(rs.docker_digest, reference) == 0)) {
-        rc = verify_digest(what, "docker-content-digest", rs.docker_digest, data, len, &d, err);
+    if (c.rs.docker_digest != NULL && !(is_digest && strcmp(c.rs.docker_digest, reference) == 0)) {
+        rc = verify_digest(what, "docker-content-digest", c.rs.docker_digest, data, len, &d, err);
         if (rc < 0)
             goto out;
     }
     if (subject != NULL) {
-        if (rs.oci_subject != NULL && (subj = ferry_strdup(rs.oci_subject)) == NULL) {
+        if (c.rs.oci_subject != NULL && (subj = ferry_strdup(c.rs.oci_subject)) == NULL) {
             rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
         *subject = subj;
     }
 out:
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     return rc;
 }

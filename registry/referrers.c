@@ -51,12 +51,11 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
                              const char *artifact_type, struct ferry_buf *body, bool *filtered,
                              struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_digest d;
     struct ferry_buf page;
-    char *url = NULL, *what = NULL, *scope = NULL, *next = NULL, *esc = NULL, *code = NULL;
-    char *merged = NULL;
+    const char *what;
+    char *next = NULL, *esc = NULL, *code = NULL, *merged = NULL;
     json_t *first = NULL, *root = NULL;
     bool all_filtered = artifact_type != NULL;
     int rc, pages = 0;
@@ -66,17 +65,23 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
         (rc = ferry_digest_parse(digest, &d, err)) < 0)
         return rc;
     esc = artifact_type ? reg_url_escape(artifact_type) : NULL;
-    url = reg_url(r, "/v2/%s/referrers/%s%s%s", repo, d.str, esc ? "?artifactType=" : "",
-                  esc ? esc : "");
-    what = reg_what(r, "get referrers of", repo, d.str);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (url == NULL || what == NULL || scope == NULL || (artifact_type && esc == NULL)) {
+    if (artifact_type && esc == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
+    rc = reg_call_init(&c, r, "get referrers of", repo, d.str, "pull", err,
+                       "/v2/%s/referrers/%s%s%s", repo, d.str, esc ? "?artifactType=" : "",
+                       esc ? esc : "");
+    if (rc < 0)
+        goto out;
+    what = c.what;
     ferry_buf_reset(body);
     if (body->max == 0)
         body->max = FERRY_MAX_MANIFEST;
+    c.q.method = "GET";
+    c.q.accept = OCI_INDEX;
+    c.q.out = &page;
+    c.q.follow = true;
     for (;;) {
         json_t *m;
 
@@ -87,36 +92,28 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
         }
         pages++;
         ferry_buf_reset(&page);
-        memset(&q, 0, sizeof q);
-        q.method = "GET";
-        q.url = url;
-        q.what = what;
-        q.scope = scope;
-        q.accept = OCI_INDEX;
-        q.out = &page;
-        q.follow = true;
-        rc = reg_request(r, &q, &rs, err);
+        rc = reg_call_send(&c, r, 0, err);
         if (rc < 0)
             goto out;
-        if (rs.status == 404 && pages == 1) {
+        if (c.rs.status == 404 && pages == 1) {
             /* an API that exists never answers 404; NAME_UNKNOWN is the repo */
-            ferry_free(reg_error_summary(rs.errbody.data, rs.errbody.len, &code));
+            ferry_free(reg_error_summary(c.rs.errbody.data, c.rs.errbody.len, &code));
             if (code != NULL && strcmp(code, "NAME_UNKNOWN") == 0) {
-                rc = reg_status_error(what, &rs, err);
+                rc = reg_status_error(what, &c.rs, err);
                 goto out;
             }
             ferry_log(FERRY_LOG_DEBUG, "%s: http 404: no referrers api", what);
             rc = 0;
             goto out;
         }
-        if (rs.status != 200) {
-            rc = reg_status_error(what, &rs, err);
+        if (c.rs.status != 200) {
+            rc = reg_status_error(what, &c.rs, err);
             goto out;
         }
-        if (pages == 1 && rs.content_type != NULL &&
-            strncasecmp(rs.content_type, OCI_INDEX, strlen(OCI_INDEX)) != 0) {
+        if (pages == 1 && c.rs.content_type != NULL &&
+            strncasecmp(c.rs.content_type, OCI_INDEX, strlen(OCI_INDEX)) != 0) {
             ferry_log(FERRY_LOG_DEBUG, "%s: content-type %.100s: not the referrers api", what,
-                      rs.content_type);
+                      c.rs.content_type);
             rc = 0;
             goto out;
         }
@@ -125,7 +122,7 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
         if (rc < 0)
             goto out;
         m = json_object_get(root, "manifests");
-        if (!filters_have_artifact_type(rs.oci_filters))
+        if (!filters_have_artifact_type(c.rs.oci_filters))
             all_filtered = false;
         if (first == NULL) {
             /* keep the first page's bytes as they are unless more pages follow */
@@ -142,13 +139,13 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
             json_decref(root);
         }
         root = NULL;
-        rc = reg_next_page(&rs, url, what, &next, err);
+        rc = reg_next_page(&c.rs, c.url, what, &next, err);
         if (rc < 0)
             goto out;
         if (next == NULL)
             break;
-        ferry_free(url);
-        url = next;
+        ferry_free(c.url);
+        c.url = next;
         next = NULL;
     }
     if (pages > 1) {
@@ -174,10 +171,7 @@ out:
     json_decref(first);
     json_decref(root);
     ferry_buf_free(&page);
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     ferry_free(next);
     ferry_free(esc);
     ferry_free(code);

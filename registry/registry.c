@@ -1,5 +1,6 @@
-/* ferry registry client: handle lifecycle, argument checks, ping. */
+/* ferry registry client: handle lifecycle, argument checks, ping, endpoint calls. */
 #include <sodium.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
@@ -179,6 +180,62 @@ reg_what(const struct ferry_registry *r, const char *verb, const char *repo, con
     if (ref == NULL)
         return ferry_asprintf("%s %s/%s", verb, r->host, repo);
     return ferry_asprintf("%s %s/%s%s%s", verb, r->host, repo, strchr(ref, ':') ? "@" : ":", ref);
+}
+
+int
+reg_call_init(struct reg_call *c, const struct ferry_registry *r, const char *verb,
+              const char *repo, const char *ref, const char *actions, struct ferry_error **err,
+              const char *fmt, ...)
+{
+    va_list ap;
+
+    memset(c, 0, sizeof *c);
+    c->what = reg_what(r, verb, repo, ref);
+    if (actions != NULL)
+        c->scope = ferry_asprintf("repository:%s:%s", repo, actions);
+    va_start(ap, fmt);
+    c->url = reg_url_va(r, fmt, ap);
+    va_end(ap);
+    if (c->what == NULL || c->url == NULL || (actions != NULL && c->scope == NULL))
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    return 0;
+}
+
+int
+reg_call_send(struct reg_call *c, struct ferry_registry *r, long want, struct ferry_error **err)
+{
+    int rc;
+
+    c->q.url = c->url;
+    c->q.what = c->what;
+    c->q.scope = c->scope;
+    rc = reg_request(r, &c->q, &c->rs, err);
+    if (rc == 0 && want != 0 && c->rs.status != want)
+        rc = reg_status_error(c->what, &c->rs, err);
+    return rc;
+}
+
+int
+reg_call_exists(struct reg_call *c, struct ferry_registry *r, struct ferry_error **err)
+{
+    int rc = reg_call_send(c, r, 0, err);
+
+    if (rc < 0)
+        return rc;
+    if (c->rs.status == 404)
+        return 0;
+    if (c->rs.status == 200)
+        return 1;
+    return reg_status_error(c->what, &c->rs, err);
+}
+
+void
+reg_call_clear(struct reg_call *c)
+{
+    reg_resp_clear(&c->rs);
+    ferry_safefree(c->url);
+    ferry_safefree(c->what);
+    ferry_safefree(c->scope);
 }
 
 void

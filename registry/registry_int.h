@@ -5,7 +5,7 @@
  *   credentials.c  explicit credentials, auth files, docker-credential helpers
  *   http.c         one libcurl transfer, the retry loop and the 401 flow
  *   auth.c         Basic header, bearer token fetch (GET and OAuth POST), token cache
- *   registry.c     handle lifecycle and ping
+ *   registry.c     handle lifecycle, ping, argument checks, struct reg_call
  *   manifest.c, blob.c, tags.c, referrers.c   the distribution-spec endpoints
  */
 #ifndef FERRY_REGISTRY_INT_H
@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <time.h>
 
 #include "ferry/digest.h"
@@ -172,6 +173,8 @@ long reg_retry_delay_ms(const struct reg_resp *rs, int attempt);
 void reg_sleep_ms(long ms);
 /* https://host or http://host for the handle. */
 char *reg_url(const struct ferry_registry *r, const char *fmt, ...) FERRY_PRINTF(2, 3);
+/* reg_url with a va_list (ap is consumed). */
+char *reg_url_va(const struct ferry_registry *r, const char *fmt, va_list ap) FERRY_PRINTF(2, 0);
 
 /* ---- auth (auth.c) -------------------------------------------------------- */
 
@@ -267,6 +270,32 @@ void reg_tags_sort_unique(struct reg_strv *all);
  * "manifests" array. *root receives the tree, NULL on error. */
 int reg_referrers_page_parse(const char *data, size_t len, const char *what, int page,
                              json_t **root, struct ferry_error **err);
+/* One endpoint call: the strings it owns, its request and its response.
+ * reg_call_send points q.url, q.what and q.scope at url, what and scope, so
+ * a caller that follows a Link page may replace url and send again. */
+struct reg_call {
+    char *url;   /* absolute (ferry_malloc) */
+    char *what;  /* "<verb> <host>/<repo>[<sep><ref>]" (ferry_malloc) */
+    char *scope; /* "repository:<repo>:<actions>" (ferry_malloc) or NULL */
+    struct reg_req q;
+    struct reg_resp rs;
+};
+/* Zero c, then format what (reg_what of verb, repo, ref), scope
+ * ("repository:<repo>:<actions>"; actions NULL leaves it NULL for the caller
+ * to set) and url (reg_url of fmt). FERRY_E_NOMEM on failure. c needs
+ * reg_call_clear whatever this returns. */
+int reg_call_init(struct reg_call *c, const struct ferry_registry *r, const char *verb,
+                  const char *repo, const char *ref, const char *actions, struct ferry_error **err,
+                  const char *fmt, ...) FERRY_PRINTF(8, 9);
+/* reg_request of c->q into c->rs. With want not 0, a final status other than
+ * want is reg_status_error. */
+int reg_call_send(struct reg_call *c, struct ferry_registry *r, long want,
+                  struct ferry_error **err);
+/* reg_call_send for an existence check: 1 on 200, 0 on 404, else
+ * reg_status_error. */
+int reg_call_exists(struct reg_call *c, struct ferry_registry *r, struct ferry_error **err);
+/* Free the strings and the response; c may be zeroed or half built. */
+void reg_call_clear(struct reg_call *c);
 /* Cancel an upload session (best effort, errors only logged). */
 void reg_upload_cancel(struct ferry_registry *r, const char *location, const char *what);
 

@@ -116,56 +116,43 @@ int
 ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags, size_t *n,
                          struct ferry_error **err)
 {
-    struct reg_req q = {0};
-    struct reg_resp rs = {0};
+    struct reg_call c = {0};
     struct ferry_buf page;
     struct reg_strv all = {0};
-    char *url = NULL, *what = NULL, *scope = NULL, *next = NULL;
+    char *next = NULL;
     int rc, pages = 0;
 
     ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0)
         return rc;
-    url = reg_url(r, "/v2/%s/tags/list", repo);
-    what = reg_what(r, "list tags", repo, NULL);
-    scope = ferry_asprintf("repository:%s:pull", repo);
-    if (url == NULL || what == NULL || scope == NULL) {
-        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rc = reg_call_init(&c, r, "list tags", repo, NULL, "pull", err, "/v2/%s/tags/list", repo);
+    if (rc < 0)
         goto out;
-    }
+    c.q.method = "GET";
+    c.q.accept = "application/json";
+    c.q.out = &page;
+    c.q.follow = true;
     for (;;) {
         if (pages == FERRY_MAX_TAG_PAGES) {
-            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", what,
+            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", c.what,
                                  FERRY_MAX_TAG_PAGES);
             goto out;
         }
         pages++;
         ferry_buf_reset(&page);
-        memset(&q, 0, sizeof q);
-        q.method = "GET";
-        q.url = url;
-        q.what = what;
-        q.scope = scope;
-        q.accept = "application/json";
-        q.out = &page;
-        q.follow = true;
-        rc = reg_request(r, &q, &rs, err);
+        rc = reg_call_send(&c, r, 200, err);
         if (rc < 0)
             goto out;
-        if (rs.status != 200) {
-            rc = reg_status_error(what, &rs, err);
-            goto out;
-        }
-        rc = reg_tags_page_parse(page.data ? page.data : "", page.len, what, pages, &all, err);
+        rc = reg_tags_page_parse(page.data ? page.data : "", page.len, c.what, pages, &all, err);
         if (rc < 0)
             goto out;
-        rc = reg_next_page(&rs, url, what, &next, err);
+        rc = reg_next_page(&c.rs, c.url, c.what, &next, err);
         if (rc < 0)
             goto out;
         if (next == NULL)
             break;
-        ferry_free(url);
-        url = next;
+        ferry_free(c.url);
+        c.url = next;
         next = NULL;
     }
     reg_tags_sort_unique(&all);
@@ -177,10 +164,7 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
 out:
     ferry_strv_free(all.v, all.n);
     ferry_buf_free(&page);
-    reg_resp_clear(&rs);
-    ferry_free(url);
-    ferry_free(what);
-    ferry_free(scope);
+    reg_call_clear(&c);
     ferry_free(next);
     return rc;
 }
