@@ -1228,6 +1228,20 @@ check_ref(struct ctx *c, const struct ynode *n, const char *what, const char *s,
     return 0;
 }
 
+/* referrerSource or referrerTarget: expanded, "" means unset (*out NULL),
+ * anything else must name a repository. */
+static int
+get_referrer_repo(struct ctx *c, const struct ynode *v, const char *what, char **out)
+{
+    int r = expand(c, v, what, false, out);
+
+    if (r < 0)
+        return r;
+    if (*out != NULL && (*out)[0] == '\0')
+        ferry_safefree(*out);
+    return *out ? check_ref(c, v, what, *out, true) : 0;
+}
+
 /* os/arch[/variant], as regsync's platform strings (a Windows os.version may
  * follow the arch after ':'). */
 static int
@@ -1750,17 +1764,9 @@ default_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode 
         d->filters_set = !is_null(v);
         return parse_filters(c, v, &d->filters, &d->nfilters);
     case D_RSRC:
-        if ((r = expand(c, v, "referrerSource", false, &d->rsrc)) < 0)
-            return r;
-        if (d->rsrc != NULL && d->rsrc[0] == '\0')
-            ferry_safefree(d->rsrc);
-        return d->rsrc ? check_ref(c, v, "referrerSource", d->rsrc, true) : 0;
+        return get_referrer_repo(c, v, "referrerSource", &d->rsrc);
     case D_RTGT:
-        if ((r = expand(c, v, "referrerTarget", false, &d->rtgt)) < 0)
-            return r;
-        if (d->rtgt != NULL && d->rtgt[0] == '\0')
-            ferry_safefree(d->rtgt);
-        return d->rtgt ? check_ref(c, v, "referrerTarget", d->rtgt, true) : 0;
+        return get_referrer_repo(c, v, "referrerTarget", &d->rtgt);
     case D_SKIPDOCKER:
         return get_bool(c, v, "skipDockerConfig", &c->cfg->skip_docker_config);
     }
@@ -1898,17 +1904,9 @@ entry_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v
         u->filters_set = !is_null(v);
         return parse_filters(c, v, &e->referrer_filters, &e->nreferrer_filters);
     case S_RSRC:
-        if ((r = expand(c, v, "referrerSource", false, &e->referrer_source)) < 0)
-            return r;
-        if (e->referrer_source != NULL && e->referrer_source[0] == '\0')
-            ferry_safefree(e->referrer_source);
-        return e->referrer_source ? check_ref(c, v, "referrerSource", e->referrer_source, true) : 0;
+        return get_referrer_repo(c, v, "referrerSource", &e->referrer_source);
     case S_RTGT:
-        if ((r = expand(c, v, "referrerTarget", false, &e->referrer_target)) < 0)
-            return r;
-        if (e->referrer_target != NULL && e->referrer_target[0] == '\0')
-            ferry_safefree(e->referrer_target);
-        return e->referrer_target ? check_ref(c, v, "referrerTarget", e->referrer_target, true) : 0;
+        return get_referrer_repo(c, v, "referrerTarget", &e->referrer_target);
     }
     return 0;
 }
