@@ -653,14 +653,6 @@ strv_push(char ***v, size_t *n, char *s)
     return 0;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        ferry_free(v[i]);
-    ferry_free(v);
-}
-
 static int
 get_strlist(struct ctx *c, const struct ynode *n, const char *what, char ***out, size_t *nout)
 {
@@ -1472,8 +1464,8 @@ filters_free(struct ferry_sync_referrer_filter *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         ferry_free(f[i].artifact_type);
-        strv_free(f[i].annotation_keys, f[i].nannotations);
-        strv_free(f[i].annotation_values, f[i].nannotations);
+        ferry_sync_strv_free(f[i].annotation_keys, f[i].nannotations);
+        ferry_sync_strv_free(f[i].annotation_values, f[i].nannotations);
     }
     ferry_free(f);
 }
@@ -1620,8 +1612,8 @@ copy_filters(struct ctx *c, const struct ferry_sync_referrer_filter *src, size_t
 static void
 tagset_clear(struct ferry_sync_tagset *t)
 {
-    strv_free(t->allow, t->nallow);
-    strv_free(t->deny, t->ndeny);
+    ferry_sync_strv_free(t->allow, t->nallow);
+    ferry_sync_strv_free(t->deny, t->ndeny);
     memset(t, 0, sizeof *t);
 }
 
@@ -1921,7 +1913,7 @@ entry_clear(struct ferry_sync_entry *e)
         tagset_clear(&e->tag_sets[i]);
     ferry_free(e->tag_sets);
     ferry_free(e->platform);
-    strv_free(e->platforms, e->nplatforms);
+    ferry_sync_strv_free(e->platforms, e->nplatforms);
     ferry_free(e->referrer_source);
     ferry_free(e->referrer_target);
     filters_free(e->referrer_filters, e->nreferrer_filters);
@@ -2080,7 +2072,7 @@ ferry_sync_config_free(struct ferry_sync_config *cfg)
     for (size_t i = 0; i < cfg->nentries; i++)
         entry_clear(&cfg->entries[i]);
     ferry_free(cfg->entries);
-    strv_free(cfg->notices, cfg->nnotices);
+    ferry_sync_strv_free(cfg->notices, cfg->nnotices);
     ferry_free(cfg->path);
     ferry_free(cfg);
 }
