@@ -21,4 +21,11 @@
 #define FERRY_MAX_JSON_DEPTH 64
 #define FERRY_IO_BUFSIZE (64u << 10) /* streaming buffer */
 
+/* sync configs (export/syncconfig.c, export/tagfilter.c) */
+#define FERRY_SYNC_MAX_DEPTH 64        /* YAML nesting */
+#define FERRY_SYNC_MAX_NODES 200000    /* YAML nodes, an alias counting its whole value */
+#define FERRY_SYNC_MATCH_LIMIT 100000  /* PCRE2 match limit for one pattern on one tag */
+#define FERRY_SYNC_MATCH_DEPTH 10000   /* PCRE2 backtracking depth limit */
+#define FERRY_SYNC_MATCH_HEAP_KIB 8192 /* PCRE2 heap limit for one match */
+
 #endif

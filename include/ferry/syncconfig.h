@@ -14,15 +14,7 @@
 
 #include "common.h"
 #include "error.h"
-
-/* Caps for this module. They belong in limits.h next to FERRY_MAX_CONFIG_FILE
- * (which caps the file and each {{file}} it reads) and live here until that
- * header takes them. */
-#define FERRY_SYNC_MAX_DEPTH 64        /* YAML nesting */
-#define FERRY_SYNC_MAX_NODES 200000    /* YAML nodes, an alias counting its whole value */
-#define FERRY_SYNC_MATCH_LIMIT 100000  /* PCRE2 match limit for one pattern on one tag */
-#define FERRY_SYNC_MATCH_DEPTH 10000   /* PCRE2 backtracking depth limit */
-#define FERRY_SYNC_MATCH_HEAP_KIB 8192 /* PCRE2 heap limit for one match */
+#include "limits.h"
 
 enum ferry_sync_type {
     FERRY_SYNC_REPOSITORY = 1, /* source and target are repositories; tags come from a listing */
