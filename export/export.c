@@ -74,7 +74,7 @@ obj_free(struct obj *ob)
 static void
 ctx_clear(struct ctx *c)
 {
-    size_t i, j;
+    size_t i;
 
     for (i = 0; i < c->nobjs; i++)
         obj_free(c->objs[i]);
@@ -85,20 +85,8 @@ ctx_clear(struct ctx *c)
         ferry_registry_free(c->conns[i].reg);
     }
     ferry_free(c->conns);
-    for (i = 0; i < c->nimages; i++) {
-        struct ferry_stmt_image *im = &c->images[i];
-        ferry_free(im->source);
-        ferry_free(im->registry);
-        ferry_free(im->repository);
-        ferry_free(im->tag);
-        ferry_free(im->digest);
-        ferry_free(im->media_type);
-        for (j = 0; j < im->nplatforms; j++)
-            ferry_free(im->platforms[j]);
-        ferry_free(im->platforms);
-        ferry_free(im->target);
-        ferry_free(im->source_digest);
-    }
+    for (i = 0; i < c->nimages; i++)
+        ferry_stmt_image_clear(&c->images[i]);
     ferry_free(c->images);
     for (i = 0; i < c->nrefs; i++)
         ferry_stmt_referrer_clear(&c->refs[i]);
@@ -1279,9 +1267,7 @@ out:
         ferry_error_wrap(err, "write %s", o->output);
     ferry_bundle_writer_free(w);
     for (i = 0; i < st.nmembers; i++) {
-        ferry_free(st.members[i].path);
-        ferry_free(st.members[i].digest);
-        ferry_free(st.members[i].media_type);
+        ferry_stmt_member_clear(&st.members[i]);
     }
     ferry_free(st.members);
     fallbacks_free(fb, nfb);

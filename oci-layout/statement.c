@@ -25,16 +25,16 @@ ferry_blob_path(const char *digest)
     return ferry_asprintf("blobs/%s/%s", ferry_digest_alg_name(d.alg), ferry_digest_hex(&d));
 }
 
-static void
-member_clear(struct ferry_stmt_member *m)
+void
+ferry_stmt_member_clear(struct ferry_stmt_member *m)
 {
     ferry_free(m->path);
     ferry_free(m->digest);
     ferry_free(m->media_type);
 }
 
-static void
-image_clear(struct ferry_stmt_image *im)
+void
+ferry_stmt_image_clear(struct ferry_stmt_image *im)
 {
     size_t i;
 
@@ -103,10 +103,10 @@ ferry_statement_free(struct ferry_statement *s)
     ferry_free(s->creator);
     ferry_free(s->created);
     for (i = 0; i < s->nimages; i++)
-        image_clear(&s->images[i]);
+        ferry_stmt_image_clear(&s->images[i]);
     ferry_free(s->images);
     for (i = 0; i < s->nmembers; i++)
-        member_clear(&s->members[i]);
+        ferry_stmt_member_clear(&s->members[i]);
     ferry_free(s->members);
     for (i = 0; i < s->nreferrers; i++)
         ferry_stmt_referrer_clear(&s->referrers[i]);

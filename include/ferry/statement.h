@@ -72,6 +72,9 @@ FERRY_API int ferry_statement_parse(const void *data, size_t len, struct ferry_s
 FERRY_API int ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
                                         struct ferry_error **err);
 FERRY_API void ferry_statement_free(struct ferry_statement *s);
+/* Free the strings of one image or member entry (not the struct itself). */
+FERRY_API void ferry_stmt_image_clear(struct ferry_stmt_image *im);
+FERRY_API void ferry_stmt_member_clear(struct ferry_stmt_member *m);
 /* Free the strings of one referrer entry (not the struct itself). */
 FERRY_API void ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r);
 /* Referrers fallback tag of a digest: "<alg>-<hex>" truncated as the
