@@ -506,15 +506,9 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     }
     if ((r = open_statement(path, keys, nkeys, &rd, &v->st, v->key_id, err)) < 0)
         goto out_nowrap;
-    /* The seek table is part of format v1; the detached whole-file signature
-     * is checked when it travelled along. */
-    {
-        struct ferry_seek_entry *tab = NULL;
-        size_t ntab = 0;
-        if ((r = ferry_bundle_seek_table(path, &tab, &ntab, err)) < 0)
-            goto out;
-        ferry_free(tab);
-    }
+    /* The reader has checked every frame against the seek table (format
+     * v1 requires one); the detached whole-file signature is checked when it
+     * travelled along. */
     /* The whole-file hash runs on its own thread while the members are
      * hashed here: two passes over the file, one wall-clock pass. */
     dj.path = path;
