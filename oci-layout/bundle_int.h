@@ -35,6 +35,14 @@
  * 63 MiB of peak RSS with 2 workers; 1 MiB jobs, 8 MiB. */
 #define BUNDLE_ZSTD_JOB_SIZE (1u << 20)
 
+/* Members of at least this size whose data starts with the magic number of a
+ * compressed format are written as stored frames (raw blocks) instead of
+ * compressed again (bundle_write.c, docs/FORMAT.md "Stored frames"). */
+#define BUNDLE_STORE_MIN (64u << 10)
+
+/* Does data start like a gzip, zstd, xz, bzip2 or lz4 stream? */
+bool bundle_looks_compressed(const unsigned char *p, size_t len);
+
 /* One seek table entry with its position in both streams. */
 struct bundle_frame {
     uint64_t coffset; /* offset of the frame in the file */
@@ -83,6 +91,12 @@ void bundle_put_le32(unsigned char *p, uint32_t v);
  * member. FERRY_E_INVALID otherwise. */
 int ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
                                        struct ferry_error **err);
+
+/* Test hook: store members of at least `size` bytes whose data looks
+ * compressed, instead of BUNDLE_STORE_MIN (fuzzing reaches the stored-frame
+ * code with small inputs). */
+int ferry_bundle_writer_set_store_min(struct ferry_bundle_writer *w, uint64_t size,
+                                      struct ferry_error **err);
 
 /* Test hook: the writer thread's nth write() (counting from 1) fails with
  * errnum instead of writing, after the thread has waited for the queue to fill

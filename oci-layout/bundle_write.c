@@ -28,6 +28,7 @@
 #include "ferry/limits.h"
 #include "ferry/sign.h"
 #include "ferry/util.h"
+#include "xxh64.h"
 
 #define WRITER_MAGIC 0xfe77b0d1u
 #define DEFAULT_LEVEL 3
@@ -96,6 +97,14 @@ struct ferry_bundle_writer {
     uint64_t frame_csize; /* of the open frame */
     uint64_t frame_dsize;
     uint32_t frame_limit;
+
+    /* Stored frames (raw blocks) for the open member's data. */
+    uint64_t store_min; /* BUNDLE_STORE_MIN, or a test's value */
+    bool stored;
+    bool blk_open;          /* a raw block's header is in the current buffer */
+    size_t blk_at;          /* its offset there */
+    size_t blk_len;         /* bytes in the block so far */
+    struct ferry_xxh64 xxh; /* of the open stored frame's content */
 
     uint64_t members;
     char *member; /* name of the open member, for messages */
@@ -365,6 +374,132 @@ zfeed(struct ferry_bundle_writer *w, const void *data, size_t len, ZSTD_EndDirec
     }
 }
 
+/* ---- stored frames ------------------------------------------------------------ */
+
+/* Blob data that is compressed already (gzip, zstd, xz, bzip2 and lz4 layers)
+ * goes into zstd frames of raw blocks that we build ourselves: any zstd decoder
+ * reads them, and writing one costs a copy and XXH64 instead of a compression
+ * pass that would gain nothing. Header: magic, a descriptor with only the
+ * content checksum flag, and a 128 KiB window (no content size: it is not
+ * known when the header is written). Blocks of at most 128 KiB, the last one
+ * flagged, then the checksum. docs/FORMAT.md "Stored frames". */
+#define RAW_BLOCK_MAX (128u << 10)
+#define RAW_BLOCK_HEADER 3u
+#define RAW_FRAME_DESCRIPTOR 0x04u               /* Content_Checksum_flag only */
+#define RAW_WINDOW_DESCRIPTOR ((17u - 10u) << 3) /* 2^17 = RAW_BLOCK_MAX */
+
+/* Does a member's first data look like a compressed stream (magic numbers)? */
+bool
+bundle_looks_compressed(const unsigned char *p, size_t len)
+{
+    if (len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) /* gzip, deflate */
+        return true;
+    if (len >= 4 && (bundle_le32(p) == ZSTD_MAGICNUMBER || bundle_le32(p) == 0x184D2204u))
+        return true; /* zstd, lz4 frame */
+    if (len >= 6 && memcmp(p,
+                           "\xFD"
+                           "7zXZ\0",
+                           6) == 0) /* xz */
+        return true;
+    return len >= 4 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9'; /* bzip2 */
+}
+
+/* Fill in the open raw block's header. */
+static void
+block_close(struct ferry_bundle_writer *w, bool last)
+{
+    unsigned char *h = w->q.buf[w->tail] + w->blk_at;
+    uint32_t v = (uint32_t)w->blk_len << 3 | (last ? 1u : 0u); /* Block_Type 0: raw */
+
+    h[0] = (unsigned char)v;
+    h[1] = (unsigned char)(v >> 8);
+    h[2] = (unsigned char)(v >> 16);
+    w->blk_open = false;
+}
+
+/* Append frame bytes that are not block content (header, trailer). */
+static int
+store_put(struct ferry_bundle_writer *w, const unsigned char *p, size_t len,
+          struct ferry_error **err)
+{
+    w->frame_csize += len;
+    return out_put(w, p, len, err);
+}
+
+static int
+store_in(struct ferry_bundle_writer *w, const unsigned char *p, size_t len,
+         struct ferry_error **err)
+{
+    int r;
+
+    if (w->frame_dsize == 0 && w->frame_csize == 0) {
+        unsigned char h[6];
+        bundle_put_le32(h, ZSTD_MAGICNUMBER);
+        h[4] = RAW_FRAME_DESCRIPTOR;
+        h[5] = RAW_WINDOW_DESCRIPTOR;
+        r = store_put(w, h, sizeof h, err);
+        if (r < 0)
+            return r;
+        ferry_xxh64_init(&w->xxh, 0);
+    }
+    ferry_xxh64_update(&w->xxh, p, len);
+    while (len > 0) {
+        size_t k;
+        if (!w->blk_open) {
+            if (BUNDLE_OUT_BUFSIZE - w->fill <= RAW_BLOCK_HEADER) {
+                r = out_push(w, err);
+                if (r < 0)
+                    return r;
+            }
+            w->blk_at = w->fill;
+            w->blk_len = 0;
+            w->blk_open = true;
+            w->fill += RAW_BLOCK_HEADER;
+            w->cbytes += RAW_BLOCK_HEADER;
+            w->frame_csize += RAW_BLOCK_HEADER;
+        }
+        k = BUNDLE_OUT_BUFSIZE - w->fill;
+        if (k > RAW_BLOCK_MAX - w->blk_len)
+            k = RAW_BLOCK_MAX - w->blk_len;
+        if (k > len)
+            k = len;
+        memcpy(w->q.buf[w->tail] + w->fill, p, k);
+        w->fill += k;
+        w->blk_len += k;
+        w->cbytes += k;
+        w->frame_csize += k;
+        p += k;
+        len -= k;
+        if (w->blk_len == RAW_BLOCK_MAX || w->fill == BUNDLE_OUT_BUFSIZE)
+            block_close(w, false);
+        if (w->fill == BUNDLE_OUT_BUFSIZE) {
+            r = out_push(w, err);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+/* End a stored frame: flag its last block (an empty one if none is open) and
+ * append the checksum. */
+static int
+store_end(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    unsigned char t[RAW_BLOCK_HEADER + 4];
+    size_t n = 0;
+
+    if (w->blk_open) {
+        block_close(w, true);
+    } else {
+        t[0] = 1; /* last, raw, size 0 */
+        t[1] = t[2] = 0;
+        n = RAW_BLOCK_HEADER;
+    }
+    bundle_put_le32(t + n, (uint32_t)ferry_xxh64_digest(&w->xxh));
+    return store_put(w, t, n + 4, err);
+}
+
 static int
 end_frame(struct ferry_bundle_writer *w, struct ferry_error **err)
 {
@@ -373,7 +508,7 @@ end_frame(struct ferry_bundle_writer *w, struct ferry_error **err)
 
     if (w->frame_dsize == 0)
         return 0;
-    r = zfeed(w, NULL, 0, ZSTD_e_end, err);
+    r = w->stored ? store_end(w, err) : zfeed(w, NULL, 0, ZSTD_e_end, err);
     if (r < 0)
         return r;
     if (w->frame_csize > UINT32_MAX)
@@ -412,7 +547,7 @@ compress_in(struct ferry_bundle_writer *w, const unsigned char *p, size_t len,
         int r;
         if (take > len)
             take = len;
-        r = zfeed(w, p, take, ZSTD_e_continue, err);
+        r = w->stored ? store_in(w, p, take, err) : zfeed(w, p, take, ZSTD_e_continue, err);
         if (r < 0)
             return r;
         w->frame_dsize += take;
@@ -539,6 +674,7 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
     w->magic = WRITER_MAGIC;
     w->fd = -1;
     w->frame_limit = BUNDLE_FRAME_SIZE_DEFAULT;
+    w->store_min = BUNDLE_STORE_MIN;
     w->path = ferry_strdup(path);
     w->dirpath = parent_dir(path);
     w->tmppath = ferry_asprintf("%s.tmp.XXXXXX", path);
@@ -605,6 +741,18 @@ ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
                             w->path, size, BUNDLE_FRAME_SIZE_MAX);
     if (r == 0)
         w->frame_limit = size;
+    return finish(w, r, e, err);
+}
+
+int
+ferry_bundle_writer_set_store_min(struct ferry_bundle_writer *w, uint64_t size,
+                                  struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "set store minimum", &e);
+
+    if (r == 0)
+        w->store_min = size;
     return finish(w, r, e, err);
 }
 
@@ -698,6 +846,15 @@ write_member(struct ferry_bundle_writer *w, const void *data, size_t len, struct
                                (unsigned long long)w->declared);
     if (len == 0)
         return 0;
+    /* A large member whose data starts like a compressed stream: end the frame
+     * that holds its tar header and store the data (see store_in). */
+    if (w->remaining == w->declared && w->declared >= w->store_min &&
+        bundle_looks_compressed(data, len)) {
+        int r = end_frame(w, err);
+        if (r < 0)
+            return r;
+        w->stored = true;
+    }
     n = archive_write_data(w->a, data, len);
     if (n < 0)
         return archive_fail(w, "data", err);
@@ -724,6 +881,7 @@ end_member(struct ferry_bundle_writer *w, struct ferry_error **err)
     r = end_frame(w, err);
     if (r < 0)
         return r;
+    w->stored = false;
     ferry_safefree(w->member);
     w->members++;
     w->state = W_OPEN;

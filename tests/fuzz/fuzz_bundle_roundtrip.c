@@ -4,7 +4,8 @@
  *
  * Input: one option byte (bits 0-4 frame size 1 + 61 * n bytes, bit 5 streamed
  * members, bits 6-7 write size 1/7/512/4096), then members as a length byte
- * (times 8) followed by that many bytes. */
+ * (times 8) followed by that many bytes. A member that starts like gzip, zstd,
+ * xz, bzip2 or lz4 goes into stored frames (raw blocks). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ write_all(const char *path, const struct piece *m, size_t n, uint8_t opt)
     r = ferry_bundle_writer_open(path, NULL, &w, &err);
     if (r == 0)
         r = ferry_bundle_writer_set_frame_size(w, 1u + (opt & 0x1fu) * 61u, &err);
+    if (r == 0) /* members that start like gzip or zstd go into stored frames */
+        r = ferry_bundle_writer_set_store_min(w, 1, &err);
     for (size_t i = 0; r == 0 && i < n; i++) {
         if (!(opt & 0x20)) {
             r = ferry_bundle_writer_add(w, m[i].name, m[i].p, m[i].len, &err);

@@ -18,6 +18,7 @@
 #include "ferry/limits.h"
 #include "ferry/sign.h"
 #include "ferry/util.h"
+#include "xxh64.h"
 
 #define ASSERT_ERR(call, code, errp)                                                               \
     do {                                                                                           \
@@ -481,6 +482,140 @@ test_seek_table(void **state)
     free(file);
     ferry_free(t);
     free_members(m, n);
+    free(path);
+    rmscratch(dir);
+}
+
+/* ---- stored frames ---------------------------------------------------------- */
+
+static void
+test_looks_compressed(void **state)
+{
+    (void)state;
+    assert_true(bundle_looks_compressed((const unsigned char *)"\x1f\x8b\x08\x00", 4));
+    assert_false(bundle_looks_compressed((const unsigned char *)"\x1f\x8b", 2)); /* too short */
+    assert_false(bundle_looks_compressed((const unsigned char *)"\x1f\x8b\x07", 3));
+    assert_true(bundle_looks_compressed((const unsigned char *)"\x28\xb5\x2f\xfd", 4));
+    assert_true(bundle_looks_compressed((const unsigned char *)"\x04\x22\x4d\x18", 4));
+    assert_true(bundle_looks_compressed((const unsigned char *)"\xfd"
+                                                               "7zXZ\0",
+                                        6));
+    assert_true(bundle_looks_compressed((const unsigned char *)"BZh9", 4));
+    assert_false(bundle_looks_compressed((const unsigned char *)"BZh0", 4));
+    assert_false(bundle_looks_compressed((const unsigned char *)"{\"schemaVersion\"", 16));
+    assert_false(bundle_looks_compressed((const unsigned char *)"ustar", 5));
+}
+
+/* Walk a stored frame (our header, raw blocks, checksum) and return its
+ * content size, or -1 if it is not one. The content checksum must match. */
+static long
+stored_frame_size(const unsigned char *f, size_t len)
+{
+    size_t off = 6, total = 0;
+    struct ferry_xxh64 x;
+
+    if (len < 6 + 3 + 4 || bundle_le32(f) != 0xFD2FB528u || f[4] != 0x04 || f[5] != 0x38)
+        return -1;
+    ferry_xxh64_init(&x, 0);
+    for (;;) {
+        uint32_t h, size;
+        assert_true(off + 3 <= len);
+        h = (uint32_t)f[off] | (uint32_t)f[off + 1] << 8 | (uint32_t)f[off + 2] << 16;
+        size = h >> 3;
+        assert_int_equal((h >> 1) & 3, 0); /* raw */
+        assert_true(size <= 128u << 10);
+        off += 3;
+        assert_true(off + size <= len);
+        ferry_xxh64_update(&x, f + off, size);
+        off += size;
+        total += size;
+        if (h & 1)
+            break;
+    }
+    assert_int_equal(off + 4, len);
+    assert_int_equal(bundle_le32(f + off), (uint32_t)ferry_xxh64_digest(&x));
+    return (long)total;
+}
+
+static size_t
+padded(size_t n)
+{
+    return (n + 511) / 512 * 512;
+}
+
+/* Members whose data starts like gzip, zstd (and so on) and are large enough
+ * go into stored frames: raw blocks, no second compression; others, and small
+ * ones, are compressed. Every zstd decoder reads the result. */
+static void
+test_stored_frames(void **state)
+{
+    static const char *const names[] = {"gz/big", "gz/compressible", "zst/sevens", "text",
+                                        "gz/small"};
+    static const size_t lens[] = {3000123, 500000, 200001, 2000000, 1000};
+    static const size_t chunks[] = {65536, 100000, 7, 65536, 0};
+    struct member m[5];
+    struct ferry_seek_entry *t = NULL;
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_error *err = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst"), cmd[1024];
+    size_t nt = 0, flen, stored_bytes = 0;
+    unsigned char *file;
+    int stored = 0;
+
+    (void)state;
+    for (size_t i = 0; i < 5; i++) {
+        m[i].name = names[i];
+        m[i].len = lens[i];
+        m[i].chunk = chunks[i];
+        m[i].data = malloc(lens[i]);
+        assert_non_null(m[i].data);
+        if (i == 1 || i == 3)
+            for (size_t k = 0; k < lens[i]; k++)
+                m[i].data[k] = (unsigned char)"the quick brown fox jumps over a lazy dog\n"[k % 42];
+        else
+            fill_random(m[i].data, lens[i], i + 40);
+    }
+    memcpy(m[0].data, "\x1f\x8b\x08", 3);
+    memcpy(m[1].data, "\x1f\x8b\x08", 3);
+    memcpy(m[2].data, "\x28\xb5\x2f\xfd", 4);
+    memcpy(m[4].data, "\x1f\x8b\x08", 3);
+    for (int threads = 0; threads <= 1; threads++) {
+        write_bundle(path, m, 5, SMALL_FRAME, threads, NULL);
+        FERRY_ASSERT_OK(ferry_bundle_reader_open(path, &rd, &err), &err);
+        check_bundle(rd, m, 5, 4096);
+        ferry_bundle_reader_free(rd);
+        rd = NULL;
+        file = slurp(path, &flen);
+        FERRY_ASSERT_OK(ferry_bundle_seek_table(path, &t, &nt, &err), &err);
+        stored = 0;
+        stored_bytes = 0;
+        for (size_t i = 0; i < nt; i++) {
+            long d = stored_frame_size(file + t[i].coffset, t[i].csize);
+            if (d >= 0) {
+                assert_int_equal((uint64_t)d, t[i].dsize);
+                stored++;
+                stored_bytes += (size_t)d;
+            }
+        }
+        /* gz/big in 3 frames of at most 1 MiB, the compressible gzip-looking
+         * member and the zstd one in one each; their tar headers are in
+         * compressed frames, their data and padding stored. */
+        assert_int_equal(stored, 5);
+        assert_int_equal(stored_bytes, padded(3000123) + padded(500000) + padded(200001));
+        /* the text member still compresses: the file is far smaller than the
+         * sum of the members */
+        assert_true(flen < 3000123 + 500000 + 200001 + 100000);
+        free(file);
+        ferry_free(t);
+        t = NULL;
+        if (have_tool("zstd")) {
+            snprintf(cmd, sizeof cmd, "zstd -qt '%s'", path);
+            assert_int_equal(system(cmd), 0);
+        }
+        assert_int_equal(unlink(path), 0);
+    }
+    for (size_t i = 0; i < 5; i++)
+        free(m[i].data);
     free(path);
     rmscratch(dir);
 }
@@ -1632,6 +1767,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deterministic),
     cmocka_unit_test(test_deterministic_threads),
     cmocka_unit_test(test_seek_table),
+    cmocka_unit_test(test_looks_compressed),
+    cmocka_unit_test(test_stored_frames),
     cmocka_unit_test(test_open_at),
     cmocka_unit_test(test_seek_table_missing),
     cmocka_unit_test(test_zstd_cli_extract),
