@@ -175,6 +175,15 @@ def cmd_report(a):
                      "n/a" if r is None else f"{r:.2f}x", f">= {target}x",
                      verdict(ok, r, lambda x: x >= target)])
 
+    # ferry-export fsyncs the bundle before it renames it into place; the
+    # skopeo pipeline leaves its output in the page cache. Same durability:
+    ok, why = ran("ferry_export")
+    f, s = num(vals, "ferry_export_s"), num(vals, "skopeo_export_durable_s")
+    if s is not None:
+        r = s / f if ok and f else None
+        rows.append(["export, output flushed to disk (skopeo pipeline + sync)",
+                     f_s(f) if ok else why, f_s(s), "n/a" if r is None else f"{r:.2f}x", "", ""])
+
     def per_distinct(k):
         b = num(vals, k)
         return b / distinct if b is not None and distinct else None
