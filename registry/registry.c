@@ -62,7 +62,9 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
     }
     r->plain_http = o->plain_http;
     r->insecure_tls = o->insecure_tls;
-    r->max_retries = o->max_retries > 0 ? o->max_retries : REG_DEFAULT_RETRIES;
+    r->max_retries = o->max_retries > 0   ? o->max_retries
+                     : o->max_retries < 0 ? 0
+                                          : REG_DEFAULT_RETRIES;
     r->connect_timeout_s =
         o->connect_timeout_s > 0 ? o->connect_timeout_s : REG_DEFAULT_CONNECT_TIMEOUT;
     if (o->username != NULL) {

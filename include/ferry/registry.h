@@ -21,7 +21,7 @@ struct ferry_registry_opts {
     const char *password;   /* copied into sodium_malloc memory */
     const char *auth_file;  /* explicit docker/containers auth file; NULL: REGISTRY_AUTH_FILE,
                                then $DOCKER_CONFIG/config.json or ~/.docker/config.json */
-    int max_retries;        /* on 429/5xx/connection reset; 0 = default (4) */
+    int max_retries;        /* on 429/5xx/connection reset; 0 = default (4), < 0 none */
     long connect_timeout_s; /* 0 = default 30 */
 };
 
