@@ -23,7 +23,8 @@ static const char usage[] =
     "  -k, --key FILE           minisign secret key that signs the bundle\n"
     "  -o, --output FILE        bundle to write (FILE.minisig is written beside it)\n"
     "  --key-password-file FILE read the secret key's password from FILE\n"
-    "  --level N                zstd level (default 3)\n"
+    "  --level N                zstd level (default 3); layers already compressed\n"
+    "                           (gzip, zstd) are stored as they are\n"
     "  --threads N              zstd worker threads (default 0)\n" SELECT_HELP CLI_REGISTRY_HELP
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
