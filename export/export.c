@@ -20,6 +20,7 @@
 #define MAX_DEPTH 8           /* index nesting */
 #define FETCH_THREADS 3       /* layers downloaded ahead of the writer */
 #define FETCH_RING (4u << 20) /* bytes each may hold: memory is bounded by both */
+#define PREFETCH_THREADS 4    /* manifests fetched ahead of the resolve */
 
 /* One bundle member to write. Manifests and small configs are held in memory;
  * everything else streams from its registry while the bundle is written. */
@@ -57,7 +58,18 @@ struct ctx {
     size_t ntagsets;
     const struct ferry_export_item *item; /* being resolved */
     struct ferry_statement **plan;        /* dry run: the statement goes here */
+    struct prefetch *pf;                  /* manifests fetched ahead, or NULL */
 };
+
+/* Seconds on the monotonic clock, for the report's phase times. */
+static double
+now_s(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static void
 obj_free(struct obj *ob)
@@ -97,22 +109,31 @@ ctx_clear(struct ctx *c)
     for (i = 0; i < c->ntagsets; i++)
         ferry_strmap_free(c->tagsetlist[i]);
     ferry_free(c->tagsetlist);
+    prefetch_free(c->pf);
 }
 
-/* The handle for a registry, made once; per-host options (from a sync
- * config's creds) override the defaults. */
+/* The registry options for a host: per-host options (from a sync config's
+ * creds) override the defaults. */
+static const struct ferry_registry_opts *
+host_opts(const struct ferry_export_opts *o, const char *host, const char *name)
+{
+    const struct ferry_registry_opts *ro = &o->reg;
+
+    for (size_t i = 0; i < o->nhosts; i++)
+        if (strcmp(o->hosts[i].host, host) == 0 || strcmp(o->hosts[i].host, name) == 0)
+            ro = &o->hosts[i].reg;
+    return ro;
+}
+
+/* The handle for a registry, made once. */
 static int
 get_conn(struct ctx *c, const char *host, const char *name, struct ferry_registry **out,
          struct ferry_error **err)
 {
-    const struct ferry_registry_opts *ro = &c->o->reg;
+    const struct ferry_registry_opts *ro = host_opts(c->o, host, name);
     struct conn *nc;
     size_t i;
     int r;
-
-    for (i = 0; i < c->o->nhosts; i++)
-        if (strcmp(c->o->hosts[i].host, host) == 0 || strcmp(c->o->hosts[i].host, name) == 0)
-            ro = &c->o->hosts[i].reg;
 
     for (i = 0; i < c->nconns; i++) {
         if (strcmp(c->conns[i].host, host) == 0) {
@@ -136,6 +157,19 @@ get_conn(struct ctx *c, const char *host, const char *name, struct ferry_registr
     c->nconns++;
     *out = nc->reg;
     return 0;
+}
+
+/* A manifest by tag or digest: the prefetched answer when there is one,
+ * else from the registry. */
+static int
+get_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo, const char *reference,
+             struct ferry_buf *body, struct ferry_manifest_info *info, struct ferry_error **err)
+{
+    int r = prefetch_take(c->pf, ferry_registry_host(reg), repo, reference, body, info, err);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    return ferry_registry_get_manifest(reg, repo, reference, body, info, err);
 }
 
 /* Add a member unless its digest is known; *out is the (new or existing) obj.
@@ -319,7 +353,7 @@ walk(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *re
                 char *data;
                 size_t len;
                 ferry_buf_init(&b, FERRY_MAX_MANIFEST);
-                r = ferry_registry_get_manifest(reg, repo, d->digest, &b, &info, err);
+                r = get_manifest(c, reg, repo, d->digest, &b, &info, err);
                 ferry_manifest_info_clear(&info);
                 if (r < 0) {
                     ferry_buf_free(&b);
@@ -371,7 +405,7 @@ fetch_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo,
         return 0;
     }
     ferry_buf_init(&b, FERRY_MAX_MANIFEST);
-    r = ferry_registry_get_manifest(reg, repo, d->digest, &b, &info, err);
+    r = get_manifest(c, reg, repo, d->digest, &b, &info, err);
     ferry_manifest_info_clear(&info);
     if (r < 0) {
         ferry_buf_free(&b);
@@ -710,8 +744,8 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
     if ((r = get_conn(c, ref->api_host, ref->registry, &reg, err)) < 0)
         goto out;
     ferry_log(FERRY_LOG_INFO, "resolve %s", text);
-    r = ferry_registry_get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag,
-                                    &body, &info, err);
+    r = get_manifest(c, reg, ref->repository, ref->digest ? ref->digest : ref->tag, &body, &info,
+                     err);
     if (r < 0) {
         ferry_error_wrap(err, "resolve %s", text);
         goto out;
@@ -740,7 +774,7 @@ resolve(struct ctx *c, const char *text, struct ferry_error **err)
         }
         ferry_buf_reset(&body);
         ferry_manifest_info_clear(&info);
-        r = ferry_registry_get_manifest(reg, ref->repository, child, &body, &info, err);
+        r = get_manifest(c, reg, ref->repository, child, &body, &info, err);
         ferry_manifest_free(idx);
         if (r < 0) {
             ferry_error_wrap(err, "resolve %s for %s", text, c->item->platform);
@@ -1122,6 +1156,7 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     struct fallback *fb = NULL;
     size_t nfb = 0;
     time_t now;
+    double t_write = now_s(), t_commit;
     int r = 0;
 
     if ((r = build_fallbacks(c, &fb, &nfb, err)) < 0)
@@ -1257,8 +1292,11 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
+    t_commit = now_s();
+    rep->write_s = t_commit - t_write;
     if ((r = ferry_bundle_writer_commit(w, o->key, tc, err)) < 0)
         goto out;
+    rep->commit_s = now_s() - t_commit;
     rep->bundle_bytes = ferry_bundle_writer_bytes(w);
 out:
     fetcher_stop(fetch);
@@ -1279,12 +1317,67 @@ out:
     return r;
 }
 
+/* Which children of an index the resolve will fetch for this item. */
+static bool
+want_child(const void *item, const char *platform)
+{
+    const struct ferry_export_item *it = item;
+
+    if (it->platform != NULL)
+        return platform_match(platform, it->platform);
+    return it->nplatforms == 0 || platform_wanted(it, platform);
+}
+
+/* Fetch every reference's manifest, and the platform manifests of indexes,
+ * on a few threads, for the resolve to take in its order. A reference that
+ * does not parse is left to the resolve, which reports it. */
+static int
+prefetch_items(struct ctx *c, const struct ferry_export_item *items, size_t nitems,
+               struct ferry_error **err)
+{
+    struct prefetch_ref *pr = ferry_calloc(nitems ? nitems : 1, sizeof *pr);
+    struct ferry_ref **refs = ferry_calloc(nitems ? nitems : 1, sizeof *refs);
+    size_t n = 0, i;
+    int r;
+
+    if (pr == NULL || refs == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < nitems; i++) {
+        struct ferry_error *e = NULL;
+        struct ferry_ref *ref = NULL;
+        if (ferry_ref_parse(items[i].ref, true, &ref, &e) < 0) {
+            ferry_error_free(e);
+            continue;
+        }
+        refs[n] = ref;
+        pr[n].host = ref->api_host;
+        pr[n].reg = host_opts(c->o, ref->api_host, ref->registry);
+        pr[n].repo = ref->repository;
+        pr[n].reference = ref->digest ? ref->digest : ref->tag;
+        pr[n].item = &items[i];
+        if (pr[n].reference != NULL)
+            n++;
+        else
+            ferry_ref_free(ref);
+    }
+    r = prefetch_run(pr, n, PREFETCH_THREADS, want_child, &c->pf, err);
+out:
+    for (i = 0; refs != NULL && i < n; i++)
+        ferry_ref_free(refs[i]);
+    ferry_free(refs);
+    ferry_free(pr);
+    return r;
+}
+
 static int
 run(const struct ferry_export_item *items, size_t nitems, const struct ferry_export_opts *o,
     struct ferry_export_report *rep, struct ferry_statement **plan, struct ferry_error **err)
 {
     struct ctx c = {0};
     struct ferry_export_report dummy;
+    double t0 = now_s();
     size_t i;
     int r = 0;
 
@@ -1303,6 +1396,8 @@ run(const struct ferry_export_item *items, size_t nitems, const struct ferry_exp
         ctx_clear(&c);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
+    if ((r = prefetch_items(&c, items, nitems, err)) < 0)
+        goto out;
     for (i = 0; i < nitems; i++) {
         size_t j;
         bool dup = false;
@@ -1318,6 +1413,7 @@ run(const struct ferry_export_item *items, size_t nitems, const struct ferry_exp
         if ((r = resolve(&c, items[i].ref, err)) < 0)
             goto out;
     }
+    rep->resolve_s = now_s() - t0;
     r = write_bundle(&c, rep, err);
 out:
     ctx_clear(&c);

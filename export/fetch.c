@@ -12,8 +12,6 @@
 #include "fetch_int.h"
 #include "ferry/util.h"
 
-#define MAX_CONNS 4
-
 struct slot {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -30,11 +28,7 @@ struct worker {
     size_t k;
     pthread_t th;
     bool running;
-    struct {
-        const char *host;
-        struct ferry_registry *reg;
-    } conns[MAX_CONNS];
-    size_t nconns;
+    struct connset conns;
 };
 
 struct fetcher {
@@ -85,28 +79,36 @@ ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
     return 0;
 }
 
-static int
-worker_conn(struct worker *w, const struct fetch_job *j, struct ferry_registry **out,
-            struct ferry_error **err)
+int
+connset_get(struct connset *cs, const char *host, const struct ferry_registry_opts *o,
+            struct ferry_registry **out, struct ferry_error **err)
 {
     size_t i;
     int r;
 
-    for (i = 0; i < w->nconns; i++)
-        if (strcmp(w->conns[i].host, j->host) == 0) {
-            *out = w->conns[i].reg;
+    for (i = 0; i < cs->n; i++)
+        if (strcmp(cs->c[i].host, host) == 0) {
+            *out = cs->c[i].reg;
             return 0;
         }
-    if (w->nconns == MAX_CONNS) {
-        ferry_registry_free(w->conns[0].reg);
-        memmove(&w->conns[0], &w->conns[1], (MAX_CONNS - 1) * sizeof w->conns[0]);
-        w->nconns--;
+    if (cs->n == CONNSET_MAX) {
+        ferry_registry_free(cs->c[0].reg);
+        memmove(&cs->c[0], &cs->c[1], (CONNSET_MAX - 1) * sizeof cs->c[0]);
+        cs->n--;
     }
-    if ((r = ferry_registry_new(j->host, j->reg, &w->conns[w->nconns].reg, err)) < 0)
+    if ((r = ferry_registry_new(host, o, &cs->c[cs->n].reg, err)) < 0)
         return r;
-    w->conns[w->nconns].host = j->host;
-    *out = w->conns[w->nconns++].reg;
+    cs->c[cs->n].host = host;
+    *out = cs->c[cs->n++].reg;
     return 0;
+}
+
+void
+connset_clear(struct connset *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        ferry_registry_free(cs->c[i].reg);
+    cs->n = 0;
 }
 
 static void *
@@ -136,7 +138,7 @@ worker_main(void *arg)
         s->started = true;
         pthread_mutex_unlock(&s->mu);
 
-        r = worker_conn(w, j, &reg, &err);
+        r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
         if (r == 0)
             r = ferry_registry_get_blob(reg, j->repo, j->digest, j->size, ring_put, &p, &err);
         if (r < 0)
@@ -151,9 +153,7 @@ worker_main(void *arg)
         if (r < 0)
             break;
     }
-    for (i = 0; i < w->nconns; i++)
-        ferry_registry_free(w->conns[i].reg);
-    w->nconns = 0;
+    connset_clear(&w->conns);
     return NULL;
 }
 

@@ -13,6 +13,47 @@ struct fetch_job {
     int64_t size;
 };
 
+/* A thread's registry handles, one per host, made on first use; the oldest
+ * is dropped beyond CONNSET_MAX hosts. host strings are borrowed: they must
+ * outlive the set. */
+#define CONNSET_MAX 4
+struct connset {
+    struct {
+        const char *host;
+        struct ferry_registry *reg;
+    } c[CONNSET_MAX];
+    size_t n;
+};
+int connset_get(struct connset *cs, const char *host, const struct ferry_registry_opts *o,
+                struct ferry_registry **out, struct ferry_error **err);
+void connset_clear(struct connset *cs);
+
+/* Manifests fetched ahead by a few threads, indexes followed (prefetch.c). */
+#define PREFETCH_MAX_THREADS 8
+struct prefetch_ref {
+    const char *host; /* api host */
+    const struct ferry_registry_opts *reg;
+    const char *repo;
+    const char *reference; /* tag or digest */
+    const void *item;      /* passed to the want callback */
+};
+/* Should the child of an index with this platform (NULL if none) be fetched? */
+typedef bool (*prefetch_want_fn)(const void *item, const char *platform);
+struct prefetch;
+/* Fetch refs and the children of indexes among them on nthreads threads, and
+ * return when all is done. Best effort: no retries, and the first failure
+ * stops it; only running out of memory fails the call. */
+int prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads,
+                 prefetch_want_fn want, struct prefetch **out, struct ferry_error **err);
+/* The answer for host (as ferry_registry_host gives it), repo and reference:
+ * 1 with body and info filled (ownership of info's strings moves to the
+ * caller), 0 when it was not fetched or was taken already, negative only when
+ * out of memory. pf may be NULL. */
+int prefetch_take(struct prefetch *pf, const char *host, const char *repo, const char *reference,
+                  struct ferry_buf *body, struct ferry_manifest_info *info,
+                  struct ferry_error **err);
+void prefetch_free(struct prefetch *pf);
+
 struct fetcher;
 
 /* Start nthreads downloaders over jobs[0..njobs) (borrowed until

@@ -135,5 +135,8 @@ out:
     cli_info("wrote %s: %zu images, %zu referrers, %zu manifests, %zu blobs, %s of content in %s",
              eo.output, rep.images, rep.referrers, rep.manifests, rep.blobs,
              cli_size(a, sizeof a, rep.content_bytes), cli_size(b, sizeof b, rep.bundle_bytes));
+    if (cli_verbosity >= 2)
+        cli_info("time: resolve %.2f s, write %.2f s, commit %.2f s (fsync, signature)",
+                 rep.resolve_s, rep.write_s, rep.commit_s);
     return 0;
 }

@@ -60,6 +60,10 @@ struct ferry_export_report {
     size_t referrers;       /* referrer manifests (graph edges) */
     uint64_t content_bytes; /* sum of distinct member sizes */
     uint64_t bundle_bytes;  /* compressed size */
+    /* Wall-clock seconds of the phases: resolving references (manifests,
+     * referrers), writing every member, and the commit (seek table, fsync,
+     * signature, rename). */
+    double resolve_s, write_s, commit_s;
 };
 
 /* Resolve every reference (all platforms of an index), then write the bundle:

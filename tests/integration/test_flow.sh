@@ -23,6 +23,18 @@ mkdir -p "$TEST_TMP/out"
 [ -f "$bundle" ] && [ -f "$bundle.minisig" ] || fail "bundle or its signature missing"
 ls "$TEST_TMP/out" | grep -q tmp && fail "temporary file left behind"
 
+# Manifests are fetched ahead on several threads; a missing tag among good
+# references still fails the export (exit 2) naming the first bad reference in
+# command-line order, and leaves no bundle.
+rc=0
+"$FX" -k "$TEST_TMP/k.key" -o "$TEST_TMP/out/bad.tar.zst" --plain-http "${refs[@]}" \
+  "$REG_SRC/corpus/app0:nosuchtag" "$REG_SRC/corpus/nosuchrepo:1" 2>"$TEST_TMP/bad.err" || rc=$?
+[ "$rc" = 2 ] || fail "export with a missing tag exited $rc: $(cat "$TEST_TMP/bad.err")"
+grep -q "corpus/app0:nosuchtag" "$TEST_TMP/bad.err" ||
+  fail "error does not name the missing tag: $(cat "$TEST_TMP/bad.err")"
+grep -q "nosuchrepo" "$TEST_TMP/bad.err" && fail "error names the later reference, not the first"
+[ ! -e "$TEST_TMP/out/bad.tar.zst" ] || fail "a failed export left a bundle"
+
 # verify
 out=$("$FI" verify -p "$TEST_TMP/k.pub" "$bundle") || fail "verify failed"
 echo "$out" | grep -q "ok: signed by key" || fail "verify output: $out"
