@@ -40,7 +40,9 @@
  * compressed again (bundle_write.c, docs/FORMAT.md "Stored frames"). */
 #define BUNDLE_STORE_MIN (64u << 10)
 
-/* Does data start like a gzip, zstd, xz, bzip2 or lz4 stream? */
+/* Does data start like a gzip, zstd, xz, bzip2 or lz4 stream? It looks at
+ * up to BUNDLE_SNIFF_LEN bytes. */
+#define BUNDLE_SNIFF_LEN 6u
 bool bundle_looks_compressed(const unsigned char *p, size_t len);
 
 /* One seek table entry with its position in both streams. */

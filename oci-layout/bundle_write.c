@@ -99,7 +99,10 @@ struct ferry_bundle_writer {
     uint32_t frame_limit;
 
     /* Stored frames (raw blocks) for the open member's data. */
-    uint64_t store_min; /* BUNDLE_STORE_MIN, or a test's value */
+    uint64_t store_min;                    /* BUNDLE_STORE_MIN, or a test's value */
+    unsigned char sniff[BUNDLE_SNIFF_LEN]; /* the open member's first bytes */
+    size_t nsniff;
+    bool sniffed; /* decided whether the open member is stored */
     bool stored;
     bool blk_open;          /* a raw block's header is in the current buffer */
     size_t blk_at;          /* its offset there */
@@ -392,14 +395,18 @@ zfeed(struct ferry_bundle_writer *w, const void *data, size_t len, ZSTD_EndDirec
 bool
 bundle_looks_compressed(const unsigned char *p, size_t len)
 {
+    static const unsigned char xz[6] = {0xFD, '7', 'z', 'X', 'Z', 0};
+
     if (len >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) /* gzip, deflate */
         return true;
-    if (len >= 4 && (bundle_le32(p) == ZSTD_MAGICNUMBER || bundle_le32(p) == 0x184D2204u))
-        return true; /* zstd, lz4 frame */
-    if (len >= 6 && memcmp(p,
-                           "\xFD"
-                           "7zXZ\0",
-                           6) == 0) /* xz */
+    if (len >= 4) {
+        uint32_t m = bundle_le32(p);
+        if (m == ZSTD_MAGICNUMBER || (m & 0xFFFFFFF0u) == 0x184D2A50u)
+            return true; /* zstd frame, or the skippable frame some zstd streams start with */
+        if (m == 0x184D2204u || m == 0x184C2102u)
+            return true; /* lz4 frame, lz4 legacy */
+    }
+    if (len >= sizeof xz && memcmp(p, xz, sizeof xz) == 0)
         return true;
     return len >= 4 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9'; /* bzip2 */
 }
@@ -827,6 +834,8 @@ begin_member(struct ferry_bundle_writer *w, const char *name, uint64_t size,
     }
     w->declared = size;
     w->remaining = size;
+    w->nsniff = 0;
+    w->sniffed = size < w->store_min; /* too small to be worth storing */
     w->state = W_MEMBER;
     r = 0;
 out:
@@ -835,9 +844,28 @@ out:
 }
 
 static int
+tar_data(struct ferry_bundle_writer *w, const void *data, size_t len, struct ferry_error **err)
+{
+    la_ssize_t n = archive_write_data(w->a, data, len);
+
+    if (n < 0)
+        return archive_fail(w, "data", err);
+    if ((size_t)n != len)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: member %s: tar took %lld of %zu bytes",
+                               w->path, w->member, (long long)n, len);
+    return 0;
+}
+
+/* Member data. The first BUNDLE_SNIFF_LEN bytes of a member large enough to
+ * be stored are held back until they are all here (or the member ends), so
+ * that whether it is stored depends on its bytes and not on how the caller
+ * split its writes. Data that starts like a compressed stream ends the frame
+ * holding the tar header and goes into stored frames (see store_in). */
+static int
 write_member(struct ferry_bundle_writer *w, const void *data, size_t len, struct ferry_error **err)
 {
-    la_ssize_t n;
+    const unsigned char *p = data;
+    int r;
 
     if (len > w->remaining)
         return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
@@ -846,23 +874,27 @@ write_member(struct ferry_bundle_writer *w, const void *data, size_t len, struct
                                (unsigned long long)w->declared);
     if (len == 0)
         return 0;
-    /* A large member whose data starts like a compressed stream: end the frame
-     * that holds its tar header and store the data (see store_in). */
-    if (w->remaining == w->declared && w->declared >= w->store_min &&
-        bundle_looks_compressed(data, len)) {
-        int r = end_frame(w, err);
-        if (r < 0)
-            return r;
-        w->stored = true;
-    }
-    n = archive_write_data(w->a, data, len);
-    if (n < 0)
-        return archive_fail(w, "data", err);
-    if ((size_t)n != len)
-        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: member %s: tar took %lld of %zu bytes",
-                               w->path, w->member, (long long)n, len);
     w->remaining -= len;
-    return 0;
+    if (!w->sniffed) {
+        size_t k = BUNDLE_SNIFF_LEN - w->nsniff;
+        if (k > len)
+            k = len;
+        memcpy(w->sniff + w->nsniff, p, k);
+        w->nsniff += k;
+        p += k;
+        len -= k;
+        if (w->nsniff < BUNDLE_SNIFF_LEN && w->remaining > 0)
+            return 0;
+        w->sniffed = true;
+        if (bundle_looks_compressed(w->sniff, w->nsniff)) {
+            if ((r = end_frame(w, err)) < 0)
+                return r;
+            w->stored = true;
+        }
+        if ((r = tar_data(w, w->sniff, w->nsniff, err)) < 0)
+            return r;
+    }
+    return len > 0 ? tar_data(w, p, len, err) : 0;
 }
 
 static int
