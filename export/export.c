@@ -1131,11 +1131,25 @@ writer_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
 }
 
 /* In-memory members first (manifests, configs), then streamed blobs. */
+/* In-memory members (manifests, configs) first, then streamed blobs, each
+ * group in resolution order: a stable partition, linear in the objects. */
 static int
-cmp_obj(const void *pa, const void *pb)
+order_objs(struct ctx *c, struct ferry_error **err)
 {
-    const struct obj *a = *(struct obj *const *)pa, *b = *(struct obj *const *)pb;
-    return (a->data == NULL) - (b->data == NULL);
+    struct obj **t = ferry_malloc((c->nobjs ? c->nobjs : 1) * sizeof *t);
+    size_t k = 0, i;
+
+    if (t == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    for (i = 0; i < c->nobjs; i++)
+        if (c->objs[i]->data != NULL)
+            t[k++] = c->objs[i];
+    for (i = 0; i < c->nobjs; i++)
+        if (c->objs[i]->data == NULL)
+            t[k++] = c->objs[i];
+    memcpy(c->objs, t, c->nobjs * sizeof *t);
+    ferry_free(t);
+    return 0;
 }
 
 static int
@@ -1161,16 +1175,8 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
 
     if ((r = build_fallbacks(c, &fb, &nfb, err)) < 0)
         goto out;
-    /* Stable sort keeps resolution order inside each group. */
-    for (i = 1; i < c->nobjs; i++) {
-        size_t j = i;
-        while (j > 0 && cmp_obj(&c->objs[j - 1], &c->objs[j]) > 0) {
-            struct obj *t = c->objs[j - 1];
-            c->objs[j - 1] = c->objs[j];
-            c->objs[j] = t;
-            j--;
-        }
-    }
+    if ((r = order_objs(c, err)) < 0)
+        goto out;
     if ((r = build_index(c, fb, nfb, &index, &ilen, err)) < 0)
         goto out;
     now_rfc3339(created, sizeof created, &now);
