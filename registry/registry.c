@@ -1,4 +1,5 @@
 /* ferry registry client: handle lifecycle, argument checks, ping, endpoint calls. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <string.h>
@@ -21,6 +22,28 @@ host_ok(const char *h)
               *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']' || *p == '_'))
             return false;
     return true;
+}
+
+/* True the first time a host is named in this process. Export and import
+ * make a handle per host on each of their threads, and a warning about the
+ * host should be read once. Past WARNED_MAX hosts every call is a first. */
+#define WARNED_MAX 32
+static bool
+first_warning(const char *host)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char *warned[WARNED_MAX];
+    static size_t nwarned;
+    bool first = true;
+
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < nwarned && first; i++)
+        if (strcmp(warned[i], host) == 0)
+            first = false;
+    if (first && nwarned < WARNED_MAX && (warned[nwarned] = ferry_strdup(host)) != NULL)
+        nwarned++;
+    pthread_mutex_unlock(&mu);
+    return first;
 }
 
 int
@@ -78,7 +101,7 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
         }
         r->creds_loaded = true;
     }
-    if (r->insecure_tls && !r->plain_http)
+    if (r->insecure_tls && !r->plain_http && first_warning(host))
         ferry_log(FERRY_LOG_WARN, "registry %s: tls certificate verification is off", host);
     r->magic = REGISTRY_MAGIC;
     *out = r;

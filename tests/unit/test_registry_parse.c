@@ -692,9 +692,41 @@ registry_args(void **state)
     ferry_buf_free(&b);
 }
 
+/* ---- warnings about a host, once per process ---------------------------- */
+
+static void
+count_insecure(enum ferry_log_level level, const char *msg, void *ud)
+{
+    if (level == FERRY_LOG_WARN && strstr(msg, "tls certificate verification is off") != NULL)
+        (*(int *)ud)++;
+}
+
+/* Every thread makes its own handles: the insecure-TLS warning is printed once
+ * per host, not once per handle. */
+static void
+insecure_warning_once_per_host(void **state)
+{
+    struct ferry_registry_opts o = {.insecure_tls = true};
+    struct ferry_registry *r[4] = {0};
+    struct ferry_error *err = NULL;
+    int n = 0;
+
+    (void)state;
+    ferry_log_set_handler(count_insecure, &n);
+    for (int i = 0; i < 3; i++)
+        FERRY_ASSERT_OK(ferry_registry_new("once.example:5000", &o, &r[i], &err), &err);
+    assert_int_equal(n, 1);
+    FERRY_ASSERT_OK(ferry_registry_new("other.example:5000", &o, &r[3], &err), &err);
+    assert_int_equal(n, 2);
+    ferry_log_set_handler(NULL, NULL);
+    for (int i = 0; i < 4; i++)
+        ferry_registry_free(r[i]);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(challenge_docker_hub),
     cmocka_unit_test(challenge_quoted_escapes),
+    cmocka_unit_test(insecure_warning_once_per_host),
     cmocka_unit_test(challenge_multi_scope),
     cmocka_unit_test(challenge_case_and_spaces),
     cmocka_unit_test(challenge_several),
