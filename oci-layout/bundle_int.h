@@ -30,6 +30,10 @@
 /* The writer thread starts writeback of the file every this many bytes, so
  * the fsync at commit does not wait for the whole file to reach the disk. */
 #define BUNDLE_WRITEBACK_CHUNK (8u << 20)
+/* A flusher thread fdatasyncs the file after every this many bytes written,
+ * so the device takes the data while the export is still downloading and the
+ * fsync at commit waits only for the rest (docs/internals/bundle.md). */
+#define BUNDLE_FLUSH_CHUNK (64u << 20)
 /* zstd job size with worker threads (ZSTD_c_jobSize). zstd's default at level 3
  * is 8 MiB, and its buffers for nbWorkers + 3 jobs plus their output measured
  * 63 MiB of peak RSS with 2 workers; 1 MiB jobs, 8 MiB. */
@@ -99,6 +103,14 @@ int ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t s
  * code with small inputs). */
 int ferry_bundle_writer_set_store_min(struct ferry_bundle_writer *w, uint64_t size,
                                       struct ferry_error **err);
+
+/* Test hook: flush after every `chunk` bytes instead of BUNDLE_FLUSH_CHUNK,
+ * and with fail_with > 0 make the first flush fail with that errno. Call
+ * before the first member. FERRY_E_INVALID otherwise. */
+int ferry_bundle_writer_set_flush(struct ferry_bundle_writer *w, uint64_t chunk, int fail_with,
+                                  struct ferry_error **err);
+/* Test accessor: fdatasync calls the flusher thread made so far. */
+unsigned long ferry_bundle_writer_flushes(struct ferry_bundle_writer *w);
 
 /* Test hook: the writer thread's nth write() (counting from 1) fails with
  * errnum instead of writing, after the thread has waited for the queue to fill

@@ -67,7 +67,24 @@ struct outq {
     /* writer thread only */
     uint64_t written;     /* bytes in the file */
     uint64_t synced;      /* writeback started up to here */
+    uint64_t published;   /* told the flusher up to here */
     unsigned long writes; /* write() calls */
+};
+
+/* Flushes the file to the device while it is written: the writer thread
+ * publishes how much it wrote, and this thread fdatasyncs every flush_chunk
+ * bytes, so the fsync at commit has little left to wait for. All fields are
+ * guarded by mu. */
+struct flusher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t written;    /* published by the writer thread */
+    uint64_t flushed;    /* covered by a finished fdatasync */
+    uint64_t chunk;      /* flush after this many new bytes */
+    unsigned long count; /* fdatasync calls made */
+    int err;             /* errno of a failed fdatasync (sticky), or 0 */
+    int fail_with;       /* test hook: the first fdatasync "fails" with it */
+    bool stop;
 };
 
 struct ferry_bundle_writer {
@@ -88,6 +105,9 @@ struct ferry_bundle_writer {
     bool q_ready;   /* mu and the condition variables exist */
     bool q_running; /* the writer thread runs (not yet joined) */
     pthread_t thread;
+    struct flusher fl;
+    bool fl_ready, fl_running;
+    pthread_t fl_thread;
     unsigned tail; /* buffer the producer fills */
     size_t fill;   /* bytes in it */
 
@@ -155,6 +175,13 @@ write_buf(struct ferry_bundle_writer *w, const unsigned char *p, size_t len)
         q->synced = q->written;
     }
 #endif
+    if (w->fl_running && q->written - q->published >= w->fl.chunk) {
+        pthread_mutex_lock(&w->fl.mu);
+        w->fl.written = q->written;
+        pthread_cond_signal(&w->fl.cv);
+        pthread_mutex_unlock(&w->fl.mu);
+        q->published = q->written;
+    }
     return 0;
 }
 
@@ -309,6 +336,59 @@ out_cancel(struct ferry_bundle_writer *w)
     w->q_running = false;
 }
 
+/* The flusher thread: fdatasync whenever flush_chunk more bytes are written,
+ * until told to stop; a failure is kept for the commit, which fails with it
+ * (the kernel reports a writeback error to one fsync caller only). */
+static void *
+flusher_main(void *arg)
+{
+    struct ferry_bundle_writer *w = arg;
+    struct flusher *fl = &w->fl;
+
+    pthread_mutex_lock(&fl->mu);
+    for (;;) {
+        uint64_t target;
+        int e;
+        while (!fl->stop && fl->written - fl->flushed < fl->chunk)
+            pthread_cond_wait(&fl->cv, &fl->mu);
+        if (fl->stop)
+            break;
+        target = fl->written;
+        pthread_mutex_unlock(&fl->mu);
+        if (fl->fail_with != 0)
+            e = fl->fail_with;
+        else
+            e = fdatasync(w->fd) < 0 ? errno : 0;
+        pthread_mutex_lock(&fl->mu);
+        fl->count++;
+        if (e != 0) {
+            fl->err = e;
+            break;
+        }
+        fl->flushed = target;
+    }
+    pthread_mutex_unlock(&fl->mu);
+    return NULL;
+}
+
+/* Stop and join the flusher thread; its error, if it had one. */
+static int
+flusher_stop(struct ferry_bundle_writer *w, struct ferry_error **err)
+{
+    int e;
+
+    if (!w->fl_running)
+        return 0;
+    pthread_mutex_lock(&w->fl.mu);
+    w->fl.stop = true;
+    pthread_cond_signal(&w->fl.cv);
+    pthread_mutex_unlock(&w->fl.mu);
+    pthread_join(w->fl_thread, NULL);
+    w->fl_running = false;
+    e = w->fl.err;
+    return e != 0 ? ferry_error_sys(err, e, "fsync %s", w->tmppath) : 0;
+}
+
 /* Allocate the buffers and start the writer thread, with every signal blocked
  * so that the application's handlers run on its own threads. */
 static int
@@ -338,13 +418,25 @@ out_start(struct ferry_bundle_writer *w, struct ferry_error **err)
     if (e != 0)
         return ferry_error_sys(err, e, "%s: writer queue", w->path);
     w->q_ready = true;
+    w->fl.chunk = BUNDLE_FLUSH_CHUNK;
+    if (pthread_mutex_init(&w->fl.mu, NULL) == 0) {
+        if (pthread_cond_init(&w->fl.cv, NULL) == 0)
+            w->fl_ready = true;
+        else
+            pthread_mutex_destroy(&w->fl.mu);
+    }
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* The flusher first: the writer thread reads fl_running. Without a
+     * flusher the fsync at commit does all the work. */
+    if (w->fl_ready)
+        w->fl_running = pthread_create(&w->fl_thread, NULL, flusher_main, w) == 0;
     e = pthread_create(&w->thread, NULL, writer_main, w);
+    if (e == 0)
+        w->q_running = true;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0)
         return ferry_error_sys(err, e, "%s: start writer thread", w->path);
-    w->q_running = true;
     return 0;
 }
 
@@ -764,6 +856,37 @@ ferry_bundle_writer_set_store_min(struct ferry_bundle_writer *w, uint64_t size,
 }
 
 int
+ferry_bundle_writer_set_flush(struct ferry_bundle_writer *w, uint64_t chunk, int fail_with,
+                              struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int r = check(w, W_OPEN, "set flush", &e);
+
+    if (r == 0 && (chunk == 0 || fail_with < 0 || !w->fl_running || w->cbytes > 0))
+        r = ferry_error_new(&e, FERRY_E_INVALID, "%s: set flush: must be set first", w->path);
+    if (r == 0) {
+        pthread_mutex_lock(&w->fl.mu);
+        w->fl.chunk = chunk;
+        w->fl.fail_with = fail_with;
+        pthread_mutex_unlock(&w->fl.mu);
+    }
+    return finish(w, r, e, err);
+}
+
+unsigned long
+ferry_bundle_writer_flushes(struct ferry_bundle_writer *w)
+{
+    unsigned long n;
+
+    if (w == NULL || w->magic != WRITER_MAGIC || !w->fl_ready)
+        return 0;
+    pthread_mutex_lock(&w->fl.mu);
+    n = w->fl.count;
+    pthread_mutex_unlock(&w->fl.mu);
+    return n;
+}
+
+int
 ferry_bundle_writer_fail_write(struct ferry_bundle_writer *w, unsigned long nth, int errnum,
                                struct ferry_error **err)
 {
@@ -1066,6 +1189,8 @@ commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk, const char 
     if (r < 0)
         goto out;
     r = out_finish(w, err); /* every byte is in the file and hashed */
+    if (r == 0)
+        r = flusher_stop(w, err);
     if (r < 0)
         goto out;
     if (fsync(w->fd) < 0) {
@@ -1166,6 +1291,11 @@ ferry_bundle_writer_free(struct ferry_bundle_writer *w)
         archive_write_free(w->a);
     if (w->q_running)
         out_cancel(w);
+    (void)flusher_stop(w, NULL);
+    if (w->fl_ready) {
+        pthread_cond_destroy(&w->fl.cv);
+        pthread_mutex_destroy(&w->fl.mu);
+    }
     if (w->q_ready) {
         pthread_cond_destroy(&w->q.freed);
         pthread_cond_destroy(&w->q.queued);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -1031,6 +1032,82 @@ test_writer_thread_fails_at_commit(void **state)
     rmscratch(dir);
 }
 
+/* Wait (up to 10 s) until the flusher thread has made a flush: it runs on its
+ * own, and a commit that comes first stops it before it starts. */
+static void
+wait_flush(struct ferry_bundle_writer *w)
+{
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+
+    for (int i = 0; i < 1000 && ferry_bundle_writer_flushes(w) == 0; i++)
+        nanosleep(&tick, NULL);
+    assert_true(ferry_bundle_writer_flushes(w) >= 1);
+}
+
+/* The flusher thread fdatasyncs while the bundle is written (here every
+ * 256 KiB), and the result is the same bundle. */
+static void
+test_flusher_flushes(void **state)
+{
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_error *err = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    size_t n;
+    struct member *m = std_members(&n);
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_set_flush(w, 256u << 10, 0, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        FERRY_ASSERT_OK(ferry_bundle_writer_add(w, m[i].name, m[i].data, m[i].len, &err), &err);
+    wait_flush(w); /* about 7 MB are queued: the writer thread publishes them */
+    FERRY_ASSERT_OK(ferry_bundle_writer_commit(w, NULL, NULL, &err), &err);
+    ferry_bundle_writer_free(w);
+    FERRY_ASSERT_OK(ferry_bundle_reader_open(path, &rd, &err), &err);
+    check_bundle(rd, m, n, 65536);
+    ferry_bundle_reader_free(rd);
+    free_members(m, n);
+    free(path);
+    rmscratch(dir);
+}
+
+/* A failed flush while writing fails the commit with its errno, even though
+ * the final fsync would succeed (the kernel reports a writeback error to one
+ * fsync caller only), and leaves nothing behind. */
+static void
+test_flusher_fails(void **state)
+{
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_error *err = NULL;
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    size_t n;
+    struct member *m = std_members(&n);
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_set_flush(w, 256u << 10, EIO, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        FERRY_ASSERT_OK(ferry_bundle_writer_add(w, m[i].name, m[i].data, m[i].len, &err), &err);
+    wait_flush(w);
+    ASSERT_ERR(ferry_bundle_writer_commit(w, NULL, NULL, &err), FERRY_E_IO, &err);
+    assert_non_null(strstr(err->msg, "fsync "));
+    assert_non_null(strstr(err->msg, ".tmp."));
+    assert_non_null(strstr(err->msg, strerror(EIO)));
+    ferry_error_clear(&err);
+    ferry_bundle_writer_free(w);
+    assert_int_equal(count_entries(dir), 0);
+    /* the hook is refused once data is written */
+    FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_add(w, "a", "hello", 5, &err), &err);
+    ASSERT_ERR(ferry_bundle_writer_set_flush(w, 1, 0, &err), FERRY_E_INVALID, &err);
+    ferry_error_clear(&err);
+    ferry_bundle_writer_free(w);
+    free_members(m, n);
+    free(path);
+    rmscratch(dir);
+}
+
 /* Free without commit while buffers are queued, with the writer thread idle
  * or held by the test hook (it waits for a full queue that never comes): no
  * hang, no leak, no file. */
@@ -1836,6 +1913,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_writer_misuse),
     cmocka_unit_test(test_writer_thread_fails),
     cmocka_unit_test(test_writer_thread_fails_at_commit),
+    cmocka_unit_test(test_flusher_flushes),
+    cmocka_unit_test(test_flusher_fails),
     cmocka_unit_test(test_writer_thread_free_queued),
     cmocka_unit_test(test_writer_bad_names),
     cmocka_unit_test(test_alloc_failures),
