@@ -106,19 +106,6 @@ spit(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static void
-fill_random(unsigned char *p, size_t n, uint64_t seed)
-{
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (unsigned char)(x >> 24);
-    }
-}
-
 static bool
 have_tool(const char *tool)
 {
@@ -174,7 +161,7 @@ std_members(size_t *n)
             for (size_t k = 0; k < lens[i]; k++)
                 m[i].data[k] = (unsigned char)"the quick brown fox jumps over a lazy dog\n"[k % 42];
         } else {
-            fill_random(m[i].data, lens[i], i + 1);
+            ferry_test_fill(m[i].data, lens[i], i + 1);
         }
     }
     *n = 8;
@@ -576,7 +563,7 @@ test_stored_frames(void **state)
             for (size_t k = 0; k < lens[i]; k++)
                 m[i].data[k] = (unsigned char)"the quick brown fox jumps over a lazy dog\n"[k % 42];
         else
-            fill_random(m[i].data, lens[i], i + 40);
+            ferry_test_fill(m[i].data, lens[i], i + 40);
     }
     memcpy(m[0].data, "\x1f\x8b\x08", 3);
     memcpy(m[1].data, "\x1f\x8b\x08", 3);
@@ -641,7 +628,7 @@ test_stored_split_independent(void **state)
         m[i].len = 100000 + i;
         m[i].data = malloc(m[i].len);
         assert_non_null(m[i].data);
-        fill_random(m[i].data, m[i].len, 70 + i);
+        ferry_test_fill(m[i].data, m[i].len, 70 + i);
     }
     memcpy(m[0].data, "\x1f\x8b\x08", 3);
     m[1].data[0] = 'x';
@@ -724,7 +711,7 @@ test_seek_table_missing(void **state)
     size_t nt = 0;
 
     (void)state;
-    fill_random(junk, sizeof junk, 9);
+    ferry_test_fill(junk, sizeof junk, 9);
     spit(path, junk, sizeof junk);
     ASSERT_ERR(ferry_bundle_seek_table(path, &t, &nt, &err), FERRY_E_BUNDLE, &err);
     assert_non_null(strstr(err->msg, "no seek table"));
@@ -903,7 +890,7 @@ test_abort_removes_temp(void **state)
     unsigned char big[100000];
 
     (void)state;
-    fill_random(big, sizeof big, 3);
+    ferry_test_fill(big, sizeof big, 3);
     FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
     FERRY_ASSERT_OK(ferry_bundle_writer_add(w, "a", big, sizeof big, &err), &err);
     FERRY_ASSERT_OK(ferry_bundle_writer_begin(w, "b", 10, &err), &err);
@@ -968,7 +955,7 @@ test_writer_thread_fails(void **state)
 
     (void)state;
     assert_non_null(big);
-    fill_random(big, len, 5); /* incompressible: fills the queue */
+    ferry_test_fill(big, len, 5); /* incompressible: fills the queue */
     FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
     FERRY_ASSERT_OK(ferry_bundle_writer_fail_write(w, 2, ENOSPC, &err), &err);
     FERRY_ASSERT_OK(ferry_bundle_writer_begin(w, "a", len, &err), &err);
@@ -1122,7 +1109,7 @@ test_writer_thread_free_queued(void **state)
 
     (void)state;
     assert_non_null(big);
-    fill_random(big, len, 6);
+    ferry_test_fill(big, len, 6);
     for (int run = 0; run < 2; run++) {
         FERRY_ASSERT_OK(ferry_bundle_writer_open(path, NULL, &w, &err), &err);
         if (run == 0) /* held: only BUNDLE_OUT_BUFS - 1 buffers get queued */
@@ -1757,7 +1744,7 @@ test_flipped_byte(void **state)
     (void)state;
     m[0].data = (unsigned char *)"{\"imageLayoutVersion\":\"1.0.0\"}";
     m[0].len = 30;
-    fill_random(payload, sizeof payload, 5);
+    ferry_test_fill(payload, sizeof payload, 5);
     m[1].data = payload;
     write_bundle(path, m, 2, 0, 0, NULL);
     data = slurp(path, &len);

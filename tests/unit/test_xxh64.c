@@ -18,19 +18,6 @@ xxh64(const void *p, size_t len, uint64_t seed)
     return ferry_xxh64_digest(&s);
 }
 
-static void
-fill(unsigned char *p, size_t n, uint64_t seed)
-{
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (unsigned char)x;
-    }
-}
-
 /* Vectors from the xxHash reference (xxhsum, python-xxhash's README). */
 static void
 test_xxh64_vectors(void **state)
@@ -54,7 +41,7 @@ test_xxh64_streaming(void **state)
     static const size_t pieces[] = {1, 3, 7, 31, 32, 33, 100};
 
     (void)state;
-    fill(buf, N, 7);
+    ferry_test_fill(buf, N, 7);
     for (size_t len = 0; len <= N; len += len < 80 ? 1 : 97) {
         uint64_t want = xxh64(buf, len, 5);
         for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
@@ -86,7 +73,7 @@ test_xxh64_matches_zstd(void **state)
     assert_non_null(src);
     assert_non_null(dst);
     assert_non_null(cctx);
-    fill(src, 300001, 11);
+    ferry_test_fill(src, 300001, 11);
     assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)));
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         size_t n = ZSTD_compress2(cctx, dst, cap, src, lens[i]);

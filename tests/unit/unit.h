@@ -36,6 +36,9 @@ int ferry_unit_run(const struct CMUnitTest *tests, size_t n, const char *group, 
         return ferry_unit_run(tests, sizeof(tests) / sizeof(tests[0]), __FILE__, argc, argv);      \
     }
 
+/* Fill p with n pseudo-random (incompressible) bytes, the same for a seed. */
+void ferry_test_fill(unsigned char *p, size_t n, uint64_t seed);
+
 /* Path to ../shared/reference/<rel> if shared/ is present, else NULL (skip). */
 const char *ferry_test_shared(const char *rel);
 
