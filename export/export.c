@@ -1323,15 +1323,16 @@ out:
     return r;
 }
 
-/* Which children of an index the resolve will fetch for this item. */
-static bool
+/* Which children of an index the resolve will fetch for this item: with a
+ * single platform (regsync's `platform`), the first match only. */
+static enum prefetch_want
 want_child(const void *item, const char *platform)
 {
     const struct ferry_export_item *it = item;
 
     if (it->platform != NULL)
-        return platform_match(platform, it->platform);
-    return it->nplatforms == 0 || platform_wanted(it, platform);
+        return platform_match(platform, it->platform) ? PREFETCH_TAKE_LAST : PREFETCH_SKIP;
+    return it->nplatforms == 0 || platform_wanted(it, platform) ? PREFETCH_TAKE : PREFETCH_SKIP;
 }
 
 /* Fetch every reference's manifest, and the platform manifests of indexes,

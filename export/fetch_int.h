@@ -37,8 +37,10 @@ struct prefetch_ref {
     const char *reference; /* tag or digest */
     const void *item;      /* passed to the want callback */
 };
-/* Should the child of an index with this platform (NULL if none) be fetched? */
-typedef bool (*prefetch_want_fn)(const void *item, const char *platform);
+/* Should the child of an index with this platform (NULL if none) be fetched,
+ * and is it the last one of that index to fetch? */
+enum prefetch_want { PREFETCH_SKIP, PREFETCH_TAKE, PREFETCH_TAKE_LAST };
+typedef enum prefetch_want (*prefetch_want_fn)(const void *item, const char *platform);
 struct prefetch;
 /* Fetch refs and the children of indexes among them on nthreads threads, and
  * return when all is done. Best effort: no retries, and the first failure

@@ -9,7 +9,9 @@
  * went through ferry_registry_get_manifest, so it was checked exactly as if
  * the resolve had asked itself. The prefetch is best effort: it does not retry
  * and keeps no errors. The first failure stops it, and the resolve then asks
- * the registry itself, with retries and the messages it always gives. */
+ * the registry itself, with retries and the messages it always gives.
+ * The first request to each host goes alone, and the others for that host
+ * wait for it: wrong credentials cost one failed login, not one per thread. */
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +22,17 @@
 #include "ferry/util.h"
 
 #define PREFETCH_DEPTH 2 /* an index of indexes of manifests */
+/* Connect timeout of the prefetch's handles, in seconds: a host that does
+ * not answer delays the resolve by this much at most before it tries itself
+ * with the usual timeout. */
+#define PREFETCH_CONNECT_TIMEOUT 10
+
+enum host_state { HOST_UNKNOWN, HOST_PROBING, HOST_OK };
+
+struct pf_host {
+    char *host;
+    enum host_state state;
+};
 
 struct pf_job {
     char *host; /* api host, as the references give it */
@@ -46,6 +59,8 @@ struct prefetch {
     struct ferry_strmap *answers; /* key -> struct pf_entry */
     struct pf_entry **entries;    /* every entry, for freeing */
     size_t nentries;
+    struct pf_host *hosts; /* a handful: linear search */
+    size_t nhosts;
     prefetch_want_fn want;
 };
 
@@ -97,12 +112,32 @@ pf_queue(struct prefetch *pf, const char *host, const struct ferry_registry_opts
     return 1;
 }
 
+/* The state slot of a host (mu held), made on first use; -1 out of memory. */
+static long
+pf_host(struct prefetch *pf, const char *host)
+{
+    struct pf_host *h;
+
+    for (size_t i = 0; i < pf->nhosts; i++)
+        if (strcmp(pf->hosts[i].host, host) == 0)
+            return (long)i;
+    h = ferry_realloc(pf->hosts, (pf->nhosts + 1) * sizeof *h);
+    if (h == NULL)
+        return -1;
+    pf->hosts = h;
+    h[pf->nhosts].state = HOST_UNKNOWN;
+    if ((h[pf->nhosts].host = ferry_strdup(host)) == NULL)
+        return -1;
+    return (long)pf->nhosts++;
+}
+
 /* The child manifests of an index the caller wants, queued (mu held). */
 static int
 pf_children(struct prefetch *pf, const struct pf_job *j, const struct pf_entry *e)
 {
     struct ferry_manifest *m = NULL;
     struct ferry_error *err = NULL;
+    enum prefetch_want want;
     int r = 0;
 
     if (j->depth >= PREFETCH_DEPTH || !ferry_media_type_is_index(e->info.media_type))
@@ -116,9 +151,12 @@ pf_children(struct prefetch *pf, const struct pf_job *j, const struct pf_entry *
         if (!ferry_media_type_is_index(d->media_type) &&
             !ferry_media_type_is_manifest(d->media_type))
             continue;
-        if (pf->want != NULL && !pf->want(j->item, d->platform))
+        want = pf->want != NULL ? pf->want(j->item, d->platform) : PREFETCH_TAKE;
+        if (want == PREFETCH_SKIP)
             continue;
         r = pf_queue(pf, j->host, j->reg, j->repo, d->digest, j->item, j->depth + 1);
+        if (want == PREFETCH_TAKE_LAST)
+            break;
     }
     ferry_manifest_free(m);
     return r;
@@ -131,20 +169,35 @@ pf_main(void *arg)
     struct connset cs = {0};
 
     pthread_mutex_lock(&pf->mu);
-    for (;;) {
+    while (!pf->stop) {
         struct pf_job j;
-        struct pf_entry *e;
+        struct pf_entry *e, **slot;
         struct ferry_registry *reg = NULL;
         struct ferry_registry_opts o;
         struct ferry_error *err = NULL;
         struct ferry_buf body;
         char *key = NULL;
+        bool probe;
+        long h;
         int r;
 
-        while (pf->next == pf->njobs && pf->busy > 0 && !pf->stop)
+        if (pf->next == pf->njobs) {
+            if (pf->busy == 0)
+                break; /* nothing queued and nobody can queue more */
             pthread_cond_wait(&pf->cv, &pf->mu);
-        if (pf->stop || pf->next == pf->njobs)
-            break; /* stopped, or nothing queued and nobody can queue more */
+            continue;
+        }
+        if ((h = pf_host(pf, pf->jobs[pf->next].host)) < 0) {
+            pf->stop = true;
+            break;
+        }
+        if (pf->hosts[h].state == HOST_PROBING) { /* its first request is out */
+            pthread_cond_wait(&pf->cv, &pf->mu);
+            continue;
+        }
+        probe = pf->hosts[h].state == HOST_UNKNOWN;
+        if (probe)
+            pf->hosts[h].state = HOST_PROBING;
         j = pf->jobs[pf->next++];
         pf->busy++;
         pthread_mutex_unlock(&pf->mu);
@@ -153,6 +206,8 @@ pf_main(void *arg)
         ferry_buf_init(&body, FERRY_MAX_MANIFEST);
         o = *j.reg;
         o.max_retries = -1; /* no retries here: the resolve retries */
+        if (o.connect_timeout_s <= 0 || o.connect_timeout_s > PREFETCH_CONNECT_TIMEOUT)
+            o.connect_timeout_s = PREFETCH_CONNECT_TIMEOUT;
         r = e == NULL ? -1 : connset_get(&cs, j.host, &o, &reg, &err);
         if (r == 0) {
             key = pf_key(ferry_registry_host(reg), j.repo, j.reference);
@@ -165,17 +220,21 @@ pf_main(void *arg)
 
         pthread_mutex_lock(&pf->mu);
         pf->busy--;
-        if (r < 0 || e == NULL || e->data == NULL)
-            pf->stop = true;
-        else if (key != NULL && ferry_strmap_put(pf->answers, key, e) == 1) {
-            struct pf_entry **n =
-                ferry_realloc(pf->entries, (pf->nentries + 1) * sizeof *pf->entries);
-            if (n != NULL) {
-                pf->entries = n;
+        if (probe)
+            pf->hosts[h].state = HOST_OK; /* or stop, below */
+        /* Room for the entry first: once in the map, it must stay alive. */
+        slot = r == 0 && e != NULL && e->data != NULL && key != NULL
+                   ? ferry_realloc(pf->entries, (pf->nentries + 1) * sizeof *pf->entries)
+                   : NULL;
+        if (slot == NULL) {
+            pf->stop = true; /* a failure, or out of memory */
+        } else {
+            pf->entries = slot;
+            if (ferry_strmap_put(pf->answers, key, e) == 1) {
                 pf->entries[pf->nentries++] = e;
-                e = NULL;
-                if (pf_children(pf, &j, pf->entries[pf->nentries - 1]) < 0)
+                if (pf_children(pf, &j, e) < 0)
                     pf->stop = true;
+                e = NULL;
             }
         }
         if (e != NULL) { /* not kept: the resolve asks again */
@@ -221,8 +280,8 @@ prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads, pre
         }
     if (nthreads > PREFETCH_MAX_THREADS)
         nthreads = PREFETCH_MAX_THREADS;
-    if (nthreads > pf->njobs)
-        nthreads = pf->njobs;
+    if (pf->njobs == 0)
+        nthreads = 0;
     /* Signals stay with the application's threads. A thread that cannot
      * start only makes the prefetch narrower; with none, the resolve does
      * everything itself. */
@@ -281,6 +340,9 @@ prefetch_free(struct prefetch *pf)
         ferry_free(pf->jobs[i].reference);
     }
     ferry_free(pf->jobs);
+    for (size_t i = 0; i < pf->nhosts; i++)
+        ferry_free(pf->hosts[i].host);
+    ferry_free(pf->hosts);
     ferry_strmap_free(pf->queued);
     ferry_strmap_free(pf->answers);
     pthread_cond_destroy(&pf->cv);

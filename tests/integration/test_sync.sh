@@ -163,4 +163,58 @@ printf 'version: 1\nsync:\n  - source: a/b\n    target: c/d\n    type: repositor
 rc=0
 "$FX" plan -c unknown.yaml 2> unknown.err || rc=$?
 [ "$rc" = 2 ] && grep -q "unknown.yaml:6:5" unknown.err || fail "unknown key: exit $rc: $(cat unknown.err)"
+# --- the manifest prefetch asks for what the resolve uses, and logs in once ---------------
+# A single `platform` (regsync's) takes the first matching entry of the index:
+# only the tag and that entry are fetched, not every match.
+cat > arm.json <<'J'
+{"seed": "arm", "layers": {"b": {"size": "64K"}}, "images": [{"repo": "corpus/arm",
+ "kind": "oci-index", "platforms": ["linux/arm/v6", "linux/arm/v7", "linux/amd64"],
+ "tags": ["1"], "layers": ["b"]}]}
+J
+SEED_CREDS="ferry:$pw" "$FERRY_SOURCE_DIR/scripts/seed-registry.sh" -q "$REG_SRC" arm.json ||
+  fail "seeding corpus/arm"
+cat > arm.yaml <<YML
+version: 1
+creds:
+  - registry: $REG_SRC
+    user: ferry
+    pass: '{{file "src.pass"}}'
+    tls: disabled
+sync:
+  - source: $REG_SRC/corpus/arm:1
+    target: $REG_DST/mirror/arm:1
+    type: image
+    platform: linux/arm
+YML
+n0=$(wc -l < "$REG_SRC_LOG")
+"$FX" -k k.key -o arm.tar.zst -c arm.yaml 2> arm.err || fail "export with platform: $(cat arm.err)"
+gets=$(tail -n +$((n0 + 1)) "$REG_SRC_LOG" | grep -E '"GET /v2/corpus/arm/manifests/[^ ]* HTTP/1.1" 200 ' | wc -l)
+[ "$gets" = 2 ] || fail "platform linux/arm: $gets manifest GETs answered, want 2 (tag, first match)"
+want=$(curl -fsS -u "ferry:$pw" -H "Accept: application/vnd.oci.image.index.v1+json" \
+  "http://$REG_SRC/v2/corpus/arm/manifests/1" | $PY -c "import json,sys
+print([m['digest'] for m in json.load(sys.stdin)['manifests'] if m['platform'].get('architecture') == 'arm'][0])")
+"$FI" list --json -p k.pub arm.tar.zst | $PY -c "import json,sys
+d = json.load(sys.stdin); assert d['images'][0]['digest'] == '$want', d['images'][0]" ||
+  fail "platform linux/arm did not export the first arm entry $want"
+# Wrong credentials with several images: the first request to a host goes
+# alone, so the prefetch threads do not each fail a login (lockout policies).
+cat > many.yaml <<YML
+version: 1
+creds:
+  - registry: $REG_SRC
+    user: ferry
+    pass: '{{file "bad.pass"}}'
+    tls: disabled
+sync:
+YML
+for r in corpus/app0:1.0 corpus/app0:1.1 corpus/app1:2.0 corpus/base:latest corpus/arm:1; do
+  printf '  - source: %s\n    target: %s\n    type: image\n' "$REG_SRC/$r" "$REG_DST/m/$r" >> many.yaml
+done
+n0=$(wc -l < "$REG_SRC_LOG")
+rc=0
+"$FX" -k k.key -o many.tar.zst -c many.yaml 2> many.err || rc=$?
+[ "$rc" = 2 ] || fail "wrong password, several images: exit $rc: $(cat many.err)"
+failed=$(tail -n +$((n0 + 1)) "$REG_SRC_LOG" | grep -c 'error authenticating user' || true)
+[ "$failed" -le 2 ] || fail "wrong password: $failed failed logins, want at most 2 (prefetch, resolve)"
+
 pass "sync"
