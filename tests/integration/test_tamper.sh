@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
 # Tampered bundles are rejected with exit code 1, a message naming what failed,
 # and no tag in the target registry: flipped bytes at several offsets, a
-repack "$TEST_TMP/same.tar.zst" $(members)
-"$FI" verify -p "$TEST_TMP/k.pub" "$TEST_TMP/same.tar.zst" >/dev/null || fail "an untouched repack does not verify"
-
 # statement re-signed by another key, a blob removed, an extra member, a wrong
 # trusted key.
 set -euo pipefail
