@@ -22,9 +22,6 @@
 #include "ferry/util.h"
 
 #define READER_MAGIC 0xfe77b0d2u
-#define ZSTD_FRAME_MAGIC 0xFD2FB528u
-#define ZSTD_SKIPPABLE_MASK 0xFFFFFFF0u
-#define ZSTD_SKIPPABLE_START 0x184D2A50u
 
 enum rstate {
     R_START,  /* before the first member */
@@ -91,7 +88,7 @@ frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
     if (r < 0)
         return r;
     magic = bundle_le32(h);
-    if ((magic & ZSTD_SKIPPABLE_MASK) == ZSTD_SKIPPABLE_START) {
+    if ((magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START) {
         if (f->dsize != 0)
             return ferry_error_new(err, FERRY_E_BUNDLE,
                                    "%s: skippable frame %zu at offset %llu listed with %u bytes "
@@ -99,7 +96,7 @@ frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
                                    rd->what, rd->fi, (unsigned long long)f->coffset, f->dsize);
         return 0;
     }
-    if (magic != ZSTD_FRAME_MAGIC)
+    if (magic != ZSTD_MAGICNUMBER)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: frame %zu at offset %llu: not a zstd frame", rd->what, rd->fi,
                                (unsigned long long)f->coffset);

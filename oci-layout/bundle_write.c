@@ -493,7 +493,7 @@ bundle_looks_compressed(const unsigned char *p, size_t len)
         return true;
     if (len >= 4) {
         uint32_t m = bundle_le32(p);
-        if (m == ZSTD_MAGICNUMBER || (m & 0xFFFFFFF0u) == 0x184D2A50u)
+        if (m == ZSTD_MAGICNUMBER || (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START)
             return true; /* zstd frame, or the skippable frame some zstd streams start with */
         if (m == 0x184D2204u || m == 0x184C2102u)
             return true; /* lz4 frame, lz4 legacy */
