@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Helpers for bench/run.sh: corpus spec, free ports, measuring, checking, report.
+"""Helpers for bench/run.sh and bench/same-bundle.sh: corpus spec, free ports, measuring, checking, report.
 
 Standard library only.
 """
@@ -95,6 +95,21 @@ def cmd_same(a):
     if n - ok > 3 and a.label:
         print(f"{a.label}: {n - ok - 3} more tags differ", file=sys.stderr)
     print(f"{ok}/{n}")
+
+
+def cmd_dump(a):
+    """Every repository:tag of registry HOST with the sha256 of its manifest
+    bytes, sorted: two registries that print the same hold the same tags."""
+    def get(path):
+        req = urllib.request.Request(f"http://{a.host}{path}", headers={"Accept": MANIFEST_ACCEPT})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.read()
+    lines = []
+    for repo in json.loads(get("/v2/_catalog?n=1000"))["repositories"] or []:
+        for tag in json.loads(get(f"/v2/{repo}/tags/list?n=1000"))["tags"] or []:
+            body = get(f"/v2/{repo}/manifests/{tag}")
+            lines.append(f"{repo}:{tag} sha256:{hashlib.sha256(body).hexdigest()}")
+    print("\n".join(sorted(lines)))
 
 
 # --------------------------------------------------------------------------- report
@@ -256,6 +271,9 @@ def main():
     p.add_argument("want")
     p.add_argument("--label", help="report each mismatch on stderr with this prefix")
     p.set_defaults(f=cmd_same)
+    p = sub.add_parser("dump")
+    p.add_argument("host")
+    p.set_defaults(f=cmd_dump)
     p = sub.add_parser("report")
     p.add_argument("results")
     p.set_defaults(f=cmd_report)
