@@ -10,6 +10,7 @@
 #include "ferry/bundle.h"
 #include "ferry/digest.h"
 #include "ferry/export.h"
+#include "ferry/layout.h"
 #include "ferry/limits.h"
 #include "ferry/manifest.h"
 #include "ferry/reference.h"
@@ -17,7 +18,6 @@
 #include "ferry/util.h"
 #include "fetch_int.h"
 
-#define MAX_DEPTH 8           /* index nesting */
 #define FETCH_THREADS 3       /* layers downloaded ahead of the writer */
 #define FETCH_RING (4u << 20) /* bytes each may hold: memory is bounded by both */
 #define PREFETCH_THREADS 4    /* manifests fetched ahead of the resolve */
@@ -320,9 +320,9 @@ walk(struct ctx *c, struct imgacc *a, struct ferry_registry *reg, const char *re
     size_t i;
     int r;
 
-    if (depth > MAX_DEPTH)
+    if (depth > FERRY_MAX_INDEX_DEPTH)
         return ferry_error_new(err, FERRY_E_INVALID, "%s@%s: indexes nested more than %d deep",
-                               repo, ob->digest, MAX_DEPTH);
+                               repo, ob->digest, FERRY_MAX_INDEX_DEPTH);
     if ((r = acc_add(a, ob, err)) < 0)
         return r;
     {
@@ -528,9 +528,9 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     size_t i;
     int r;
 
-    if (depth > MAX_DEPTH)
+    if (depth > FERRY_MAX_REFERRER_DEPTH)
         return ferry_error_new(err, FERRY_E_INVALID, "%s: referrers nested more than %d deep",
-                               subject, MAX_DEPTH);
+                               subject, FERRY_MAX_REFERRER_DEPTH);
     ferry_buf_init(&body, FERRY_MAX_MANIFEST);
     r = 0;
     if (ferry_strmap_get(c->noapi, ferry_registry_host(src->reg)) == NULL) {
@@ -542,7 +542,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     }
     if (r == 0) {
         struct ferry_strmap *tags = NULL;
-        if ((tag = ferry_referrers_tag(subject)) == NULL) {
+        if ((tag = ferry_layout_referrers_tag(subject)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
@@ -594,9 +594,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
             goto out;
         if ((r = ferry_manifest_parse(ob->data, ob->len, d->media_type, ob->digest, &m, err)) < 0)
             goto out;
-        at = m->artifact_type              ? m->artifact_type
-             : m->kind == FERRY_KIND_IMAGE ? m->config.media_type
-                                           : NULL;
+        at = ferry_manifest_artifact_type(m);
         if (!type_wanted(o, at) || !filters_pass(o, at, m->annotations))
             continue;
         if (m->subject == NULL || strcmp(m->subject->digest, subject) != 0) {
@@ -902,191 +900,6 @@ out:
     return r;
 }
 
-/* index.json: one entry per exported reference, ref.name = "repo:tag" (or
- * "repo@digest"), which skopeo and oras read; the full source stays in our own
- * annotation since org.opencontainers.* is reserved. */
-static json_t *
-referrer_descriptor(const struct ferry_stmt_referrer *rf)
-{
-    json_t *d = json_object();
-
-    json_object_set_new(d, "mediaType", json_string(rf->media_type));
-    json_object_set_new(d, "digest", json_string(rf->digest));
-    json_object_set_new(d, "size", json_integer(rf->size));
-    if (rf->artifact_type)
-        json_object_set_new(d, "artifactType", json_string(rf->artifact_type));
-    if (rf->annotations && json_object_size(rf->annotations) > 0)
-        json_object_set(d, "annotations", rf->annotations);
-    return d;
-}
-
-/* One referrers fallback index per subject (what regclient reads from a
- * layout), stored as a blob and tagged sha256-<hex> in index.json. */
-struct fallback {
-    char *tag;
-    char *digest;
-    int64_t size;
-};
-
-static int
-build_fallbacks(struct ctx *c, struct fallback **out, size_t *nout, struct ferry_error **err)
-{
-    struct fallback *fb = NULL;
-    size_t n = 0, i, j;
-    int r = 0;
-
-    for (i = 0; i < c->nrefs; i++) {
-        const char *subject = c->refs[i].subject;
-        json_t *root, *arr;
-        struct ferry_digest d;
-        struct obj *ob;
-        char *text, *data;
-        size_t len;
-        bool done = false;
-        for (j = 0; j < i; j++)
-            if (strcmp(c->refs[j].subject, subject) == 0)
-                done = true;
-        if (done)
-            continue;
-        root = json_object();
-        arr = json_array();
-        json_object_set_new(root, "schemaVersion", json_integer(2));
-        json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX));
-        json_object_set_new(root, "manifests", arr);
-        for (j = i; j < c->nrefs; j++) {
-            size_t k;
-            bool dup = false;
-            if (strcmp(c->refs[j].subject, subject) != 0)
-                continue;
-            for (k = i; k < j; k++)
-                if (strcmp(c->refs[k].subject, subject) == 0 &&
-                    strcmp(c->refs[k].digest, c->refs[j].digest) == 0)
-                    dup = true;
-            if (!dup)
-                json_array_append_new(arr, referrer_descriptor(&c->refs[j]));
-        }
-        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(root);
-        if (text == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
-        len = strlen(text);
-        data = ferry_strndup(text, len);
-        free(text);
-        if (data == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
-        ferry_digest_buffer(FERRY_DIGEST_SHA256, data, len, &d);
-        if ((r = add_obj(c, d.str, FERRY_MT_OCI_INDEX, (int64_t)len, data, len, NULL, "", &ob,
-                         err)) < 0)
-            goto out;
-        {
-            struct fallback *nf = ferry_realloc(fb, (n + 1) * sizeof *nf);
-            if (nf == NULL) {
-                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-                goto out;
-            }
-            fb = nf;
-        }
-        fb[n].tag = ferry_referrers_tag(subject);
-        fb[n].digest = ferry_strdup(d.str);
-        fb[n].size = (int64_t)len;
-        n++;
-        if (fb[n - 1].tag == NULL || fb[n - 1].digest == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-out:
-    *out = fb;
-    *nout = n;
-    return r;
-}
-
-static void
-fallbacks_free(struct fallback *fb, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        ferry_free(fb[i].tag);
-        ferry_free(fb[i].digest);
-    }
-    ferry_free(fb);
-}
-
-static int
-build_index(struct ctx *c, const struct fallback *fb, size_t nfb, char **out, size_t *len,
-            struct ferry_error **err)
-{
-    json_t *root = json_object(), *arr = json_array();
-    char *text;
-    size_t i;
-
-    if (root == NULL || arr == NULL) {
-        json_decref(root);
-        json_decref(arr);
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    }
-    json_object_set_new(root, "schemaVersion", json_integer(2));
-    json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX));
-    json_object_set_new(root, "manifests", arr);
-    for (i = 0; i < c->nimages; i++) {
-        const struct ferry_stmt_image *im = &c->images[i];
-        json_t *d = json_object(), *ann = json_object();
-        char *name = im->tag ? ferry_asprintf("%s:%s", im->repository, im->tag)
-                             : ferry_asprintf("%s@%s", im->repository, im->digest);
-        if (name == NULL) {
-            json_decref(d);
-            json_decref(ann);
-            json_decref(root);
-            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        }
-        json_object_set_new(d, "mediaType", json_string(im->media_type));
-        json_object_set_new(d, "digest", json_string(im->digest));
-        json_object_set_new(d, "size", json_integer(im->size));
-        json_object_set_new(ann, FERRY_REF_NAME, json_string(name));
-        json_object_set_new(ann, FERRY_ANNOTATION_SOURCE, json_string(im->source));
-        json_object_set_new(d, "annotations", ann);
-        json_array_append_new(arr, d);
-        ferry_free(name);
-    }
-    /* Referrers untagged (oras walks index.json and reads their subject)... */
-    for (i = 0; i < c->nrefs; i++) {
-        size_t j;
-        bool dup = false;
-        for (j = 0; j < i; j++)
-            if (strcmp(c->refs[j].digest, c->refs[i].digest) == 0)
-                dup = true;
-        if (!dup)
-            json_array_append_new(arr, referrer_descriptor(&c->refs[i]));
-    }
-    /* ...and as fallback tag indexes (regclient reads those). */
-    for (i = 0; i < nfb; i++) {
-        json_t *d = json_object(), *ann = json_object();
-        json_object_set_new(d, "mediaType", json_string(FERRY_MT_OCI_INDEX));
-        json_object_set_new(d, "digest", json_string(fb[i].digest));
-        json_object_set_new(d, "size", json_integer(fb[i].size));
-        json_object_set_new(ann, FERRY_REF_NAME, json_string(fb[i].tag));
-        json_object_set_new(d, "annotations", ann);
-        json_array_append_new(arr, d);
-    }
-    text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    if (text == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    *len = strlen(text);
-    *out = ferry_strndup(text, *len);
-    free(text);
-    if (*out == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    return 0;
-}
-
-static const char oci_layout_text[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-
 static int
 fill_member(struct ferry_stmt_member *m, const char *path, const void *data, size_t len,
             struct ferry_error **err)
@@ -1167,39 +980,50 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     struct fetch_job *jobs = NULL;
     struct fetcher *fetch = NULL;
     size_t njobs = 0;
-    struct fallback *fb = NULL;
-    size_t nfb = 0;
+    struct ferry_stmt_fallback *fb = NULL;
+    size_t nfb = 0, vlen;
+    const char *version = ferry_layout_version_text(&vlen);
     time_t now;
     double t_write = now_s(), t_commit;
     int r = 0;
 
-    if ((r = build_fallbacks(c, &fb, &nfb, err)) < 0)
-        goto out;
-    if ((r = order_objs(c, err)) < 0)
-        goto out;
-    if ((r = build_index(c, fb, nfb, &index, &ilen, err)) < 0)
-        goto out;
-    now_rfc3339(created, sizeof created, &now);
     st.version = FERRY_STATEMENT_VERSION;
     st.creator = (char *)"ferry-export " FERRY_VERSION;
-    st.created = created;
     st.images = c->images;
     st.nimages = c->nimages;
     st.referrers = c->refs;
     st.nreferrers = c->nrefs;
     rep->referrers = c->nrefs;
+    /* The referrers fallback indexes are blobs of the bundle, held in memory. */
+    if ((r = ferry_statement_layout_fallbacks(&st, &fb, &nfb, err)) < 0)
+        goto out;
+    for (i = 0; i < nfb; i++) {
+        struct obj *ob;
+        char *data = fb[i].data;
+        fb[i].data = NULL;
+        if ((r = add_obj(c, fb[i].digest, FERRY_MT_OCI_INDEX, (int64_t)fb[i].len, data, fb[i].len,
+                         NULL, "", &ob, err)) < 0)
+            goto out;
+    }
+    if ((r = order_objs(c, err)) < 0)
+        goto out;
+    if ((r = ferry_statement_layout_index(&st, fb, nfb, &index, &ilen, err)) < 0)
+        goto out;
+    now_rfc3339(created, sizeof created, &now);
+    st.created = created;
     st.members = ferry_calloc(c->nobjs + 2, sizeof *st.members);
     if (st.members == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((r = fill_member(&st.members[st.nmembers++], "oci-layout", oci_layout_text,
-                         sizeof oci_layout_text - 1, err)) < 0 ||
-        (r = fill_member(&st.members[st.nmembers++], "index.json", index, ilen, err)) < 0)
+    if ((r = fill_member(&st.members[st.nmembers++], FERRY_LAYOUT_VERSION_FILE, version, vlen,
+                         err)) < 0 ||
+        (r = fill_member(&st.members[st.nmembers++], FERRY_LAYOUT_INDEX_FILE, index, ilen, err)) <
+            0)
         goto out;
     for (i = 0; i < c->nobjs; i++) {
         struct ferry_stmt_member *m = &st.members[st.nmembers++];
-        m->path = ferry_blob_path(c->objs[i]->digest);
+        m->path = ferry_layout_blob_path(c->objs[i]->digest);
         m->digest = ferry_strdup(c->objs[i]->digest);
         m->media_type = ferry_strdup(c->objs[i]->media_type);
         m->size = c->objs[i]->size;
@@ -1235,9 +1059,8 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
         goto out;
     if ((r = ferry_bundle_writer_add(w, FERRY_STATEMENT_NAME, stext, slen, err)) < 0 ||
         (r = ferry_bundle_writer_add(w, FERRY_STATEMENT_SIG_NAME, sig, strlen(sig), err)) < 0 ||
-        (r = ferry_bundle_writer_add(w, "oci-layout", oci_layout_text, sizeof oci_layout_text - 1,
-                                     err)) < 0 ||
-        (r = ferry_bundle_writer_add(w, "index.json", index, ilen, err)) < 0)
+        (r = ferry_bundle_writer_add(w, FERRY_LAYOUT_VERSION_FILE, version, vlen, err)) < 0 ||
+        (r = ferry_bundle_writer_add(w, FERRY_LAYOUT_INDEX_FILE, index, ilen, err)) < 0)
         goto out;
     /* Layers download ahead on a few threads (bounded rings) while this
      * thread writes the bundle in order. */
@@ -1270,7 +1093,7 @@ write_bundle(struct ctx *c, struct ferry_export_report *rep, struct ferry_error 
     for (i = 0; i < c->nobjs; i++) {
         struct obj *ob = c->objs[i];
         ferry_safefree(path);
-        if ((path = ferry_blob_path(ob->digest)) == NULL) {
+        if ((path = ferry_layout_blob_path(ob->digest)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
@@ -1314,7 +1137,7 @@ out:
         ferry_stmt_member_clear(&st.members[i]);
     }
     ferry_free(st.members);
-    fallbacks_free(fb, nfb);
+    ferry_stmt_fallbacks_free(fb, nfb);
     ferry_free(index);
     ferry_free(stext);
     ferry_free(sig);

@@ -12,8 +12,6 @@
 #include "ferry/util.h"
 #include "import_int.h"
 
-#define MAX_DEPTH 8
-
 int
 ferry_target_parse(const char *to, char **host, char **prefix, struct ferry_error **err)
 {
@@ -63,7 +61,7 @@ struct worker;
 /* What one target repository needs. */
 struct trepo {
     char *name;
-    struct vmanifest **manifests; /* children before parents, images then referrers */
+    struct ferry_layout_manifest **manifests; /* children before parents, images then referrers */
     size_t nmanifests;
     size_t nimage; /* manifests[0..nimage) are the images' */
 };
@@ -196,13 +194,13 @@ static int
 plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
               struct ferry_error **err)
 {
-    struct vmanifest *vm = ferry_verified_manifest(p->v, digest), **nm;
+    struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, digest), **nm;
     size_t i;
     int r;
 
     if (vm == NULL || vm->m == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE, "manifest %s was not verified", digest);
-    if (depth > MAX_DEPTH)
+    if (depth > FERRY_MAX_INDEX_DEPTH)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: nested too deep", digest);
     for (i = 0; i < t->nmanifests; i++)
         if (t->manifests[i] == vm)
@@ -360,43 +358,6 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
     return 0;
 }
 
-/* The descriptor a referrers index lists for a referrer manifest: its
- * artifactType (else the config's media type) and all its annotations. */
-static json_t *
-fallback_descriptor(const struct vmanifest *vm)
-{
-    json_t *d = json_object();
-    const char *at = vm->m->artifact_type              ? vm->m->artifact_type
-                     : vm->m->kind == FERRY_KIND_IMAGE ? vm->m->config.media_type
-                                                       : NULL;
-
-    if (d == NULL)
-        return NULL;
-    json_object_set_new(d, "mediaType", json_string(vm->m->media_type));
-    json_object_set_new(d, "digest", json_string(vm->digest));
-    json_object_set_new(d, "size", json_integer((json_int_t)vm->len));
-    if (at)
-        json_object_set_new(d, "artifactType", json_string(at));
-    if (vm->m->annotations && json_object_size(vm->m->annotations) > 0)
-        json_object_set(d, "annotations", vm->m->annotations);
-    return d;
-}
-
-static bool
-index_lists(json_t *arr, const char *digest)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(arr, i, e)
-    {
-        const char *dg = json_string_value(json_object_get(e, "digest"));
-        if (dg && strcmp(dg, digest) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* For each (repository, subject): nothing when the registry has the referrers
  * API; else read the fallback tag index, add what is missing (entries already
  * there are kept as they are), and write it back only if it changed. One
@@ -414,9 +375,10 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
         struct trepo *t = p->rplans[i].t;
         const char *subject = p->rplans[i].rf->subject;
         struct ferry_manifest_info info = {0};
-        json_t *root = NULL, *arr;
+        struct ferry_referrers_index *x = NULL;
         bool seen = false, filtered = false, changed = false;
         char *tag = NULL, *text = NULL;
+        size_t len = 0;
         for (j = 0; j < i; j++)
             if (p->rplans[j].t == t && strcmp(p->rplans[j].rf->subject, subject) == 0)
                 seen = true;
@@ -431,7 +393,7 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
             r = 0;
             continue;
         }
-        if ((tag = ferry_referrers_tag(subject)) == NULL) {
+        if ((tag = ferry_layout_referrers_tag(subject)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             break;
         }
@@ -439,51 +401,49 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
         r = ferry_registry_get_manifest(reg, t->name, tag, &body, &info, err);
         if (r == -FERRY_E_NOT_FOUND) {
             ferry_error_clear(err);
-            root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
-                             FERRY_MT_OCI_INDEX, "manifests");
-            r = 0;
+            x = ferry_referrers_index_new();
+            r = x != NULL ? 0 : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         } else if (r >= 0) {
-            json_error_t jerr;
-            if (info.media_type == NULL || strcmp(info.media_type, FERRY_MT_OCI_INDEX) != 0 ||
-                (root = json_loadb(body.data, body.len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
-                !json_is_array(json_object_get(root, "manifests")))
+            struct ferry_error *perr = NULL;
+            if (info.media_type != NULL && strcmp(info.media_type, FERRY_MT_OCI_INDEX) == 0)
+                r = ferry_referrers_index_parse(body.data, body.len, tag, &x, &perr);
+            if (r == -FERRY_E_NOMEM)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            else if (x == NULL)
                 r = ferry_error_new(err, FERRY_E_INVALID,
                                     "%s/%s:%s is not a referrers index (%s); left unchanged", host,
                                     t->name, tag, info.media_type ? info.media_type : "?");
+            ferry_error_free(perr);
         }
-        if (r >= 0 && root == NULL)
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        if (r >= 0) {
-            arr = json_object_get(root, "manifests");
-            for (j = i; j < p->nrplans; j++) {
-                const struct ferry_stmt_referrer *rf = p->rplans[j].rf;
-                if (p->rplans[j].t != t || strcmp(rf->subject, subject) != 0 ||
-                    index_lists(arr, rf->digest))
-                    continue;
-                if (json_array_append_new(
-                        arr, fallback_descriptor(ferry_verified_manifest(p->v, rf->digest))) != 0) {
-                    r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-                    break;
-                }
+        for (j = i; r >= 0 && j < p->nrplans; j++) {
+            const struct ferry_stmt_referrer *rf = p->rplans[j].rf;
+            const struct ferry_layout_manifest *lm;
+            if (p->rplans[j].t != t || strcmp(rf->subject, subject) != 0)
+                continue;
+            lm = ferry_layout_get_manifest(p->v->layout, rf->digest);
+            r = ferry_referrers_index_add(
+                x,
+                ferry_layout_referrer_descriptor(lm->m->media_type, lm->digest, (int64_t)lm->len,
+                                                 ferry_manifest_artifact_type(lm->m),
+                                                 lm->m->annotations),
+                err);
+            if (r == 1)
                 changed = true;
-            }
-            if (r < 0) {
-                /* reported below */
-            } else if (!changed) {
-                rep->fallback_unchanged++;
-            } else if ((text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
-                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            } else {
-                r = ferry_registry_put_manifest(reg, t->name, tag, FERRY_MT_OCI_INDEX, text,
-                                                strlen(text), NULL, err);
-                if (r < 0)
-                    ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, tag);
-                else
-                    rep->fallback_set++;
-            }
         }
-        free(text);
-        json_decref(root);
+        if (r < 0) {
+            /* reported below */
+        } else if (!changed) {
+            rep->fallback_unchanged++;
+        } else if ((r = ferry_referrers_index_serialize(x, &text, &len, err)) == 0) {
+            r = ferry_registry_put_manifest(reg, t->name, tag, FERRY_MT_OCI_INDEX, text, len, NULL,
+                                            err);
+            if (r < 0)
+                ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, tag);
+            else
+                rep->fallback_set++;
+        }
+        ferry_free(text);
+        ferry_referrers_index_free(x);
         ferry_free(tag);
         ferry_manifest_info_clear(&info);
     }
@@ -622,7 +582,7 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
     struct need *nd = pl->p->needlist[idx];
     const struct ferry_stmt_member *m;
     struct trepo *have = NULL;
-    char *path = ferry_blob_path(nd->digest);
+    char *path = ferry_layout_blob_path(nd->digest);
     size_t i;
     int r = 0;
 
@@ -676,7 +636,7 @@ job_manifests(struct pool *pl, struct worker *w, size_t idx)
     int r;
 
     for (; j < end && !atomic_load(&pl->failed); j++) {
-        struct vmanifest *vm = t->manifests[j];
+        struct ferry_layout_manifest *vm = t->manifests[j];
         struct ferry_manifest_info info = {0};
         r = ferry_registry_head_manifest(w->reg, t->name, vm->digest, &info, &w->err);
         ferry_manifest_info_clear(&info);
@@ -768,7 +728,7 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pu
 
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
-        struct vmanifest *vm = ferry_verified_manifest(p->v, im->digest);
+        struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, im->digest);
         struct ferry_manifest_info info = {0};
         bool changed = false;
         char *target;
@@ -852,7 +812,7 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     pthread_mutex_init(&pl.mu, NULL);
     for (i = 0; i < p.nneeds; i++) {
         const struct ferry_stmt_member *m;
-        char *bp = ferry_blob_path(p.needlist[i]->digest);
+        char *bp = ferry_layout_blob_path(p.needlist[i]->digest);
         m = bp ? ferry_strmap_get(v->members, bp) : NULL;
         ferry_free(bp);
         if (m)

@@ -12,31 +12,12 @@
 #include "ferry/util.h"
 #include "import_int.h"
 
-#define MAX_DEPTH 8
-
-static void
-vmanifest_free(struct vmanifest *vm)
-{
-    if (vm == NULL)
-        return;
-    ferry_free(vm->digest);
-    ferry_free(vm->media_type);
-    ferry_free(vm->data);
-    ferry_manifest_free(vm->m);
-    ferry_free(vm);
-}
-
 void
 ferry_verified_free(struct ferry_verified *v)
 {
-    size_t i;
-
     if (v == NULL)
         return;
-    for (i = 0; i < v->nmlist; i++)
-        vmanifest_free(v->mlist[i]);
-    ferry_free(v->mlist);
-    ferry_strmap_free(v->manifests);
+    ferry_layout_free(v->layout);
     ferry_strmap_free(v->members);
     ferry_strmap_free(v->offsets);
     ferry_statement_free(v->st);
@@ -76,12 +57,6 @@ ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t
         return false;
     *off = (uint64_t)(o - 1);
     return true;
-}
-
-struct vmanifest *
-ferry_verified_manifest(const struct ferry_verified *v, const char *digest)
-{
-    return ferry_strmap_get(v->manifests, digest);
 }
 
 /* Name the bundle file in an error unless the message already starts with it. */
@@ -202,25 +177,10 @@ static int
 add_manifest(struct ferry_verified *v, const struct ferry_stmt_member *m, struct ferry_buf *b,
              struct ferry_error **err)
 {
-    struct vmanifest *vm, **nl;
+    size_t len;
+    char *data = ferry_buf_take(b, &len);
 
-    nl = ferry_realloc(v->mlist, (v->nmlist + 1) * sizeof *nl);
-    if (nl == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    v->mlist = nl;
-    vm = ferry_calloc(1, sizeof *vm);
-    if (vm == NULL || (vm->digest = ferry_strdup(m->digest)) == NULL ||
-        (vm->media_type = ferry_strdup(m->media_type)) == NULL) {
-        vmanifest_free(vm);
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    }
-    vm->data = ferry_buf_take(b, &vm->len);
-    if (ferry_strmap_put(v->manifests, vm->digest, vm) < 0) {
-        vmanifest_free(vm);
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    }
-    v->mlist[v->nmlist++] = vm;
-    return 0;
+    return ferry_layout_add_manifest(v->layout, m->digest, m->media_type, data, len, err);
 }
 
 /* Stream one member: length guard + digest; keep manifests' bytes. */
@@ -292,164 +252,6 @@ keep_in_memory(const struct ferry_stmt_member *m)
                                                       ferry_media_type_is_manifest(m->media_type));
 }
 
-static int
-need_member(const struct ferry_verified *v, const struct ferry_descriptor *d, const char *from,
-            struct ferry_error **err)
-{
-    const struct ferry_stmt_member *m;
-    char *p = ferry_blob_path(d->digest);
-    int r = 0;
-
-    if (p == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    m = ferry_strmap_get(v->members, p);
-    if (m == NULL)
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s references %s, which is not in the bundle",
-                            from, d->digest);
-    else if (m->size != d->size)
-        r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
-                            "%s references %s with size %lld, the bundle has %lld bytes", from,
-                            d->digest, (long long)d->size, (long long)m->size);
-    ferry_free(p);
-    return r;
-}
-
-/* Parse a manifest (once) and check everything it references is in the bundle. */
-static int
-check_graph(struct ferry_verified *v, const struct ferry_descriptor *d, const char *from, int depth,
-            struct ferry_error **err)
-{
-    struct vmanifest *vm;
-    size_t i;
-    int r;
-
-    if ((r = need_member(v, d, from, err)) < 0)
-        return r;
-    if (!ferry_media_type_is_index(d->media_type) && !ferry_media_type_is_manifest(d->media_type))
-        return 0;
-    if (depth > MAX_DEPTH)
-        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: indexes nested more than %d deep",
-                               d->digest, MAX_DEPTH);
-    vm = ferry_strmap_get(v->manifests, d->digest);
-    if (vm == NULL)
-        return ferry_error_new(err, FERRY_E_BUNDLE,
-                               "%s is referenced as %s but not declared as a manifest", d->digest,
-                               d->media_type);
-    if (vm->m == NULL &&
-        (r = ferry_manifest_parse(vm->data, vm->len, d->media_type, vm->digest, &vm->m, err)) < 0)
-        return r;
-    if (vm->m->kind == FERRY_KIND_INDEX) {
-        for (i = 0; i < vm->m->nmanifests; i++)
-            if ((r = check_graph(v, &vm->m->manifests[i], vm->digest, depth + 1, err)) < 0)
-                return ferry_error_wrap(err, "index %s", vm->digest);
-        return 0;
-    }
-    if ((r = need_member(v, &vm->m->config, vm->digest, err)) < 0)
-        return r;
-    for (i = 0; i < vm->m->nlayers; i++)
-        if ((r = need_member(v, &vm->m->layers[i], vm->digest, err)) < 0)
-            return r;
-    return 0;
-}
-
-/* The referrer graph of the statement: every referrer and subject is a
- * manifest of the bundle, and each referrer's own subject field agrees. */
-static int
-check_referrers(struct ferry_verified *v, struct ferry_error **err)
-{
-    size_t i;
-    int r;
-
-    for (i = 0; i < v->st->nreferrers; i++) {
-        const struct ferry_stmt_referrer *rf = &v->st->referrers[i];
-        struct ferry_descriptor d = {0};
-        struct vmanifest *vm;
-        d.media_type = rf->media_type;
-        d.digest = rf->digest;
-        d.size = rf->size;
-        if (!ferry_media_type_is_manifest(rf->media_type) &&
-            !ferry_media_type_is_index(rf->media_type))
-            return ferry_error_new(err, FERRY_E_BUNDLE, "referrer %s has media type %s", rf->digest,
-                                   rf->media_type);
-        if ((r = check_graph(v, &d, "ferry.json referrers", 0, err)) < 0)
-            return ferry_error_wrap(err, "referrer %s", rf->digest);
-        if (ferry_strmap_get(v->manifests, rf->subject) == NULL)
-            return ferry_error_new(err, FERRY_E_BUNDLE,
-                                   "referrer %s: its subject %s is not a manifest of the bundle",
-                                   rf->digest, rf->subject);
-        vm = ferry_strmap_get(v->manifests, rf->digest);
-        if (vm->m->subject == NULL || strcmp(vm->m->subject->digest, rf->subject) != 0)
-            return ferry_error_new(
-                err, FERRY_E_BUNDLE,
-                "referrer %s: the manifest's subject is %s, the statement says %s", rf->digest,
-                vm->m->subject ? vm->m->subject->digest : "none", rf->subject);
-    }
-    return 0;
-}
-
-static int
-check_layout(struct ferry_verified *v, const struct ferry_buf *layout,
-             const struct ferry_buf *index, struct ferry_error **err)
-{
-    json_error_t jerr;
-    json_t *root = NULL, *arr;
-    const char *ver;
-    size_t i, j;
-    int r = 0;
-
-    root = json_loadb(layout->data ? layout->data : "", layout->len, JSON_REJECT_DUPLICATES, &jerr);
-    ver = json_string_value(json_object_get(root, "imageLayoutVersion"));
-    if (ver == NULL || strcmp(ver, "1.0.0") != 0) {
-        json_decref(root);
-        return ferry_error_new(err, FERRY_E_BUNDLE, "oci-layout: imageLayoutVersion is not 1.0.0");
-    }
-    json_decref(root);
-    root = json_loadb(index->data ? index->data : "", index->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return ferry_error_new(err, FERRY_E_BUNDLE,
-                               "index.json: invalid json at line %d column %d: %s", jerr.line,
-                               jerr.column, jerr.text);
-    arr = json_object_get(root, "manifests");
-    if (!json_is_array(arr)) {
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "index.json: manifests is not an array");
-        goto out;
-    }
-    for (i = 0; i < json_array_size(arr); i++) {
-        struct ferry_descriptor d;
-        if ((r = ferry_descriptor_parse(json_array_get(arr, i), "index.json", &d, err)) < 0) {
-            ferry_error_recode(err, FERRY_E_BUNDLE);
-            goto out;
-        }
-        r = check_graph(v, &d, "index.json", 0, err);
-        ferry_descriptor_clear(&d);
-        if (r < 0)
-            goto out;
-    }
-    /* Every image of the statement is in index.json and its graph checks. */
-    for (i = 0; i < v->st->nimages; i++) {
-        const struct ferry_stmt_image *im = &v->st->images[i];
-        bool found = false;
-        for (j = 0; j < json_array_size(arr); j++) {
-            const char *dg = json_string_value(json_object_get(json_array_get(arr, j), "digest"));
-            if (dg && strcmp(dg, im->digest) == 0)
-                found = true;
-        }
-        if (!found) {
-            r = ferry_error_new(err, FERRY_E_BUNDLE, "image %s (%s) is not in index.json",
-                                im->source, im->digest);
-            goto out;
-        }
-        if (ferry_strmap_get(v->manifests, im->digest) == NULL) {
-            r = ferry_error_new(err, FERRY_E_BUNDLE, "image %s: manifest %s is not in the bundle",
-                                im->source, im->digest);
-            goto out;
-        }
-    }
-out:
-    json_decref(root);
-    return r;
-}
-
 /* BUNDLE.minisig over the whole file, checked beside the member pass. */
 struct detached {
     const char *path;
@@ -499,7 +301,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         return ferry_error_new(err, FERRY_E_USAGE, "no trusted public key given");
     v = ferry_calloc(1, sizeof *v);
     if (v == NULL || (v->members = ferry_strmap_new()) == NULL ||
-        (v->manifests = ferry_strmap_new()) == NULL || (v->offsets = ferry_strmap_new()) == NULL ||
+        (v->layout = ferry_layout_new()) == NULL || (v->offsets = ferry_strmap_new()) == NULL ||
         (seen = ferry_strmap_new()) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
@@ -518,11 +320,17 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         dj.started = true;
     else
         detached_main(&dj);
-    for (i = 0; i < v->st->nmembers; i++)
-        if (ferry_strmap_put(v->members, v->st->members[i].path, &v->st->members[i]) < 0) {
+    for (i = 0; i < v->st->nmembers; i++) {
+        const struct ferry_stmt_member *m = &v->st->members[i];
+        if (ferry_strmap_put(v->members, m->path, (void *)m) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
+        if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) != 0 &&
+            strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) != 0 &&
+            (r = ferry_layout_add_blob(v->layout, m->digest, m->size, err)) < 0)
+            goto out;
+    }
     for (;;) {
         const struct ferry_stmt_member *m;
         struct ferry_buf *keep = NULL;
@@ -548,9 +356,9 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
             goto out;
         }
         m = ferry_strmap_get(v->members, name);
-        if (m != NULL && strcmp(name, "oci-layout") == 0)
+        if (m != NULL && strcmp(name, FERRY_LAYOUT_VERSION_FILE) == 0)
             keep = &layout;
-        else if (m != NULL && strcmp(name, "index.json") == 0)
+        else if (m != NULL && strcmp(name, FERRY_LAYOUT_INDEX_FILE) == 0)
             keep = &index;
         else if (m != NULL && keep_in_memory(m)) {
             ferry_buf_reset(&mbuf);
@@ -580,9 +388,10 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
             goto out;
         }
     }
-    if ((r = check_layout(v, &layout, &index, err)) < 0)
+    if ((r = ferry_layout_check(v->layout, layout.data, layout.len, index.data, index.len, err)) <
+        0)
         goto out;
-    if ((r = check_referrers(v, err)) < 0)
+    if ((r = ferry_statement_layout_check(v->st, v->layout, err)) < 0)
         goto out;
     *out = v;
     v = NULL;

@@ -169,6 +169,14 @@ ferry_manifest_free(struct ferry_manifest *m)
     ferry_free(m);
 }
 
+const char *
+ferry_manifest_artifact_type(const struct ferry_manifest *m)
+{
+    if (m->artifact_type != NULL)
+        return m->artifact_type;
+    return m->kind == FERRY_KIND_IMAGE ? m->config.media_type : NULL;
+}
+
 static json_t *
 load_json(const void *data, size_t len, size_t cap, const char *what, struct ferry_error **err)
 {

@@ -7,23 +7,11 @@
 #include <stdlib.h>
 
 #include "ferry/digest.h"
+#include "ferry/layout.h"
 #include "ferry/manifest.h"
 #include "ferry/limits.h"
 #include "ferry/statement.h"
 #include "ferry/util.h"
-
-char *
-ferry_blob_path(const char *digest)
-{
-    struct ferry_digest d;
-    struct ferry_error *err = NULL;
-
-    if (ferry_digest_parse(digest, &d, &err) < 0) {
-        ferry_error_free(err);
-        return NULL;
-    }
-    return ferry_asprintf("blobs/%s/%s", ferry_digest_alg_name(d.alg), ferry_digest_hex(&d));
-}
 
 void
 ferry_stmt_member_clear(struct ferry_stmt_member *m)
@@ -64,33 +52,6 @@ ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r)
     ferry_free(r->source);
     ferry_free(r->target);
     memset(r, 0, sizeof *r);
-}
-
-char *
-ferry_referrers_tag(const char *digest)
-{
-    const char *colon = strchr(digest, ':');
-    size_t alen, elen, i;
-    char *t;
-
-    if (colon == NULL)
-        return NULL;
-    alen = (size_t)(colon - digest);
-    elen = strlen(colon + 1);
-    if (alen > 32)
-        alen = 32;
-    if (elen > 64)
-        elen = 64;
-    t = ferry_asprintf("%.*s-%.*s", (int)alen, digest, (int)elen, colon + 1);
-    if (t == NULL)
-        return NULL;
-    for (i = 0; t[i]; i++) {
-        char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            t[i] = '-';
-    }
-    return t;
 }
 
 void
@@ -188,9 +149,10 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
-    if (strcmp(m->path, "oci-layout") == 0 || strcmp(m->path, "index.json") == 0)
+    if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) == 0 ||
+        strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) == 0)
         return 0;
-    want = ferry_blob_path(m->digest);
+    want = ferry_layout_blob_path(m->digest);
     if (want == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
     if (strcmp(want, m->path) != 0)

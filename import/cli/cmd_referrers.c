@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmds.h"
+#include "ferry/layout.h"
 #include "ferry/limits.h"
 #include "ferry/manifest.h"
 #include "ferry/reference.h"
@@ -86,7 +87,7 @@ cmd_referrers(int argc, char **argv)
     r = ferry_registry_get_referrers(reg, ref->repository, ref->digest, atype, &body, &filtered,
                                      &err);
     if (r == 0) {
-        if ((tag = ferry_referrers_tag(ref->digest)) == NULL) {
+        if ((tag = ferry_layout_referrers_tag(ref->digest)) == NULL) {
             r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }

@@ -19,6 +19,8 @@
 #define FERRY_MAX_BUNDLE_FRAMES (4u * FERRY_MAX_MEMBERS) /* zstd frames (seek table entries) */
 #define FERRY_MAX_REDIRECTS 5
 #define FERRY_MAX_JSON_DEPTH 64
+#define FERRY_MAX_INDEX_DEPTH 8      /* indexes nested in indexes */
+#define FERRY_MAX_REFERRER_DEPTH 8   /* referrers of referrers (a signature on an SBOM) */
 #define FERRY_IO_BUFSIZE (64u << 10) /* streaming buffer */
 
 /* sync configs (export/syncconfig.c, export/tagfilter.c) */

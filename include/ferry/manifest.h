@@ -54,6 +54,9 @@ FERRY_API int ferry_manifest_parse(const void *data, size_t len, const char *med
                                    const char *what, struct ferry_manifest **out,
                                    struct ferry_error **err);
 FERRY_API void ferry_manifest_free(struct ferry_manifest *m);
+/* The artifact type a referrers index lists for m: its artifactType, else an
+ * image's config media type, else NULL (an index without one). Points into m. */
+FERRY_API const char *ferry_manifest_artifact_type(const struct ferry_manifest *m);
 
 /* Parse one descriptor object (used for index.json entries too). Strings are
  * copied into d; free with ferry_descriptor_clear. */

@@ -12,8 +12,6 @@
 #define FERRY_STATEMENT_NAME "ferry.json"
 #define FERRY_STATEMENT_SIG_NAME "ferry.json.minisig"
 #define FERRY_STATEMENT_VERSION 1
-#define FERRY_ANNOTATION_SOURCE "dev.ferry.source"
-#define FERRY_REF_NAME "org.opencontainers.image.ref.name"
 
 struct ferry_stmt_member {
     char *path; /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
@@ -77,10 +75,37 @@ FERRY_API void ferry_stmt_image_clear(struct ferry_stmt_image *im);
 FERRY_API void ferry_stmt_member_clear(struct ferry_stmt_member *m);
 /* Free the strings of one referrer entry (not the struct itself). */
 FERRY_API void ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r);
-/* Referrers fallback tag of a digest: "<alg>-<hex>" truncated as the
- * distribution-spec says (alg <= 32, hex <= 64). Caller frees. */
-FERRY_API char *ferry_referrers_tag(const char *digest);
-/* "blobs/<alg>/<hex>" for a digest; caller frees. NULL on bad digest/OOM. */
-FERRY_API char *ferry_blob_path(const char *digest);
+/* ---- the layout a statement describes (statement_layout.c) ------------------ */
+
+/* A referrers fallback index of a bundle's layout: stored as a blob and
+ * tagged with the referrers tag of its subject in index.json. */
+struct ferry_stmt_fallback {
+    char *subject;
+    char *tag;    /* ferry_layout_referrers_tag(subject) */
+    char *digest; /* of data */
+    char *data;   /* the index, compact JSON */
+    size_t len;
+};
+/* One fallback index per subject of s->referrers, in the order the subjects
+ * first appear, listing the subject's referrers in statement order, each
+ * digest once. *out (NULL when *n is 0) freed with ferry_stmt_fallbacks_free. */
+FERRY_API int ferry_statement_layout_fallbacks(const struct ferry_statement *s,
+                                               struct ferry_stmt_fallback **out, size_t *n,
+                                               struct ferry_error **err);
+FERRY_API void ferry_stmt_fallbacks_free(struct ferry_stmt_fallback *fb, size_t n);
+/* index.json of a bundle: a tagged entry per image (ref.name "repo:tag", or
+ * "repo@digest" without a tag, and the full source in dev.ferry.source), then
+ * every referrer untagged (each digest once), then the fallback indexes
+ * tagged with their referrers tag. *out freed with ferry_free. */
+FERRY_API int ferry_statement_layout_index(const struct ferry_statement *s,
+                                           const struct ferry_stmt_fallback *fb, size_t nfb,
+                                           char **out, size_t *len, struct ferry_error **err);
+/* Check a layout (already through ferry_layout_check) against the statement:
+ * every image is in index.json and held as a manifest; every referrer is a
+ * manifest of the layout whose graph checks, its subject is a manifest of the
+ * layout, and the referrer's own subject field names it. FERRY_E_BUNDLE. */
+struct ferry_layout;
+FERRY_API int ferry_statement_layout_check(const struct ferry_statement *s, struct ferry_layout *l,
+                                           struct ferry_error **err);
 
 #endif
