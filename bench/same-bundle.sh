@@ -22,7 +22,7 @@
 #   - ferry-import push of each build's bundle into an empty registry of its
 #     own, twice: every repository:tag must serve the same bytes in both
 #     (images, referrers, fallback tag indexes), and the second push must
-#     change nothing.
+#     change nothing; ferry-import referrers must print the same for them.
 # Exit status: 0 same, 1 different (what differs is printed), 2 could not run.
 set -euo pipefail
 
@@ -113,10 +113,23 @@ for side in old new; do
             differ "$side: a third push of $b changed something: $(cat "$side/push-$b-3.err")"
     done
     "$py" "$lib" dump "${!v}" >"$side/registry.txt" || fail "$side: dump"
+    # what the referrers command shows of them: all, by type, as JSON, none
+    subj=$(grep '^bench/app00:1.0 ' "$side/registry.txt" | cut -d' ' -f2)
+    bare=$(grep '^bench/app03:1.0 ' "$side/registry.txt" | cut -d' ' -f2)
+    {
+        "$fi" referrers --plain-http "${!v}/bench/app00@$subj"
+        "$fi" referrers --plain-http --json "${!v}/bench/app00@$subj"
+        "$fi" referrers --plain-http --artifact-type application/spdx+json "${!v}/bench/app00@$subj"
+        "$fi" referrers --plain-http --json --artifact-type application/spdx+json \
+            "${!v}/bench/app00@$subj"
+        "$fi" referrers --plain-http "${!v}/bench/app03@$bare"
+        "$fi" referrers --plain-http --json "${!v}/bench/app03@$bare"
+    } 2>&1 | sed "s/${!v}/REGISTRY/g" >"$side/referrers.txt" || fail "$side: referrers command"
+    [ -n "${SAME_BUNDLE_SHOW:-}" ] && cat "$side/referrers.txt"
 done
 
 for f in plan.json plan-sync.json plan-src.json refs.tar.zst refs.tar.zst.minisig sync.tar.zst \
-    sync.tar.zst.minisig src.tar.zst src.tar.zst.minisig registry.txt; do
+    sync.tar.zst.minisig src.tar.zst src.tar.zst.minisig registry.txt referrers.txt; do
     if cmp -s "old/$f" "new/$f"; then
         echo "same-bundle: same: $f ($(stat -c %s "new/$f") bytes)"
     else

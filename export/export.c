@@ -513,6 +513,27 @@ repo_tags(struct ctx *c, const struct refsrc *src, struct ferry_strmap **out,
     return 0;
 }
 
+/* The lookup's question "may the fallback tag exist?": only if the source
+ * repository lists it, which saves a GET per manifest. */
+struct tagq {
+    struct ctx *c;
+    const struct refsrc *src;
+    bool failed; /* listing the tags failed: its error is already worded */
+};
+
+static int
+tag_listed(const char *tag, void *ud, struct ferry_error **err)
+{
+    struct tagq *q = ud;
+    struct ferry_strmap *tags = NULL;
+
+    if (repo_tags(q->c, q->src, &tags, err) < 0) {
+        q->failed = true;
+        return -1;
+    }
+    return ferry_strmap_get(tags, tag) != NULL;
+}
+
 /* The referrers of subject: the referrers API when the registry answers it,
  * else the sha256-<hex> fallback tag; recursively (a signature on an SBOM). */
 static int
@@ -520,50 +541,37 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
          const char *subject, int depth, struct ferry_error **err)
 {
     const struct ferry_export_item *o = c->item;
+    const char *host = ferry_registry_host(src->reg);
     struct ferry_manifest *idx = NULL, *m = NULL;
-    struct ferry_manifest_info info = {0};
-    struct ferry_buf body;
-    bool filtered = false;
-    char *tag = NULL, *key = NULL;
+    struct ferry_referrers rs = {0};
+    struct tagq tq = {c, src, false};
+    struct ferry_referrers_query q = {0};
+    char *key = NULL;
     size_t i;
     int r;
 
     if (depth > FERRY_MAX_REFERRER_DEPTH)
         return ferry_error_new(err, FERRY_E_INVALID, "%s: referrers nested more than %d deep",
                                subject, FERRY_MAX_REFERRER_DEPTH);
-    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
-    r = 0;
-    if (ferry_strmap_get(c->noapi, ferry_registry_host(src->reg)) == NULL) {
-        r = ferry_registry_get_referrers(src->reg, src->repo, subject,
-                                         o->nartifact_types == 1 ? o->artifact_types[0] : NULL,
-                                         &body, &filtered, err);
-        if (r == 0 && ferry_strmap_put(c->noapi, ferry_registry_host(src->reg), (void *)1) < 0)
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    }
-    if (r == 0) {
-        struct ferry_strmap *tags = NULL;
-        if ((tag = ferry_layout_referrers_tag(subject)) == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
-        if ((r = repo_tags(c, src, &tags, err)) < 0)
-            goto out;
-        if (ferry_strmap_get(tags, tag) == NULL)
-            goto out; /* no fallback tag: no referrers */
-        ferry_buf_reset(&body);
-        r = ferry_registry_get_manifest(src->reg, src->repo, tag, &body, &info, err);
-        if (r == -FERRY_E_NOT_FOUND) {
-            ferry_error_clear(err);
-            r = 0;
-            goto out;
-        }
-    }
+    q.artifact_type = o->nartifact_types == 1 ? o->artifact_types[0] : NULL;
+    q.no_api = ferry_strmap_get(c->noapi, host) != NULL;
+    q.tag_known = tag_listed;
+    q.ud = &tq;
+    r = ferry_registry_list_referrers(src->reg, src->repo, subject, &q, &rs, err);
     if (r < 0) {
-        ferry_error_wrap(err, "referrers of %s in %s", subject, src->name);
+        if (!tq.failed)
+            ferry_error_wrap(err, "referrers of %s in %s", subject, src->name);
         goto out;
     }
-    if ((r = ferry_manifest_parse(body.data ? body.data : "", body.len, NULL, src->name, &idx,
-                                  err)) < 0)
+    if (rs.via == FERRY_REFERRERS_VIA_TAG && !q.no_api &&
+        ferry_strmap_put(c->noapi, host, (void *)1) < 0) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (rs.via == FERRY_REFERRERS_VIA_TAG && !rs.found)
+        goto out; /* no fallback tag: no referrers */
+    if ((r = ferry_manifest_parse(rs.index.data ? rs.index.data : "", rs.index.len, NULL, src->name,
+                                  &idx, err)) < 0)
         goto out;
     if (idx->kind != FERRY_KIND_INDEX) {
         r = ferry_error_new(err, FERRY_E_INVALID, "referrers of %s in %s: not an image index",
@@ -640,9 +648,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
 out:
     ferry_manifest_free(idx);
     ferry_manifest_free(m);
-    ferry_manifest_info_clear(&info);
-    ferry_buf_free(&body);
-    ferry_free(tag);
+    ferry_referrers_clear(&rs);
     ferry_free(key);
     return r;
 }

@@ -366,53 +366,43 @@ static int
 push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
                struct ferry_push_report *rep, struct ferry_error **err)
 {
-    struct ferry_buf body;
     size_t i, j;
     int r = 0;
 
-    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
     for (i = 0; i < p->nrplans && r >= 0; i++) {
         struct trepo *t = p->rplans[i].t;
         const char *subject = p->rplans[i].rf->subject;
-        struct ferry_manifest_info info = {0};
+        struct ferry_referrers rs = {0};
         struct ferry_referrers_index *x = NULL;
-        bool seen = false, filtered = false, changed = false;
-        char *tag = NULL, *text = NULL;
+        bool seen = false, changed = false;
+        char *text = NULL;
         size_t len = 0;
         for (j = 0; j < i; j++)
             if (p->rplans[j].t == t && strcmp(p->rplans[j].rf->subject, subject) == 0)
                 seen = true;
         if (seen)
             continue;
-        ferry_buf_reset(&body);
-        r = ferry_registry_get_referrers(reg, t->name, subject, NULL, &body, &filtered, err);
+        r = ferry_registry_list_referrers(reg, t->name, subject, NULL, &rs, err);
         if (r < 0)
             break;
-        if (r == 1) {
+        if (rs.via == FERRY_REFERRERS_VIA_API) {
             rep->referrers_api++;
-            r = 0;
+            ferry_referrers_clear(&rs);
             continue;
         }
-        if ((tag = ferry_layout_referrers_tag(subject)) == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            break;
-        }
-        ferry_buf_reset(&body);
-        r = ferry_registry_get_manifest(reg, t->name, tag, &body, &info, err);
-        if (r == -FERRY_E_NOT_FOUND) {
-            ferry_error_clear(err);
+        if (!rs.found) {
             x = ferry_referrers_index_new();
             r = x != NULL ? 0 : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        } else if (r >= 0) {
+        } else {
             struct ferry_error *perr = NULL;
-            if (info.media_type != NULL && strcmp(info.media_type, FERRY_MT_OCI_INDEX) == 0)
-                r = ferry_referrers_index_parse(body.data, body.len, tag, &x, &perr);
+            if (rs.media_type != NULL && strcmp(rs.media_type, FERRY_MT_OCI_INDEX) == 0)
+                r = ferry_referrers_index_parse(rs.index.data, rs.index.len, rs.tag, &x, &perr);
             if (r == -FERRY_E_NOMEM)
                 r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             else if (x == NULL)
                 r = ferry_error_new(err, FERRY_E_INVALID,
                                     "%s/%s:%s is not a referrers index (%s); left unchanged", host,
-                                    t->name, tag, info.media_type ? info.media_type : "?");
+                                    t->name, rs.tag, rs.media_type ? rs.media_type : "?");
             ferry_error_free(perr);
         }
         for (j = i; r >= 0 && j < p->nrplans; j++) {
@@ -435,19 +425,17 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
         } else if (!changed) {
             rep->fallback_unchanged++;
         } else if ((r = ferry_referrers_index_serialize(x, &text, &len, err)) == 0) {
-            r = ferry_registry_put_manifest(reg, t->name, tag, FERRY_MT_OCI_INDEX, text, len, NULL,
-                                            err);
+            r = ferry_registry_put_manifest(reg, t->name, rs.tag, FERRY_MT_OCI_INDEX, text, len,
+                                            NULL, err);
             if (r < 0)
-                ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, tag);
+                ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, rs.tag);
             else
                 rep->fallback_set++;
         }
         ferry_free(text);
         ferry_referrers_index_free(x);
-        ferry_free(tag);
-        ferry_manifest_info_clear(&info);
+        ferry_referrers_clear(&rs);
     }
-    ferry_buf_free(&body);
     return r < 0 ? r : 0;
 }
 

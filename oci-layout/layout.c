@@ -240,6 +240,34 @@ ferry_referrers_index_add(struct ferry_referrers_index *x, json_t *desc, struct 
 }
 
 int
+ferry_referrers_index_keep_type(struct ferry_referrers_index *x, const char *artifact_type,
+                                struct ferry_error **err)
+{
+    json_t *keep = json_array(), *e;
+    struct jindex j = {0};
+    size_t i;
+
+    if (keep == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    json_array_foreach(x->j.manifests, i, e)
+    {
+        const char *t = json_string_value(json_object_get(e, "artifactType"));
+        if (t != NULL && strcmp(t, artifact_type) == 0 && json_array_append(keep, e) < 0) {
+            json_decref(keep);
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+    }
+    if (json_object_set_new(x->j.root, "manifests", keep) < 0 ||
+        jindex_init(&j, json_incref(x->j.root), true) < 0) {
+        jindex_clear(&j);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    jindex_clear(&x->j);
+    x->j = j;
+    return 0;
+}
+
+int
 ferry_referrers_index_serialize(const struct ferry_referrers_index *x, char **out, size_t *len,
                                 struct ferry_error **err)
 {

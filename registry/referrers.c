@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ferry/layout.h"
 #include "ferry/limits.h"
 #include "registry_int.h"
 
@@ -175,5 +176,72 @@ out:
     ferry_free(next);
     ferry_free(esc);
     ferry_free(code);
+    return rc;
+}
+
+void
+ferry_referrers_clear(struct ferry_referrers *rs)
+{
+    if (rs == NULL)
+        return;
+    ferry_free(rs->tag);
+    ferry_free(rs->media_type);
+    ferry_buf_free(&rs->index);
+    memset(rs, 0, sizeof *rs);
+}
+
+int
+ferry_registry_list_referrers(struct ferry_registry *r, const char *repo, const char *digest,
+                              const struct ferry_referrers_query *q, struct ferry_referrers *out,
+                              struct ferry_error **err)
+{
+    static const struct ferry_referrers_query none = {0};
+    struct ferry_referrers rs = {0};
+    struct ferry_manifest_info info = {0};
+    int rc = 0;
+
+    if (q == NULL)
+        q = &none;
+    ferry_buf_init(&rs.index, FERRY_MAX_MANIFEST);
+    if (!q->no_api) {
+        rc = ferry_registry_get_referrers(r, repo, digest, q->artifact_type, &rs.index,
+                                          &rs.filtered, err);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            rs.via = FERRY_REFERRERS_VIA_API;
+            goto done;
+        }
+    }
+    rs.via = FERRY_REFERRERS_VIA_TAG;
+    rs.filtered = false;
+    if ((rs.tag = ferry_layout_referrers_tag(digest)) == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (q->tag_known != NULL && (rc = q->tag_known(rs.tag, q->ud, err)) <= 0) {
+        if (rc < 0)
+            goto out;
+        goto done; /* the caller knows there is no such tag */
+    }
+    ferry_buf_reset(&rs.index);
+    rc = ferry_registry_get_manifest(r, repo, rs.tag, &rs.index, &info, err);
+    if (rc == -FERRY_E_NOT_FOUND) {
+        ferry_error_clear(err);
+        ferry_buf_reset(&rs.index);
+        goto done;
+    }
+    if (rc < 0)
+        goto out;
+    rs.found = true;
+    rs.media_type = info.media_type;
+    info.media_type = NULL;
+done:
+    *out = rs;
+    memset(&rs, 0, sizeof rs);
+    rc = 0;
+out:
+    ferry_manifest_info_clear(&info);
+    ferry_referrers_clear(&rs);
     return rc;
 }

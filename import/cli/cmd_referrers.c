@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 #include "cmds.h"
 #include "ferry/layout.h"
@@ -28,6 +26,33 @@ static const char usage[] =
 
 enum { OPT_ARTIFACT_TYPE = CLI_OPT_FIRST_FREE };
 
+/* The index as JSON on stdout: as it came, or with only the entries of
+ * artifact_type when the registry did not filter. */
+static int
+print_json(const char *body, size_t len, const char *artifact_type, const char *what,
+           struct ferry_error **err)
+{
+    struct ferry_referrers_index *x = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    int r;
+
+    if (artifact_type == NULL) {
+        fwrite(body, 1, len, stdout);
+        putchar('\n');
+        return 0;
+    }
+    if ((r = ferry_referrers_index_parse(body, len, what, &x, err)) < 0 ||
+        (r = ferry_referrers_index_keep_type(x, artifact_type, err)) < 0 ||
+        (r = ferry_referrers_index_serialize(x, &text, &n, err)) < 0)
+        goto out;
+    puts(text);
+out:
+    ferry_free(text);
+    ferry_referrers_index_free(x);
+    return r;
+}
+
 int
 cmd_referrers(int argc, char **argv)
 {
@@ -38,16 +63,18 @@ cmd_referrers(int argc, char **argv)
         CLI_REGISTRY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    static const char none[] = "{\"schemaVersion\":2,\"manifests\":[]}";
     struct cli_reg cr;
     struct ferry_ref *ref = NULL;
     struct ferry_registry *reg = NULL;
     struct ferry_manifest *idx = NULL;
-    struct ferry_manifest_info info = {0};
+    struct ferry_referrers rs = {0};
+    struct ferry_referrers_query q = {0};
     struct ferry_error *err = NULL;
-    struct ferry_buf body;
-    const char *atype = NULL, *via = "referrers API";
-    bool json = false, filtered = false;
-    char *tag = NULL, sz[32];
+    const char *body;
+    size_t len;
+    bool json = false;
+    char sz[32];
     size_t i, shown = 0;
     int c, r;
 
@@ -60,7 +87,7 @@ cmd_referrers(int argc, char **argv)
             json = true;
             break;
         case OPT_ARTIFACT_TYPE:
-            atype = optarg;
+            q.artifact_type = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -74,7 +101,6 @@ cmd_referrers(int argc, char **argv)
     cli_setup(false);
     if ((r = cli_reg_finish(&cr)) != 0)
         return r;
-    ferry_buf_init(&body, FERRY_MAX_MANIFEST);
     if ((r = ferry_ref_parse(argv[optind], false, &ref, &err)) < 0)
         goto out;
     if (ref->digest == NULL) {
@@ -84,70 +110,38 @@ cmd_referrers(int argc, char **argv)
     }
     if ((r = ferry_registry_new(ref->api_host, &cr.o, &reg, &err)) < 0)
         goto out;
-    r = ferry_registry_get_referrers(reg, ref->repository, ref->digest, atype, &body, &filtered,
-                                     &err);
-    if (r == 0) {
-        if ((tag = ferry_layout_referrers_tag(ref->digest)) == NULL) {
-            r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
-        via = "fallback tag";
-        ferry_buf_reset(&body);
-        r = ferry_registry_get_manifest(reg, ref->repository, tag, &body, &info, &err);
-        if (r == -FERRY_E_NOT_FOUND) {
-            ferry_error_clear(&err);
-            ferry_buf_reset(&body);
-            r = ferry_buf_append(&body, "{\"schemaVersion\":2,\"manifests\":[]}", 34, &err);
-        }
-    }
-    if (r < 0)
+    if ((r = ferry_registry_list_referrers(reg, ref->repository, ref->digest, &q, &rs, &err)) < 0)
         goto out;
-    if ((r = ferry_manifest_parse(body.data, body.len, NULL, argv[optind], &idx, &err)) < 0)
+    /* no fallback tag: no referrers */
+    body = rs.via == FERRY_REFERRERS_VIA_TAG && !rs.found ? none : rs.index.data;
+    len = body == none ? sizeof none - 1 : rs.index.len;
+    if ((r = ferry_manifest_parse(body, len, NULL, argv[optind], &idx, &err)) < 0)
         goto out;
     if (idx->kind != FERRY_KIND_INDEX) {
         r = ferry_error_new(&err, FERRY_E_INVALID, "%s: the referrers answer is not an index",
                             argv[optind]);
         goto out;
     }
-    if (json && atype && !filtered) {
-        /* the registry did not filter: filter the index before printing it */
-        json_error_t jerr;
-        json_t *root = json_loadb(body.data, body.len, 0, &jerr), *arr, *keep = json_array();
-        char *text = NULL;
-        arr = json_object_get(root, "manifests");
-        for (i = 0; i < json_array_size(arr); i++) {
-            const char *t =
-                json_string_value(json_object_get(json_array_get(arr, i), "artifactType"));
-            if (t && strcmp(t, atype) == 0)
-                json_array_append(keep, json_array_get(arr, i));
-        }
-        json_object_set_new(root, "manifests", keep);
-        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (text)
-            puts(text);
-        free(text);
-        json_decref(root);
-    } else if (json) {
-        fwrite(body.data, 1, body.len, stdout);
-        putchar('\n');
-    } else {
-        printf("referrers of %s/%s@%s (via %s%s%s)\n", ref->registry, ref->repository, ref->digest,
-               via, tag ? " " : "", tag ? tag : "");
-        for (i = 0; i < idx->nmanifests; i++) {
-            const struct ferry_descriptor *d = &idx->manifests[i];
-            if (atype && !filtered && (!d->artifact_type || strcmp(d->artifact_type, atype) != 0))
-                continue;
-            printf("  %-45s %s  %s\n", d->artifact_type ? d->artifact_type : "(no artifactType)",
-                   d->digest, cli_size(sz, sizeof sz, (unsigned long long)d->size));
-            shown++;
-        }
-        printf("%zu referrers\n", shown);
+    if (json) {
+        r = print_json(body, len, rs.filtered ? NULL : q.artifact_type, argv[optind], &err);
+        goto out;
     }
+    printf("referrers of %s/%s@%s (via %s%s%s)\n", ref->registry, ref->repository, ref->digest,
+           rs.via == FERRY_REFERRERS_VIA_API ? "referrers API" : "fallback tag", rs.tag ? " " : "",
+           rs.tag ? rs.tag : "");
+    for (i = 0; i < idx->nmanifests; i++) {
+        const struct ferry_descriptor *d = &idx->manifests[i];
+        if (q.artifact_type && !rs.filtered &&
+            (!d->artifact_type || strcmp(d->artifact_type, q.artifact_type) != 0))
+            continue;
+        printf("  %-45s %s  %s\n", d->artifact_type ? d->artifact_type : "(no artifactType)",
+               d->digest, cli_size(sz, sizeof sz, (unsigned long long)d->size));
+        shown++;
+    }
+    printf("%zu referrers\n", shown);
 out:
     ferry_manifest_free(idx);
-    ferry_manifest_info_clear(&info);
-    ferry_buf_free(&body);
-    ferry_free(tag);
+    ferry_referrers_clear(&rs);
     ferry_registry_free(reg);
     ferry_ref_free(ref);
     cli_reg_clear(&cr);

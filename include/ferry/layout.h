@@ -71,6 +71,10 @@ FERRY_API int ferry_referrers_index_parse(const void *data, size_t len, const ch
  * memory. */
 FERRY_API int ferry_referrers_index_add(struct ferry_referrers_index *x, json_t *desc,
                                         struct ferry_error **err);
+/* Keep only the entries whose artifactType is artifact_type (for a registry
+ * that did not filter). 0, or negative when out of memory. */
+FERRY_API int ferry_referrers_index_keep_type(struct ferry_referrers_index *x,
+                                              const char *artifact_type, struct ferry_error **err);
 /* Compact JSON in insertion order; *out freed with ferry_free. */
 FERRY_API int ferry_referrers_index_serialize(const struct ferry_referrers_index *x, char **out,
                                               size_t *len, struct ferry_error **err);

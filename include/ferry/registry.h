@@ -109,6 +109,47 @@ FERRY_API int ferry_registry_get_referrers(struct ferry_registry *r, const char 
                                            struct ferry_buf *body, bool *filtered,
                                            struct ferry_error **err);
 
+/* How a registry answered a referrers lookup. */
+enum ferry_referrers_via {
+    FERRY_REFERRERS_VIA_API = 1, /* GET /v2/<repo>/referrers/<digest> */
+    FERRY_REFERRERS_VIA_TAG = 2, /* the referrers tag <alg>-<hex> (fallback tag schema) */
+};
+
+/* Asked before the fallback tag is read: 1 to read it, 0 when the caller
+ * knows the tag does not exist (then no request is made), negative with *err
+ * set to stop the lookup with that error. */
+typedef int (*ferry_tag_known_fn)(const char *tag, void *ud, struct ferry_error **err);
+
+struct ferry_referrers_query {
+    const char *artifact_type; /* asked of the API as a filter, or NULL */
+    bool no_api;               /* the caller knows the registry has no referrers API */
+    ferry_tag_known_fn tag_known;
+    void *ud;
+};
+
+struct ferry_referrers {
+    enum ferry_referrers_via via;
+    bool filtered;          /* API: the registry applied artifact_type (OCI-Filters-Applied) */
+    bool found;             /* tag: the tag exists; when not, index is empty */
+    char *tag;              /* tag: its name */
+    char *media_type;       /* tag, found: the media type of the tag's manifest */
+    struct ferry_buf index; /* API: the answer (pages merged); tag: the tag's manifest bytes */
+};
+/* Free what a lookup filled in; rs is zeroed and can be reused. */
+FERRY_API void ferry_referrers_clear(struct ferry_referrers *rs);
+
+/* The referrers of the manifest digest in repo: through the referrers API
+ * when the registry has it (unless q->no_api), else through the fallback tag,
+ * reporting which in out->via. A missing tag is not an error (found is
+ * false). The index is capped at FERRY_MAX_MANIFEST and is neither parsed nor
+ * filtered here: callers read it with ferry_manifest_parse or the referrers
+ * index of layout.h. out must be zeroed (or cleared) before the call; it is
+ * filled on success only. Errors are those of the two requests. */
+FERRY_API int ferry_registry_list_referrers(struct ferry_registry *r, const char *repo,
+                                            const char *digest,
+                                            const struct ferry_referrers_query *q,
+                                            struct ferry_referrers *out, struct ferry_error **err);
+
 /* --- parsers exposed for tests and fuzzing --------------------------------- */
 
 struct ferry_auth_challenge {

@@ -121,6 +121,23 @@ test_referrers_index_merge(void **state)
     ferry_free(out);
     ferry_referrers_index_free(x);
 
+    /* only one artifact type kept, for a registry that did not filter */
+    FERRY_ASSERT_OK(ferry_referrers_index_parse(existing, strlen(existing), "tag", &x, &err), &err);
+    assert_int_equal(ferry_referrers_index_add(
+                         x, ferry_layout_referrer_descriptor(OCI_MAN, D2, 9, "t", NULL), &err),
+                     1);
+    FERRY_ASSERT_OK(ferry_referrers_index_keep_type(x, "t", &err), &err);
+    FERRY_ASSERT_OK(ferry_referrers_index_serialize(x, &out, &len, &err), &err);
+    assert_string_equal(out, "{\"schemaVersion\":2,\"mediaType\":\"" OCI_IDX
+                             "\",\"manifests\":[{\"mediaType\":\"" OCI_MAN "\",\"digest\":\"" D2
+                             "\",\"size\":9,\"artifactType\":\"t\"}]}");
+    ferry_free(out);
+    /* what was dropped can be added again */
+    assert_int_equal(ferry_referrers_index_add(
+                         x, ferry_layout_referrer_descriptor(OCI_MAN, D1, 7, NULL, NULL), &err),
+                     1);
+    ferry_referrers_index_free(x);
+
     /* what a fallback tag must not be */
     static const char *const bad[] = {"",
                                       "[]",
