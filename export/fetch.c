@@ -35,6 +35,7 @@ struct fetcher {
     const struct fetch_job *jobs;
     size_t njobs, nthreads, ring;
     struct slot *slots;
+    size_t ninit; /* slots whose mutex and condition variable exist */
     struct worker *workers;
     /* Set before each slot's mutex is taken to broadcast, and read by
      * waiters under that mutex, so no wake-up is lost. */
@@ -223,6 +224,7 @@ fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_
         struct slot *s = &f->slots[k];
         pthread_mutex_init(&s->mu, NULL);
         pthread_cond_init(&s->cv, NULL);
+        f->ninit = k + 1;
         s->cur = k;
         s->ring = ferry_malloc(ring);
         if (s->ring == NULL) {
@@ -251,7 +253,7 @@ fetcher_stop(struct fetcher *f)
     if (f == NULL)
         return;
     atomic_store(&f->cancel, true);
-    for (k = 0; f->slots && k < f->nthreads; k++) {
+    for (k = 0; k < f->ninit; k++) {
         /* wake waiters; cancel is read under each slot's mutex too */
         pthread_mutex_lock(&f->slots[k].mu);
         pthread_cond_broadcast(&f->slots[k].cv);
@@ -260,7 +262,7 @@ fetcher_stop(struct fetcher *f)
     for (k = 0; f->workers && k < f->nthreads; k++)
         if (f->workers[k].running)
             pthread_join(f->workers[k].th, NULL);
-    for (k = 0; f->slots && k < f->nthreads; k++) {
+    for (k = 0; k < f->ninit; k++) {
         ferry_free(f->slots[k].ring);
         ferry_error_free(f->slots[k].err);
         pthread_mutex_destroy(&f->slots[k].mu);
