@@ -46,6 +46,18 @@ first_warning(const char *host)
     return first;
 }
 
+/* libcurl's global state, set up once before the first handle: a bare
+ * curl_easy_init would do it lazily, and racily when the first handles are
+ * made on several threads at once (the prefetch, the download threads). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void
+curl_init(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int
 ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
                    struct ferry_registry **out, struct ferry_error **err)
@@ -65,6 +77,10 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
                                host);
     if (sodium_init() < 0)
         return ferry_error_new(err, FERRY_E_CRYPTO, "libsodium initialisation failed");
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_result != CURLE_OK)
+        return ferry_error_new(err, FERRY_E_NETWORK, "libcurl initialisation failed: %s",
+                               curl_easy_strerror(curl_init_result));
     r = ferry_calloc(1, sizeof *r);
     if (r == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory creating registry %s", host);
