@@ -116,7 +116,7 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
         goto out;
     }
     /* image-spec: a mediaType field must match the Content-Type */
-    root = json_loadb(body->data ? body->data : "", body->len, 0, &jerr);
+    root = json_loadb(body->data ? body->data : "", body->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: not a json object (line %d column %d)",
                              what, jerr.line, jerr.column);

@@ -781,7 +781,7 @@ reg_error_summary(const char *body, size_t len, char **code_out)
     if (ferry_buf_append(&b, "", 0, NULL) < 0)
         return NULL;
     if (body != NULL && len > 0)
-        root = json_loadb(body, len, 0, &jerr);
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     errors = root ? json_object_get(root, "errors") : NULL;
     if (json_is_array(errors) && json_array_size(errors) > 0) {
         size_t i;

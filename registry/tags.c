@@ -39,7 +39,7 @@ reg_tags_page_parse(const char *data, size_t len, const char *what, int page, st
     size_t i;
     int rc = 0;
 
-    root = json_loadb(data, len, 0, &jerr);
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: page %d: line %d column %d: %s", what, page,
                              jerr.line, jerr.column, root ? "not an object" : jerr.text);
