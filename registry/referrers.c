@@ -47,6 +47,63 @@ reg_referrers_page_parse(const char *data, size_t len, const char *what, int pag
     return 0;
 }
 
+/* The pages of a referrers answer, merged. */
+struct refpages {
+    struct ferry_buf *body;
+    json_t *first; /* the first page's tree; later pages' manifests join it */
+    int pages;
+    bool all_filtered;
+    bool no_api;
+};
+
+static int
+referrers_page(struct reg_call *c, int page, void *ud, struct ferry_error **err)
+{
+    struct refpages *rp = ud;
+    const struct ferry_buf *b = c->q.out;
+    char *code = NULL;
+    json_t *root = NULL;
+    int rc;
+
+    rp->pages = page;
+    if (c->rs.status == 404 && page == 1) {
+        /* an API that exists never answers 404; NAME_UNKNOWN is the repo */
+        ferry_free(reg_error_summary(c->rs.errbody.data, c->rs.errbody.len, &code));
+        if (code != NULL && strcmp(code, "NAME_UNKNOWN") == 0) {
+            ferry_free(code);
+            return reg_status_error(c->what, &c->rs, err);
+        }
+        ferry_free(code);
+        ferry_log(FERRY_LOG_DEBUG, "%s: http 404: no referrers api", c->what);
+        rp->no_api = true;
+        return 1;
+    }
+    if (c->rs.status != 200)
+        return reg_status_error(c->what, &c->rs, err);
+    if (page == 1 && c->rs.content_type != NULL &&
+        strncasecmp(c->rs.content_type, OCI_INDEX, strlen(OCI_INDEX)) != 0) {
+        ferry_log(FERRY_LOG_DEBUG, "%s: content-type %.100s: not the referrers api", c->what,
+                  c->rs.content_type);
+        rp->no_api = true;
+        return 1;
+    }
+    rc = reg_referrers_page_parse(b->data ? b->data : "", b->len, c->what, page, &root, err);
+    if (rc < 0)
+        return rc;
+    if (!filters_have_artifact_type(c->rs.oci_filters))
+        rp->all_filtered = false;
+    if (rp->first == NULL) {
+        /* keep the first page's bytes as they are unless more pages follow */
+        rp->first = root;
+        rc = ferry_buf_append(rp->body, b->data ? b->data : "", b->len, err);
+        return rc < 0 ? ferry_error_wrap(err, "%s", c->what) : 0;
+    }
+    rc = json_array_extend(json_object_get(rp->first, "manifests"),
+                           json_object_get(root, "manifests"));
+    json_decref(root);
+    return rc < 0 ? ferry_error_new(err, FERRY_E_NOMEM, "out of memory") : 0;
+}
+
 int
 ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const char *digest,
                              const char *artifact_type, struct ferry_buf *body, bool *filtered,
@@ -55,11 +112,9 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
     struct reg_call c = {0};
     struct ferry_digest d;
     struct ferry_buf page;
-    const char *what;
-    char *next = NULL, *esc = NULL, *code = NULL, *merged = NULL;
-    json_t *first = NULL, *root = NULL;
-    bool all_filtered = artifact_type != NULL;
-    int rc, pages = 0;
+    struct refpages rp = {body, NULL, 0, artifact_type != NULL, false};
+    char *esc = NULL, *merged = NULL;
+    int rc;
 
     ferry_buf_init(&page, FERRY_MAX_MANIFEST);
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
@@ -75,7 +130,6 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
                        esc ? esc : "");
     if (rc < 0)
         goto out;
-    what = c.what;
     ferry_buf_reset(body);
     if (body->max == 0)
         body->max = FERRY_MAX_MANIFEST;
@@ -83,74 +137,14 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
     c.q.accept = OCI_INDEX;
     c.q.out = &page;
     c.q.follow = true;
-    for (;;) {
-        json_t *m;
-
-        if (pages == FERRY_MAX_TAG_PAGES) {
-            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", what,
-                                 FERRY_MAX_TAG_PAGES);
-            goto out;
-        }
-        pages++;
-        ferry_buf_reset(&page);
-        rc = reg_call_send(&c, r, 0, err);
-        if (rc < 0)
-            goto out;
-        if (c.rs.status == 404 && pages == 1) {
-            /* an API that exists never answers 404; NAME_UNKNOWN is the repo */
-            ferry_free(reg_error_summary(c.rs.errbody.data, c.rs.errbody.len, &code));
-            if (code != NULL && strcmp(code, "NAME_UNKNOWN") == 0) {
-                rc = reg_status_error(what, &c.rs, err);
-                goto out;
-            }
-            ferry_log(FERRY_LOG_DEBUG, "%s: http 404: no referrers api", what);
-            rc = 0;
-            goto out;
-        }
-        if (c.rs.status != 200) {
-            rc = reg_status_error(what, &c.rs, err);
-            goto out;
-        }
-        if (pages == 1 && c.rs.content_type != NULL &&
-            strncasecmp(c.rs.content_type, OCI_INDEX, strlen(OCI_INDEX)) != 0) {
-            ferry_log(FERRY_LOG_DEBUG, "%s: content-type %.100s: not the referrers api", what,
-                      c.rs.content_type);
-            rc = 0;
-            goto out;
-        }
-        rc =
-            reg_referrers_page_parse(page.data ? page.data : "", page.len, what, pages, &root, err);
-        if (rc < 0)
-            goto out;
-        m = json_object_get(root, "manifests");
-        if (!filters_have_artifact_type(c.rs.oci_filters))
-            all_filtered = false;
-        if (first == NULL) {
-            /* keep the first page's bytes as they are unless more pages follow */
-            rc = ferry_buf_append(body, page.data ? page.data : "", page.len, err);
-            if (rc < 0) {
-                ferry_error_wrap(err, "%s", what);
-                goto out;
-            }
-            first = root;
-        } else if (json_array_extend(json_object_get(first, "manifests"), m) < 0) {
-            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        } else {
-            json_decref(root);
-        }
-        root = NULL;
-        rc = reg_next_page(&c.rs, c.url, what, &next, err);
-        if (rc < 0)
-            goto out;
-        if (next == NULL)
-            break;
-        ferry_free(c.url);
-        c.url = next;
-        next = NULL;
+    if ((rc = reg_call_pages(&c, r, 0, referrers_page, &rp, err)) < 0)
+        goto out;
+    if (rp.no_api) {
+        rc = 0;
+        goto out;
     }
-    if (pages > 1) {
-        merged = json_dumps(first, JSON_COMPACT);
+    if (rp.pages > 1) {
+        merged = json_dumps(rp.first, JSON_COMPACT);
         if (merged == NULL) {
             rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
@@ -158,24 +152,21 @@ ferry_registry_get_referrers(struct ferry_registry *r, const char *repo, const c
         ferry_buf_reset(body);
         rc = ferry_buf_append(body, merged, strlen(merged), err);
         if (rc < 0) {
-            ferry_error_wrap(err, "%s: merged index", what);
+            ferry_error_wrap(err, "%s: merged index", c.what);
             goto out;
         }
     }
     if (filtered != NULL)
-        *filtered = all_filtered;
+        *filtered = rp.all_filtered;
     rc = 1;
 out:
     if (rc <= 0)
         ferry_buf_reset(body);
     free(merged);
-    json_decref(first);
-    json_decref(root);
+    json_decref(rp.first);
     ferry_buf_free(&page);
     reg_call_clear(&c);
-    ferry_free(next);
     ferry_free(esc);
-    ferry_free(code);
     return rc;
 }
 

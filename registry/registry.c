@@ -270,6 +270,62 @@ reg_call_exists(struct reg_call *c, struct ferry_registry *r, struct ferry_error
     return reg_status_error(c->what, &c->rs, err);
 }
 
+/* Link rel="next" of a response, resolved against the URL that answered;
+ * *next is NULL on the last page. */
+static int
+next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
+          struct ferry_error **err)
+{
+    char *target = NULL;
+    int rc;
+
+    *next = NULL;
+    rc = ferry_link_next_parse(rs->link, &target, err);
+    if (rc < 0) {
+        ferry_error_wrap(err, "%s", what);
+        return rc;
+    }
+    if (target == NULL)
+        return 0;
+    *next = ferry_url_resolve(rs->url ? rs->url : req_url, target);
+    ferry_free(target);
+    if (*next == NULL)
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve link \"%.200s\"", what,
+                               rs->link);
+    if (strcmp(*next, rs->url ? rs->url : req_url) == 0) {
+        ferry_safefree(*next);
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: link points at the same page", what);
+    }
+    return 0;
+}
+
+int
+reg_call_pages(struct reg_call *c, struct ferry_registry *r, long want, reg_page_fn fn, void *ud,
+               struct ferry_error **err)
+{
+    char *next = NULL;
+    int rc, pages = 0;
+
+    for (;;) {
+        if (pages == FERRY_MAX_TAG_PAGES)
+            return ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", c->what,
+                                   FERRY_MAX_TAG_PAGES);
+        pages++;
+        ferry_buf_reset(c->q.out);
+        if ((rc = reg_call_send(c, r, want, err)) < 0)
+            return rc;
+        if ((rc = fn(c, pages, ud, err)) != 0)
+            return rc;
+        if ((rc = next_page(&c->rs, c->url, c->what, &next, err)) < 0)
+            return rc;
+        if (next == NULL)
+            return 0;
+        ferry_free(c->url);
+        c->url = next;
+        next = NULL;
+    }
+}
+
 void
 reg_call_clear(struct reg_call *c)
 {

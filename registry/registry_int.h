@@ -251,11 +251,6 @@ int reg_check_ref(const char *ref, bool *is_digest, struct ferry_digest *d,
                   struct ferry_error **err);
 /* "<verb> <host>/<repo>[<sep><ref>]" for messages; ferry_malloc, NULL on OOM. */
 char *reg_what(const struct ferry_registry *r, const char *verb, const char *repo, const char *ref);
-/* Link rel="next" of rs resolved against the URL that answered (tags.c);
- * *next (ferry_malloc) is NULL on the last page. A link back to the same
- * page is FERRY_E_INVALID. */
-int reg_next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
-                  struct ferry_error **err);
 /* A growable list of ferry_malloc strings (ferry_strv_free frees it). */
 struct reg_strv {
     char **v;
@@ -296,6 +291,16 @@ int reg_call_send(struct reg_call *c, struct ferry_registry *r, long want,
 int reg_call_exists(struct reg_call *c, struct ferry_registry *r, struct ferry_error **err);
 /* Free the strings and the response; c may be zeroed or half built. */
 void reg_call_clear(struct reg_call *c);
+/* One page of a paginated answer, in c->rs and c->q.out: 0 for the next page,
+ * 1 to stop here, negative (with *err set) to fail. page counts from 1. */
+typedef int (*reg_page_fn)(struct reg_call *c, int page, void *ud, struct ferry_error **err);
+/* Send c, then follow its Link rel="next" headers (resolved against the URL
+ * that answered; a link back to the same page is FERRY_E_INVALID), at most
+ * FERRY_MAX_TAG_PAGES pages, each into the reset c->q.out and handed to fn.
+ * With want not 0, a status other than want is reg_status_error before fn
+ * sees the page. 0 after the last page, 1 when fn stopped, negative on error. */
+int reg_call_pages(struct reg_call *c, struct ferry_registry *r, long want, reg_page_fn fn,
+                   void *ud, struct ferry_error **err);
 /* Cancel an upload session (best effort, errors only logged). */
 void reg_upload_cancel(struct ferry_registry *r, const char *location, const char *what);
 

@@ -83,33 +83,12 @@ reg_tags_sort_unique(struct reg_strv *all)
     all->n = k;
 }
 
-/* Link rel="next" of a response, resolved against the URL that answered;
- * *next is NULL on the last page. */
-int
-reg_next_page(const struct reg_resp *rs, const char *req_url, const char *what, char **next,
-              struct ferry_error **err)
+static int
+tags_page(struct reg_call *c, int page, void *ud, struct ferry_error **err)
 {
-    char *target = NULL;
-    int rc;
+    const struct ferry_buf *b = c->q.out;
 
-    *next = NULL;
-    rc = ferry_link_next_parse(rs->link, &target, err);
-    if (rc < 0) {
-        ferry_error_wrap(err, "%s", what);
-        return rc;
-    }
-    if (target == NULL)
-        return 0;
-    *next = ferry_url_resolve(rs->url ? rs->url : req_url, target);
-    ferry_free(target);
-    if (*next == NULL)
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve link \"%.200s\"", what,
-                               rs->link);
-    if (strcmp(*next, rs->url ? rs->url : req_url) == 0) {
-        ferry_safefree(*next);
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: link points at the same page", what);
-    }
-    return 0;
+    return reg_tags_page_parse(b->data ? b->data : "", b->len, c->what, page, ud, err);
 }
 
 int
@@ -119,8 +98,7 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
     struct reg_call c = {0};
     struct ferry_buf page;
     struct reg_strv all = {0};
-    char *next = NULL;
-    int rc, pages = 0;
+    int rc;
 
     ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0)
@@ -132,29 +110,8 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
     c.q.accept = "application/json";
     c.q.out = &page;
     c.q.follow = true;
-    for (;;) {
-        if (pages == FERRY_MAX_TAG_PAGES) {
-            rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: more than %d pages", c.what,
-                                 FERRY_MAX_TAG_PAGES);
-            goto out;
-        }
-        pages++;
-        ferry_buf_reset(&page);
-        rc = reg_call_send(&c, r, 200, err);
-        if (rc < 0)
-            goto out;
-        rc = reg_tags_page_parse(page.data ? page.data : "", page.len, c.what, pages, &all, err);
-        if (rc < 0)
-            goto out;
-        rc = reg_next_page(&c.rs, c.url, c.what, &next, err);
-        if (rc < 0)
-            goto out;
-        if (next == NULL)
-            break;
-        ferry_free(c.url);
-        c.url = next;
-        next = NULL;
-    }
+    if ((rc = reg_call_pages(&c, r, 200, tags_page, &all, err)) < 0)
+        goto out;
     reg_tags_sort_unique(&all);
     *tags = all.v;
     *n = all.n;
@@ -165,6 +122,5 @@ out:
     ferry_strv_free(all.v, all.n);
     ferry_buf_free(&page);
     reg_call_clear(&c);
-    ferry_free(next);
     return rc;
 }
