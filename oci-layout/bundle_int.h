@@ -92,6 +92,16 @@ const char *bundle_name_quote(const char *name, size_t len, char *buf, size_t bu
 uint32_t bundle_le32(const unsigned char *p);
 void bundle_put_le32(unsigned char *p, uint32_t v);
 
+/* ---- test hooks ------------------------------------------------------------
+ * Reached by the unit tests and fuzzers only. The fault-injecting ones keep
+ * their state in a struct bundle_faults that the writer makes when one of them
+ * is first called; a writer no test touched has none. */
+struct bundle_faults {
+    unsigned long write_nth; /* the writer thread's write_nth write() fails... */
+    int write_errno;         /* ...with this errno, once the queue is full */
+    int flush_errno;         /* the first fdatasync "fails" with this errno */
+};
+
 /* Test hook: end a zstd frame after every `size` decompressed bytes instead of
  * BUNDLE_FRAME_SIZE_DEFAULT (1 .. BUNDLE_FRAME_SIZE_MAX). Call before the first
  * member. FERRY_E_INVALID otherwise. */

@@ -62,8 +62,6 @@ struct outq {
     bool failed;      /* the writer thread stopped on an error */
     int fail_errno;
     uint64_t fail_offset;
-    unsigned long fail_nth; /* test hook: the fail_nth write() fails with */
-    int fail_with;          /* fail_with, once the queue is full */
     /* writer thread only */
     uint64_t written;     /* bytes in the file */
     uint64_t synced;      /* writeback started up to here */
@@ -83,7 +81,6 @@ struct flusher {
     uint64_t chunk;      /* flush after this many new bytes */
     unsigned long count; /* fdatasync calls made */
     int err;             /* errno of a failed fdatasync (sticky), or 0 */
-    int fail_with;       /* test hook: the first fdatasync "fails" with it */
     bool stop;
 };
 
@@ -107,6 +104,7 @@ struct ferry_bundle_writer {
     pthread_t thread;
     struct flusher fl;
     bool fl_ready, fl_running;
+    struct bundle_faults *faults; /* test hooks (bundle_int.h) only; NULL otherwise */
     pthread_t fl_thread;
     unsigned tail; /* buffer the producer fills */
     size_t fill;   /* bytes in it */
@@ -150,9 +148,9 @@ write_buf(struct ferry_bundle_writer *w, const unsigned char *p, size_t len)
     while (left > 0) {
         ssize_t n;
         q->writes++;
-        if (q->fail_nth != 0 && q->writes == q->fail_nth) {
+        if (w->faults != NULL && w->faults->write_nth != 0 && q->writes == w->faults->write_nth) {
             n = -1;
-            errno = q->fail_with;
+            errno = w->faults->write_errno;
         } else {
             n = write(w->fd, s, left);
         }
@@ -200,7 +198,7 @@ writer_main(void *arg)
         int e;
         while (q->nqueued == 0 && !q->stop)
             pthread_cond_wait(&q->queued, &q->mu);
-        if (q->fail_nth != 0 && q->writes + 1 == q->fail_nth)
+        if (w->faults != NULL && w->faults->write_nth != 0 && q->writes + 1 == w->faults->write_nth)
             while (q->nqueued < BUNDLE_OUT_BUFS && !q->stop)
                 pthread_cond_wait(&q->queued, &q->mu);
         if (q->cancel || q->nqueued == 0)
@@ -355,8 +353,8 @@ flusher_main(void *arg)
             break;
         target = fl->written;
         pthread_mutex_unlock(&fl->mu);
-        if (fl->fail_with != 0)
-            e = fl->fail_with;
+        if (w->faults != NULL && w->faults->flush_errno != 0)
+            e = w->faults->flush_errno;
         else
             e = fdatasync(w->fd) < 0 ? errno : 0;
         pthread_mutex_lock(&fl->mu);
@@ -828,6 +826,27 @@ out:
     return r;
 }
 
+/* The test hooks' state, made on first use and published to the writer and
+ * flusher threads under their locks, before the first member. */
+static struct bundle_faults *
+faults_get(struct ferry_bundle_writer *w)
+{
+    struct bundle_faults *f;
+
+    if (w->faults != NULL)
+        return w->faults;
+    if ((f = ferry_calloc(1, sizeof *f)) == NULL)
+        return NULL;
+    pthread_mutex_lock(&w->q.mu);
+    if (w->fl_ready)
+        pthread_mutex_lock(&w->fl.mu);
+    w->faults = f;
+    if (w->fl_ready)
+        pthread_mutex_unlock(&w->fl.mu);
+    pthread_mutex_unlock(&w->q.mu);
+    return f;
+}
+
 int
 ferry_bundle_writer_set_frame_size(struct ferry_bundle_writer *w, uint32_t size,
                                    struct ferry_error **err)
@@ -864,10 +883,13 @@ ferry_bundle_writer_set_flush(struct ferry_bundle_writer *w, uint64_t chunk, int
 
     if (r == 0 && (chunk == 0 || fail_with < 0 || !w->fl_running || w->cbytes > 0))
         r = ferry_error_new(&e, FERRY_E_INVALID, "%s: set flush: must be set first", w->path);
+    if (r == 0 && fail_with > 0 && faults_get(w) == NULL)
+        r = ferry_error_new(&e, FERRY_E_NOMEM, "out of memory");
     if (r == 0) {
         pthread_mutex_lock(&w->fl.mu);
         w->fl.chunk = chunk;
-        w->fl.fail_with = fail_with;
+        if (w->faults != NULL)
+            w->faults->flush_errno = fail_with;
         pthread_mutex_unlock(&w->fl.mu);
     }
     return finish(w, r, e, err);
@@ -896,10 +918,12 @@ ferry_bundle_writer_fail_write(struct ferry_bundle_writer *w, unsigned long nth,
     if (r == 0 && (nth == 0 || errnum <= 0 || w->cbytes > 0))
         r = ferry_error_new(&e, FERRY_E_INVALID, "%s: fail write %lu: must be set first", w->path,
                             nth);
+    if (r == 0 && faults_get(w) == NULL)
+        r = ferry_error_new(&e, FERRY_E_NOMEM, "out of memory");
     if (r == 0) {
         pthread_mutex_lock(&w->q.mu);
-        w->q.fail_nth = nth;
-        w->q.fail_with = errnum;
+        w->faults->write_nth = nth;
+        w->faults->write_errno = errnum;
         pthread_mutex_unlock(&w->q.mu);
     }
     return finish(w, r, e, err);
@@ -1312,6 +1336,7 @@ ferry_bundle_writer_free(struct ferry_bundle_writer *w)
     for (unsigned i = 0; i < BUNDLE_OUT_BUFS; i++)
         ferry_free(w->q.buf[i]);
     ferry_free(w->member);
+    ferry_free(w->faults);
     ferry_free(w->fail_msg);
     ferry_free(w->tmppath);
     ferry_free(w->path);
