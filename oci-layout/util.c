@@ -12,6 +12,7 @@
 #include "ferry/error.h"
 #include "ferry/limits.h"
 #include "ferry/util.h"
+#include "util_int.h"
 
 /* ---- allocation ---------------------------------------------------------- */
 
@@ -348,25 +349,6 @@ ferry_strerror(enum ferry_status code)
         return "internal error";
     }
     return "unknown error";
-}
-
-int
-ferry_error_exit_code(const struct ferry_error *e)
-{
-    if (e == NULL)
-        return FERRY_EXIT_OK;
-    switch (e->code) {
-    case FERRY_E_DIGEST_MISMATCH:
-    case FERRY_E_SIZE_MISMATCH:
-    case FERRY_E_SIGNATURE:
-    case FERRY_E_UNTRUSTED_KEY:
-    case FERRY_E_BUNDLE:
-        return FERRY_EXIT_VERIFY;
-    case FERRY_E_USAGE:
-        return FERRY_EXIT_USAGE;
-    default:
-        return FERRY_EXIT_ERROR;
-    }
 }
 
 /* ---- buffers ------------------------------------------------------------- */

@@ -5,8 +5,9 @@
 #include "common.h"
 #include "error.h"
 
-/* All allocation goes through these (curl: curlx_malloc). In test builds the
- * counters let tests pin the high-water mark and fail the Nth allocation. */
+/* All allocation goes through these (curl: curlx_malloc). The counters behind
+ * them let the unit tests pin the high-water mark and fail the Nth
+ * allocation (oci-layout/util_int.h). Thread-safe. */
 FERRY_API void *ferry_malloc(size_t n);
 FERRY_API void *ferry_calloc(size_t n, size_t size);
 FERRY_API void *ferry_realloc(void *p, size_t n);
@@ -42,7 +43,11 @@ FERRY_API void ferry_buf_free(struct ferry_buf *b);
 /* Read a whole file into b (cap b->max). */
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
 
-/* Logging: the library never prints; it calls the installed handler. */
+/* Logging: the library never prints; it calls the installed handler. The
+ * handler may be called from the library's own threads (export's prefetch and
+ * download threads, import's push workers, the bundle writer's threads), and
+ * from several at once: it must be thread-safe. Install it before any other
+ * call, from one thread. */
 enum ferry_log_level {
     FERRY_LOG_ERROR = 0,
     FERRY_LOG_WARN = 1,
@@ -53,16 +58,12 @@ typedef void (*ferry_log_fn)(enum ferry_log_level level, const char *msg, void *
 FERRY_API void ferry_log_set_handler(ferry_log_fn fn, void *ud);
 FERRY_API void ferry_log(enum ferry_log_level level, const char *fmt, ...) FERRY_PRINTF(2, 3);
 
-/* Progress: called with the phase name, the object and byte counts. */
+/* Progress: called with the phase name, the object and byte counts, always
+ * on the thread that called into the library (export, verify and push report
+ * from there while their own threads work). */
 typedef void (*ferry_progress_fn)(const char *phase, const char *object, uint64_t done,
                                   uint64_t total, void *ud);
 FERRY_API void ferry_progress_set_handler(ferry_progress_fn fn, void *ud);
 FERRY_API void ferry_progress(const char *phase, const char *object, uint64_t done, uint64_t total);
-
-/* Test hooks: allocation accounting (always compiled; cheap). */
-FERRY_API size_t ferry_alloc_current(void);
-FERRY_API size_t ferry_alloc_peak(void);
-/* Make the nth allocation from now fail (0 disables). */
-FERRY_API void ferry_alloc_fail_after(unsigned long n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "ferry/error.h"
+#include "util_int.h" /* the allocator's test hooks */
 
 /* Set by FERRY_SKIP so main() can return 77 (ctest SKIP_RETURN_CODE). */
 extern int ferry_test_skipped;
