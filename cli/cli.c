@@ -166,9 +166,28 @@ cli_progress_done(void)
 }
 
 int
+cli_exit_code(const struct ferry_error *e)
+{
+    if (e == NULL)
+        return FERRY_EXIT_OK;
+    switch (e->code) {
+    case FERRY_E_DIGEST_MISMATCH:
+    case FERRY_E_SIZE_MISMATCH:
+    case FERRY_E_SIGNATURE:
+    case FERRY_E_UNTRUSTED_KEY:
+    case FERRY_E_BUNDLE:
+        return FERRY_EXIT_VERIFY;
+    case FERRY_E_USAGE:
+        return FERRY_EXIT_USAGE;
+    default:
+        return FERRY_EXIT_ERROR;
+    }
+}
+
+int
 cli_fail(struct ferry_error *err)
 {
-    int code = ferry_error_exit_code(err);
+    int code = cli_exit_code(err);
 
     cli_progress_done();
     if (err != NULL) {

@@ -25,6 +25,15 @@ void cli_progress_done(void);
 void cli_error(const char *fmt, ...) FERRY_PRINTF(1, 2);
 void cli_warn(const char *fmt, ...) FERRY_PRINTF(1, 2);
 void cli_info(const char *fmt, ...) FERRY_PRINTF(1, 2);
+/* Exit codes (docs/CLI.md): 0 ok, 1 verification failed, 2 operational
+ * error, 64 usage. */
+#define FERRY_EXIT_OK 0
+#define FERRY_EXIT_VERIFY 1
+#define FERRY_EXIT_ERROR 2
+#define FERRY_EXIT_USAGE 64
+/* The exit code for an error (NULL: 0): digest, size, signature, key and
+ * bundle errors are 1, usage errors 64, anything else 2. */
+int cli_exit_code(const struct ferry_error *e);
 /* Print the error (and free it) and return the exit code for it. */
 int cli_fail(struct ferry_error *err);
 /* Usage error: message, hint, exit 64. */

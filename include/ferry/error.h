@@ -59,12 +59,5 @@ FERRY_API void ferry_error_free(struct ferry_error *e);
 FERRY_API void ferry_error_clear(struct ferry_error **err);
 /* Generic text of a code ("digest mismatch"). Static string. */
 FERRY_API const char *ferry_strerror(enum ferry_status code);
-/* Exit code for the CLIs: 1 verification failed, 2 operational error, 64 usage. */
-FERRY_API int ferry_error_exit_code(const struct ferry_error *e);
-
-#define FERRY_EXIT_OK 0
-#define FERRY_EXIT_VERIFY 1
-#define FERRY_EXIT_ERROR 2
-#define FERRY_EXIT_USAGE 64
 
 #endif

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "cli.h"
 #include "ferry/util.h"
 
 static void
@@ -15,7 +16,7 @@ test_error_wrap_chain(void **state)
     r = ferry_error_wrap(&err, "push %s", "app");
     assert_int_equal(r, -FERRY_E_DIGEST_MISMATCH);
     assert_string_equal(err->msg, "push app: blob sha256:ab");
-    assert_int_equal(ferry_error_exit_code(err), FERRY_EXIT_VERIFY);
+    assert_int_equal(cli_exit_code(err), FERRY_EXIT_VERIFY);
     /* a second error does not replace the first, most specific one */
     ferry_error_new(&err, FERRY_E_IO, "later");
     assert_int_equal(err->code, FERRY_E_DIGEST_MISMATCH);
@@ -28,12 +29,12 @@ test_exit_codes(void **state)
     struct ferry_error e = {FERRY_E_NETWORK, 0, 0, (char *)"x"};
 
     (void)state;
-    assert_int_equal(ferry_error_exit_code(NULL), 0);
-    assert_int_equal(ferry_error_exit_code(&e), FERRY_EXIT_ERROR);
+    assert_int_equal(cli_exit_code(NULL), 0);
+    assert_int_equal(cli_exit_code(&e), FERRY_EXIT_ERROR);
     e.code = FERRY_E_USAGE;
-    assert_int_equal(ferry_error_exit_code(&e), FERRY_EXIT_USAGE);
+    assert_int_equal(cli_exit_code(&e), FERRY_EXIT_USAGE);
     e.code = FERRY_E_UNTRUSTED_KEY;
-    assert_int_equal(ferry_error_exit_code(&e), FERRY_EXIT_VERIFY);
+    assert_int_equal(cli_exit_code(&e), FERRY_EXIT_VERIFY);
 }
 
 static void
