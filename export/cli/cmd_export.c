@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "export_cmds.h"
 #include "ferry/export.h"
 #include "ferry/sign.h"
 #include "select.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "export_cmds.h"
 #include "ferry/sign.h"
 
 static const char usage[] =

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "export_cmds.h"
 #include "ferry/export.h"
 #include "ferry/statement.h"
 #include "select.h"

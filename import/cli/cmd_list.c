@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "import_cmds.h"
 #include "ferry/import.h"
 
 static const char usage[] =

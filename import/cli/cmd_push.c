@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "import_cmds.h"
 #include "ferry/import.h"
 
 static const char usage[] =

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "import_cmds.h"
 #include "ferry/layout.h"
 #include "ferry/limits.h"
 #include "ferry/manifest.h"

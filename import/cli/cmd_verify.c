@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "import_cmds.h"
 #include "ferry/import.h"
 
 static const char usage[] =

@@ -68,13 +68,4 @@ FERRY_API void ferry_descriptor_clear(struct ferry_descriptor *d);
 FERRY_API int ferry_config_platform(const void *data, size_t len, const char *what, char **out,
                                     struct ferry_error **err);
 
-/* String map with owned keys and borrowed values (open addressing). */
-struct ferry_strmap;
-FERRY_API struct ferry_strmap *ferry_strmap_new(void);
-FERRY_API void ferry_strmap_free(struct ferry_strmap *m);
-/* 1 if inserted, 0 if the key existed (value untouched), negative on OOM. */
-FERRY_API int ferry_strmap_put(struct ferry_strmap *m, const char *key, void *value);
-FERRY_API void *ferry_strmap_get(const struct ferry_strmap *m, const char *key);
-FERRY_API size_t ferry_strmap_count(const struct ferry_strmap *m);
-
 #endif

@@ -40,6 +40,16 @@ FERRY_API void ferry_buf_reset(struct ferry_buf *b);
 FERRY_API char *ferry_buf_take(struct ferry_buf *b, size_t *len);
 FERRY_API void ferry_buf_free(struct ferry_buf *b);
 
+/* String map with owned keys and borrowed values (open addressing). Not
+ * thread-safe; NULL from _new when out of memory; _free(NULL) is a no-op. */
+struct ferry_strmap;
+FERRY_API struct ferry_strmap *ferry_strmap_new(void);
+FERRY_API void ferry_strmap_free(struct ferry_strmap *m);
+/* 1 if inserted, 0 if the key existed (value untouched), negative on OOM. */
+FERRY_API int ferry_strmap_put(struct ferry_strmap *m, const char *key, void *value);
+FERRY_API void *ferry_strmap_get(const struct ferry_strmap *m, const char *key);
+FERRY_API size_t ferry_strmap_count(const struct ferry_strmap *m);
+
 /* Read a whole file into b (cap b->max). */
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
 

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "export_cmds.h"
 
 static const struct cli_cmd commands[] = {
     {"keygen", cmd_keygen, "create a minisign-compatible key pair"},

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmds.h"
+#include "import_cmds.h"
 
 static const char usage[] =
     "usage: ferry-import COMMAND [options] BUNDLE\n"
