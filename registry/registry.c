@@ -326,13 +326,3 @@ ferry_manifest_info_clear(struct ferry_manifest_info *mi)
     ferry_safefree(mi->digest);
     mi->size = 0;
 }
-
-void
-ferry_strv_free(char **v, size_t n)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        ferry_free(v[i]);
-    ferry_free(v);
-}

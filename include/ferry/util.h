@@ -65,4 +65,10 @@ FERRY_API size_t ferry_alloc_peak(void);
 /* Make the nth allocation from now fail (0 disables). */
 FERRY_API void ferry_alloc_fail_after(unsigned long n);
 
+/* ---- shared helpers (oci-layout/strings.c) -------------------------------- */
+
+/* Free the n strings of v (each from ferry_malloc) and v itself. NULL is a
+ * no-op. */
+FERRY_API void ferry_strv_free(char **v, size_t n);
+
 #endif
