@@ -67,6 +67,17 @@ FERRY_API void ferry_alloc_fail_after(unsigned long n);
 
 /* ---- shared helpers (oci-layout/strings.c) -------------------------------- */
 
+/* Write s[0..len) into dst for a message, so untrusted text (a tag, a path,
+ * a YAML scalar) cannot forge lines or terminal escapes: printable ASCII as
+ * is, '"' and '\\' escaped with a backslash, any other byte as \xHH. Text
+ * that does not fit is cut and ends in "..." (give dstsz >= 8). dst is always
+ * NUL-terminated when dstsz > 0. Returns dst. Thread-safe. */
+FERRY_API const char *ferry_quote(char *dst, size_t dstsz, const char *s, size_t len);
+
+/* Append s (ferry_malloc) to the vector *v of *n strings, which then owns it.
+ * 0, or -FERRY_E_NOMEM with *v, *n and s unchanged (s still the caller's). */
+FERRY_API int ferry_strv_push(char ***v, size_t *n, char *s);
+
 /* Free the n strings of v (each from ferry_malloc) and v itself. NULL is a
  * no-op. */
 FERRY_API void ferry_strv_free(char **v, size_t n);
