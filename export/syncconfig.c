@@ -31,46 +31,6 @@
 #define MAX_NOTICES 64  /* distinct notices kept; the rest are counted */
 #define FUNCS_HINT "ferry knows only {{file \"PATH\"}} and {{env \"NAME\"}}"
 
-/* ---- messages --------------------------------------------------------------- */
-
-void
-sync_quote(char *dst, size_t dstsz, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-
-    if (dstsz == 0)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char tmp[4];
-        size_t tl = 0;
-        if (ch == '"' || ch == '\\') {
-            tmp[tl++] = '\\';
-            tmp[tl++] = (char)ch;
-        } else if (ch >= 0x20 && ch < 0x7f) {
-            tmp[tl++] = (char)ch;
-        } else {
-            tmp[tl++] = '\\';
-            tmp[tl++] = 'x';
-            tmp[tl++] = hex[ch >> 4];
-            tmp[tl++] = hex[ch & 15];
-        }
-        if (o + tl + 4 > dstsz) {
-            if (dstsz >= 4) {
-                while (o + 4 > dstsz)
-                    o--;
-                memcpy(dst + o, "...", 3);
-                o += 3;
-            }
-            break;
-        }
-        memcpy(dst + o, tmp, tl);
-        o += tl;
-    }
-    dst[o] = '\0';
-}
-
 /* ---- secret buffers ------------------------------------------------------------ */
 
 /* A growable buffer in sodium_malloc memory: growing copies into a new
@@ -408,7 +368,7 @@ on_event(struct ctx *c, struct ybuild *b, yaml_event_t *ev, size_t *ndocs, bool 
             if (strcmp(b->anchors[i].name, name) == 0)
                 return attach(c, b, b->anchors[i].node, b->anchors[i].node->weight, false,
                               &ev->start_mark);
-        sync_quote(q, sizeof q, name, strlen(name));
+        ferry_quote(q, sizeof q, name, strlen(name));
         return fail_at(c, &ev->start_mark, FERRY_E_INVALID,
                        "alias *%s names no anchor completed before it", q);
     }
@@ -642,18 +602,6 @@ get_list(struct ctx *c, const struct ynode *n, const char *what, struct ynode *c
 }
 
 static int
-strv_push(char ***v, size_t *n, char *s)
-{
-    char **nv = ferry_realloc(*v, (*n + 1) * sizeof *nv);
-
-    if (nv == NULL)
-        return -1;
-    nv[(*n)++] = s;
-    *v = nv;
-    return 0;
-}
-
-static int
 get_strlist(struct ctx *c, const struct ynode *n, const char *what, char ***out, size_t *nout)
 {
     struct ynode *const *items;
@@ -668,7 +616,7 @@ get_strlist(struct ctx *c, const struct ynode *n, const char *what, char ***out,
             return r;
         if (s == NULL && (s = ferry_strdup("")) == NULL)
             return nomem(c);
-        if (strv_push(out, nout, s) < 0) {
+        if (ferry_strv_push(out, nout, s) < 0) {
             ferry_free(s);
             return nomem(c);
         }
@@ -851,7 +799,7 @@ bad_template(struct ctx *c, const struct ynode *n, const char *what, bool secret
     while (end + 1 < n->len && !(s[end] == '}' && s[end + 1] == '}'))
         end++;
     end = end + 1 < n->len ? end + 2 : n->len;
-    sync_quote(q, sizeof q, s + from, end - from);
+    ferry_quote(q, sizeof q, s + from, end - from);
     return fail(c, n, FERRY_E_INVALID, "template \"%s\" in %s: %s; %s", q, what, why, FUNCS_HINT);
 }
 
@@ -864,7 +812,7 @@ eval_file(struct ctx *c, const struct ynode *n, const char *what, const char *pa
     size_t a, z;
     int rc = 0;
 
-    sync_quote(q, sizeof q, path, strlen(path));
+    ferry_quote(q, sizeof q, path, strlen(path));
     if (slurp(path, &fb) < 0) {
         if (errno == EFBIG)
             rc = fail(c, n, FERRY_E_TOO_LARGE, "{{file \"%s\"}} in %s: larger than %u bytes", q,
@@ -900,7 +848,7 @@ eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *nam
     char q[160];
 
     if (v == NULL) {
-        sync_quote(q, sizeof q, name, strlen(name));
+        ferry_quote(q, sizeof q, name, strlen(name));
         return fail(c, n, FERRY_E_INVALID, "{{env \"%s\"}} in %s: %s is not set", q, what, q);
     }
     if (sbuf_append(out, v, strlen(v)) < 0)
@@ -1087,7 +1035,7 @@ unknown_key(struct ctx *c, const struct mapspec *spec, const struct ynode *k)
 {
     char q[96];
 
-    sync_quote(q, sizeof q, k->value, k->len);
+    ferry_quote(q, sizeof q, k->value, k->len);
     return fail(c, k, FERRY_E_INVALID, "unknown key \"%s\" in %s", q, spec->what);
 }
 
@@ -1174,7 +1122,7 @@ walk_map(struct ctx *c, const struct ynode *map, const struct mapspec *spec, voi
             return unknown_key(c, spec, k);
         }
         if (first[id] != NULL) {
-            sync_quote(q, sizeof q, k->value, k->len);
+            ferry_quote(q, sizeof q, k->value, k->len);
             return fail(c, k, FERRY_E_INVALID, "duplicate key \"%s\" in %s (first at line %u)", q,
                         spec->what, first[id]->line);
         }
@@ -1203,7 +1151,7 @@ check_ref(struct ctx *c, const struct ynode *n, const char *what, const char *s,
     char q[300];
     int r;
 
-    sync_quote(q, sizeof q, s, strlen(s));
+    ferry_quote(q, sizeof q, s, strlen(s));
     if (repo_only && has_tag_or_digest(s))
         return fail(c, n, FERRY_E_INVALID,
                     "%s \"%s\" must name a repository, without tag or digest", what, q);
@@ -1260,7 +1208,7 @@ check_platform(struct ctx *c, const struct ynode *n, const char *s)
             break;
         plen++;
     }
-    sync_quote(q, sizeof q, s, strlen(s));
+    ferry_quote(q, sizeof q, s, strlen(s));
     return fail(c, n, FERRY_E_INVALID, "platform \"%s\" is not OS/ARCH or OS/ARCH/VARIANT", q);
 }
 
@@ -1424,7 +1372,7 @@ parse_cred(struct ctx *c, const struct ynode *item, struct ferry_sync_cred *cr)
     cr->registry = name;
     for (size_t i = 0; i < c->cfg->ncreds; i++) {
         if (strcasecmp(c->cfg->creds[i].registry, name) == 0) {
-            sync_quote(q, sizeof q, name, strlen(name));
+            ferry_quote(q, sizeof q, name, strlen(name));
             return fail(c, u.registry_node, FERRY_E_INVALID,
                         "creds for \"%s\" already given at line %u", q, c->cfg->creds[i].line);
         }
@@ -1464,8 +1412,8 @@ filters_free(struct ferry_sync_referrer_filter *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         ferry_free(f[i].artifact_type);
-        ferry_sync_strv_free(f[i].annotation_keys, f[i].nannotations);
-        ferry_sync_strv_free(f[i].annotation_values, f[i].nannotations);
+        ferry_strv_free(f[i].annotation_keys, f[i].nannotations);
+        ferry_strv_free(f[i].annotation_values, f[i].nannotations);
     }
     ferry_free(f);
 }
@@ -1524,7 +1472,7 @@ parse_annotations(struct ctx *c, const struct ynode *m, struct ferry_sync_referr
     for (size_t i = 1; i < nk; i++)
         if (cmp_node_key(&keys[i - 1], &keys[i]) == 0) {
             const struct ynode *later = keys[i]->line > keys[i - 1]->line ? keys[i] : keys[i - 1];
-            sync_quote(q, sizeof q, later->value, later->len);
+            ferry_quote(q, sizeof q, later->value, later->len);
             r = fail(c, later, FERRY_E_INVALID, "duplicate annotation \"%s\"", q);
             goto out;
         }
@@ -1612,8 +1560,8 @@ copy_filters(struct ctx *c, const struct ferry_sync_referrer_filter *src, size_t
 static void
 tagset_clear(struct ferry_sync_tagset *t)
 {
-    ferry_sync_strv_free(t->allow, t->nallow);
-    ferry_sync_strv_free(t->deny, t->ndeny);
+    ferry_strv_free(t->allow, t->nallow);
+    ferry_strv_free(t->deny, t->ndeny);
     memset(t, 0, sizeof *t);
 }
 
@@ -1653,8 +1601,8 @@ tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
             return r;
         if (s == NULL && (s = ferry_strdup("")) == NULL)
             return nomem(c);
-        if (strv_push(deny ? &u->set->deny : &u->set->allow,
-                      deny ? &u->set->ndeny : &u->set->nallow, s) < 0) {
+        if (ferry_strv_push(deny ? &u->set->deny : &u->set->allow,
+                            deny ? &u->set->ndeny : &u->set->nallow, s) < 0) {
             ferry_free(s);
             return nomem(c);
         }
@@ -1662,7 +1610,7 @@ tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
                                      &off);
         if (r == -FERRY_E_NOMEM)
             return nomem(c);
-        sync_quote(q, sizeof q, s, strlen(s));
+        ferry_quote(q, sizeof q, s, strlen(s));
         if (r < 0)
             return fail(c, pn, FERRY_E_INVALID, "bad pattern \"%s\" in %s: %s at offset %zu", q,
                         what, emsg, off);
@@ -1845,7 +1793,7 @@ entry_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v
                      "type registry is not supported: ferry does not list a registry's "
                      "repositories; write a type: repository entry for each");
         else if (s != NULL) {
-            sync_quote(q, sizeof q, s, strlen(s));
+            ferry_quote(q, sizeof q, s, strlen(s));
             r = fail(c, v, FERRY_E_INVALID, "type \"%s\" is not repository or image", q);
         }
         ferry_free(s);
@@ -1913,7 +1861,7 @@ entry_clear(struct ferry_sync_entry *e)
         tagset_clear(&e->tag_sets[i]);
     ferry_free(e->tag_sets);
     ferry_free(e->platform);
-    ferry_sync_strv_free(e->platforms, e->nplatforms);
+    ferry_strv_free(e->platforms, e->nplatforms);
     ferry_free(e->referrer_source);
     ferry_free(e->referrer_target);
     filters_free(e->referrer_filters, e->nreferrer_filters);
@@ -2020,7 +1968,7 @@ parse_root(struct ctx *c, const struct ynode *root)
             strspn(v->value + sign, "0123456789") != v->len - sign)
             return fail(c, v, FERRY_E_INVALID, "version must be a number");
         if (strcmp(v->value, "1") != 0) {
-            sync_quote(q, sizeof q, v->value, v->len);
+            ferry_quote(q, sizeof q, v->value, v->len);
             return fail(c, v, FERRY_E_UNSUPPORTED,
                         "version %s is not supported: ferry reads version 1", q);
         }
@@ -2072,7 +2020,7 @@ ferry_sync_config_free(struct ferry_sync_config *cfg)
     for (size_t i = 0; i < cfg->nentries; i++)
         entry_clear(&cfg->entries[i]);
     ferry_free(cfg->entries);
-    ferry_sync_strv_free(cfg->notices, cfg->nnotices);
+    ferry_strv_free(cfg->notices, cfg->nnotices);
     ferry_free(cfg->path);
     ferry_free(cfg);
 }

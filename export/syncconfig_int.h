@@ -28,8 +28,4 @@ int sync_matcher_add_pattern(struct ferry_sync_matcher *m, bool deny, const char
  * "$" then anchors only the first and the last alternative, ferry all. */
 bool sync_pattern_top_alternation(const char *pattern, size_t len);
 
-/* Write s[0..len) into dst for a message: printable ASCII as is, '"' and '\\'
- * escaped, anything else as \xHH, cut with "..." to fit dstsz (>= 8). */
-void sync_quote(char *dst, size_t dstsz, const char *s, size_t len);
-
 #endif
