@@ -25,7 +25,7 @@
 #include "ferry/reference.h"
 #include "ferry/syncconfig.h"
 #include "ferry/util.h"
-#include "syncconfig_int.h"
+#include "tagfilter_int.h"
 
 #define MAX_ANCHORS 256 /* anchors per file: real configs use a handful */
 #define MAX_NOTICES 64  /* distinct notices kept; the rest are counted */

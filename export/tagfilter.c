@@ -18,7 +18,7 @@
 #include "ferry/reference.h"
 #include "ferry/syncconfig.h"
 #include "ferry/util.h"
-#include "syncconfig_int.h"
+#include "tagfilter_int.h"
 
 struct sync_pattern {
     pcre2_code *re;

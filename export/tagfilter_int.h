@@ -1,7 +1,8 @@
-/* ferry: sync config internals shared by syncconfig.c (YAML, templates,
- * validation) and tagfilter.c (PCRE2 tag patterns). */
-#ifndef FERRY_SYNCCONFIG_INT_H
-#define FERRY_SYNCCONFIG_INT_H
+/* ferry: the tag matcher of tagfilter.c (PCRE2 tag patterns), which
+ * syncconfig.c fills while it reads `tags` and `tagSets`. tagfilter.c uses
+ * nothing of the sync config parser, so the dependency runs one way. */
+#ifndef FERRY_TAGFILTER_INT_H
+#define FERRY_TAGFILTER_INT_H
 
 #include "ferry/syncconfig.h"
 
