@@ -93,7 +93,7 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
     if (o->username != NULL) {
         r->creds.kind = REG_CRED_BASIC;
         r->creds.username = ferry_strdup(o->username);
-        r->creds.secret = reg_secret_dup(o->password, strlen(o->password));
+        r->creds.secret = ferry_secret_dup(o->password, strlen(o->password));
         r->creds.source = ferry_strdup("the given username and password");
         if (r->creds.username == NULL || r->creds.secret == NULL || r->creds.source == NULL) {
             rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory creating registry %s", host);
