@@ -31,108 +31,6 @@
 #define MAX_NOTICES 64  /* distinct notices kept; the rest are counted */
 #define FUNCS_HINT "ferry knows only {{file \"PATH\"}} and {{env \"NAME\"}}"
 
-/* ---- secret buffers ------------------------------------------------------------ */
-
-/* A growable buffer in sodium_malloc memory: growing copies into a new
- * block and frees (wiping) the old one, so no stale copy stays behind. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void
-sbuf_free(struct sbuf *b)
-{
-    sodium_free(b->p); /* wipes; NULL is a no-op */
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-/* 0, or -1 with errno ENOMEM or EFBIG (over FERRY_MAX_CONFIG_FILE). */
-static int
-sbuf_reserve(struct sbuf *b, size_t extra)
-{
-    size_t need, ncap;
-    char *np;
-
-    if (extra > FERRY_MAX_CONFIG_FILE || b->len + extra > FERRY_MAX_CONFIG_FILE) {
-        errno = EFBIG;
-        return -1;
-    }
-    need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    ncap = b->cap < 256 ? 256 : b->cap * 2;
-    if (ncap < need)
-        ncap = need;
-    if (ncap > (size_t)FERRY_MAX_CONFIG_FILE + 1)
-        ncap = (size_t)FERRY_MAX_CONFIG_FILE + 1;
-    np = sodium_malloc(ncap);
-    if (np == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (b->len > 0)
-        memcpy(np, b->p, b->len);
-    np[b->len] = '\0';
-    sodium_free(b->p);
-    b->p = np;
-    b->cap = ncap;
-    return 0;
-}
-
-static int
-sbuf_append(struct sbuf *b, const char *s, size_t n)
-{
-    if (sbuf_reserve(b, n) < 0)
-        return -1;
-    if (n > 0)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-/* Read a whole file (at most FERRY_MAX_CONFIG_FILE bytes) into b.
- * 0, or -1 with errno set (EFBIG when too large). */
-static int
-slurp(const char *path, struct sbuf *b)
-{
-    char chunk[4096];
-    int fd, rc = 0, saved;
-    ssize_t n;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    if (sbuf_reserve(b, 0) < 0) {
-        saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    for (;;) {
-        n = read(fd, chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (sbuf_append(b, chunk, (size_t)n) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    saved = errno;
-    sodium_memzero(chunk, sizeof chunk);
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 /* ---- YAML tree ----------------------------------------------------------------- */
 
 enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
@@ -805,15 +703,16 @@ bad_template(struct ctx *c, const struct ynode *n, const char *what, bool secret
 
 static int
 eval_file(struct ctx *c, const struct ynode *n, const char *what, const char *path,
-          struct sbuf *out)
+          struct ferry_secbuf *out)
 {
-    struct sbuf fb = {0};
+    struct ferry_secbuf fb;
     char q[256];
     size_t a, z;
     int rc = 0;
 
     ferry_quote(q, sizeof q, path, strlen(path));
-    if (slurp(path, &fb) < 0) {
+    ferry_secbuf_init(&fb, FERRY_MAX_CONFIG_FILE);
+    if (ferry_secret_read_file(path, &fb) < 0) {
         if (errno == EFBIG)
             rc = fail(c, n, FERRY_E_TOO_LARGE, "{{file \"%s\"}} in %s: larger than %u bytes", q,
                       what, (unsigned)FERRY_MAX_CONFIG_FILE);
@@ -822,27 +721,28 @@ eval_file(struct ctx *c, const struct ynode *n, const char *what, const char *pa
                                  n->col, q, what);
         goto out;
     }
-    if (memchr(fb.p, '\0', fb.len) != NULL) {
+    if (memchr(fb.data, '\0', fb.len) != NULL) {
         rc = fail(c, n, FERRY_E_INVALID, "{{file \"%s\"}} in %s: the file contains a NUL byte", q,
                   what);
         goto out;
     }
     /* like Go's strings.TrimSpace in regsync's file function (ASCII white space) */
-    for (a = 0; a < fb.len && is_space(fb.p[a]); a++)
+    for (a = 0; a < fb.len && is_space(fb.data[a]); a++)
         ;
-    for (z = fb.len; z > a && is_space(fb.p[z - 1]); z--)
+    for (z = fb.len; z > a && is_space(fb.data[z - 1]); z--)
         ;
-    if (sbuf_append(out, fb.p + a, z - a) < 0)
+    if (ferry_secbuf_append(out, fb.data + a, z - a) < 0)
         rc = errno == EFBIG ? fail(c, n, FERRY_E_TOO_LARGE, "%s: longer than %u bytes", what,
                                    (unsigned)FERRY_MAX_CONFIG_FILE)
                             : nomem(c);
 out:
-    sbuf_free(&fb);
+    ferry_secbuf_free(&fb);
     return rc;
 }
 
 static int
-eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *name, struct sbuf *out)
+eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *name,
+         struct ferry_secbuf *out)
 {
     const char *v = getenv(name);
     char q[160];
@@ -851,7 +751,7 @@ eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *nam
         ferry_quote(q, sizeof q, name, strlen(name));
         return fail(c, n, FERRY_E_INVALID, "{{env \"%s\"}} in %s: %s is not set", q, what, q);
     }
-    if (sbuf_append(out, v, strlen(v)) < 0)
+    if (ferry_secbuf_append(out, v, strlen(v)) < 0)
         return errno == EFBIG ? fail(c, n, FERRY_E_TOO_LARGE, "%s: longer than %u bytes", what,
                                      (unsigned)FERRY_MAX_CONFIG_FILE)
                               : nomem(c);
@@ -861,7 +761,7 @@ eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *nam
 /* Expand one {{...}} action starting at s[from] ("{{"); *next is set past it. */
 static int
 expand_action(struct ctx *c, const struct ynode *n, const char *what, bool secret, size_t from,
-              struct sbuf *out, size_t *next)
+              struct ferry_secbuf *out, size_t *next)
 {
     const char *s = n->value;
     size_t len = n->len, j = from + 2, id0, idlen;
@@ -870,8 +770,8 @@ expand_action(struct ctx *c, const struct ynode *n, const char *what, bool secre
     int rc, g;
 
     if (j + 1 < len && s[j] == '-' && is_space(s[j + 1])) {
-        while (out->len > 0 && is_space(out->p[out->len - 1]))
-            out->p[--out->len] = '\0';
+        while (out->len > 0 && is_space(out->data[out->len - 1]))
+            out->data[--out->len] = '\0';
         j++;
     }
     while (j < len && is_space(s[j]))
@@ -936,12 +836,12 @@ close:
 }
 
 /* The value of n with {{file "PATH"}} and {{env "NAME"}} expanded (NULL for
- * null). Secret values are returned in sodium_malloc memory (sodium_free),
+ * null). Secret values are returned in secret memory (ferry_secret_free),
  * others in ferry_malloc memory (ferry_free). */
 static int
 expand(struct ctx *c, const struct ynode *n, const char *what, bool secret, char **out)
 {
-    struct sbuf b = {0};
+    struct ferry_secbuf b;
     const char *s;
     size_t i = 0, len;
     int r = 0;
@@ -955,14 +855,15 @@ expand(struct ctx *c, const struct ynode *n, const char *what, bool secret, char
     len = n->len;
     if (strstr(s, "{{") == NULL && !secret)
         return (*out = ferry_strndup(s, len)) == NULL ? nomem(c) : 0;
-    if (sbuf_reserve(&b, 0) < 0) {
+    ferry_secbuf_init(&b, FERRY_MAX_CONFIG_FILE);
+    if (ferry_secbuf_reserve(&b, 0) < 0) {
         r = nomem(c);
         goto out;
     }
     while (i < len) {
         const char *open = strstr(s + i, "{{");
         size_t at = open ? (size_t)(open - s) : len;
-        if (sbuf_append(&b, s + i, at - i) < 0) {
+        if (ferry_secbuf_append(&b, s + i, at - i) < 0) {
             r = nomem(c);
             goto out;
         }
@@ -972,13 +873,12 @@ expand(struct ctx *c, const struct ynode *n, const char *what, bool secret, char
             goto out;
     }
     if (secret) {
-        *out = b.p;
-        b.p = NULL;
-    } else if ((*out = ferry_strndup(b.p, b.len)) == NULL) {
+        *out = ferry_secbuf_take(&b, NULL);
+    } else if ((*out = ferry_strndup(b.data, b.len)) == NULL) {
         r = nomem(c);
     }
 out:
-    sbuf_free(&b);
+    ferry_secbuf_free(&b);
     return r;
 }
 
@@ -1385,7 +1285,7 @@ parse_cred(struct ctx *c, const struct ynode *item, struct ferry_sync_cred *cr)
     if (cr->client_cert != NULL && cr->client_cert[0] == '\0')
         ferry_safefree(cr->client_cert);
     if (cr->client_key != NULL && cr->client_key[0] == '\0') {
-        sodium_free(cr->client_key);
+        ferry_secret_free(cr->client_key);
         cr->client_key = NULL;
     }
     return 0;
@@ -1397,11 +1297,11 @@ cred_clear(struct ferry_sync_cred *cr)
     ferry_free(cr->registry);
     ferry_free(cr->hostname);
     ferry_free(cr->user);
-    sodium_free(cr->pass);
+    ferry_secret_free(cr->pass);
     ferry_free(cr->cred_helper);
     ferry_free(cr->regcert);
     ferry_free(cr->client_cert);
-    sodium_free(cr->client_key);
+    ferry_secret_free(cr->client_key);
     memset(cr, 0, sizeof *cr);
 }
 
@@ -2076,14 +1976,15 @@ out:
 int
 ferry_sync_config_load(const char *path, struct ferry_sync_config **out, struct ferry_error **err)
 {
-    struct sbuf b = {0};
+    struct ferry_secbuf b;
     int rc;
 
     if (path == NULL || out == NULL)
         return ferry_error_new(err, FERRY_E_INTERNAL, "ferry_sync_config_load: bad arguments");
     if (sodium_init() < 0)
         return ferry_error_new(err, FERRY_E_CRYPTO, "%s: libsodium failed to initialise", path);
-    if (slurp(path, &b) < 0) {
+    ferry_secbuf_init(&b, FERRY_MAX_CONFIG_FILE);
+    if (ferry_secret_read_file(path, &b) < 0) {
         if (errno == EFBIG)
             rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: larger than %u bytes", path,
                                  (unsigned)FERRY_MAX_CONFIG_FILE);
@@ -2091,9 +1992,9 @@ ferry_sync_config_load(const char *path, struct ferry_sync_config **out, struct 
             rc = ferry_error_sys(err, errno, "read sync config %s", path);
         goto out;
     }
-    rc = ferry_sync_config_parse(path, b.p, b.len, out, err);
+    rc = ferry_sync_config_parse(path, b.data, b.len, out, err);
 out:
-    sbuf_free(&b);
+    ferry_secbuf_free(&b);
     return rc;
 }
 
