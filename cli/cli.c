@@ -214,15 +214,16 @@ cli_usage(const char *fmt, ...)
     return FERRY_EXIT_USAGE;
 }
 
+/* One line, read a byte at a time so nothing after it is consumed. */
 static char *
 read_secret_fd(int fd)
 {
-    char *s = sodium_malloc(SECRET_MAX);
-    size_t n = 0;
+    struct ferry_secbuf b;
     ssize_t k;
     char c;
 
-    if (s == NULL)
+    ferry_secbuf_init(&b, SECRET_MAX - 1);
+    if (ferry_secbuf_reserve(&b, SECRET_MAX - 1) < 0)
         return NULL;
     for (;;) {
         k = read(fd, &c, 1);
@@ -230,16 +231,14 @@ read_secret_fd(int fd)
             continue;
         if (k <= 0 || c == '\n')
             break;
-        if (n + 1 >= SECRET_MAX) {
-            sodium_free(s);
+        if (ferry_secbuf_append(&b, &c, 1) < 0) {
+            ferry_secbuf_free(&b);
             return NULL;
         }
-        s[n++] = c;
     }
-    if (n > 0 && s[n - 1] == '\r')
-        n--;
-    s[n] = '\0';
-    return s;
+    if (b.len > 0 && b.data[b.len - 1] == '\r')
+        b.data[--b.len] = '\0';
+    return ferry_secbuf_take(&b, NULL);
 }
 
 char *
@@ -291,8 +290,7 @@ cli_prompt_secret(const char *prompt)
 void
 cli_secret_free(char *s)
 {
-    if (s != NULL)
-        sodium_free(s);
+    ferry_secret_free(s);
 }
 
 int

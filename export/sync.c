@@ -260,7 +260,7 @@ entry_repository(struct ferry_export_sync *s, const struct ferry_sync_config *cf
             goto out;
     }
 out:
-    ferry_sync_strv_free(sel, nsel);
+    ferry_strv_free(sel, nsel);
     ferry_strv_free(tags, ntags);
     ferry_registry_free(reg);
     ferry_ref_free(src);

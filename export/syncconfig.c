@@ -1,231 +1,32 @@
-/* ferry: regsync-style sync configs.
+/* ferry: regsync-style sync configs: the schema.
  *
- * The file is read into sodium_malloc memory (it may hold passwords), parsed
- * with libyaml's event API into a small tree (so nesting, anchors and the
- * size an alias expands to are capped while parsing, and every scalar can be
- * wiped), then walked against a table of keys per mapping: known keys are
- * decoded, keys that only make sense online become notices, `x-` keys are
- * skipped as regsync skips them, anything else is an error at its
- * line:column. Templates are expanded where regsync expands them, into
- * sodium_malloc memory for secret fields.
+ * The file is read into secret memory (it may hold passwords) and parsed into
+ * a YAML tree (yamltree.c caps nesting, anchors and the size an alias expands
+ * to while parsing, and wipes every scalar). Each mapping is walked against a
+ * table of keys: known keys are decoded here, keys that only make sense
+ * online become notices, `x-` keys are skipped as regsync skips them,
+ * anything else is an error at its line:column. Templates are expanded
+ * (template.c) where regsync expands them, into secret memory for secret
+ * fields. Tag patterns are compiled into tagfilter.c's matcher.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <sodium.h>
-#include <yaml.h>
 
 #include "ferry/limits.h"
 #include "ferry/reference.h"
 #include "ferry/syncconfig.h"
 #include "ferry/util.h"
-#include "syncconfig_int.h"
+#include "tagfilter_int.h"
+#include "template_int.h"
+#include "yamltree_int.h"
 
-#define MAX_ANCHORS 256 /* anchors per file: real configs use a handful */
-#define MAX_NOTICES 64  /* distinct notices kept; the rest are counted */
-#define FUNCS_HINT "ferry knows only {{file \"PATH\"}} and {{env \"NAME\"}}"
-
-/* ---- messages --------------------------------------------------------------- */
-
-void
-sync_quote(char *dst, size_t dstsz, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-
-    if (dstsz == 0)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char tmp[4];
-        size_t tl = 0;
-        if (ch == '"' || ch == '\\') {
-            tmp[tl++] = '\\';
-            tmp[tl++] = (char)ch;
-        } else if (ch >= 0x20 && ch < 0x7f) {
-            tmp[tl++] = (char)ch;
-        } else {
-            tmp[tl++] = '\\';
-            tmp[tl++] = 'x';
-            tmp[tl++] = hex[ch >> 4];
-            tmp[tl++] = hex[ch & 15];
-        }
-        if (o + tl + 4 > dstsz) {
-            if (dstsz >= 4) {
-                while (o + 4 > dstsz)
-                    o--;
-                memcpy(dst + o, "...", 3);
-                o += 3;
-            }
-            break;
-        }
-        memcpy(dst + o, tmp, tl);
-        o += tl;
-    }
-    dst[o] = '\0';
-}
-
-/* ---- secret buffers ------------------------------------------------------------ */
-
-/* A growable buffer in sodium_malloc memory: growing copies into a new
- * block and frees (wiping) the old one, so no stale copy stays behind. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void
-sbuf_free(struct sbuf *b)
-{
-    sodium_free(b->p); /* wipes; NULL is a no-op */
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-/* 0, or -1 with errno ENOMEM or EFBIG (over FERRY_MAX_CONFIG_FILE). */
-static int
-sbuf_reserve(struct sbuf *b, size_t extra)
-{
-    size_t need, ncap;
-    char *np;
-
-    if (extra > FERRY_MAX_CONFIG_FILE || b->len + extra > FERRY_MAX_CONFIG_FILE) {
-        errno = EFBIG;
-        return -1;
-    }
-    need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    ncap = b->cap < 256 ? 256 : b->cap * 2;
-    if (ncap < need)
-        ncap = need;
-    if (ncap > (size_t)FERRY_MAX_CONFIG_FILE + 1)
-        ncap = (size_t)FERRY_MAX_CONFIG_FILE + 1;
-    np = sodium_malloc(ncap);
-    if (np == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (b->len > 0)
-        memcpy(np, b->p, b->len);
-    np[b->len] = '\0';
-    sodium_free(b->p);
-    b->p = np;
-    b->cap = ncap;
-    return 0;
-}
-
-static int
-sbuf_append(struct sbuf *b, const char *s, size_t n)
-{
-    if (sbuf_reserve(b, n) < 0)
-        return -1;
-    if (n > 0)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-/* Read a whole file (at most FERRY_MAX_CONFIG_FILE bytes) into b.
- * 0, or -1 with errno set (EFBIG when too large). */
-static int
-slurp(const char *path, struct sbuf *b)
-{
-    char chunk[4096];
-    int fd, rc = 0, saved;
-    ssize_t n;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    if (sbuf_reserve(b, 0) < 0) {
-        saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    for (;;) {
-        n = read(fd, chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (sbuf_append(b, chunk, (size_t)n) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    saved = errno;
-    sodium_memzero(chunk, sizeof chunk);
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-/* ---- YAML tree ----------------------------------------------------------------- */
-
-enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
-
-struct ynode {
-    enum ykind kind;
-    unsigned line, col; /* 1-based */
-    bool plain;         /* plain scalar without a tag: may read as null or a bool */
-    char *value;        /* scalar text, NUL-terminated (may hold NULs: see len) */
-    size_t len;
-    struct ynode **items; /* sequence items, or mapping keys and values alternating */
-    size_t n, cap;
-    size_t weight; /* nodes in the subtree, an alias counting its whole value */
-    struct ynode *next_alloc;
-};
-
-struct yanchor {
-    char *name;
-    struct ynode *node;
-};
-
-struct ybuild {
-    struct ynode *all;
-    struct ynode *root;
-    struct yanchor anchors[MAX_ANCHORS];
-    size_t nanchors;
-    struct ynode *stack[FERRY_SYNC_MAX_DEPTH];
-    char *stack_anchor[FERRY_SYNC_MAX_DEPTH];
-    size_t depth;
-    size_t total;
-};
-
-static void
-ybuild_free(struct ybuild *b)
-{
-    struct ynode *n = b->all, *next;
-
-    while (n != NULL) {
-        next = n->next_alloc;
-        if (n->value != NULL) {
-            sodium_memzero(n->value, n->len);
-            ferry_free(n->value);
-        }
-        ferry_free(n->items);
-        ferry_free(n);
-        n = next;
-    }
-    for (size_t i = 0; i < b->nanchors; i++)
-        ferry_free(b->anchors[i].name);
-    for (size_t i = 0; i < b->depth; i++)
-        ferry_free(b->stack_anchor[i]);
-    memset(b, 0, sizeof *b);
-}
+#define MAX_NOTICES 64 /* distinct notices kept; the rest are counted */
 
 /* Parsing state shared by the whole load. */
 struct pending_notice {
@@ -243,261 +44,12 @@ struct defaults {
 };
 
 struct ctx {
-    const char *path;
-    struct ferry_error **err;
+    struct yctx y; /* path and err, for the tree, the templates and the schema */
     struct ferry_sync_config *cfg;
     struct defaults d;
     struct pending_notice notices[MAX_NOTICES];
     size_t nnotices, dropped;
 };
-
-static int fail(struct ctx *c, const struct ynode *n, enum ferry_status code, const char *fmt, ...)
-    FERRY_PRINTF(4, 5);
-
-static int
-fail(struct ctx *c, const struct ynode *n, enum ferry_status code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return ferry_error_new(c->err, code, "%s:%u:%u: %s", c->path, n->line, n->col, msg);
-}
-
-static int fail_at(struct ctx *c, const yaml_mark_t *m, enum ferry_status code, const char *fmt,
-                   ...) FERRY_PRINTF(4, 5);
-
-static int
-fail_at(struct ctx *c, const yaml_mark_t *m, enum ferry_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return ferry_error_new(c->err, code, "%s:%zu:%zu: %s", c->path, m->line + 1, m->column + 1,
-                           msg);
-}
-
-static int
-nomem(struct ctx *c)
-{
-    return ferry_error_new(c->err, FERRY_E_NOMEM, "%s: out of memory", c->path);
-}
-
-static int
-yaml_fail(struct ctx *c, const yaml_parser_t *p)
-{
-    const char *problem = p->problem ? p->problem : "malformed YAML";
-
-    switch (p->error) {
-    case YAML_MEMORY_ERROR:
-        return nomem(c);
-    case YAML_READER_ERROR:
-        if (p->problem_value != -1)
-            return ferry_error_new(c->err, FERRY_E_INVALID, "%s: byte %zu: %s (0x%x)", c->path,
-                                   p->problem_offset, problem, (unsigned)p->problem_value);
-        return ferry_error_new(c->err, FERRY_E_INVALID, "%s: byte %zu: %s", c->path,
-                               p->problem_offset, problem);
-    default:
-        if (p->context != NULL)
-            return fail_at(c, &p->problem_mark, FERRY_E_INVALID, "%s (%s at line %zu)", problem,
-                           p->context, p->context_mark.line + 1);
-        return fail_at(c, &p->problem_mark, FERRY_E_INVALID, "%s", problem);
-    }
-}
-
-static struct ynode *
-ynode_new(struct ybuild *b, enum ykind kind, const yaml_mark_t *m)
-{
-    struct ynode *n = ferry_calloc(1, sizeof *n);
-
-    if (n == NULL)
-        return NULL;
-    n->kind = kind;
-    n->line = (unsigned)(m->line + 1);
-    n->col = (unsigned)(m->column + 1);
-    n->weight = 1;
-    n->next_alloc = b->all;
-    b->all = n;
-    return n;
-}
-
-/* Hang n (of the given weight) under the open collection, or make it the
- * root. A collection just opened (open) adds its weight to the parent when it
- * closes. */
-static int
-attach(struct ctx *c, struct ybuild *b, struct ynode *n, size_t weight, bool open,
-       const yaml_mark_t *m)
-{
-    struct ynode *parent;
-
-    if (weight > FERRY_SYNC_MAX_NODES || b->total + weight > FERRY_SYNC_MAX_NODES)
-        return fail_at(c, m, FERRY_E_TOO_LARGE, "more than %u YAML nodes (aliases included)",
-                       (unsigned)FERRY_SYNC_MAX_NODES);
-    b->total += weight;
-    if (b->depth == 0) {
-        if (b->root != NULL)
-            return fail_at(c, m, FERRY_E_INVALID, "more than one top-level node");
-        b->root = n;
-        return 0;
-    }
-    parent = b->stack[b->depth - 1];
-    if (parent->n == parent->cap) {
-        size_t ncap = parent->cap ? parent->cap * 2 : 8;
-        struct ynode **ni = ferry_realloc(parent->items, ncap * sizeof *ni);
-        if (ni == NULL)
-            return nomem(c);
-        parent->items = ni;
-        parent->cap = ncap;
-    }
-    parent->items[parent->n++] = n;
-    if (!open)
-        parent->weight += weight;
-    return 0;
-}
-
-static int
-anchor_add(struct ctx *c, struct ybuild *b, const char *name, struct ynode *n, const yaml_mark_t *m)
-{
-    char *copy;
-
-    /* a redefined anchor replaces the earlier one for later aliases */
-    for (size_t i = 0; i < b->nanchors; i++)
-        if (strcmp(b->anchors[i].name, name) == 0) {
-            b->anchors[i].node = n;
-            return 0;
-        }
-    if (b->nanchors == MAX_ANCHORS)
-        return fail_at(c, m, FERRY_E_TOO_LARGE, "more than %d anchors", MAX_ANCHORS);
-    if ((copy = ferry_strdup(name)) == NULL)
-        return nomem(c);
-    b->anchors[b->nanchors].name = copy;
-    b->anchors[b->nanchors].node = n;
-    b->nanchors++;
-    return 0;
-}
-
-static int
-on_event(struct ctx *c, struct ybuild *b, yaml_event_t *ev, size_t *ndocs, bool *done)
-{
-    struct ynode *n;
-    const char *anchor = NULL;
-    char q[80];
-    int r;
-
-    switch (ev->type) {
-    case YAML_STREAM_START_EVENT:
-    case YAML_DOCUMENT_END_EVENT:
-    case YAML_NO_EVENT:
-        return 0;
-    case YAML_STREAM_END_EVENT:
-        *done = true;
-        return 0;
-    case YAML_DOCUMENT_START_EVENT:
-        if (++*ndocs > 1)
-            return fail_at(c, &ev->start_mark, FERRY_E_INVALID,
-                           "a second YAML document: a sync config is one document");
-        return 0;
-    case YAML_ALIAS_EVENT: {
-        const char *name = (const char *)ev->data.alias.anchor;
-        for (size_t i = b->nanchors; i-- > 0;)
-            if (strcmp(b->anchors[i].name, name) == 0)
-                return attach(c, b, b->anchors[i].node, b->anchors[i].node->weight, false,
-                              &ev->start_mark);
-        sync_quote(q, sizeof q, name, strlen(name));
-        return fail_at(c, &ev->start_mark, FERRY_E_INVALID,
-                       "alias *%s names no anchor completed before it", q);
-    }
-    case YAML_SCALAR_EVENT:
-        if ((n = ynode_new(b, Y_SCALAR, &ev->start_mark)) == NULL)
-            return nomem(c);
-        n->len = ev->data.scalar.length;
-        if ((n->value = ferry_malloc(n->len + 1)) == NULL)
-            return nomem(c);
-        memcpy(n->value, ev->data.scalar.value, n->len);
-        n->value[n->len] = '\0';
-        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.tag == NULL;
-        if ((r = attach(c, b, n, 1, false, &ev->start_mark)) < 0)
-            return r;
-        anchor = (const char *)ev->data.scalar.anchor;
-        return anchor ? anchor_add(c, b, anchor, n, &ev->start_mark) : 0;
-    case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT:
-        if (b->depth == FERRY_SYNC_MAX_DEPTH)
-            return fail_at(c, &ev->start_mark, FERRY_E_TOO_LARGE, "nested deeper than %d levels",
-                           FERRY_SYNC_MAX_DEPTH);
-        n = ynode_new(b, ev->type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP, &ev->start_mark);
-        if (n == NULL)
-            return nomem(c);
-        if ((r = attach(c, b, n, 1, true, &ev->start_mark)) < 0)
-            return r;
-        anchor = ev->type == YAML_SEQUENCE_START_EVENT
-                     ? (const char *)ev->data.sequence_start.anchor
-                     : (const char *)ev->data.mapping_start.anchor;
-        b->stack_anchor[b->depth] = NULL;
-        if (anchor != NULL && (b->stack_anchor[b->depth] = ferry_strdup(anchor)) == NULL)
-            return nomem(c);
-        b->stack[b->depth++] = n;
-        return 0;
-    case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT: {
-        char *name;
-        if (b->depth == 0)
-            return fail_at(c, &ev->start_mark, FERRY_E_INTERNAL, "unbalanced YAML events");
-        n = b->stack[--b->depth];
-        name = b->stack_anchor[b->depth];
-        b->stack_anchor[b->depth] = NULL;
-        if (b->depth > 0)
-            b->stack[b->depth - 1]->weight += n->weight;
-        /* registered only now, so an alias inside cannot make a cycle */
-        r = name ? anchor_add(c, b, name, n, &ev->start_mark) : 0;
-        ferry_free(name);
-        return r;
-    }
-    }
-    return 0;
-}
-
-static int
-yaml_load(struct ctx *c, const void *data, size_t len, struct ybuild *b)
-{
-    yaml_parser_t p;
-    yaml_event_t ev;
-    bool have_ev = false, done = false;
-    size_t ndocs = 0;
-    int rc = 0;
-
-    if (!yaml_parser_initialize(&p))
-        return nomem(c);
-    yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-    while (!done) {
-        if (!yaml_parser_parse(&p, &ev)) {
-            rc = yaml_fail(c, &p);
-            break;
-        }
-        have_ev = true;
-        rc = on_event(c, b, &ev, &ndocs, &done);
-        if (ev.type == YAML_SCALAR_EVENT)
-            sodium_memzero(ev.data.scalar.value, ev.data.scalar.length);
-        yaml_event_delete(&ev);
-        have_ev = false;
-        if (rc < 0)
-            break;
-    }
-    if (have_ev)
-        yaml_event_delete(&ev);
-    /* the parser's copies of the text may hold a password */
-    if (p.buffer.start != NULL)
-        sodium_memzero(p.buffer.start, (size_t)(p.buffer.end - p.buffer.start));
-    if (p.raw_buffer.start != NULL)
-        sodium_memzero(p.raw_buffer.start, (size_t)(p.raw_buffer.end - p.raw_buffer.start));
-    yaml_parser_delete(&p);
-    return rc;
-}
 
 /* ---- notices ------------------------------------------------------------------- */
 
@@ -522,12 +74,19 @@ notice(struct ctx *c, const struct ynode *n, const char *fmt, ...)
         return 0;
     }
     if ((c->notices[c->nnotices].text = ferry_strdup(text)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     c->notices[c->nnotices].line = n->line;
     c->notices[c->nnotices].col = n->col;
     c->notices[c->nnotices].more = 0;
     c->nnotices++;
     return 0;
+}
+
+/* The tree walker's hook for keys a table accepts without using them. */
+static int
+key_notice(void *ud, const struct ynode *key, const char *name, const char *text)
+{
+    return notice(ud, key, "%s: %s", name, text);
 }
 
 static int
@@ -539,650 +98,26 @@ notices_finish(struct ctx *c)
     if (n == 0)
         return 0;
     if ((v = ferry_calloc(n, sizeof *v)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     c->cfg->notices = v;
     for (size_t i = 0; i < c->nnotices; i++) {
         const struct pending_notice *pn = &c->notices[i];
         if (pn->more > 0)
-            v[i] = ferry_asprintf("%s:%u:%u: %s (and %zu more %s)", c->path, pn->line, pn->col,
+            v[i] = ferry_asprintf("%s:%u:%u: %s (and %zu more %s)", c->y.path, pn->line, pn->col,
                                   pn->text, pn->more, pn->more == 1 ? "place" : "places");
         else
-            v[i] = ferry_asprintf("%s:%u:%u: %s", c->path, pn->line, pn->col, pn->text);
+            v[i] = ferry_asprintf("%s:%u:%u: %s", c->y.path, pn->line, pn->col, pn->text);
         if (v[i] == NULL)
-            return nomem(c);
+            return ytree_nomem(&c->y);
         c->cfg->nnotices++;
     }
     if (c->dropped) {
         if ((v[c->nnotices] =
-                 ferry_asprintf("%s: %zu more notices not shown", c->path, c->dropped)) == NULL)
-            return nomem(c);
+                 ferry_asprintf("%s: %zu more notices not shown", c->y.path, c->dropped)) == NULL)
+            return ytree_nomem(&c->y);
         c->cfg->nnotices++;
     }
     return 0;
-}
-
-/* ---- scalar values ------------------------------------------------------------- */
-
-static bool
-is_null(const struct ynode *n)
-{
-    if (n == NULL)
-        return true;
-    if (n->kind != Y_SCALAR || !n->plain)
-        return false;
-    return n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
-           strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
-}
-
-static int
-want_scalar(struct ctx *c, const struct ynode *n, const char *what)
-{
-    if (n->kind != Y_SCALAR)
-        return fail(c, n, FERRY_E_INVALID, "%s must be a string, not a %s", what,
-                    n->kind == Y_MAP ? "mapping" : "list");
-    if (memchr(n->value, '\0', n->len) != NULL)
-        return fail(c, n, FERRY_E_INVALID, "%s contains a NUL byte", what);
-    return 0;
-}
-
-/* A plain string value (no templates); NULL for null. */
-static int
-get_string(struct ctx *c, const struct ynode *n, const char *what, char **out)
-{
-    int r;
-
-    *out = NULL;
-    if (is_null(n))
-        return 0;
-    if ((r = want_scalar(c, n, what)) < 0)
-        return r;
-    if ((*out = ferry_strndup(n->value, n->len)) == NULL)
-        return nomem(c);
-    return 0;
-}
-
-static int
-get_bool(struct ctx *c, const struct ynode *n, const char *what, bool *out)
-{
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
-                                      "YES",  "on",   "On",   "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
-                                     "NO",    "off",   "Off",   "OFF"};
-    int r;
-
-    if ((r = want_scalar(c, n, what)) < 0)
-        return r;
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (strcmp(n->value, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcmp(n->value, no[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return fail(c, n, FERRY_E_INVALID, "%s must be true or false", what);
-}
-
-/* The items of a list value (none for null). */
-static int
-get_list(struct ctx *c, const struct ynode *n, const char *what, struct ynode *const **items,
-         size_t *count)
-{
-    *items = NULL;
-    *count = 0;
-    if (is_null(n))
-        return 0;
-    if (n->kind != Y_SEQ)
-        return fail(c, n, FERRY_E_INVALID, "%s must be a list", what);
-    *items = n->items;
-    *count = n->n;
-    return 0;
-}
-
-static int
-strv_push(char ***v, size_t *n, char *s)
-{
-    char **nv = ferry_realloc(*v, (*n + 1) * sizeof *nv);
-
-    if (nv == NULL)
-        return -1;
-    nv[(*n)++] = s;
-    *v = nv;
-    return 0;
-}
-
-static int
-get_strlist(struct ctx *c, const struct ynode *n, const char *what, char ***out, size_t *nout)
-{
-    struct ynode *const *items;
-    size_t count;
-    int r;
-
-    if ((r = get_list(c, n, what, &items, &count)) < 0)
-        return r;
-    for (size_t i = 0; i < count; i++) {
-        char *s;
-        if ((r = get_string(c, items[i], what, &s)) < 0)
-            return r;
-        if (s == NULL && (s = ferry_strdup("")) == NULL)
-            return nomem(c);
-        if (strv_push(out, nout, s) < 0) {
-            ferry_free(s);
-            return nomem(c);
-        }
-    }
-    return 0;
-}
-
-/* ---- templates ----------------------------------------------------------------- */
-
-static bool
-is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
-}
-
-static int
-hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static size_t
-utf8_put(char *o, unsigned long cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Parse a Go string literal ("..." with escapes, or `raw`) at s[*i]. On
- * success *arg is a new string (ferry_free) without NUL bytes and *i is past
- * the closing quote. -1 if malformed, -2 out of memory. */
-static int
-go_string(const char *s, size_t len, size_t *i, char **arg)
-{
-    size_t j = *i, o = 0;
-    char *d;
-
-    if (j >= len || (s[j] != '"' && s[j] != '`'))
-        return -1;
-    /* the decoded text is never longer than the literal */
-    if ((d = ferry_malloc(len - j + 1)) == NULL)
-        return -2;
-    if (s[j] == '`') {
-        for (j++; j < len && s[j] != '`'; j++)
-            if (s[j] != '\r') /* Go drops carriage returns from raw strings */
-                d[o++] = s[j];
-        if (j >= len)
-            goto bad;
-        j++;
-        goto done;
-    }
-    for (j++; j < len && s[j] != '"'; j++) {
-        unsigned long v = 0;
-        size_t digits = 0;
-        if (s[j] == '\n')
-            goto bad;
-        if (s[j] != '\\') {
-            d[o++] = s[j];
-            continue;
-        }
-        if (++j >= len)
-            goto bad;
-        switch (s[j]) {
-        case 'a':
-            d[o++] = '\a';
-            continue;
-        case 'b':
-            d[o++] = '\b';
-            continue;
-        case 'f':
-            d[o++] = '\f';
-            continue;
-        case 'n':
-            d[o++] = '\n';
-            continue;
-        case 'r':
-            d[o++] = '\r';
-            continue;
-        case 't':
-            d[o++] = '\t';
-            continue;
-        case 'v':
-            d[o++] = '\v';
-            continue;
-        case '\\':
-            d[o++] = '\\';
-            continue;
-        case '"':
-            d[o++] = '"';
-            continue;
-        case 'x':
-            digits = 2;
-            break;
-        case 'u':
-            digits = 4;
-            break;
-        case 'U':
-            digits = 8;
-            break;
-        default:
-            if (s[j] >= '0' && s[j] <= '7') {
-                for (size_t k = 0; k < 3; k++, j++) {
-                    if (j >= len || s[j] < '0' || s[j] > '7')
-                        goto bad;
-                    v = v * 8 + (unsigned long)(s[j] - '0');
-                }
-                j--;
-                if (v > 255)
-                    goto bad;
-                d[o++] = (char)v;
-                continue;
-            }
-            goto bad;
-        }
-        for (size_t k = 0; k < digits; k++) {
-            int h = ++j < len ? hexval(s[j]) : -1;
-            if (h < 0)
-                goto bad;
-            v = v * 16 + (unsigned long)h;
-        }
-        if (digits == 2) {
-            d[o++] = (char)v;
-        } else {
-            if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-                goto bad;
-            o += utf8_put(d + o, v); /* \uXXXX is 6 bytes of literal for at most 3 */
-        }
-    }
-    if (j >= len)
-        goto bad;
-    j++;
-done:
-    d[o] = '\0';
-    if (memchr(d, '\0', o) != NULL)
-        goto bad;
-    *arg = d;
-    *i = j;
-    return 0;
-bad:
-    ferry_free(d);
-    return -1;
-}
-
-/* Report a template that is not file/env with one string. For secret fields the
- * action text is not shown: it may be a password that happens to hold "{{". */
-static int
-bad_template(struct ctx *c, const struct ynode *n, const char *what, bool secret, size_t from,
-             const char *why)
-{
-    char q[160];
-    const char *s = n->value;
-    size_t end = from + 2;
-
-    if (secret)
-        return fail(c, n, FERRY_E_INVALID, "template in %s: %s; %s", what, why, FUNCS_HINT);
-    while (end + 1 < n->len && !(s[end] == '}' && s[end + 1] == '}'))
-        end++;
-    end = end + 1 < n->len ? end + 2 : n->len;
-    sync_quote(q, sizeof q, s + from, end - from);
-    return fail(c, n, FERRY_E_INVALID, "template \"%s\" in %s: %s; %s", q, what, why, FUNCS_HINT);
-}
-
-static int
-eval_file(struct ctx *c, const struct ynode *n, const char *what, const char *path,
-          struct sbuf *out)
-{
-    struct sbuf fb = {0};
-    char q[256];
-    size_t a, z;
-    int rc = 0;
-
-    sync_quote(q, sizeof q, path, strlen(path));
-    if (slurp(path, &fb) < 0) {
-        if (errno == EFBIG)
-            rc = fail(c, n, FERRY_E_TOO_LARGE, "{{file \"%s\"}} in %s: larger than %u bytes", q,
-                      what, (unsigned)FERRY_MAX_CONFIG_FILE);
-        else
-            rc = ferry_error_sys(c->err, errno, "%s:%u:%u: {{file \"%s\"}} in %s", c->path, n->line,
-                                 n->col, q, what);
-        goto out;
-    }
-    if (memchr(fb.p, '\0', fb.len) != NULL) {
-        rc = fail(c, n, FERRY_E_INVALID, "{{file \"%s\"}} in %s: the file contains a NUL byte", q,
-                  what);
-        goto out;
-    }
-    /* like Go's strings.TrimSpace in regsync's file function (ASCII white space) */
-    for (a = 0; a < fb.len && is_space(fb.p[a]); a++)
-        ;
-    for (z = fb.len; z > a && is_space(fb.p[z - 1]); z--)
-        ;
-    if (sbuf_append(out, fb.p + a, z - a) < 0)
-        rc = errno == EFBIG ? fail(c, n, FERRY_E_TOO_LARGE, "%s: longer than %u bytes", what,
-                                   (unsigned)FERRY_MAX_CONFIG_FILE)
-                            : nomem(c);
-out:
-    sbuf_free(&fb);
-    return rc;
-}
-
-static int
-eval_env(struct ctx *c, const struct ynode *n, const char *what, const char *name, struct sbuf *out)
-{
-    const char *v = getenv(name);
-    char q[160];
-
-    if (v == NULL) {
-        sync_quote(q, sizeof q, name, strlen(name));
-        return fail(c, n, FERRY_E_INVALID, "{{env \"%s\"}} in %s: %s is not set", q, what, q);
-    }
-    if (sbuf_append(out, v, strlen(v)) < 0)
-        return errno == EFBIG ? fail(c, n, FERRY_E_TOO_LARGE, "%s: longer than %u bytes", what,
-                                     (unsigned)FERRY_MAX_CONFIG_FILE)
-                              : nomem(c);
-    return 0;
-}
-
-/* Expand one {{...}} action starting at s[from] ("{{"); *next is set past it. */
-static int
-expand_action(struct ctx *c, const struct ynode *n, const char *what, bool secret, size_t from,
-              struct sbuf *out, size_t *next)
-{
-    const char *s = n->value;
-    size_t len = n->len, j = from + 2, id0, idlen;
-    bool trim_right = false, is_file = false;
-    char *arg = NULL;
-    int rc, g;
-
-    if (j + 1 < len && s[j] == '-' && is_space(s[j + 1])) {
-        while (out->len > 0 && is_space(out->p[out->len - 1]))
-            out->p[--out->len] = '\0';
-        j++;
-    }
-    while (j < len && is_space(s[j]))
-        j++;
-    if (j + 1 < len && s[j] == '/' && s[j + 1] == '*') {
-        /* a Go template comment, {{/ * ... * /}}, expands to nothing */
-        for (j += 2; j + 1 < len && !(s[j] == '*' && s[j + 1] == '/'); j++)
-            ;
-        if (j + 1 >= len)
-            return bad_template(c, n, what, secret, from, "unterminated comment");
-        j += 2;
-        goto close;
-    }
-    id0 = j;
-    while (j < len && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') ||
-                       (s[j] >= '0' && s[j] <= '9' && j > id0) || s[j] == '_'))
-        j++;
-    idlen = j - id0;
-    if (idlen == 4 && memcmp(s + id0, "file", 4) == 0)
-        is_file = true;
-    else if (idlen == 3 && memcmp(s + id0, "env", 3) == 0)
-        is_file = false;
-    else
-        return bad_template(c, n, what, secret, from, "not supported");
-    if (j >= len || !is_space(s[j]))
-        return bad_template(c, n, what, secret, from,
-                            is_file ? "file takes one quoted path" : "env takes one quoted name");
-    while (j < len && is_space(s[j]))
-        j++;
-    g = go_string(s, len, &j, &arg);
-    if (g == -2)
-        return nomem(c);
-    if (g < 0 || arg[0] == '\0') {
-        ferry_free(arg);
-        return bad_template(c, n, what, secret, from,
-                            is_file ? "file takes one quoted path" : "env takes one quoted name");
-    }
-close:
-    while (j < len && is_space(s[j]))
-        j++;
-    if (j + 2 < len && s[j] == '-' && s[j + 1] == '}' && s[j + 2] == '}' && is_space(s[j - 1])) {
-        trim_right = true;
-        j++;
-    }
-    if (j + 1 >= len || s[j] != '}' || s[j + 1] != '}') {
-        ferry_free(arg);
-        return bad_template(c, n, what, secret, from,
-                            j >= len ? "no closing \"}}\"" : "only one argument is supported");
-    }
-    j += 2;
-    rc = 0;
-    if (arg != NULL)
-        rc = is_file ? eval_file(c, n, what, arg, out) : eval_env(c, n, what, arg, out);
-    ferry_free(arg);
-    if (rc < 0)
-        return rc;
-    if (trim_right)
-        while (j < len && is_space(s[j]))
-            j++;
-    *next = j;
-    return 0;
-}
-
-/* The value of n with {{file "PATH"}} and {{env "NAME"}} expanded (NULL for
- * null). Secret values are returned in sodium_malloc memory (sodium_free),
- * others in ferry_malloc memory (ferry_free). */
-static int
-expand(struct ctx *c, const struct ynode *n, const char *what, bool secret, char **out)
-{
-    struct sbuf b = {0};
-    const char *s;
-    size_t i = 0, len;
-    int r = 0;
-
-    *out = NULL;
-    if (is_null(n))
-        return 0;
-    if ((r = want_scalar(c, n, what)) < 0)
-        return r;
-    s = n->value;
-    len = n->len;
-    if (strstr(s, "{{") == NULL && !secret)
-        return (*out = ferry_strndup(s, len)) == NULL ? nomem(c) : 0;
-    if (sbuf_reserve(&b, 0) < 0) {
-        r = nomem(c);
-        goto out;
-    }
-    while (i < len) {
-        const char *open = strstr(s + i, "{{");
-        size_t at = open ? (size_t)(open - s) : len;
-        if (sbuf_append(&b, s + i, at - i) < 0) {
-            r = nomem(c);
-            goto out;
-        }
-        if (open == NULL)
-            break;
-        if ((r = expand_action(c, n, what, secret, at, &b, &i)) < 0)
-            goto out;
-    }
-    if (secret) {
-        *out = b.p;
-        b.p = NULL;
-    } else if ((*out = ferry_strndup(b.p, b.len)) == NULL) {
-        r = nomem(c);
-    }
-out:
-    sbuf_free(&b);
-    return r;
-}
-
-/* ---- mappings ------------------------------------------------------------------ */
-
-struct keydef {
-    const char *name;
-    const char *notice; /* accepted but not used: what ferry does instead */
-};
-
-typedef int (*key_fn)(struct ctx *c, size_t id, const struct ynode *key, const struct ynode *val,
-                      void *ud);
-
-struct mapspec {
-    const char *what; /* "sync entry" */
-    const struct keydef *keys;
-    size_t nkeys;
-    key_fn fn;
-};
-
-static int
-key_id(const struct mapspec *spec, const struct ynode *k)
-{
-    for (size_t i = 0; i < spec->nkeys; i++)
-        if (strlen(spec->keys[i].name) == k->len &&
-            memcmp(spec->keys[i].name, k->value, k->len) == 0)
-            return (int)i;
-    return -1;
-}
-
-static int
-use_key(struct ctx *c, const struct mapspec *spec, size_t id, const struct ynode *k,
-        const struct ynode *v, void *ud)
-{
-    if (spec->keys[id].notice != NULL)
-        return notice(c, k, "%s: %s", spec->keys[id].name, spec->keys[id].notice);
-    return spec->fn(c, id, k, v, ud);
-}
-
-static bool
-is_merge_key(const struct ynode *k)
-{
-    return k->kind == Y_SCALAR && k->plain && strcmp(k->value, "<<") == 0;
-}
-
-static bool
-is_extension(const struct ynode *k)
-{
-    return k->len >= 2 && k->value[0] == 'x' && k->value[1] == '-';
-}
-
-static int
-unknown_key(struct ctx *c, const struct mapspec *spec, const struct ynode *k)
-{
-    char q[96];
-
-    sync_quote(q, sizeof q, k->value, k->len);
-    return fail(c, k, FERRY_E_INVALID, "unknown key \"%s\" in %s", q, spec->what);
-}
-
-/* Keys merged in with "<<: *anchor" (a mapping or a list of them): keys given
- * explicitly, or by an earlier merge, win. */
-static int
-walk_merge(struct ctx *c, const struct ynode *m, const struct mapspec *spec, void *ud,
-           const struct ynode **first, unsigned depth)
-{
-    const struct ynode *inner = NULL;
-    int r;
-
-    if (depth >= FERRY_SYNC_MAX_DEPTH)
-        return fail(c, m, FERRY_E_TOO_LARGE, "merge keys nested deeper than %d levels",
-                    FERRY_SYNC_MAX_DEPTH);
-    if (m->kind == Y_SEQ) {
-        for (size_t i = 0; i < m->n; i++) {
-            if (m->items[i]->kind != Y_MAP)
-                return fail(c, m->items[i], FERRY_E_INVALID, "\"<<\" in %s takes mappings to merge",
-                            spec->what);
-            if ((r = walk_merge(c, m->items[i], spec, ud, first, depth + 1)) < 0)
-                return r;
-        }
-        return 0;
-    }
-    if (m->kind != Y_MAP)
-        return fail(c, m, FERRY_E_INVALID, "\"<<\" in %s takes a mapping to merge", spec->what);
-    for (size_t i = 0; i + 1 < m->n; i += 2) {
-        const struct ynode *k = m->items[i], *v = m->items[i + 1];
-        int id;
-        if (k->kind != Y_SCALAR)
-            return fail(c, k, FERRY_E_INVALID, "keys in %s must be strings", spec->what);
-        if (is_merge_key(k)) {
-            if (inner == NULL)
-                inner = v;
-            continue;
-        }
-        if ((id = key_id(spec, k)) < 0) {
-            if (is_extension(k))
-                continue;
-            return unknown_key(c, spec, k);
-        }
-        if (first[id] != NULL)
-            continue;
-        first[id] = k;
-        if ((r = use_key(c, spec, (size_t)id, k, v, ud)) < 0)
-            return r;
-    }
-    return inner ? walk_merge(c, inner, spec, ud, first, depth + 1) : 0;
-}
-
-/* Walk a mapping against spec: decode known keys, note online-only ones,
- * skip x- keys, reject unknown and duplicate keys. null is an empty mapping. */
-static int
-walk_map(struct ctx *c, const struct ynode *map, const struct mapspec *spec, void *ud)
-{
-    const struct ynode *first[64] = {0};
-    const struct ynode *merge = NULL, *merge_key = NULL;
-    char q[96];
-    int r;
-
-    if (spec->nkeys > 64)
-        return ferry_error_new(c->err, FERRY_E_INTERNAL, "%s: too many keys", spec->what);
-    if (is_null(map))
-        return 0;
-    if (map->kind != Y_MAP)
-        return fail(c, map, FERRY_E_INVALID, "%s must be a mapping", spec->what);
-    for (size_t i = 0; i + 1 < map->n; i += 2) {
-        const struct ynode *k = map->items[i], *v = map->items[i + 1];
-        int id;
-        if (k->kind != Y_SCALAR)
-            return fail(c, k, FERRY_E_INVALID, "keys in %s must be strings", spec->what);
-        if (is_merge_key(k)) {
-            if (merge_key != NULL)
-                return fail(c, k, FERRY_E_INVALID, "duplicate key \"<<\" in %s (first at line %u)",
-                            spec->what, merge_key->line);
-            merge_key = k;
-            merge = v;
-            continue;
-        }
-        if ((id = key_id(spec, k)) < 0) {
-            if (is_extension(k))
-                continue;
-            return unknown_key(c, spec, k);
-        }
-        if (first[id] != NULL) {
-            sync_quote(q, sizeof q, k->value, k->len);
-            return fail(c, k, FERRY_E_INVALID, "duplicate key \"%s\" in %s (first at line %u)", q,
-                        spec->what, first[id]->line);
-        }
-        first[id] = k;
-        if ((r = use_key(c, spec, (size_t)id, k, v, ud)) < 0)
-            return r;
-    }
-    return merge ? walk_merge(c, merge, spec, ud, first, 0) : 0;
 }
 
 /* ---- references and platforms ---------------------------------------------------- */
@@ -1203,16 +138,16 @@ check_ref(struct ctx *c, const struct ynode *n, const char *what, const char *s,
     char q[300];
     int r;
 
-    sync_quote(q, sizeof q, s, strlen(s));
+    ferry_quote(q, sizeof q, s, strlen(s));
     if (repo_only && has_tag_or_digest(s))
-        return fail(c, n, FERRY_E_INVALID,
-                    "%s \"%s\" must name a repository, without tag or digest", what, q);
+        return ytree_fail(&c->y, n, FERRY_E_INVALID,
+                          "%s \"%s\" must name a repository, without tag or digest", what, q);
     if (ferry_ref_parse(s, true, &ref, &e2) < 0) {
         if (e2 != NULL && e2->code == FERRY_E_NOMEM)
-            r = nomem(c);
+            r = ytree_nomem(&c->y);
         else
-            r = fail(c, n, FERRY_E_INVALID, "%s \"%s\" is not a valid reference: %s", what, q,
-                     e2 ? e2->msg : "malformed");
+            r = ytree_fail(&c->y, n, FERRY_E_INVALID, "%s \"%s\" is not a valid reference: %s",
+                           what, q, e2 ? e2->msg : "malformed");
         ferry_error_free(e2);
         return r;
     }
@@ -1225,7 +160,7 @@ check_ref(struct ctx *c, const struct ynode *n, const char *what, const char *s,
 static int
 get_referrer_repo(struct ctx *c, const struct ynode *v, const char *what, char **out)
 {
-    int r = expand(c, v, what, false, out);
+    int r = template_expand(&c->y, v, what, false, out);
 
     if (r < 0)
         return r;
@@ -1260,8 +195,9 @@ check_platform(struct ctx *c, const struct ynode *n, const char *s)
             break;
         plen++;
     }
-    sync_quote(q, sizeof q, s, strlen(s));
-    return fail(c, n, FERRY_E_INVALID, "platform \"%s\" is not OS/ARCH or OS/ARCH/VARIANT", q);
+    ferry_quote(q, sizeof q, s, strlen(s));
+    return ytree_fail(&c->y, n, FERRY_E_INVALID,
+                      "platform \"%s\" is not OS/ARCH or OS/ARCH/VARIANT", q);
 }
 
 /* ---- creds ------------------------------------------------------------------- */
@@ -1282,7 +218,7 @@ enum {
     C_CREDHELPER,
 };
 
-static const struct keydef cred_keys[] = {
+static const struct ytree_key cred_keys[] = {
     [C_REGISTRY] = {"registry", NULL},
     [C_HOSTNAME] = {"hostname", NULL},
     [C_USER] = {"user", NULL},
@@ -1310,15 +246,17 @@ static const struct keydef cred_keys[] = {
 };
 
 struct cred_ud {
+    struct ctx *c;
     struct ferry_sync_cred *cr;
     bool tls_set;
     const struct ynode *registry_node;
 };
 
 static int
-cred_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+cred_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
     struct cred_ud *u = ud;
+    struct ctx *c = u->c;
     struct ferry_sync_cred *cr = u->cr;
     char *tls = NULL;
     int r = 0;
@@ -1327,23 +265,23 @@ cred_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v,
     switch (id) {
     case C_REGISTRY:
         u->registry_node = v;
-        return expand(c, v, "registry", false, &cr->registry);
+        return template_expand(&c->y, v, "registry", false, &cr->registry);
     case C_HOSTNAME:
-        return get_string(c, v, "hostname", &cr->hostname);
+        return ytree_get_string(&c->y, v, "hostname", &cr->hostname);
     case C_USER:
-        return expand(c, v, "user", false, &cr->user);
+        return template_expand(&c->y, v, "user", false, &cr->user);
     case C_PASS:
-        return expand(c, v, "pass", true, &cr->pass);
+        return template_expand(&c->y, v, "pass", true, &cr->pass);
     case C_REGCERT:
-        return expand(c, v, "regcert", false, &cr->regcert);
+        return template_expand(&c->y, v, "regcert", false, &cr->regcert);
     case C_CLIENTCERT:
-        return expand(c, v, "clientcert", false, &cr->client_cert);
+        return template_expand(&c->y, v, "clientcert", false, &cr->client_cert);
     case C_CLIENTKEY:
-        return expand(c, v, "clientkey", true, &cr->client_key);
+        return template_expand(&c->y, v, "clientkey", true, &cr->client_key);
     case C_CREDHELPER:
-        return get_string(c, v, "credHelper", &cr->cred_helper);
+        return ytree_get_string(&c->y, v, "credHelper", &cr->cred_helper);
     case C_TLS:
-        if ((r = get_string(c, v, "tls", &tls)) < 0)
+        if ((r = ytree_get_string(&c->y, v, "tls", &tls)) < 0)
             return r;
         if (tls == NULL || tls[0] == '\0')
             ;
@@ -1354,7 +292,7 @@ cred_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v,
         else if (strcasecmp(tls, "disabled") == 0)
             cr->tls = FERRY_SYNC_TLS_DISABLED;
         else
-            r = fail(c, v, FERRY_E_INVALID, "tls must be enabled, insecure or disabled");
+            r = ytree_fail(&c->y, v, FERRY_E_INVALID, "tls must be enabled, insecure or disabled");
         u->tls_set = tls != NULL && tls[0] != '\0';
         ferry_free(tls);
         return r;
@@ -1395,9 +333,9 @@ registry_name(const char *s, const char **start, size_t *n, bool *http)
 static int
 parse_cred(struct ctx *c, const struct ynode *item, struct ferry_sync_cred *cr)
 {
-    static const struct mapspec spec = {"creds entry", cred_keys,
-                                        sizeof cred_keys / sizeof cred_keys[0], cred_key};
-    struct cred_ud u = {cr, false, NULL};
+    static const struct ytree_map spec = {"creds entry", cred_keys,
+                                          sizeof cred_keys / sizeof cred_keys[0], cred_key};
+    struct cred_ud u = {c, cr, false, NULL};
     const char *h;
     char *name, q[160];
     size_t hn;
@@ -1407,37 +345,39 @@ parse_cred(struct ctx *c, const struct ynode *item, struct ferry_sync_cred *cr)
     cr->line = item->line;
     cr->column = item->col;
     if (item->kind != Y_MAP)
-        return fail(c, item, FERRY_E_INVALID, "creds entries must be mappings");
-    if ((r = walk_map(c, item, &spec, &u)) < 0)
+        return ytree_fail(&c->y, item, FERRY_E_INVALID, "creds entries must be mappings");
+    if ((r = ytree_walk_map(&c->y, item, &spec, &u)) < 0)
         return r;
     if (cr->registry == NULL || cr->registry[0] == '\0')
-        return fail(c, u.registry_node ? u.registry_node : item, FERRY_E_INVALID,
-                    "creds entry has no registry");
+        return ytree_fail(&c->y, u.registry_node ? u.registry_node : item, FERRY_E_INVALID,
+                          "creds entry has no registry");
     registry_name(cr->registry, &h, &hn, &http);
     if (hn == 0)
-        return fail(c, u.registry_node, FERRY_E_INVALID, "creds entry has no registry host");
+        return ytree_fail(&c->y, u.registry_node, FERRY_E_INVALID,
+                          "creds entry has no registry host");
     if (http && !u.tls_set)
         cr->tls = FERRY_SYNC_TLS_DISABLED;
     if ((name = ferry_strndup(h, hn)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     ferry_free(cr->registry);
     cr->registry = name;
     for (size_t i = 0; i < c->cfg->ncreds; i++) {
         if (strcasecmp(c->cfg->creds[i].registry, name) == 0) {
-            sync_quote(q, sizeof q, name, strlen(name));
-            return fail(c, u.registry_node, FERRY_E_INVALID,
-                        "creds for \"%s\" already given at line %u", q, c->cfg->creds[i].line);
+            ferry_quote(q, sizeof q, name, strlen(name));
+            return ytree_fail(&c->y, u.registry_node, FERRY_E_INVALID,
+                              "creds for \"%s\" already given at line %u", q,
+                              c->cfg->creds[i].line);
         }
     }
     if (cr->regcert != NULL && cr->regcert[0] == '\0')
         ferry_safefree(cr->regcert);
     if (cr->regcert != NULL && strstr(cr->regcert, "-----BEGIN ") == NULL)
-        return fail(c, item, FERRY_E_INVALID,
-                    "regcert is not PEM text (to read a file, write {{file \"PATH\"}})");
+        return ytree_fail(&c->y, item, FERRY_E_INVALID,
+                          "regcert is not PEM text (to read a file, write {{file \"PATH\"}})");
     if (cr->client_cert != NULL && cr->client_cert[0] == '\0')
         ferry_safefree(cr->client_cert);
     if (cr->client_key != NULL && cr->client_key[0] == '\0') {
-        sodium_free(cr->client_key);
+        ferry_secret_free(cr->client_key);
         cr->client_key = NULL;
     }
     return 0;
@@ -1449,11 +389,11 @@ cred_clear(struct ferry_sync_cred *cr)
     ferry_free(cr->registry);
     ferry_free(cr->hostname);
     ferry_free(cr->user);
-    sodium_free(cr->pass);
+    ferry_secret_free(cr->pass);
     ferry_free(cr->cred_helper);
     ferry_free(cr->regcert);
     ferry_free(cr->client_cert);
-    sodium_free(cr->client_key);
+    ferry_secret_free(cr->client_key);
     memset(cr, 0, sizeof *cr);
 }
 
@@ -1464,8 +404,8 @@ filters_free(struct ferry_sync_referrer_filter *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         ferry_free(f[i].artifact_type);
-        ferry_sync_strv_free(f[i].annotation_keys, f[i].nannotations);
-        ferry_sync_strv_free(f[i].annotation_values, f[i].nannotations);
+        ferry_strv_free(f[i].annotation_keys, f[i].nannotations);
+        ferry_strv_free(f[i].annotation_values, f[i].nannotations);
     }
     ferry_free(f);
 }
@@ -1487,34 +427,34 @@ parse_annotations(struct ctx *c, const struct ynode *m, struct ferry_sync_referr
     char q[96];
     int r = 0;
 
-    if (is_null(m))
+    if (ytree_is_null(m))
         return 0;
     if (m->kind != Y_MAP)
-        return fail(c, m, FERRY_E_INVALID, "annotations must be a mapping");
+        return ytree_fail(&c->y, m, FERRY_E_INVALID, "annotations must be a mapping");
     if (m->n / 2 > 0 && (keys = ferry_calloc(m->n / 2, sizeof *keys)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     if ((f->annotation_keys = ferry_calloc(m->n / 2 + 1, sizeof(char *))) == NULL ||
         (f->annotation_values = ferry_calloc(m->n / 2 + 1, sizeof(char *))) == NULL) {
-        r = nomem(c);
+        r = ytree_nomem(&c->y);
         goto out;
     }
     for (size_t i = 0; i + 1 < m->n; i += 2) {
         char *k = NULL, *v = NULL;
-        if ((r = get_string(c, m->items[i], "annotation name", &k)) < 0)
+        if ((r = ytree_get_string(&c->y, m->items[i], "annotation name", &k)) < 0)
             goto out;
         if (k == NULL || k[0] == '\0') {
             ferry_free(k);
-            r = fail(c, m->items[i], FERRY_E_INVALID, "empty annotation name");
+            r = ytree_fail(&c->y, m->items[i], FERRY_E_INVALID, "empty annotation name");
             goto out;
         }
         f->annotation_keys[f->nannotations] = k;
-        if ((r = get_string(c, m->items[i + 1], "annotation value", &v)) < 0) {
+        if ((r = ytree_get_string(&c->y, m->items[i + 1], "annotation value", &v)) < 0) {
             f->annotation_values[f->nannotations++] = NULL;
             goto out;
         }
         if (v == NULL && (v = ferry_strdup("")) == NULL) {
             f->annotation_values[f->nannotations++] = NULL;
-            r = nomem(c);
+            r = ytree_nomem(&c->y);
             goto out;
         }
         f->annotation_values[f->nannotations++] = v;
@@ -1524,8 +464,8 @@ parse_annotations(struct ctx *c, const struct ynode *m, struct ferry_sync_referr
     for (size_t i = 1; i < nk; i++)
         if (cmp_node_key(&keys[i - 1], &keys[i]) == 0) {
             const struct ynode *later = keys[i]->line > keys[i - 1]->line ? keys[i] : keys[i - 1];
-            sync_quote(q, sizeof q, later->value, later->len);
-            r = fail(c, later, FERRY_E_INVALID, "duplicate annotation \"%s\"", q);
+            ferry_quote(q, sizeof q, later->value, later->len);
+            r = ytree_fail(&c->y, later, FERRY_E_INVALID, "duplicate annotation \"%s\"", q);
             goto out;
         }
 out:
@@ -1534,19 +474,26 @@ out:
 }
 
 enum { F_ARTIFACT, F_ANNOTATIONS };
-static const struct keydef filter_keys[] = {
+static const struct ytree_key filter_keys[] = {
     [F_ARTIFACT] = {"artifactType", NULL},
     [F_ANNOTATIONS] = {"annotations", NULL},
 };
 
+struct filter_ud {
+    struct ctx *c;
+    struct ferry_sync_referrer_filter *f;
+};
+
 static int
-filter_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+filter_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
-    struct ferry_sync_referrer_filter *f = ud;
+    struct filter_ud *u = ud;
+    struct ctx *c = u->c;
+    struct ferry_sync_referrer_filter *f = u->f;
 
     (void)k;
     if (id == F_ARTIFACT) {
-        int r = get_string(c, v, "artifactType", &f->artifact_type);
+        int r = ytree_get_string(&c->y, v, "artifactType", &f->artifact_type);
         if (r == 0 && f->artifact_type != NULL && f->artifact_type[0] == '\0')
             ferry_safefree(f->artifact_type);
         return r;
@@ -1558,23 +505,25 @@ static int
 parse_filters(struct ctx *c, const struct ynode *n, struct ferry_sync_referrer_filter **out,
               size_t *nout)
 {
-    static const struct mapspec spec = {"referrerFilters entry", filter_keys,
-                                        sizeof filter_keys / sizeof filter_keys[0], filter_key};
+    static const struct ytree_map spec = {"referrerFilters entry", filter_keys,
+                                          sizeof filter_keys / sizeof filter_keys[0], filter_key};
     struct ynode *const *items;
     size_t count;
     int r;
 
-    if ((r = get_list(c, n, "referrerFilters", &items, &count)) < 0)
+    if ((r = ytree_get_list(&c->y, n, "referrerFilters", &items, &count)) < 0)
         return r;
     if (count == 0)
         return 0;
     if ((*out = ferry_calloc(count, sizeof **out)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     for (size_t i = 0; i < count; i++) {
+        struct filter_ud u = {c, &(*out)[i]};
         (*nout)++;
         if (items[i]->kind != Y_MAP)
-            return fail(c, items[i], FERRY_E_INVALID, "referrerFilters entries must be mappings");
-        if ((r = walk_map(c, items[i], &spec, &(*out)[i])) < 0)
+            return ytree_fail(&c->y, items[i], FERRY_E_INVALID,
+                              "referrerFilters entries must be mappings");
+        if ((r = ytree_walk_map(&c->y, items[i], &spec, &u)) < 0)
             return r;
     }
     return 0;
@@ -1587,23 +536,23 @@ copy_filters(struct ctx *c, const struct ferry_sync_referrer_filter *src, size_t
     if (n == 0)
         return 0;
     if ((*out = ferry_calloc(n, sizeof **out)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     for (size_t i = 0; i < n; i++) {
         struct ferry_sync_referrer_filter *d = &(*out)[i];
         (*nout)++;
         if (src[i].artifact_type && (d->artifact_type = ferry_strdup(src[i].artifact_type)) == NULL)
-            return nomem(c);
+            return ytree_nomem(&c->y);
         if (src[i].nannotations == 0)
             continue;
         if ((d->annotation_keys = ferry_calloc(src[i].nannotations, sizeof(char *))) == NULL ||
             (d->annotation_values = ferry_calloc(src[i].nannotations, sizeof(char *))) == NULL)
-            return nomem(c);
+            return ytree_nomem(&c->y);
         for (size_t j = 0; j < src[i].nannotations; j++) {
             d->nannotations++;
             d->annotation_keys[j] = ferry_strdup(src[i].annotation_keys[j]);
             d->annotation_values[j] = ferry_strdup(src[i].annotation_values[j]);
             if (d->annotation_keys[j] == NULL || d->annotation_values[j] == NULL)
-                return nomem(c);
+                return ytree_nomem(&c->y);
         }
     }
     return 0;
@@ -1612,27 +561,29 @@ copy_filters(struct ctx *c, const struct ferry_sync_referrer_filter *src, size_t
 static void
 tagset_clear(struct ferry_sync_tagset *t)
 {
-    ferry_sync_strv_free(t->allow, t->nallow);
-    ferry_sync_strv_free(t->deny, t->ndeny);
+    ferry_strv_free(t->allow, t->nallow);
+    ferry_strv_free(t->deny, t->ndeny);
     memset(t, 0, sizeof *t);
 }
 
 enum { G_ALLOW, G_DENY, G_SEMVER };
-static const struct keydef tag_keys[] = {
+static const struct ytree_key tag_keys[] = {
     [G_ALLOW] = {"allow", NULL},
     [G_DENY] = {"deny", NULL},
     [G_SEMVER] = {"semverRange", NULL},
 };
 
 struct tagset_ud {
+    struct ctx *c;
     struct ferry_sync_tagset *set;
     struct ferry_sync_matcher *m;
 };
 
 static int
-tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+tag_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
     struct tagset_ud *u = ud;
+    struct ctx *c = u->c;
     bool deny = id == G_DENY;
     const char *what = deny ? "tags.deny" : "tags.allow";
     struct ynode *const *items;
@@ -1640,32 +591,33 @@ tag_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
     int r;
 
     if (id == G_SEMVER)
-        return fail(c, k, FERRY_E_UNSUPPORTED,
-                    "semverRange is not supported by ferry; select versions with allow and deny "
-                    "patterns");
-    if ((r = get_list(c, v, what, &items, &count)) < 0)
+        return ytree_fail(
+            &c->y, k, FERRY_E_UNSUPPORTED,
+            "semverRange is not supported by ferry; select versions with allow and deny "
+            "patterns");
+    if ((r = ytree_get_list(&c->y, v, what, &items, &count)) < 0)
         return r;
     for (size_t i = 0; i < count; i++) {
         const struct ynode *pn = items[i];
         char emsg[256], q[200], *s = NULL;
         size_t off = 0;
-        if ((r = get_string(c, pn, what, &s)) < 0)
+        if ((r = ytree_get_string(&c->y, pn, what, &s)) < 0)
             return r;
         if (s == NULL && (s = ferry_strdup("")) == NULL)
-            return nomem(c);
-        if (strv_push(deny ? &u->set->deny : &u->set->allow,
-                      deny ? &u->set->ndeny : &u->set->nallow, s) < 0) {
+            return ytree_nomem(&c->y);
+        if (ferry_strv_push(deny ? &u->set->deny : &u->set->allow,
+                            deny ? &u->set->ndeny : &u->set->nallow, s) < 0) {
             ferry_free(s);
-            return nomem(c);
+            return ytree_nomem(&c->y);
         }
         r = sync_matcher_add_pattern(u->m, deny, s, strlen(s), pn->line, pn->col, emsg, sizeof emsg,
                                      &off);
         if (r == -FERRY_E_NOMEM)
-            return nomem(c);
-        sync_quote(q, sizeof q, s, strlen(s));
+            return ytree_nomem(&c->y);
+        ferry_quote(q, sizeof q, s, strlen(s));
         if (r < 0)
-            return fail(c, pn, FERRY_E_INVALID, "bad pattern \"%s\" in %s: %s at offset %zu", q,
-                        what, emsg, off);
+            return ytree_fail(&c->y, pn, FERRY_E_INVALID,
+                              "bad pattern \"%s\" in %s: %s at offset %zu", q, what, emsg, off);
         if (sync_pattern_top_alternation(s, strlen(s)) &&
             (r = notice(c, pn,
                         "pattern \"%s\": ferry matches each '|' alternative against the whole tag "
@@ -1681,12 +633,12 @@ static int
 parse_tagset(struct ctx *c, const struct ynode *n, const char *what, struct ferry_sync_tagset *set,
              struct ferry_sync_matcher *m)
 {
-    const struct mapspec spec = {what, tag_keys, sizeof tag_keys / sizeof tag_keys[0], tag_key};
-    struct tagset_ud u = {set, m};
+    const struct ytree_map spec = {what, tag_keys, sizeof tag_keys / sizeof tag_keys[0], tag_key};
+    struct tagset_ud u = {c, set, m};
 
     if (sync_matcher_add_set(m) < 0)
-        return nomem(c);
-    return walk_map(c, n, &spec, &u);
+        return ytree_nomem(&c->y);
+    return ytree_walk_map(&c->y, n, &spec, &u);
 }
 
 /* ---- defaults and sync entries ------------------------------------------------------ */
@@ -1712,7 +664,7 @@ parse_tagset(struct ctx *c, const struct ynode *n, const char *what, struct ferr
 #define N_HOOKS "ferry runs no hooks; run commands before or after ferry-export"
 
 enum { D_REFERRERS, D_FILTERS, D_RSRC, D_RTGT, D_SKIPDOCKER };
-static const struct keydef default_keys[] = {
+static const struct ytree_key default_keys[] = {
     [D_REFERRERS] = {"referrers", NULL},
     [D_FILTERS] = {"referrerFilters", NULL},
     [D_RSRC] = {"referrerSource", NULL},
@@ -1738,29 +690,29 @@ static const struct keydef default_keys[] = {
 };
 
 static int
-default_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+default_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
+    struct ctx *c = ud;
     struct defaults *d = &c->d;
     bool b = false;
     int r;
 
     (void)k;
-    (void)ud;
     switch (id) {
     case D_REFERRERS:
-        if ((r = get_bool(c, v, "referrers", &b)) < 0)
+        if ((r = ytree_get_bool(&c->y, v, "referrers", &b)) < 0)
             return r;
         d->referrers = b ? 1 : 0;
         return 0;
     case D_FILTERS:
-        d->filters_set = !is_null(v);
+        d->filters_set = !ytree_is_null(v);
         return parse_filters(c, v, &d->filters, &d->nfilters);
     case D_RSRC:
         return get_referrer_repo(c, v, "referrerSource", &d->rsrc);
     case D_RTGT:
         return get_referrer_repo(c, v, "referrerTarget", &d->rtgt);
     case D_SKIPDOCKER:
-        return get_bool(c, v, "skipDockerConfig", &c->cfg->skip_docker_config);
+        return ytree_get_bool(&c->y, v, "skipDockerConfig", &c->cfg->skip_docker_config);
     }
     return 0;
 }
@@ -1779,7 +731,7 @@ enum {
     S_RTGT,
 };
 
-static const struct keydef sync_keys[] = {
+static const struct ytree_key sync_keys[] = {
     [S_SOURCE] = {"source", NULL},
     [S_TARGET] = {"target", NULL},
     [S_TYPE] = {"type", NULL},
@@ -1807,6 +759,7 @@ static const struct keydef sync_keys[] = {
 };
 
 struct entry_ud {
+    struct ctx *c;
     struct ferry_sync_entry *e;
     int referrers; /* -1 unset */
     bool filters_set;
@@ -1814,9 +767,10 @@ struct entry_ud {
 };
 
 static int
-entry_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+entry_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
     struct entry_ud *u = ud;
+    struct ctx *c = u->c;
     struct ferry_sync_entry *e = u->e;
     struct ynode *const *items;
     size_t count;
@@ -1828,25 +782,25 @@ entry_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v
     switch (id) {
     case S_SOURCE:
         u->source_node = v;
-        return expand(c, v, "source", false, &e->source);
+        return template_expand(&c->y, v, "source", false, &e->source);
     case S_TARGET:
         u->target_node = v;
-        return expand(c, v, "target", false, &e->target);
+        return template_expand(&c->y, v, "target", false, &e->target);
     case S_TYPE:
         u->type_node = v;
-        if ((r = get_string(c, v, "type", &s)) < 0)
+        if ((r = ytree_get_string(&c->y, v, "type", &s)) < 0)
             return r;
         if (s != NULL && strcmp(s, "repository") == 0)
             e->type = FERRY_SYNC_REPOSITORY;
         else if (s != NULL && strcmp(s, "image") == 0)
             e->type = FERRY_SYNC_IMAGE;
         else if (s != NULL && strcmp(s, "registry") == 0)
-            r = fail(c, v, FERRY_E_UNSUPPORTED,
-                     "type registry is not supported: ferry does not list a registry's "
-                     "repositories; write a type: repository entry for each");
+            r = ytree_fail(&c->y, v, FERRY_E_UNSUPPORTED,
+                           "type registry is not supported: ferry does not list a registry's "
+                           "repositories; write a type: repository entry for each");
         else if (s != NULL) {
-            sync_quote(q, sizeof q, s, strlen(s));
-            r = fail(c, v, FERRY_E_INVALID, "type \"%s\" is not repository or image", q);
+            ferry_quote(q, sizeof q, s, strlen(s));
+            r = ytree_fail(&c->y, v, FERRY_E_INVALID, "type \"%s\" is not repository or image", q);
         }
         ferry_free(s);
         return r;
@@ -1860,40 +814,41 @@ entry_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v
         return 0;
     case S_TAGSETS:
         u->tagsets_node = v;
-        if ((r = get_list(c, v, "tagSets", &items, &count)) < 0)
+        if ((r = ytree_get_list(&c->y, v, "tagSets", &items, &count)) < 0)
             return r;
         if (count == 0)
             return 0;
         if ((e->tag_sets = ferry_calloc(count, sizeof *e->tag_sets)) == NULL)
-            return nomem(c);
+            return ytree_nomem(&c->y);
         for (size_t i = 0; i < count; i++) {
             e->ntag_sets++;
             if (items[i]->kind != Y_MAP)
-                return fail(c, items[i], FERRY_E_INVALID, "tagSets entries must be mappings");
+                return ytree_fail(&c->y, items[i], FERRY_E_INVALID,
+                                  "tagSets entries must be mappings");
             if ((r = parse_tagset(c, items[i], "tagSets entry", &e->tag_sets[i], e->matcher)) < 0)
                 return r;
         }
         return 0;
     case S_PLATFORM:
-        if ((r = get_string(c, v, "platform", &e->platform)) < 0)
+        if ((r = ytree_get_string(&c->y, v, "platform", &e->platform)) < 0)
             return r;
         if (e->platform != NULL && e->platform[0] == '\0')
             ferry_safefree(e->platform);
         return e->platform ? check_platform(c, v, e->platform) : 0;
     case S_PLATFORMS:
-        if ((r = get_strlist(c, v, "platforms", &e->platforms, &e->nplatforms)) < 0)
+        if ((r = ytree_get_strlist(&c->y, v, "platforms", &e->platforms, &e->nplatforms)) < 0)
             return r;
         for (size_t i = 0; i < e->nplatforms; i++)
             if ((r = check_platform(c, v->items[i], e->platforms[i])) < 0)
                 return r;
         return 0;
     case S_REFERRERS:
-        if ((r = get_bool(c, v, "referrers", &b)) < 0)
+        if ((r = ytree_get_bool(&c->y, v, "referrers", &b)) < 0)
             return r;
         u->referrers = b ? 1 : 0;
         return 0;
     case S_FILTERS:
-        u->filters_set = !is_null(v);
+        u->filters_set = !ytree_is_null(v);
         return parse_filters(c, v, &e->referrer_filters, &e->nreferrer_filters);
     case S_RSRC:
         return get_referrer_repo(c, v, "referrerSource", &e->referrer_source);
@@ -1913,7 +868,7 @@ entry_clear(struct ferry_sync_entry *e)
         tagset_clear(&e->tag_sets[i]);
     ferry_free(e->tag_sets);
     ferry_free(e->platform);
-    ferry_sync_strv_free(e->platforms, e->nplatforms);
+    ferry_strv_free(e->platforms, e->nplatforms);
     ferry_free(e->referrer_source);
     ferry_free(e->referrer_target);
     filters_free(e->referrer_filters, e->nreferrer_filters);
@@ -1924,9 +879,9 @@ entry_clear(struct ferry_sync_entry *e)
 static int
 parse_entry(struct ctx *c, const struct ynode *item, struct ferry_sync_entry *e)
 {
-    static const struct mapspec spec = {"sync entry", sync_keys,
-                                        sizeof sync_keys / sizeof sync_keys[0], entry_key};
-    struct entry_ud u = {e, -1, false, NULL, NULL, NULL, NULL, NULL};
+    static const struct ytree_map spec = {"sync entry", sync_keys,
+                                          sizeof sync_keys / sizeof sync_keys[0], entry_key};
+    struct entry_ud u = {c, e, -1, false, NULL, NULL, NULL, NULL, NULL};
     const struct defaults *d = &c->d;
     bool repo;
     int r;
@@ -1934,20 +889,20 @@ parse_entry(struct ctx *c, const struct ynode *item, struct ferry_sync_entry *e)
     e->line = item->line;
     e->column = item->col;
     if (item->kind != Y_MAP)
-        return fail(c, item, FERRY_E_INVALID, "sync entries must be mappings");
-    if ((e->matcher = sync_matcher_new(c->path)) == NULL)
-        return nomem(c);
-    if ((r = walk_map(c, item, &spec, &u)) < 0)
+        return ytree_fail(&c->y, item, FERRY_E_INVALID, "sync entries must be mappings");
+    if ((e->matcher = sync_matcher_new(c->y.path)) == NULL)
+        return ytree_nomem(&c->y);
+    if ((r = ytree_walk_map(&c->y, item, &spec, &u)) < 0)
         return r;
     if (u.type_node == NULL || e->type == 0)
-        return fail(c, u.type_node ? u.type_node : item, FERRY_E_INVALID,
-                    "sync entry has no type (repository or image)");
+        return ytree_fail(&c->y, u.type_node ? u.type_node : item, FERRY_E_INVALID,
+                          "sync entry has no type (repository or image)");
     if (e->source == NULL || e->source[0] == '\0')
-        return fail(c, u.source_node ? u.source_node : item, FERRY_E_INVALID,
-                    "sync entry has no source");
+        return ytree_fail(&c->y, u.source_node ? u.source_node : item, FERRY_E_INVALID,
+                          "sync entry has no source");
     if (e->target == NULL || e->target[0] == '\0')
-        return fail(c, u.target_node ? u.target_node : item, FERRY_E_INVALID,
-                    "sync entry has no target");
+        return ytree_fail(&c->y, u.target_node ? u.target_node : item, FERRY_E_INVALID,
+                          "sync entry has no target");
     repo = e->type == FERRY_SYNC_REPOSITORY;
     if ((r = check_ref(c, u.source_node, "source", e->source, repo)) < 0 ||
         (r = check_ref(c, u.target_node, "target", e->target, repo)) < 0)
@@ -1964,17 +919,17 @@ parse_entry(struct ctx *c, const struct ynode *item, struct ferry_sync_entry *e)
         return r;
     if (e->referrer_source == NULL && d->rsrc != NULL &&
         (e->referrer_source = ferry_strdup(d->rsrc)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     if (e->referrer_target == NULL && d->rtgt != NULL &&
         (e->referrer_target = ferry_strdup(d->rtgt)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     return 0;
 }
 
 /* ---- top level ------------------------------------------------------------------- */
 
 enum { T_VERSION, T_CREDS, T_DEFAULTS, T_SYNC };
-static const struct keydef top_keys[] = {
+static const struct ytree_key top_keys[] = {
     [T_VERSION] = {"version", NULL},
     [T_CREDS] = {"creds", NULL},
     [T_DEFAULTS] = {"defaults", NULL},
@@ -1982,11 +937,10 @@ static const struct keydef top_keys[] = {
 };
 
 static int
-top_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, void *ud)
+top_key(void *ud, size_t id, const struct ynode *k, const struct ynode *v)
 {
     const struct ynode **nodes = ud;
 
-    (void)c;
     (void)k;
     nodes[id] = v;
     return 0;
@@ -1995,10 +949,10 @@ top_key(struct ctx *c, size_t id, const struct ynode *k, const struct ynode *v, 
 static int
 parse_root(struct ctx *c, const struct ynode *root)
 {
-    static const struct mapspec spec = {"the top level", top_keys,
-                                        sizeof top_keys / sizeof top_keys[0], top_key};
-    static const struct mapspec dspec = {"defaults", default_keys,
-                                         sizeof default_keys / sizeof default_keys[0], default_key};
+    static const struct ytree_map spec = {"the top level", top_keys,
+                                          sizeof top_keys / sizeof top_keys[0], top_key};
+    static const struct ytree_map dspec = {
+        "defaults", default_keys, sizeof default_keys / sizeof default_keys[0], default_key};
     const struct ynode *nodes[4] = {0};
     struct ferry_sync_config *cfg = c->cfg;
     struct ynode *const *items;
@@ -2006,30 +960,30 @@ parse_root(struct ctx *c, const struct ynode *root)
     char q[40];
     int r;
 
-    if (is_null(root))
-        return ferry_error_new(c->err, FERRY_E_INVALID, "%s: no sync entries", c->path);
+    if (ytree_is_null(root))
+        return ferry_error_new(c->y.err, FERRY_E_INVALID, "%s: no sync entries", c->y.path);
     if (root->kind != Y_MAP)
-        return fail(c, root, FERRY_E_INVALID, "the top level must be a mapping");
-    if ((r = walk_map(c, root, &spec, nodes)) < 0)
+        return ytree_fail(&c->y, root, FERRY_E_INVALID, "the top level must be a mapping");
+    if ((r = ytree_walk_map(&c->y, root, &spec, nodes)) < 0)
         return r;
 
-    if (!is_null(nodes[T_VERSION])) {
+    if (!ytree_is_null(nodes[T_VERSION])) {
         const struct ynode *v = nodes[T_VERSION];
         size_t sign = v->kind == Y_SCALAR && v->len > 1 && v->value[0] == '-' ? 1 : 0;
         if (v->kind != Y_SCALAR || v->len == sign ||
             strspn(v->value + sign, "0123456789") != v->len - sign)
-            return fail(c, v, FERRY_E_INVALID, "version must be a number");
+            return ytree_fail(&c->y, v, FERRY_E_INVALID, "version must be a number");
         if (strcmp(v->value, "1") != 0) {
-            sync_quote(q, sizeof q, v->value, v->len);
-            return fail(c, v, FERRY_E_UNSUPPORTED,
-                        "version %s is not supported: ferry reads version 1", q);
+            ferry_quote(q, sizeof q, v->value, v->len);
+            return ytree_fail(&c->y, v, FERRY_E_UNSUPPORTED,
+                              "version %s is not supported: ferry reads version 1", q);
         }
     }
 
-    if ((r = get_list(c, nodes[T_CREDS], "creds", &items, &count)) < 0)
+    if ((r = ytree_get_list(&c->y, nodes[T_CREDS], "creds", &items, &count)) < 0)
         return r;
     if (count > 0 && (cfg->creds = ferry_calloc(count, sizeof *cfg->creds)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     for (size_t i = 0; i < count; i++) {
         struct ferry_sync_cred cr = {0};
         if ((r = parse_cred(c, items[i], &cr)) < 0) {
@@ -2039,18 +993,18 @@ parse_root(struct ctx *c, const struct ynode *root)
         cfg->creds[cfg->ncreds++] = cr;
     }
 
-    if ((r = walk_map(c, nodes[T_DEFAULTS], &dspec, NULL)) < 0)
+    if ((r = ytree_walk_map(&c->y, nodes[T_DEFAULTS], &dspec, c)) < 0)
         return r;
 
-    if ((r = get_list(c, nodes[T_SYNC], "sync", &items, &count)) < 0)
+    if ((r = ytree_get_list(&c->y, nodes[T_SYNC], "sync", &items, &count)) < 0)
         return r;
     if (count == 0) {
         if (nodes[T_SYNC] != NULL)
-            return fail(c, nodes[T_SYNC], FERRY_E_INVALID, "no sync entries");
-        return ferry_error_new(c->err, FERRY_E_INVALID, "%s: no sync entries", c->path);
+            return ytree_fail(&c->y, nodes[T_SYNC], FERRY_E_INVALID, "no sync entries");
+        return ferry_error_new(c->y.err, FERRY_E_INVALID, "%s: no sync entries", c->y.path);
     }
     if ((cfg->entries = ferry_calloc(count, sizeof *cfg->entries)) == NULL)
-        return nomem(c);
+        return ytree_nomem(&c->y);
     for (size_t i = 0; i < count; i++) {
         cfg->nentries++;
         if ((r = parse_entry(c, items[i], &cfg->entries[i])) < 0)
@@ -2072,7 +1026,7 @@ ferry_sync_config_free(struct ferry_sync_config *cfg)
     for (size_t i = 0; i < cfg->nentries; i++)
         entry_clear(&cfg->entries[i]);
     ferry_free(cfg->entries);
-    ferry_sync_strv_free(cfg->notices, cfg->nnotices);
+    ferry_strv_free(cfg->notices, cfg->nnotices);
     ferry_free(cfg->path);
     ferry_free(cfg);
 }
@@ -2082,12 +1036,14 @@ ferry_sync_config_parse(const char *name, const void *data, size_t len,
                         struct ferry_sync_config **out, struct ferry_error **err)
 {
     struct ctx c;
-    struct ybuild *b = NULL;
+    struct ytree *t = NULL;
     struct ferry_sync_config *cfg = NULL;
     int rc;
 
     memset(&c, 0, sizeof c);
-    c.err = err;
+    c.y.err = err;
+    c.y.notice = key_notice;
+    c.y.notice_ud = &c;
     c.d.referrers = -1;
     if (name == NULL || (data == NULL && len > 0) || out == NULL)
         return ferry_error_new(err, FERRY_E_INTERNAL, "ferry_sync_config_parse: bad arguments");
@@ -2096,16 +1052,15 @@ ferry_sync_config_parse(const char *name, const void *data, size_t len,
                                (unsigned)FERRY_MAX_CONFIG_FILE);
     if (sodium_init() < 0)
         return ferry_error_new(err, FERRY_E_CRYPTO, "%s: libsodium failed to initialise", name);
-    if ((cfg = ferry_calloc(1, sizeof *cfg)) == NULL || (cfg->path = ferry_strdup(name)) == NULL ||
-        (b = ferry_calloc(1, sizeof *b)) == NULL) {
+    if ((cfg = ferry_calloc(1, sizeof *cfg)) == NULL || (cfg->path = ferry_strdup(name)) == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", name);
         goto out;
     }
     c.cfg = cfg;
-    c.path = cfg->path;
-    if ((rc = yaml_load(&c, data != NULL ? data : "", len, b)) < 0)
+    c.y.path = cfg->path;
+    if ((rc = ytree_load(&c.y, data != NULL ? data : "", len, &t)) < 0)
         goto out;
-    if ((rc = parse_root(&c, b->root)) < 0)
+    if ((rc = parse_root(&c, ytree_root(t))) < 0)
         goto out;
     if ((rc = notices_finish(&c)) < 0)
         goto out;
@@ -2118,9 +1073,7 @@ out:
     filters_free(c.d.filters, c.d.nfilters);
     ferry_free(c.d.rsrc);
     ferry_free(c.d.rtgt);
-    if (b != NULL)
-        ybuild_free(b);
-    ferry_free(b);
+    ytree_free(t);
     ferry_sync_config_free(cfg);
     return rc;
 }
@@ -2128,14 +1081,15 @@ out:
 int
 ferry_sync_config_load(const char *path, struct ferry_sync_config **out, struct ferry_error **err)
 {
-    struct sbuf b = {0};
+    struct ferry_secbuf b;
     int rc;
 
     if (path == NULL || out == NULL)
         return ferry_error_new(err, FERRY_E_INTERNAL, "ferry_sync_config_load: bad arguments");
     if (sodium_init() < 0)
         return ferry_error_new(err, FERRY_E_CRYPTO, "%s: libsodium failed to initialise", path);
-    if (slurp(path, &b) < 0) {
+    ferry_secbuf_init(&b, FERRY_MAX_CONFIG_FILE);
+    if (ferry_secret_read_file(path, &b) < 0) {
         if (errno == EFBIG)
             rc = ferry_error_new(err, FERRY_E_TOO_LARGE, "%s: larger than %u bytes", path,
                                  (unsigned)FERRY_MAX_CONFIG_FILE);
@@ -2143,9 +1097,9 @@ ferry_sync_config_load(const char *path, struct ferry_sync_config **out, struct 
             rc = ferry_error_sys(err, errno, "read sync config %s", path);
         goto out;
     }
-    rc = ferry_sync_config_parse(path, b.p, b.len, out, err);
+    rc = ferry_sync_config_parse(path, b.data, b.len, out, err);
 out:
-    sbuf_free(&b);
+    ferry_secbuf_free(&b);
     return rc;
 }
 

@@ -18,7 +18,7 @@
 #include "ferry/reference.h"
 #include "ferry/syncconfig.h"
 #include "ferry/util.h"
-#include "syncconfig_int.h"
+#include "tagfilter_int.h"
 
 struct sync_pattern {
     pcre2_code *re;
@@ -290,7 +290,7 @@ match_one(const struct ferry_sync_matcher *m, const struct sync_pattern *p, bool
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
-    sync_quote(q, sizeof q, p->text, strlen(p->text));
+    ferry_quote(q, sizeof q, p->text, strlen(p->text));
     if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
         return ferry_error_new(err, FERRY_E_TOO_LARGE,
                                "%s:%u:%u: %s pattern \"%s\" gives up on tag \"%s\": too much "
@@ -374,16 +374,6 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void
-ferry_sync_strv_free(char **v, size_t n)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        ferry_free(v[i]);
-    ferry_free(v);
-}
-
 int
 ferry_sync_select_tags(const struct ferry_sync_entry *e, const char *const *tags, size_t n,
                        char ***out, size_t *nout, struct ferry_error **err)
@@ -434,7 +424,7 @@ ferry_sync_select_tags(const struct ferry_sync_entry *e, const char *const *tags
     nres = 0;
     rc = 0;
 out:
-    ferry_sync_strv_free(res, nres);
+    ferry_strv_free(res, nres);
     ferry_free(pick);
     match_env_clear(&env);
     return rc;

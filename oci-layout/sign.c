@@ -150,15 +150,6 @@ keyid_format(const unsigned char keynum[FERRY_KEYID_LEN], char *buf, size_t bufl
     snprintf(buf, buflen, "%016" PRIX64, le64_load(keynum));
 }
 
-static void
-secret_free(void *p, size_t n)
-{
-    if (p == NULL)
-        return;
-    sodium_memzero(p, n);
-    sodium_free(p);
-}
-
 static const char *
 what_or(const char *what, const char *dflt)
 {
@@ -527,55 +518,28 @@ seckey_compute_chk(unsigned char chk[CHK_BYTES], const unsigned char *skb)
     sodium_memzero(&hs, sizeof hs);
 }
 
-/* Read a key file into sodium_malloc'd memory (size FERRY_MAX_KEYFILE + 1,
- * NUL-terminated); the caller frees it with secret_free. */
+/* Read a key file (at most FERRY_MAX_KEYFILE bytes) into text, which the
+ * caller set up with ferry_secbuf_init and frees with ferry_secbuf_free,
+ * whatever this returns. */
 static int
-read_secret_file(const char *path, char **out, size_t *outlen, struct ferry_error **err)
+read_secret_file(const char *path, struct ferry_secbuf *text, struct ferry_error **err)
 {
-    const size_t cap = FERRY_MAX_KEYFILE + 1;
-    char *buf = NULL;
-    size_t len = 0;
-    ssize_t n;
-    int fd = -1, ret = 0;
+    int fd, ret = 0;
 
-    buf = sodium_malloc(cap);
-    if (buf == NULL)
+    /* one block for the whole cap: a key file never moves while it is read */
+    if (ferry_secbuf_reserve(text, FERRY_MAX_KEYFILE) < 0)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory reading secret key %s", path);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ret = ferry_error_sys(err, errno, "open secret key %s", path);
-        goto out;
-    }
-    for (;;) {
-        if (len == cap) {
+    if (fd < 0)
+        return ferry_error_sys(err, errno, "open secret key %s", path);
+    if (ferry_secret_read_fd(fd, text) < 0) {
+        if (errno == EFBIG)
             ret = ferry_error_new(err, FERRY_E_TOO_LARGE, "secret key %s: larger than %u bytes",
                                   path, FERRY_MAX_KEYFILE);
-            goto out;
-        }
-        n = read(fd, buf + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        else
             ret = ferry_error_sys(err, errno, "read secret key %s", path);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
     }
-    if (len == cap) {
-        ret = ferry_error_new(err, FERRY_E_TOO_LARGE, "secret key %s: larger than %u bytes", path,
-                              FERRY_MAX_KEYFILE);
-        goto out;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *outlen = len;
-    buf = NULL;
-out:
-    if (fd >= 0)
-        close(fd);
-    secret_free(buf, cap);
+    close(fd);
     return ret;
 }
 
@@ -671,8 +635,8 @@ seckey_decrypt(unsigned char *skb, const char *path, ferry_password_fn cb, void 
         ret = ferry_error_new(err, FERRY_E_CRYPTO, "wrong password for %s", path);
 out:
     sodium_memzero(chk, sizeof chk);
-    secret_free(pwd, PASSWORDMAXBYTES);
-    secret_free(stream, KEYNUM_SK_BYTES);
+    ferry_secret_free(pwd);
+    ferry_secret_free(stream);
     return ret;
 }
 
@@ -703,7 +667,7 @@ seckey_check(const unsigned char *skb, const char *path, struct ferry_error **er
         sodium_memcmp(pk, skb + SK_OFF_SK + crypto_sign_SEEDBYTES, ED_PK_BYTES) != 0)
         ret = ferry_error_new(err, FERRY_E_CRYPTO,
                               "secret key %s: public half does not match the seed", path);
-    secret_free(sk, ED_SK_BYTES);
+    ferry_secret_free(sk);
     return ret;
 }
 
@@ -712,23 +676,23 @@ ferry_seckey_load(const char *path, ferry_password_fn cb, void *ud, struct ferry
                   struct ferry_error **err)
 {
     struct ferry_seckey *sk = NULL;
+    struct ferry_secbuf text;
     unsigned char *skb = NULL;
-    char *text = NULL;
-    size_t len = 0;
     int ret;
 
     if ((ret = sodium_ready(err)) < 0)
         return ret;
-    ret = read_secret_file(path, &text, &len, err);
+    ferry_secbuf_init(&text, FERRY_MAX_KEYFILE);
+    ret = read_secret_file(path, &text, err);
     if (ret < 0)
-        return ret;
+        goto out;
     skb = sodium_malloc(SK_BYTES);
     sk = sodium_malloc(sizeof *sk);
     if (skb == NULL || sk == NULL) {
         ret = ferry_error_new(err, FERRY_E_NOMEM, "out of memory loading secret key %s", path);
         goto out;
     }
-    ret = seckey_decode(text, len, path, skb, err);
+    ret = seckey_decode(text.data, text.len, path, skb, err);
     if (ret < 0)
         goto out;
     if (memcmp(skb + SK_OFF_KDF, KDFALG, 2) == 0) {
@@ -745,16 +709,16 @@ ferry_seckey_load(const char *path, ferry_password_fn cb, void *ud, struct ferry
     *out = sk;
     sk = NULL;
 out:
-    secret_free(text, FERRY_MAX_KEYFILE + 1);
-    secret_free(skb, SK_BYTES);
-    secret_free(sk, sizeof *sk);
+    ferry_secbuf_free(&text);
+    ferry_secret_free(skb);
+    ferry_secret_free(sk);
     return ret;
 }
 
 void
 ferry_seckey_free(struct ferry_seckey *sk)
 {
-    secret_free(sk, sizeof *sk);
+    ferry_secret_free(sk);
 }
 
 void
@@ -852,7 +816,7 @@ seckey_encrypt(unsigned char *skb, const char *password, uint64_t opslimit, uint
     for (size_t i = 0; i < KEYNUM_SK_BYTES; i++)
         skb[SK_OFF_KEYNUM_SK + i] ^= stream[i];
 out:
-    secret_free(stream, KEYNUM_SK_BYTES);
+    ferry_secret_free(stream);
     return ret;
 }
 
@@ -927,9 +891,9 @@ ferry_keygen_limits(const char *pub_path, const char *sec_path, const char *pass
 out:
     if (ret < 0 && sec_written)
         unlink(sec_path);
-    secret_free(skb, SK_BYTES);
-    secret_free(sk_b64, sk_b64_size);
-    secret_free(sec_text, sec_text_size);
+    ferry_secret_free(skb);
+    ferry_secret_free(sk_b64);
+    ferry_secret_free(sec_text);
     ferry_free(pub_text);
     return ret;
 }

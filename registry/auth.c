@@ -28,7 +28,7 @@ static void
 token_clear(struct reg_token *t)
 {
     ferry_safefree(t->scope);
-    reg_secret_free(t->header);
+    ferry_secret_free(t->header);
     t->header = NULL;
     t->expires = 0;
 }
@@ -53,7 +53,7 @@ void
 reg_auth_reset(struct ferry_registry *r)
 {
     tokens_drop_all(r);
-    reg_secret_free(r->static_auth);
+    ferry_secret_free(r->static_auth);
     r->static_auth = NULL;
     ferry_safefree(r->realm);
     ferry_safefree(r->service);
@@ -81,12 +81,11 @@ b64_header(const char *prefix, const char *a, const char *b)
     size_t la = strlen(a), lb = b ? strlen(b) : 0, n = la + (b ? 1 + lb : 0);
     size_t plen = strlen(prefix),
            blen = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *raw = reg_secret_alloc(n), *out = raw ? sodium_malloc(plen + blen) : NULL;
+    char *raw = ferry_secret_alloc(n), *out = raw ? ferry_secret_alloc(plen + blen) : NULL;
 
     if (raw == NULL || out == NULL) {
-        reg_secret_free(raw);
-        if (out != NULL)
-            sodium_free(out);
+        ferry_secret_free(raw);
+        ferry_secret_free(out);
         return NULL;
     }
     memcpy(raw, a, la);
@@ -97,8 +96,7 @@ b64_header(const char *prefix, const char *a, const char *b)
     memcpy(out, prefix, plen);
     sodium_bin2base64(out + plen, blen, (const unsigned char *)raw, n,
                       sodium_base64_VARIANT_ORIGINAL);
-    sodium_memzero(raw, n);
-    sodium_free(raw);
+    ferry_secret_free(raw);
     return out;
 }
 
@@ -111,7 +109,7 @@ ensure_static_auth(struct ferry_registry *r, struct ferry_error **err)
         r->static_auth = b64_header("Basic ", r->creds.username, r->creds.secret);
     } else if (r->creds.kind == REG_CRED_REGISTRY_TOKEN) {
         size_t n = strlen(r->creds.secret);
-        r->static_auth = reg_secret_alloc(7 + n);
+        r->static_auth = ferry_secret_alloc(7 + n);
         if (r->static_auth != NULL) {
             memcpy(r->static_auth, "Bearer ", 7);
             memcpy(r->static_auth + 7, r->creds.secret, n + 1);
@@ -178,7 +176,7 @@ reg_token_parse(const char *body, size_t len, const char *what, char **header,
     if (exp > REG_TOKEN_MAX_LIFETIME)
         exp = REG_TOKEN_MAX_LIFETIME;
     tlen = strlen(tv);
-    *header = reg_secret_alloc(7 + tlen);
+    *header = ferry_secret_alloc(7 + tlen);
     if (*header == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory storing the token", what);
         goto out;
@@ -273,7 +271,7 @@ token_oauth_body(const struct ferry_registry *r, const char *scope, size_t *len)
     static const char p1[] = "grant_type=refresh_token&refresh_token=";
     static const char p2[] = "&client_id=" REG_OAUTH_CLIENT_ID "&service=";
     static const char p3[] = "&scope=";
-    char *b = reg_secret_alloc(cap);
+    char *b = ferry_secret_alloc(cap);
     size_t o = 0;
 
     if (b == NULL)
@@ -304,7 +302,7 @@ token_fetch(struct ferry_registry *r, const char *scope, struct reg_token *tok,
     bool oauth = r->creds.kind == REG_CRED_IDENTITY;
     int rc;
 
-    sink.buf = reg_secret_alloc(FERRY_MAX_TOKEN);
+    sink.buf = ferry_secret_alloc(FERRY_MAX_TOKEN);
     url = oauth ? ferry_strdup(r->realm) : token_get_url(r, scope);
     what = ferry_asprintf("token request to %.*s for %s", (int)strcspn(r->realm, "?"), r->realm,
                           r->host);
@@ -362,11 +360,8 @@ token_fetch(struct ferry_registry *r, const char *scope, struct reg_token *tok,
     ferry_log(FERRY_LOG_DEBUG, "token for %s scope \"%s\" valid %lld s", r->host, scope,
               expires_in);
 out:
-    reg_secret_free(body);
-    if (sink.buf != NULL) {
-        sodium_memzero(sink.buf, FERRY_MAX_TOKEN);
-        sodium_free(sink.buf);
-    }
+    ferry_secret_free(body);
+    ferry_secret_free(sink.buf);
     reg_resp_clear(&rs);
     ferry_free(summary);
     ferry_free(url);

@@ -35,43 +35,11 @@ extern char **environ;
 #define HELPER_TIMEOUT_MS 60000
 #define HELPER_PREFIX "docker-credential-"
 
-char *
-reg_secret_alloc(size_t n)
-{
-    char *p;
-
-    if (sodium_init() < 0 || n == SIZE_MAX)
-        return NULL;
-    p = sodium_malloc(n + 1);
-    if (p != NULL)
-        memset(p, 0, n + 1);
-    return p;
-}
-
-char *
-reg_secret_dup(const char *s, size_t len)
-{
-    char *p = reg_secret_alloc(len);
-
-    if (p != NULL)
-        memcpy(p, s, len);
-    return p;
-}
-
-void
-reg_secret_free(char *s)
-{
-    if (s == NULL)
-        return;
-    sodium_memzero(s, strlen(s));
-    sodium_free(s);
-}
-
 void
 reg_creds_clear(struct reg_creds *c)
 {
     ferry_safefree(c->username);
-    reg_secret_free(c->secret);
+    ferry_secret_free(c->secret);
     c->secret = NULL;
     ferry_safefree(c->source);
     c->kind = REG_CRED_NONE;
@@ -216,7 +184,7 @@ helper_exec(const char *helper, const char *server, const char *host, char **out
 
     prog = ferry_asprintf(HELPER_PREFIX "%s", helper);
     line = ferry_asprintf("%s\n", server);
-    out = reg_secret_alloc(FERRY_MAX_HELPER_OUTPUT);
+    out = ferry_secret_alloc(FERRY_MAX_HELPER_OUTPUT);
     if (prog == NULL || line == NULL || out == NULL) {
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory running %s", HELPER_PREFIX);
         goto out;
@@ -321,10 +289,7 @@ out:
         if (po[i] >= 0)
             close(po[i]);
     }
-    if (out != NULL) {
-        sodium_memzero(out, FERRY_MAX_HELPER_OUTPUT + 1);
-        sodium_free(out);
-    }
+    ferry_secret_free(out);
     ferry_free(prog);
     ferry_free(line);
     return rc;
@@ -380,7 +345,7 @@ reg_helper_output_parse(const char *helper, const char *server, const char *host
     if (secret == NULL || secret[0] == '\0')
         goto out;
     out->username = ferry_strdup(user ? user : "");
-    out->secret = reg_secret_dup(secret, strlen(secret));
+    out->secret = ferry_secret_dup(secret, strlen(secret));
     out->source = ferry_asprintf(HELPER_PREFIX "%s", helper);
     if (out->username == NULL || out->secret == NULL || out->source == NULL) {
         reg_creds_clear(out);
@@ -412,8 +377,7 @@ helper_get(const char *helper, const char *server, const char *host, struct reg_
     if (rc < 0)
         return rc;
     rc = reg_helper_output_parse(helper, server, host, text, len, status, out, err);
-    sodium_memzero(text, FERRY_MAX_HELPER_OUTPUT + 1);
-    sodium_free(text);
+    ferry_secret_free(text);
     return rc;
 }
 
@@ -427,7 +391,7 @@ decode_auth(const char *b64, const char *host, const char *path, struct reg_cred
     char *colon;
     int rc = 0;
 
-    bin = (unsigned char *)reg_secret_alloc(n);
+    bin = (unsigned char *)ferry_secret_alloc(n);
     if (bin == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory reading credentials for %s",
                                host);
@@ -451,7 +415,7 @@ decode_auth(const char *b64, const char *host, const char *path, struct reg_cred
     while (blen > 0 && bin[blen - 1] == '\0')
         blen--;
     out->username = ferry_strndup((char *)bin, (size_t)(colon - (char *)bin));
-    out->secret = reg_secret_dup(colon + 1, blen - (size_t)(colon + 1 - (char *)bin));
+    out->secret = ferry_secret_dup(colon + 1, blen - (size_t)(colon + 1 - (char *)bin));
     if (out->username == NULL || out->secret == NULL) {
         reg_creds_clear(out);
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory reading credentials for %s", host);
@@ -459,8 +423,7 @@ decode_auth(const char *b64, const char *host, const char *path, struct reg_cred
     }
     out->kind = REG_CRED_BASIC;
 out:
-    sodium_memzero(bin, n + 1);
-    sodium_free(bin);
+    ferry_secret_free(bin);
     return rc;
 }
 
@@ -478,11 +441,11 @@ creds_from_entry(json_t *e, const char *host, const char *path, struct reg_creds
     if (rt != NULL && rt[0] != '\0') {
         out->kind = REG_CRED_REGISTRY_TOKEN;
         out->username = ferry_strdup("");
-        out->secret = reg_secret_dup(rt, strlen(rt));
+        out->secret = ferry_secret_dup(rt, strlen(rt));
     } else if (it != NULL && it[0] != '\0') {
         out->kind = REG_CRED_IDENTITY;
         out->username = ferry_strdup(user ? user : "");
-        out->secret = reg_secret_dup(it, strlen(it));
+        out->secret = ferry_secret_dup(it, strlen(it));
     } else if (auth != NULL && auth[0] != '\0') {
         rc = decode_auth(auth, host, path, out, err);
         if (rc < 0)
@@ -490,7 +453,7 @@ creds_from_entry(json_t *e, const char *host, const char *path, struct reg_creds
     } else if (user != NULL && user[0] != '\0' && pass != NULL) {
         out->kind = REG_CRED_BASIC;
         out->username = ferry_strdup(user);
-        out->secret = reg_secret_dup(pass, strlen(pass));
+        out->secret = ferry_secret_dup(pass, strlen(pass));
     } else {
         return 0;
     }

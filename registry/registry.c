@@ -109,7 +109,7 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
     if (o->username != NULL) {
         r->creds.kind = REG_CRED_BASIC;
         r->creds.username = ferry_strdup(o->username);
-        r->creds.secret = reg_secret_dup(o->password, strlen(o->password));
+        r->creds.secret = ferry_secret_dup(o->password, strlen(o->password));
         r->creds.source = ferry_strdup("the given username and password");
         if (r->creds.username == NULL || r->creds.secret == NULL || r->creds.source == NULL) {
             rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory creating registry %s", host);
@@ -397,14 +397,4 @@ ferry_manifest_info_clear(struct ferry_manifest_info *mi)
     ferry_safefree(mi->media_type);
     ferry_safefree(mi->digest);
     mi->size = 0;
-}
-
-void
-ferry_strv_free(char **v, size_t n)
-{
-    if (v == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        ferry_free(v[i]);
-    ferry_free(v);
 }

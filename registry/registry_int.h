@@ -51,12 +51,6 @@ struct reg_creds {
     char *source;   /* where they came from, for messages ("/root/.docker/config.json") */
 };
 
-/* Copy secret into sodium_malloc memory; NULL on failure. */
-char *reg_secret_dup(const char *s, size_t len);
-/* Zeroed sodium_malloc memory of n + 1 bytes; NULL on failure. */
-char *reg_secret_alloc(size_t n);
-/* sodium_memzero + sodium_free; NULL is fine. */
-void reg_secret_free(char *s);
 void reg_creds_clear(struct reg_creds *c);
 
 /* Find credentials for host (host[:port], the API host). auth_file NULL means

@@ -98,7 +98,6 @@ FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *re
  * free with ferry_strv_free. 404 NAME_UNKNOWN: FERRY_E_NOT_FOUND. */
 FERRY_API int ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags,
                                        size_t *n, struct ferry_error **err);
-FERRY_API void ferry_strv_free(char **v, size_t n);
 
 /* GET /v2/<repo>/referrers/<digest>[?artifactType=]: 1 with body (index JSON,
  * all pages merged into one index) when the API answers, 0 when the registry has

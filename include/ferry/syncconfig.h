@@ -15,6 +15,7 @@
 #include "common.h"
 #include "error.h"
 #include "limits.h"
+#include "util.h"
 
 enum ferry_sync_type {
     FERRY_SYNC_REPOSITORY = 1, /* source and target are repositories; tags come from a listing */
@@ -133,7 +134,7 @@ FERRY_API const struct ferry_sync_cred *ferry_sync_config_creds(const struct fer
  * Digest tags (ferry_sync_is_digest_tag) and strings that are not valid tags
  * are never selected. The result is sorted with strcmp and has no duplicates:
  * *out is an array of *nout strings (NULL when *nout is 0), freed with
- * ferry_sync_strv_free. A pattern that hits FERRY_SYNC_MATCH_LIMIT fails with
+ * ferry_strv_free. A pattern that hits FERRY_SYNC_MATCH_LIMIT fails with
  * FERRY_E_TOO_LARGE naming the pattern, its location and the tag. */
 FERRY_API int ferry_sync_select_tags(const struct ferry_sync_entry *e, const char *const *tags,
                                      size_t n, char ***out, size_t *nout, struct ferry_error **err);
@@ -148,8 +149,5 @@ FERRY_API int ferry_sync_tag_selected(const struct ferry_sync_entry *e, const ch
  * digest in lowercase: the referrers fallback tags (sha256-<hex>) and
  * cosign-style sha256-<hex>.sig / .att / .sbom. */
 FERRY_API bool ferry_sync_is_digest_tag(const char *tag);
-
-/* Free an array of n strings from ferry_sync_select_tags. */
-FERRY_API void ferry_sync_strv_free(char **v, size_t n);
 
 #endif

@@ -76,4 +76,71 @@ typedef void (*ferry_progress_fn)(const char *phase, const char *object, uint64_
 FERRY_API void ferry_progress_set_handler(ferry_progress_fn fn, void *ud);
 FERRY_API void ferry_progress(const char *phase, const char *object, uint64_t done, uint64_t total);
 
+/* ---- shared helpers (oci-layout/strings.c) -------------------------------- */
+
+/* Write s[0..len) into dst for a message, so untrusted text (a tag, a path,
+ * a YAML scalar) cannot forge lines or terminal escapes: printable ASCII as
+ * is, '"' and '\\' escaped with a backslash, any other byte as \xHH. Text
+ * that does not fit is cut and ends in "..." (give dstsz >= 8). dst is always
+ * NUL-terminated when dstsz > 0. Returns dst. Thread-safe. */
+FERRY_API const char *ferry_quote(char *dst, size_t dstsz, const char *s, size_t len);
+
+/* Append s (ferry_malloc) to the vector *v of *n strings, which then owns it.
+ * 0, or -FERRY_E_NOMEM with *v, *n and s unchanged (s still the caller's). */
+FERRY_API int ferry_strv_push(char ***v, size_t *n, char *s);
+
+/* Free the n strings of v (each from ferry_malloc) and v itself. NULL is a
+ * no-op. */
+FERRY_API void ferry_strv_free(char **v, size_t n);
+
+/* ---- secrets (oci-layout/secret.c) -------------------------------------- */
+
+/* Passwords, tokens, keys and files that may hold them live in sodium_malloc
+ * memory: guard pages, kept out of swap and core dumps, filled with zeros
+ * when freed (STYLE.md, "Who owns what"). Thread-safe. */
+
+/* n + 1 zeroed bytes of secret memory (so n bytes of text stay
+ * NUL-terminated), or NULL when out of memory or libsodium cannot start.
+ * Free with ferry_secret_free. For text and bytes only: sodium_malloc puts
+ * the end of a block against a guard page, so the start of n + 1 bytes is not
+ * aligned for a struct (use sodium_malloc(sizeof *p) for those). */
+FERRY_API void *ferry_secret_alloc(size_t n);
+/* s[0..len) copied into secret memory and NUL-terminated, or NULL. Free with
+ * ferry_secret_free. */
+FERRY_API char *ferry_secret_dup(const char *s, size_t len);
+/* Wipe and free secret memory from this API or sodium_malloc. NULL is a
+ * no-op. */
+FERRY_API void ferry_secret_free(void *p);
+
+/* A growable buffer of secret memory with a hard cap. Growing copies into a
+ * new block and wipes the old one, so no stale copy stays behind. Set it up
+ * with ferry_secbuf_init; data is NULL until the first reserve or append, and
+ * NUL-terminated after it. Callers may shorten len (keeping data[len] NUL). */
+struct ferry_secbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* bytes of content allowed; going over is EFBIG */
+};
+FERRY_API void ferry_secbuf_init(struct ferry_secbuf *b, size_t max);
+/* Make room for extra more bytes (allocating data even for 0). 0, or -1 with
+ * errno EFBIG (len + extra over max) or ENOMEM; b is unchanged on failure. */
+FERRY_API int ferry_secbuf_reserve(struct ferry_secbuf *b, size_t extra);
+/* Append s[0..n). 0, or -1 with errno EFBIG or ENOMEM (b unchanged). */
+FERRY_API int ferry_secbuf_append(struct ferry_secbuf *b, const void *s, size_t n);
+/* Take the text (an empty one if nothing was appended) and its length; free
+ * it with ferry_secret_free. The buffer becomes empty. NULL when out of
+ * memory (b unchanged). */
+FERRY_API char *ferry_secbuf_take(struct ferry_secbuf *b, size_t *len);
+/* Wipe and free the data; b can be used again with the same max. */
+FERRY_API void ferry_secbuf_free(struct ferry_secbuf *b);
+
+/* Read fd to its end, appending to b; the bounce buffer on the stack is
+ * wiped. 0, or -1 with errno: EFBIG (more than b->max bytes in all), ENOMEM,
+ * or read(2)'s. What was read stays in b either way. */
+FERRY_API int ferry_secret_read_fd(int fd, struct ferry_secbuf *b);
+/* Open path and read it whole into b, as ferry_secret_read_fd; -1 with
+ * open(2)'s errno when it cannot be opened. */
+FERRY_API int ferry_secret_read_file(const char *path, struct ferry_secbuf *b);
+
 #endif

@@ -59,7 +59,7 @@ fake_helper(const char *helper, const char *server, const char *host, struct reg
     case 1:
         out->kind = REG_CRED_BASIC;
         out->username = ferry_strdup("helper-user");
-        out->secret = reg_secret_dup("helper-secret", 13);
+        out->secret = ferry_secret_dup("helper-secret", 13);
         out->source = ferry_asprintf("docker-credential-%s", helper);
         if (out->username == NULL || out->secret == NULL || out->source == NULL) {
             reg_creds_clear(out);

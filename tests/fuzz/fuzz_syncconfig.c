@@ -54,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (ferry_sync_is_digest_tag(out[j]) ||
                         (j > 0 && strcmp(out[j - 1], out[j]) >= 0))
                         abort(); /* digest tags never, sorted and unique always */
-                ferry_sync_strv_free(out, n);
+                ferry_strv_free(out, n);
             }
             ferry_error_clear(&err);
         }

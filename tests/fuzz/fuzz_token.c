@@ -59,8 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc2 = reg_token_parse((const char *)data, size, WHAT, &header2, &exp2, &err);
     if (rc2 != rc || (rc == 0 && (strcmp(header, header2) != 0 || exp != exp2)))
         abort();
-    reg_secret_free(header);
-    reg_secret_free(header2);
+    ferry_secret_free(header);
+    ferry_secret_free(header2);
     ferry_error_free(err);
     return 0;
 }

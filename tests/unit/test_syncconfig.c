@@ -76,7 +76,7 @@ expect_select(const struct ferry_sync_entry *e, const char *const *tags, const c
         fail_msg("selected %zu tags, want %zu", n, nw);
     for (size_t i = 0; i < n; i++)
         assert_string_equal(out[i], want[i]);
-    ferry_sync_strv_free(out, n);
+    ferry_strv_free(out, n);
 }
 
 static char *
@@ -974,7 +974,7 @@ test_alloc_failures(void **state)
             assert_int_equal(n, 3);
             done = true;
         }
-        ferry_sync_strv_free(out, n);
+        ferry_strv_free(out, n);
         ferry_sync_config_free(cfg);
         ferry_error_free(err);
         assert_int_equal(ferry_alloc_current(), base);

@@ -1,7 +1,8 @@
-/* ferry: sync config internals shared by syncconfig.c (YAML, templates,
- * validation) and tagfilter.c (PCRE2 tag patterns). */
-#ifndef FERRY_SYNCCONFIG_INT_H
-#define FERRY_SYNCCONFIG_INT_H
+/* ferry: the tag matcher of tagfilter.c (PCRE2 tag patterns), which
+ * syncconfig.c fills while it reads `tags` and `tagSets`. tagfilter.c uses
+ * nothing of the sync config parser, so the dependency runs one way. */
+#ifndef FERRY_TAGFILTER_INT_H
+#define FERRY_TAGFILTER_INT_H
 
 #include "ferry/syncconfig.h"
 
@@ -27,9 +28,5 @@ int sync_matcher_add_pattern(struct ferry_sync_matcher *m, bool deny, const char
 /* True if pattern has a '|' outside any group or class: regsync's "^" + p +
  * "$" then anchors only the first and the last alternative, ferry all. */
 bool sync_pattern_top_alternation(const char *pattern, size_t len);
-
-/* Write s[0..len) into dst for a message: printable ASCII as is, '"' and '\\'
- * escaped, anything else as \xHH, cut with "..." to fit dstsz (>= 8). */
-void sync_quote(char *dst, size_t dstsz, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,78 @@
+/* Core string helpers: ferry_quote and string vectors (oci-layout/strings.c). */
+#include <string.h>
+
+#include "unit.h"
+#include "ferry/util.h"
+
+static void
+test_quote_escapes(void **state)
+{
+    char q[64];
+
+    (void)state;
+    assert_string_equal(ferry_quote(q, sizeof q, "v1.0-rc_2", 9), "v1.0-rc_2");
+    assert_string_equal(ferry_quote(q, sizeof q, "a\"b\\c", 5), "a\\\"b\\\\c");
+    assert_string_equal(ferry_quote(q, sizeof q, "x\ny\x1b[0m\x7f\xff", 9),
+                        "x\\x0ay\\x1b[0m\\x7f\\xff");
+    /* a NUL inside the text is shown, not taken as the end */
+    assert_string_equal(ferry_quote(q, sizeof q, "a\0b", 3), "a\\x00b");
+    assert_string_equal(ferry_quote(q, sizeof q, "", 0), "");
+    assert_ptr_equal(ferry_quote(q, sizeof q, "z", 1), q);
+}
+
+static void
+test_quote_cuts(void **state)
+{
+    char q[8], big[16];
+
+    (void)state;
+    /* room for "..." and the NUL is kept while text remains */
+    assert_string_equal(ferry_quote(q, sizeof q, "abcd", 4), "abcd");
+    assert_string_equal(ferry_quote(q, sizeof q, "abcdefghij", 10), "abcd...");
+    assert_string_equal(ferry_quote(q, sizeof q, "ab\x01xyz", 6), "ab...");
+    assert_int_equal(strlen(ferry_quote(q, sizeof q, "\x01\x02\x03", 3)), 7);
+    /* an escape is never cut in half */
+    memset(big, 'Z', sizeof big);
+    ferry_quote(big, 10, "abcd\xff", 5);
+    assert_string_equal(big, "abcd...");
+    /* dstsz 0 writes nothing */
+    big[0] = 'Z';
+    ferry_quote(big, 0, "abc", 3);
+    assert_int_equal(big[0], 'Z');
+}
+
+static void
+test_strv_push_free(void **state)
+{
+    char **v = NULL, *s;
+    size_t n = 0, base = ferry_alloc_current();
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        s = ferry_asprintf("s%d", i);
+        assert_non_null(s);
+        assert_int_equal(ferry_strv_push(&v, &n, s), 0);
+    }
+    assert_int_equal(n, 5);
+    assert_string_equal(v[0], "s0");
+    assert_string_equal(v[4], "s4");
+    /* a failed push leaves the vector and the string to the caller */
+    s = ferry_strdup("kept");
+    ferry_alloc_fail_after(1);
+    assert_int_equal(ferry_strv_push(&v, &n, s), -FERRY_E_NOMEM);
+    ferry_alloc_fail_after(0);
+    assert_int_equal(n, 5);
+    assert_string_equal(v[4], "s4");
+    ferry_free(s);
+    ferry_strv_free(v, n);
+    ferry_strv_free(NULL, 3);
+    assert_int_equal(ferry_alloc_current(), base);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_quote_escapes),
+    cmocka_unit_test(test_quote_cuts),
+    cmocka_unit_test(test_strv_push_free),
+};
+
+FERRY_UNIT_MAIN(tests)
