@@ -88,19 +88,6 @@ log_handler(enum ferry_log_level level, const char *msg, void *ud)
 }
 
 const char *
-cli_safe(const char *s, char *buf, size_t n)
-{
-    size_t i;
-
-    if (s == NULL)
-        return "";
-    for (i = 0; s[i] && i + 1 < n; i++)
-        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    buf[i] = '\0';
-    return buf;
-}
-
-const char *
 cli_size(char *buf, size_t n, unsigned long long bytes)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -58,8 +58,6 @@ int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, 
 extern bool cli_pushing;
 /* Set by commands that verify before they act (verify, push). */
 extern bool cli_verifying;
-/* s with control characters replaced by '?', for text from unverified input. */
-const char *cli_safe(const char *s, char *buf, size_t n);
 /* Human size "12.3 MiB" into buf. */
 const char *cli_size(char *buf, size_t n, unsigned long long bytes);
 

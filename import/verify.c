@@ -87,19 +87,6 @@ read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *
     }
 }
 
-/* A name from an unverified bundle, safe to print: control characters and
- * non-ASCII bytes become '?', at most n-1 bytes. */
-static const char *
-printable(const char *s, char *buf, size_t n)
-{
-    size_t i;
-
-    for (i = 0; s[i] && i + 1 < n; i++)
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    buf[i] = '\0';
-    return buf;
-}
-
 /* Open the bundle and read + check the statement (first two members). */
 static int
 open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
@@ -121,7 +108,7 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_BUNDLE, "first member is %s, not %s: not a ferry bundle",
-                            r == 0 ? "missing" : printable(name, safe, sizeof safe),
+                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
                             FERRY_STATEMENT_NAME);
         goto out;
     }
@@ -132,7 +119,7 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_SIG_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_SIGNATURE, "second member is %s, not %s",
-                            r == 0 ? "missing" : printable(name, safe, sizeof safe),
+                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
                             FERRY_STATEMENT_SIG_NAME);
         goto out;
     }
@@ -199,7 +186,8 @@ check_member(struct ferry_verified *v, struct ferry_bundle_reader *rd, const cha
 
     if (m == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE, "member %s is not listed in the signed %s",
-                               printable(name, safe, sizeof safe), FERRY_STATEMENT_NAME);
+                               ferry_quote(safe, sizeof safe, name, strlen(name)),
+                               FERRY_STATEMENT_NAME);
     if (size != (uint64_t)m->size)
         return ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
                                "member %s is %llu bytes, the signed statement says %lld", name,
@@ -346,7 +334,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         if (r == 0) {
             char safe[128];
             r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s appears twice",
-                                printable(name, safe, sizeof safe));
+                                ferry_quote(safe, sizeof safe, name, strlen(name)));
             goto out;
         }
         /* Where the member starts, so pushes can read blobs in parallel. */

@@ -83,9 +83,7 @@ int bundle_seek_parse(const struct bundle_src *s, struct bundle_frame **frames, 
  * trailing slash, no control characters. NULL if fine, else a static reason. */
 const char *bundle_name_problem(const char *name, size_t len);
 
-/* Quote a member name for an error message: control and non-ASCII bytes as
- * \xNN, cut at 200 bytes with "...". buf must hold at least 256 bytes. */
-const char *bundle_name_quote(const char *name, size_t len, char *buf, size_t buflen);
+/* Room for a member name quoted for a message (ferry_quote). */
 #define BUNDLE_QUOTE_BUFSIZE 256
 
 /* Little-endian helpers. */

@@ -490,7 +490,7 @@ next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
     if (pn == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: member at tar offset %llu has no name",
                                rd->what, (unsigned long long)hpos);
-    bundle_name_quote(pn, strlen(pn), q, sizeof q);
+    ferry_quote(q, sizeof q, pn, strlen(pn));
     why = bundle_name_problem(pn, strlen(pn));
     if (why == NULL)
         why = kind_problem(ae);
@@ -557,7 +557,7 @@ ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
         if (n < 0) {
             char q[BUNDLE_QUOTE_BUFSIZE], ctx[BUNDLE_QUOTE_BUFSIZE + 16];
             snprintf(ctx, sizeof ctx, "member \"%s\"",
-                     bundle_name_quote(r->name, strlen(r->name), q, sizeof q));
+                     ferry_quote(q, sizeof q, r->name, strlen(r->name)));
             ret = archive_fail(r, ctx, &e);
         }
     }

@@ -254,31 +254,3 @@ bundle_name_problem(const char *name, size_t len)
     }
     return NULL;
 }
-
-const char *
-bundle_name_quote(const char *name, size_t len, char *buf, size_t buflen)
-{
-    size_t o = 0;
-
-    if (buflen < BUNDLE_QUOTE_BUFSIZE) {
-        if (buflen > 0)
-            buf[0] = '\0';
-        return buf;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (o >= 200) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (c < 0x20 || c >= 0x7f || c == '\\') {
-            snprintf(buf + o, buflen - o, "\\x%02x", c);
-            o += 4;
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}

@@ -944,7 +944,7 @@ begin_member(struct ferry_bundle_writer *w, const char *name, uint64_t size,
             why = "non-ASCII byte in name"; /* keeps the pax header locale-free */
     if (why != NULL) {
         r = ferry_error_new(err, FERRY_E_INVALID, "%s: member \"%s\": %s", w->path,
-                            bundle_name_quote(name, len, q, sizeof q), why);
+                            ferry_quote(q, sizeof q, name, len), why);
         goto out;
     }
     if (w->members >= FERRY_MAX_MEMBERS) {

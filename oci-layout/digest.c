@@ -17,27 +17,9 @@ struct ferry_hasher {
     bool failed; /* an EVP call failed; final reports an empty digest */
 };
 
-/* Shown in messages: at most this many bytes of the offending text. */
-#define SHOW_MAX 80
-
-/* Copy at most SHOW_MAX bytes of s into buf, replacing bytes that are not
- * printable ASCII so an error message stays one clean line. */
-static const char *
-show(const char *s, char *buf, size_t buflen)
-{
-    size_t i = 0;
-
-    for (; s[i] != '\0' && i < SHOW_MAX && i + 4 < buflen; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (s[i] != '\0' && i + 4 < buflen) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
+/* Shown in messages: the offending text quoted (ferry_quote), its first 80
+ * printable bytes at most, then "...". */
+#define SHOWN_SIZE 84
 
 static const EVP_MD *
 alg_md(enum ferry_digest_alg alg)
@@ -109,7 +91,7 @@ scan_algorithm(const char *s)
 int
 ferry_digest_parse(const char *s, struct ferry_digest *out, struct ferry_error **err)
 {
-    char shown[SHOW_MAX + 8];
+    char shown[SHOWN_SIZE];
     enum ferry_digest_alg alg;
     size_t alen, elen, want;
 
@@ -118,33 +100,34 @@ ferry_digest_parse(const char *s, struct ferry_digest *out, struct ferry_error *
     alen = scan_algorithm(s);
     if (alen == 0 || s[alen] != ':')
         return ferry_error_new(err, FERRY_E_INVALID, "invalid digest \"%s\": bad algorithm",
-                               show(s, shown, sizeof shown));
+                               ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)));
     for (elen = 0; s[alen + 1 + elen] != '\0'; elen++) {
         if (!is_encoded_char(s[alen + 1 + elen]))
-            return ferry_error_new(err, FERRY_E_INVALID,
-                                   "invalid digest \"%s\": bad character at offset %zu",
-                                   show(s, shown, sizeof shown), alen + 1 + elen);
+            return ferry_error_new(
+                err, FERRY_E_INVALID, "invalid digest \"%s\": bad character at offset %zu",
+                ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)), alen + 1 + elen);
     }
     if (elen == 0)
         return ferry_error_new(err, FERRY_E_INVALID, "invalid digest \"%s\": empty encoded part",
-                               show(s, shown, sizeof shown));
+                               ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)));
     if (alen == 6 && memcmp(s, "sha256", 6) == 0)
         alg = FERRY_DIGEST_SHA256;
     else if (alen == 6 && memcmp(s, "sha512", 6) == 0)
         alg = FERRY_DIGEST_SHA512;
     else
         return ferry_error_new(err, FERRY_E_UNSUPPORTED, "unsupported digest algorithm in \"%s\"",
-                               show(s, shown, sizeof shown));
+                               ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)));
     want = alg_hex_len(alg);
     if (elen != want)
-        return ferry_error_new(
-            err, FERRY_E_INVALID, "invalid digest \"%s\": %s needs %zu hex characters, got %zu",
-            show(s, shown, sizeof shown), ferry_digest_alg_name(alg), want, elen);
+        return ferry_error_new(err, FERRY_E_INVALID,
+                               "invalid digest \"%s\": %s needs %zu hex characters, got %zu",
+                               ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)),
+                               ferry_digest_alg_name(alg), want, elen);
     for (size_t i = 0; i < elen; i++) {
         if (!is_lower_hex(s[alen + 1 + i]))
-            return ferry_error_new(err, FERRY_E_INVALID,
-                                   "invalid digest \"%s\": not lowercase hex at offset %zu",
-                                   show(s, shown, sizeof shown), alen + 1 + i);
+            return ferry_error_new(
+                err, FERRY_E_INVALID, "invalid digest \"%s\": not lowercase hex at offset %zu",
+                ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)), alen + 1 + i);
     }
     out->alg = alg;
     memcpy(out->str, s, alen + 1 + elen + 1);

@@ -11,30 +11,14 @@
 /* Longer input cannot be a valid reference with a known digest; refuse it
  * before copying anything. */
 #define REF_INPUT_MAX 1024
-#define SHOW_MAX 80
+/* Shown in messages: the offending text quoted (ferry_quote), its first 80
+ * printable bytes at most, then "...". */
+#define SHOWN_SIZE 84
 
 #define HUB_REGISTRY "docker.io"
 #define HUB_LEGACY "index.docker.io"
 #define HUB_API_HOST "registry-1.docker.io"
 #define HUB_OFFICIAL "library/"
-
-/* At most SHOW_MAX bytes of s, non-printable bytes replaced, for messages. */
-static const char *
-show(const char *s, char *buf, size_t buflen)
-{
-    size_t i = 0;
-
-    for (; s[i] != '\0' && i < SHOW_MAX && i + 4 < buflen; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (s[i] != '\0' && i + 4 < buflen) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
 
 static bool
 is_lower_alnum(char c)
@@ -220,7 +204,7 @@ int
 ferry_ref_parse(const char *s, bool default_latest, struct ferry_ref **out,
                 struct ferry_error **err)
 {
-    char shown[SHOW_MAX + 8];
+    char shown[SHOWN_SIZE];
     struct ferry_ref *r = NULL;
     struct ferry_digest dg;
     const char *at, *name, *tag = NULL, *remote, *colon, *slash;
@@ -232,10 +216,10 @@ ferry_ref_parse(const char *s, bool default_latest, struct ferry_ref **out,
         return ferry_error_new(err, FERRY_E_INVALID, "invalid reference: empty");
     len = strnlen(s, REF_INPUT_MAX + 1);
     if (len > REF_INPUT_MAX)
-        return ferry_error_new(err, FERRY_E_INVALID,
-                               "invalid reference \"%s\": longer than %d bytes",
-                               show(s, shown, sizeof shown), REF_INPUT_MAX);
-    show(s, shown, sizeof shown);
+        return ferry_error_new(
+            err, FERRY_E_INVALID, "invalid reference \"%s\": longer than %d bytes",
+            ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)), REF_INPUT_MAX);
+    ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown));
     if (is_hex64(s))
         return ferry_error_new(
             err, FERRY_E_INVALID,

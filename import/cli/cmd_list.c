@@ -49,9 +49,12 @@ print_tree(const struct ferry_statement *st, size_t image, const char *subject, 
         if (rf->image != image || strcmp(rf->subject, subject) != 0)
             continue;
         printf("%s%s %s  %.19s  %s%s%s\n", indent, i == last ? "└──" : "├──",
-               rf->artifact_type ? cli_safe(rf->artifact_type, at, sizeof at) : "(no artifactType)",
+               rf->artifact_type
+                   ? ferry_quote(at, sizeof at, rf->artifact_type, strlen(rf->artifact_type))
+                   : "(no artifactType)",
                rf->digest, cli_size(sz, sizeof sz, (unsigned long long)rf->size),
-               rf->target ? "  -> " : "", rf->target ? cli_safe(rf->target, tg, sizeof tg) : "");
+               rf->target ? "  -> " : "",
+               rf->target ? ferry_quote(tg, sizeof tg, rf->target, strlen(rf->target)) : "");
         snprintf(next, sizeof next, "%s%s", indent, i == last ? "    " : "│   ");
         print_tree(st, image, rf->digest, next, depth + 1);
     }
@@ -165,10 +168,12 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
     printf("%-*s  %-19s  %-10s  %s\n", (int)w, "IMAGE", "DIGEST", "SIZE", "PLATFORMS");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
-        printf("%-*s  %-19.19s  %-10s  ", (int)w, cli_safe(im->source, safe, sizeof safe),
-               im->digest, cli_size(sz, sizeof sz, (unsigned long long)im->total));
+        printf("%-*s  %-19.19s  %-10s  ", (int)w,
+               ferry_quote(safe, sizeof safe, im->source, strlen(im->source)), im->digest,
+               cli_size(sz, sizeof sz, (unsigned long long)im->total));
         for (j = 0; j < im->nplatforms; j++)
-            printf("%s%s", j ? "," : "", cli_safe(im->platforms[j], safe, sizeof safe));
+            printf("%s%s", j ? "," : "",
+                   ferry_quote(safe, sizeof safe, im->platforms[j], strlen(im->platforms[j])));
         printf("%s\n", im->nplatforms ? "" : "-");
         if (refs)
             print_referrers(st, i);

@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "unit.h"
+#include "ferry/digest.h"
+#include "ferry/reference.h"
 #include "ferry/util.h"
 
 static void
@@ -69,10 +71,41 @@ test_strv_push_free(void **state)
     assert_int_equal(ferry_alloc_current(), base);
 }
 
+/* The parsers of untrusted text quote it the one way: an escape sequence
+ * or a quote in a digest, a reference or a bundle member name cannot forge a
+ * terminal line; long text is cut after 80 bytes. */
+static void
+test_quote_in_messages(void **state)
+{
+    struct ferry_error *err = NULL;
+    struct ferry_digest d;
+    struct ferry_ref *ref = NULL;
+    char long_digest[200];
+
+    (void)state;
+    assert_int_equal(ferry_digest_parse("sha256:\x1b[31m\"", &d, &err), -FERRY_E_INVALID);
+    assert_string_equal(err->msg,
+                        "invalid digest \"sha256:\\x1b[31m\\\"\": bad character at offset 7");
+    ferry_error_clear(&err);
+    memset(long_digest, 'g', sizeof long_digest - 1);
+    long_digest[sizeof long_digest - 1] = '\0';
+    memcpy(long_digest, "sha256:", 7);
+    assert_int_equal(ferry_digest_parse(long_digest, &d, &err), -FERRY_E_INVALID);
+    assert_non_null(strstr(err->msg, "\"sha256:ggg"));
+    assert_non_null(strstr(err->msg, "...\": "));
+    assert_true(strlen(err->msg) < 160);
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_ref_parse("r.example/a\rb:1", true, &ref, &err), -FERRY_E_INVALID);
+    assert_null(ref);
+    assert_non_null(strstr(err->msg, "\"r.example/a\\x0db:1\""));
+    ferry_error_clear(&err);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_quote_escapes),
     cmocka_unit_test(test_quote_cuts),
     cmocka_unit_test(test_strv_push_free),
+    cmocka_unit_test(test_quote_in_messages),
 };
 
 FERRY_UNIT_MAIN(tests)
