@@ -22,7 +22,8 @@
 #   - ferry-import push of each build's bundle into an empty registry of its
 #     own, twice: every repository:tag must serve the same bytes in both
 #     (images, referrers, fallback tag indexes), and the second push must
-#     change nothing; ferry-import referrers must print the same for them.
+#     change nothing; ferry-import referrers must print the same for them,
+#     and verify and list the same for the bundles.
 # Exit status: 0 same, 1 different (what differs is printed), 2 could not run.
 set -euo pipefail
 
@@ -126,10 +127,16 @@ for side in old new; do
         "$fi" referrers --plain-http --json "${!v}/bench/app03@$bare"
     } 2>&1 | sed "s/${!v}/REGISTRY/g" >"$side/referrers.txt" || fail "$side: referrers command"
     [ -n "${SAME_BUNDLE_SHOW:-}" ] && cat "$side/referrers.txt"
+    # and what verify and list say of the bundles
+    for b in refs sync src; do
+        "$fi" verify -p k.pub "$side/$b.tar.zst"
+        "$fi" list --referrers -p k.pub "$side/$b.tar.zst"
+        "$fi" list --json --referrers "$side/$b.tar.zst"
+    done 2>&1 | sed "s|$side/||g" >"$side/list.txt" || fail "$side: verify or list"
 done
 
 for f in plan.json plan-sync.json plan-src.json refs.tar.zst refs.tar.zst.minisig sync.tar.zst \
-    sync.tar.zst.minisig src.tar.zst src.tar.zst.minisig registry.txt referrers.txt; do
+    sync.tar.zst.minisig src.tar.zst src.tar.zst.minisig registry.txt referrers.txt list.txt; do
     if cmp -s "old/$f" "new/$f"; then
         echo "same-bundle: same: $f ($(stat -c %s "new/$f") bytes)"
     else
