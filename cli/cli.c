@@ -12,8 +12,7 @@
 #include <sodium.h>
 
 #include "cli.h"
-
-#define SECRET_MAX 4096
+#include "ferry/limits.h"
 
 const char *cli_prog = "ferry";
 int cli_verbosity = 1;
@@ -209,8 +208,8 @@ read_secret_fd(int fd)
     ssize_t k;
     char c;
 
-    ferry_secbuf_init(&b, SECRET_MAX - 1);
-    if (ferry_secbuf_reserve(&b, SECRET_MAX - 1) < 0)
+    ferry_secbuf_init(&b, FERRY_MAX_PASSWORD);
+    if (ferry_secbuf_reserve(&b, FERRY_MAX_PASSWORD) < 0)
         return NULL;
     for (;;) {
         k = read(fd, &c, 1);

@@ -26,8 +26,6 @@
 #include "template_int.h"
 #include "yamltree_int.h"
 
-#define MAX_NOTICES 64 /* distinct notices kept; the rest are counted */
-
 /* Parsing state shared by the whole load. */
 struct pending_notice {
     char *text;
@@ -47,7 +45,7 @@ struct ctx {
     struct yctx y; /* path and err, for the tree, the templates and the schema */
     struct ferry_sync_config *cfg;
     struct defaults d;
-    struct pending_notice notices[MAX_NOTICES];
+    struct pending_notice notices[FERRY_SYNC_MAX_NOTICES];
     size_t nnotices, dropped;
 };
 
@@ -69,7 +67,7 @@ notice(struct ctx *c, const struct ynode *n, const char *fmt, ...)
             c->notices[i].more++;
             return 0;
         }
-    if (c->nnotices == MAX_NOTICES) {
+    if (c->nnotices == FERRY_SYNC_MAX_NOTICES) {
         c->dropped++;
         return 0;
     }

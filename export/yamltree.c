@@ -16,8 +16,6 @@
 #include "ferry/util.h"
 #include "yamltree_int.h"
 
-#define MAX_ANCHORS 256 /* anchors per file: real configs use a handful */
-
 struct yanchor {
     char *name;
     struct ynode *node;
@@ -26,7 +24,7 @@ struct yanchor {
 struct ytree {
     struct ynode *all;
     struct ynode *root;
-    struct yanchor anchors[MAX_ANCHORS];
+    struct yanchor anchors[FERRY_SYNC_MAX_ANCHORS];
     size_t nanchors;
     struct ynode *stack[FERRY_SYNC_MAX_DEPTH];
     char *stack_anchor[FERRY_SYNC_MAX_DEPTH];
@@ -180,8 +178,8 @@ anchor_add(struct yctx *c, struct ytree *b, const char *name, struct ynode *n, c
             b->anchors[i].node = n;
             return 0;
         }
-    if (b->nanchors == MAX_ANCHORS)
-        return fail_at(c, m, FERRY_E_TOO_LARGE, "more than %d anchors", MAX_ANCHORS);
+    if (b->nanchors == FERRY_SYNC_MAX_ANCHORS)
+        return fail_at(c, m, FERRY_E_TOO_LARGE, "more than %d anchors", FERRY_SYNC_MAX_ANCHORS);
     if ((copy = ferry_strdup(name)) == NULL)
         return ytree_nomem(c);
     b->anchors[b->nanchors].name = copy;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ferry/digest.h"
+#include "ferry/limits.h"
 #include "ferry/reference.h"
 #include "ferry/util.h"
 
@@ -10,7 +11,6 @@
 #define TAG_MAX 128
 /* Longer input cannot be a valid reference with a known digest; refuse it
  * before copying anything. */
-#define REF_INPUT_MAX 1024
 /* Shown in messages: the offending text quoted (ferry_quote), its first 80
  * printable bytes at most, then "...". */
 #define SHOWN_SIZE 84
@@ -214,11 +214,11 @@ ferry_ref_parse(const char *s, bool default_latest, struct ferry_ref **out,
 
     if (s == NULL || s[0] == '\0')
         return ferry_error_new(err, FERRY_E_INVALID, "invalid reference: empty");
-    len = strnlen(s, REF_INPUT_MAX + 1);
-    if (len > REF_INPUT_MAX)
+    len = strnlen(s, FERRY_MAX_REFERENCE + 1);
+    if (len > FERRY_MAX_REFERENCE)
         return ferry_error_new(
             err, FERRY_E_INVALID, "invalid reference \"%s\": longer than %d bytes",
-            ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)), REF_INPUT_MAX);
+            ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown)), FERRY_MAX_REFERENCE);
     ferry_quote(shown, sizeof shown, s, strnlen(s, sizeof shown));
     if (is_hex64(s))
         return ferry_error_new(

@@ -22,12 +22,16 @@
 #define FERRY_MAX_INDEX_DEPTH 8      /* indexes nested in indexes */
 #define FERRY_MAX_REFERRER_DEPTH 8   /* referrers of referrers (a signature on an SBOM) */
 #define FERRY_IO_BUFSIZE (64u << 10) /* streaming buffer */
+#define FERRY_MAX_REFERENCE 1024     /* bytes of an image reference given to parse */
+#define FERRY_MAX_PASSWORD 4095      /* bytes of a password read from a terminal, stdin or a file */
 
-/* sync configs (export/syncconfig.c, export/tagfilter.c) */
+/* sync configs (export/yamltree.c, export/syncconfig.c, export/tagfilter.c) */
 #define FERRY_SYNC_MAX_DEPTH 64        /* YAML nesting */
 #define FERRY_SYNC_MAX_NODES 200000    /* YAML nodes, an alias counting its whole value */
 #define FERRY_SYNC_MATCH_LIMIT 100000  /* PCRE2 match limit for one pattern on one tag */
 #define FERRY_SYNC_MATCH_DEPTH 10000   /* PCRE2 backtracking depth limit */
 #define FERRY_SYNC_MATCH_HEAP_KIB 8192 /* PCRE2 heap limit for one match */
+#define FERRY_SYNC_MAX_ANCHORS 256     /* YAML anchors per file: real configs use a handful */
+#define FERRY_SYNC_MAX_NOTICES 64      /* distinct notices kept; the rest are counted */
 
 #endif
