@@ -61,6 +61,11 @@ int export_plan_add(struct export_plan *p, const char *digest, const char *media
                     char *data, size_t len, const struct export_conn *conn, const char *repo,
                     struct export_obj **out, struct ferry_error **err);
 struct export_obj *export_plan_get(const struct export_plan *p, const char *digest);
+/* A new, zeroed image or referrer at the end of the plan's list (the plan
+ * frees what is put in it), or NULL when out of memory. Valid until the next
+ * call for the same list. */
+struct ferry_stmt_image *export_plan_new_image(struct export_plan *p);
+struct ferry_stmt_referrer *export_plan_new_referrer(struct export_plan *p);
 /* Add the referrers fallback indexes as members, put the members in bundle
  * order (held in memory first, then streamed, each in resolution order) and
  * build index.json. Once. */

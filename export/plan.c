@@ -100,6 +100,30 @@ export_plan_get(const struct export_plan *p, const char *digest)
     return ferry_strmap_get(p->objmap, digest);
 }
 
+struct ferry_stmt_image *
+export_plan_new_image(struct export_plan *p)
+{
+    struct ferry_stmt_image *n = ferry_realloc(p->images, (p->nimages + 1) * sizeof *n);
+
+    if (n == NULL)
+        return NULL;
+    p->images = n;
+    memset(&n[p->nimages], 0, sizeof *n);
+    return &n[p->nimages++];
+}
+
+struct ferry_stmt_referrer *
+export_plan_new_referrer(struct export_plan *p)
+{
+    struct ferry_stmt_referrer *n = ferry_realloc(p->refs, (p->nrefs + 1) * sizeof *n);
+
+    if (n == NULL)
+        return NULL;
+    p->refs = n;
+    memset(&n[p->nrefs], 0, sizeof *n);
+    return &n[p->nrefs++];
+}
+
 int
 export_plan_add(struct export_plan *p, const char *digest, const char *media_type, int64_t size,
                 char *data, size_t len, const struct export_conn *conn, const char *repo,

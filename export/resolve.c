@@ -451,14 +451,10 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
-        rf = ferry_realloc(c->plan->refs, (c->plan->nrefs + 1) * sizeof *rf);
-        if (rf == NULL) {
+        if ((rf = export_plan_new_referrer(c->plan)) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
-        c->plan->refs = rf;
-        rf = &c->plan->refs[c->plan->nrefs++];
-        memset(rf, 0, sizeof *rf);
         rf->subject = ferry_strdup(subject);
         rf->digest = ferry_strdup(d->digest);
         rf->media_type = ferry_strdup(m->media_type);
@@ -652,14 +648,10 @@ resolve_one(struct ctx *c, const char *text, struct ferry_error **err)
                              ref->repository, &ob, err)) < 0)
         goto out;
 
-    im = ferry_realloc(c->plan->images, (c->plan->nimages + 1) * sizeof *im);
-    if (im == NULL) {
+    if ((im = export_plan_new_image(c->plan)) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    c->plan->images = im;
-    im = &c->plan->images[c->plan->nimages++];
-    memset(im, 0, sizeof *im);
     im->source = ferry_ref_string(ref);
     im->registry = ferry_strdup(ref->registry);
     im->repository = ferry_strdup(ref->repository);
