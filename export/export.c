@@ -9,9 +9,8 @@
 #include "ferry/statement.h"
 #include "ferry/util.h"
 
-/* Seconds on the monotonic clock, for the report's phase times. */
-static double
-now_s(void)
+double
+export_clock(void)
 {
     struct timespec t;
 
@@ -41,7 +40,7 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
     struct ferry_statement *st = NULL;
     char created[32];
     time_t now;
-    double t0 = now_s(), t_write;
+    double t0 = export_clock(), t_write;
     int r;
 
     if (rep == NULL)
@@ -49,7 +48,7 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
     memset(rep, 0, sizeof *rep);
     if ((r = export_resolve(items, nitems, o, &p, err)) < 0)
         return r;
-    t_write = now_s();
+    t_write = export_clock();
     rep->resolve_s = t_write - t0;
     if ((r = export_plan_finish(p, err)) < 0)
         goto out;
@@ -58,12 +57,30 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
         goto out;
     if ((r = export_write(p, st, now, o, rep, err)) < 0)
         goto out;
-    rep->write_s = now_s() - t_write - rep->commit_s;
+    rep->write_s = export_clock() - t_write - rep->commit_s;
 out:
     if (r < 0 && *err != NULL && o->output != NULL)
         ferry_error_wrap(err, "write %s", o->output);
     ferry_statement_free(st);
     export_plan_free(p);
+    return r;
+}
+
+/* Read st back as an importer reads it: what the import would refuse, the
+ * plan refuses too (a referrer annotation that is not a string, too many
+ * members, a statement over its cap), before anything is exported. */
+static int
+check_statement(const struct ferry_statement *st, struct ferry_error **err)
+{
+    struct ferry_statement *back = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    if ((r = ferry_statement_serialize(st, &text, &len, err)) == 0)
+        r = ferry_statement_parse(text, len, &back, err);
+    ferry_statement_free(back);
+    ferry_free(text);
     return r;
 }
 
@@ -73,14 +90,20 @@ ferry_export_plan(const struct ferry_export_item *items, size_t nitems,
                   struct ferry_error **err)
 {
     struct export_plan *p = NULL;
+    struct ferry_statement *st = NULL;
     char created[32];
     int r;
 
     if ((r = export_resolve(items, nitems, o, &p, err)) < 0)
         return r;
     created_now(created, sizeof created);
-    if ((r = export_plan_finish(p, err)) == 0)
-        r = export_plan_statement(p, created, out, err);
+    if ((r = export_plan_finish(p, err)) == 0 &&
+        (r = export_plan_statement(p, created, &st, err)) == 0 &&
+        (r = check_statement(st, err)) == 0) {
+        *out = st;
+        st = NULL;
+    }
+    ferry_statement_free(st);
     export_plan_free(p);
     return r;
 }

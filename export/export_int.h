@@ -46,6 +46,9 @@ struct export_plan {
     size_t ilen;
 };
 
+/* Seconds on the monotonic clock, for the report's phase times (export.c). */
+double export_clock(void);
+
 /* ---- plan.c --------------------------------------------------------------------- */
 
 struct export_plan *export_plan_new(void);

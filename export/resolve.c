@@ -363,9 +363,11 @@ tag_listed(const char *tag, void *ud, struct ferry_error **err)
     struct tagq *q = ud;
     struct ferry_strmap *tags = NULL;
 
-    if (repo_tags(q->c, q->src, &tags, err) < 0) {
+    int r = repo_tags(q->c, q->src, &tags, err);
+
+    if (r < 0) {
         q->failed = true;
-        return -1;
+        return r;
     }
     return ferry_strmap_get(tags, tag) != NULL;
 }

@@ -15,16 +15,6 @@
 #define FETCH_THREADS 3       /* layers downloaded ahead of the writer */
 #define FETCH_RING (4u << 20) /* bytes each may hold: memory is bounded by both */
 
-/* Seconds on the monotonic clock, for the report's commit time. */
-static double
-now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 struct wsink {
     struct ferry_bundle_writer *w;
     const char *digest;
@@ -152,10 +142,10 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    t_commit = now_s();
+    t_commit = export_clock();
     if ((r = ferry_bundle_writer_commit(w, o->key, tc, err)) < 0)
         goto out;
-    rep->commit_s = now_s() - t_commit;
+    rep->commit_s = export_clock() - t_commit;
     rep->bundle_bytes = ferry_bundle_writer_bytes(w);
 out:
     fetcher_stop(fetch);
