@@ -105,12 +105,11 @@ dump(const json_t *root, char **out, size_t *len, struct ferry_error **err)
 static json_t *
 empty_index(void)
 {
-    json_t *root = json_object(), *arr = json_array();
+    json_t *root = json_object();
 
-    if (root == NULL || arr == NULL ||
-        json_object_set_new(root, "schemaVersion", json_integer(2)) < 0 ||
+    if (root == NULL || json_object_set_new(root, "schemaVersion", json_integer(2)) < 0 ||
         json_object_set_new(root, "mediaType", json_string(FERRY_MT_OCI_INDEX)) < 0 ||
-        json_object_set_new(root, "manifests", arr) < 0) {
+        json_object_set_new(root, "manifests", json_array()) < 0) {
         json_decref(root);
         return NULL;
     }
@@ -244,27 +243,34 @@ ferry_referrers_index_keep_type(struct ferry_referrers_index *x, const char *art
                                 struct ferry_error **err)
 {
     json_t *keep = json_array(), *e;
-    struct jindex j = {0};
+    struct ferry_strmap *listed = ferry_strmap_new();
     size_t i;
 
-    if (keep == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (keep == NULL || listed == NULL)
+        goto nomem;
     json_array_foreach(x->j.manifests, i, e)
     {
         const char *t = json_string_value(json_object_get(e, "artifactType"));
-        if (t != NULL && strcmp(t, artifact_type) == 0 && json_array_append(keep, e) < 0) {
-            json_decref(keep);
-            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        }
+        const char *dg = json_string_value(json_object_get(e, "digest"));
+        if (t == NULL || strcmp(t, artifact_type) != 0)
+            continue;
+        if (json_array_append(keep, e) < 0 ||
+            (dg != NULL && ferry_strmap_put(listed, dg, (void *)1) < 0))
+            goto nomem;
     }
-    if (json_object_set_new(x->j.root, "manifests", keep) < 0 ||
-        jindex_init(&j, json_incref(x->j.root), true) < 0) {
-        jindex_clear(&j);
+    /* nothing changed before this, and it takes keep even when it fails */
+    if (json_object_set_new(x->j.root, "manifests", keep) < 0) {
+        ferry_strmap_free(listed);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
-    jindex_clear(&x->j);
-    x->j = j;
+    x->j.manifests = keep;
+    ferry_strmap_free(x->j.listed);
+    x->j.listed = listed;
     return 0;
+nomem:
+    json_decref(keep);
+    ferry_strmap_free(listed);
+    return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
 }
 
 int
@@ -317,8 +323,11 @@ ferry_layout_index_add_tagged(struct ferry_layout_index *x, const char *media_ty
         json_decref(ann);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
-    if (json_object_set_new(d, "annotations", ann) < 0 ||
-        json_array_append_new(x->j.manifests, d) < 0)
+    if (json_object_set_new(d, "annotations", ann) < 0) { /* takes ann, also on failure */
+        json_decref(d);
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    if (json_array_append_new(x->j.manifests, d) < 0) /* takes d, also on failure */
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     return 0;
 }
@@ -404,6 +413,8 @@ ferry_layout_add_manifest(struct ferry_layout *l, const char *digest, const char
     struct ferry_layout_manifest *lm = NULL, **nl;
     int r;
 
+    if (data == NULL && len > 0) /* the caller's copy could not be made */
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     if (ferry_strmap_get(l->manifests, digest) != NULL) {
         ferry_free(data);
         return 0;
@@ -532,7 +543,8 @@ ferry_layout_check(struct ferry_layout *l, const void *version, size_t version_l
         struct ferry_descriptor d;
         if ((r = ferry_descriptor_parse(json_array_get(arr, i), FERRY_LAYOUT_INDEX_FILE, &d, err)) <
             0) {
-            ferry_error_recode(err, FERRY_E_BUNDLE);
+            if (r != -FERRY_E_NOMEM) /* a bad entry is the bundle's fault; memory is not */
+                r = ferry_error_recode(err, FERRY_E_BUNDLE);
             goto out;
         }
         r = check_graph(l, &d, FERRY_LAYOUT_INDEX_FILE, 0, err);

@@ -121,7 +121,8 @@ FERRY_API void ferry_layout_free(struct ferry_layout *l);
 FERRY_API int ferry_layout_add_blob(struct ferry_layout *l, const char *digest, int64_t size,
                                     struct ferry_error **err);
 /* A manifest or index held in memory: data (ferry_malloc'd) passes to the
- * layout, also on failure. Adding a digest twice keeps the first. */
+ * layout, also on failure; NULL data with len > 0 (a copy that could not be
+ * made) is FERRY_E_NOMEM. Adding a digest twice keeps the first. */
 FERRY_API int ferry_layout_add_manifest(struct ferry_layout *l, const char *digest,
                                         const char *media_type, char *data, size_t len,
                                         struct ferry_error **err);

@@ -501,11 +501,98 @@ test_artifact_type(void **state)
     small_free(&s);
 }
 
+/* Everything the layout model and the statement's layout do, in one run
+ * that returns 0 only when every step succeeded. */
+static int
+layout_run(struct small *s, bool *done)
+{
+    struct ferry_statement st;
+    struct ferry_stmt_image im;
+    struct ferry_stmt_referrer rf;
+    struct ferry_stmt_fallback *fb = NULL;
+    struct ferry_referrers_index *x = NULL;
+    struct ferry_layout *l = NULL;
+    struct ferry_error *err = NULL;
+    char *index = NULL, *text = NULL;
+    size_t nfb = 0, len = 0, vlen;
+    const char *ver = ferry_layout_version_text(&vlen);
+    int r = -1;
+
+    small_statement(s, &st, &im, &rf);
+    if (ferry_statement_layout_fallbacks(&st, &fb, &nfb, &err) < 0 ||
+        ferry_statement_layout_index(&st, fb, nfb, &index, &len, &err) < 0 ||
+        ferry_referrers_index_parse(fb[0].data, fb[0].len, "fb", &x, &err) < 0 ||
+        ferry_referrers_index_add(x, ferry_layout_referrer_descriptor(OCI_MAN, D2, 9, "t", NULL),
+                                  &err) < 0 ||
+        ferry_referrers_index_keep_type(x, "t", &err) < 0 ||
+        ferry_referrers_index_serialize(x, &text, &len, &err) < 0)
+        goto out;
+    if ((l = ferry_layout_new()) == NULL) {
+        ferry_error_new(&err, FERRY_E_NOMEM, "out of memory"); /* it says so with NULL */
+        goto out;
+    }
+    if (ferry_layout_add_blob(l, EMPTY, 2, &err) < 0 ||
+        ferry_layout_add_blob(l, s->d_layer, 5, &err) < 0 ||
+        ferry_layout_add_blob(l, s->d_man, (int64_t)strlen(s->man), &err) < 0 ||
+        ferry_layout_add_blob(l, s->d_idx, (int64_t)strlen(s->idx), &err) < 0 ||
+        ferry_layout_add_blob(l, s->d_ref, (int64_t)strlen(s->ref), &err) < 0 ||
+        ferry_layout_add_blob(l, fb[0].digest, (int64_t)fb[0].len, &err) < 0 ||
+        ferry_layout_add_manifest(l, s->d_man, OCI_MAN, ferry_strdup(s->man), strlen(s->man),
+                                  &err) < 0 ||
+        ferry_layout_add_manifest(l, s->d_idx, OCI_IDX, ferry_strdup(s->idx), strlen(s->idx),
+                                  &err) < 0 ||
+        ferry_layout_add_manifest(l, s->d_ref, OCI_MAN, ferry_strdup(s->ref), strlen(s->ref),
+                                  &err) < 0 ||
+        ferry_layout_add_manifest(l, fb[0].digest, OCI_IDX, ferry_strdup(fb[0].data), fb[0].len,
+                                  &err) < 0)
+        goto out;
+    ferry_free(text);
+    text = NULL;
+    if (ferry_layout_check(l, ver, vlen, index, strlen(index), &err) < 0 ||
+        ferry_statement_layout_check(&st, l, &err) < 0)
+        goto out;
+    *done = true;
+    r = 0;
+out:
+    /* a failure is out of memory, never a wrong answer */
+    if (r < 0 && (err == NULL || err->code != FERRY_E_NOMEM))
+        fail_msg("a step failed without running out of memory: %s", err ? err->msg : "(none)");
+    ferry_error_free(err);
+    ferry_layout_free(l);
+    ferry_referrers_index_free(x);
+    ferry_free(text);
+    ferry_free(index);
+    ferry_stmt_fallbacks_free(fb, nfb);
+    return r;
+}
+
+/* Fail each allocation in turn: every step reports it and nothing leaks. */
+static void
+test_layout_out_of_memory(void **state)
+{
+    struct small s;
+    size_t base;
+    bool done = false;
+
+    (void)state;
+    small_make(&s);
+    base = ferry_alloc_current();
+    for (unsigned long k = 1; k < 2000 && !done; k++) {
+        ferry_alloc_fail_after(k);
+        (void)layout_run(&s, &done);
+        ferry_alloc_fail_after(0);
+        assert_int_equal(ferry_alloc_current(), base);
+    }
+    assert_true(done);
+    small_free(&s);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_files_and_paths),       cmocka_unit_test(test_referrer_descriptor),
     cmocka_unit_test(test_referrers_index_merge), cmocka_unit_test(test_index_json),
     cmocka_unit_test(test_layout_check),          cmocka_unit_test(test_layout_depth),
     cmocka_unit_test(test_statement_layout),      cmocka_unit_test(test_artifact_type),
+    cmocka_unit_test(test_layout_out_of_memory),
 };
 
 FERRY_UNIT_MAIN(tests)

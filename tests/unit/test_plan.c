@@ -120,9 +120,79 @@ test_plan_finish_and_statement(void **state)
     export_plan_free(p);
 }
 
+/* A plan with a layer, a manifest and a referrer, finished and turned into
+ * a statement; 0 only when every step succeeded. */
+static int
+plan_run(bool *done)
+{
+    struct export_plan *p = export_plan_new();
+    struct export_obj *ob = NULL;
+    struct ferry_stmt_image *im;
+    struct ferry_stmt_referrer *rf;
+    struct ferry_statement *st = NULL;
+    struct ferry_error *err = NULL;
+    char *m;
+    int r = -1;
+
+    /* each export_plan_add takes its data, also when it fails */
+    if (p == NULL || export_plan_add(p, D("a"), LAYER, 10, NULL, 0, NULL, "lib/a", &ob, &err) < 0)
+        goto out;
+    if ((m = ferry_strdup("{}")) == NULL ||
+        export_plan_add(p, D("b"), OCI_MAN, 2, m, 2, NULL, "lib/a", &ob, &err) < 0)
+        goto out;
+    if ((m = ferry_strdup("[]")) == NULL ||
+        export_plan_add(p, D("d"), OCI_MAN, 2, m, 2, NULL, "lib/a", &ob, &err) < 0)
+        goto out;
+    if ((im = export_plan_new_image(p)) == NULL)
+        goto out;
+    if ((im->source = ferry_strdup("r.example/lib/a:1")) == NULL ||
+        (im->registry = ferry_strdup("r.example")) == NULL ||
+        (im->repository = ferry_strdup("lib/a")) == NULL || (im->tag = ferry_strdup("1")) == NULL ||
+        (im->digest = ferry_strdup(D("b"))) == NULL ||
+        (im->media_type = ferry_strdup(OCI_MAN)) == NULL ||
+        (rf = export_plan_new_referrer(p)) == NULL)
+        goto out;
+    if ((rf->subject = ferry_strdup(D("b"))) == NULL ||
+        (rf->digest = ferry_strdup(D("d"))) == NULL ||
+        (rf->media_type = ferry_strdup(OCI_MAN)) == NULL ||
+        (rf->source = ferry_strdup("r.example/lib/a")) == NULL)
+        goto out;
+    rf->size = im->size = 2;
+    if (export_plan_finish(p, &err) < 0 ||
+        export_plan_statement(p, "2026-01-02T03:04:05Z", &st, &err) < 0)
+        goto out;
+    *done = true;
+    r = 0;
+out:
+    if (err != NULL && err->code != FERRY_E_NOMEM)
+        fail_msg("a step failed without running out of memory: %s", err->msg);
+    ferry_error_free(err);
+    ferry_statement_free(st);
+    export_plan_free(p);
+    return r;
+}
+
+/* Fail each allocation in turn: nothing leaks, and a whole run succeeds. */
+static void
+test_plan_out_of_memory(void **state)
+{
+    size_t base = ferry_alloc_current();
+    bool done = false;
+
+    (void)state;
+    for (unsigned long k = 1; k < 2000 && !done; k++) {
+        ferry_alloc_fail_after(k);
+        (void)plan_run(&done);
+        ferry_alloc_fail_after(0);
+        assert_int_equal(ferry_alloc_current(), base);
+    }
+    assert_true(done);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_plan_objects),
     cmocka_unit_test(test_plan_finish_and_statement),
+    cmocka_unit_test(test_plan_out_of_memory),
 };
 
 FERRY_UNIT_MAIN(tests)
