@@ -117,6 +117,11 @@ ferry_registry_get_manifest(struct ferry_registry *r, const char *repo, const ch
     }
     /* image-spec: a mediaType field must match the Content-Type */
     root = json_loadb(body->data ? body->data : "", body->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: not a json object (line %d column %d: %s)",
+                             what, jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
     if (!json_is_object(root)) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: not a json object (line %d column %d)",
                              what, jerr.line, jerr.column);

@@ -301,4 +301,24 @@ void reg_upload_cancel(struct ferry_registry *r, const char *location, const cha
 /* Monotonic seconds. */
 time_t reg_now(void);
 
+/* --- parsers of registry answers, reached by the unit tests and fuzzers too
+ * --------------------------------- */
+
+struct ferry_auth_challenge {
+    char *scheme; /* "basic" or "bearer" (lowercased) */
+    char *realm;
+    char *service;
+    char *scope; /* space-separated, as sent */
+    char *error;
+};
+/* Parse one WWW-Authenticate header value (RFC 7235 auth-params, quoted strings
+ * with backslash escapes). Several challenges: the first Bearer, else the first. */
+int ferry_auth_challenge_parse(const char *value, struct ferry_auth_challenge *out,
+                               struct ferry_error **err);
+void ferry_auth_challenge_clear(struct ferry_auth_challenge *c);
+/* Extract the rel="next" target of a Link header value; *url is NULL if none. */
+int ferry_link_next_parse(const char *value, char **url, struct ferry_error **err);
+/* Resolve a (possibly relative) URL against base (RFC 3986). */
+char *ferry_url_resolve(const char *base, const char *ref);
+
 #endif

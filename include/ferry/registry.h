@@ -149,23 +149,4 @@ FERRY_API int ferry_registry_list_referrers(struct ferry_registry *r, const char
                                             const struct ferry_referrers_query *q,
                                             struct ferry_referrers *out, struct ferry_error **err);
 
-/* --- parsers exposed for tests and fuzzing --------------------------------- */
-
-struct ferry_auth_challenge {
-    char *scheme; /* "basic" or "bearer" (lowercased) */
-    char *realm;
-    char *service;
-    char *scope; /* space-separated, as sent */
-    char *error;
-};
-/* Parse one WWW-Authenticate header value (RFC 7235 auth-params, quoted strings
- * with backslash escapes). Several challenges: the first Bearer, else the first. */
-FERRY_API int ferry_auth_challenge_parse(const char *value, struct ferry_auth_challenge *out,
-                                         struct ferry_error **err);
-FERRY_API void ferry_auth_challenge_clear(struct ferry_auth_challenge *c);
-/* Extract the rel="next" target of a Link header value; *url is NULL if none. */
-FERRY_API int ferry_link_next_parse(const char *value, char **url, struct ferry_error **err);
-/* Resolve a (possibly relative) URL against base (RFC 3986). */
-FERRY_API char *ferry_url_resolve(const char *base, const char *ref);
-
 #endif
