@@ -7,7 +7,10 @@ it must not.
 The rules are the ```layering block of the rules file (default
 docs/internals/README.md under the root): one rule per line,
 
-  PLACE  include  TEXT     no #include in PLACE names a path containing TEXT
+  PLACE  include  TEXT     no #include in PLACE names TEXT: the path itself
+                           or a path ending in /TEXT; TEXT ending in '/' is a
+                           folder, starting with '_' the end of a file name,
+                           and a bare word (no '.' or '/') the start of one
   PLACE  call     PREFIX   no code in PLACE calls a function whose name
                            starts with PREFIX
 
@@ -94,6 +97,18 @@ def sources(root):
                 yield os.path.normpath(os.path.join(rel, f)).replace(os.sep, "/")
 
 
+def include_matches(text, path):
+    """Does the #include'd path name what the rule's TEXT names?"""
+    base = path.rsplit("/", 1)[-1]
+    if text.endswith("/"):
+        return path.startswith(text) or ("/" + text) in path
+    if text.startswith("_"):
+        return base.endswith(text)
+    if "." not in text and "/" not in text:
+        return base.startswith(text)
+    return path == text or path.endswith("/" + text)
+
+
 def applies(place, path):
     return path.startswith(place) if place.endswith("/") else path == place
 
@@ -114,7 +129,7 @@ def check(root, rules):
             m = INCLUDE.match(line)
             if m:
                 for place, kind, what, rno in mine:
-                    if kind == "include" and what in m.group(1):
+                    if kind == "include" and include_matches(what, m.group(1)):
                         bad.append(f"{path}:{no}: includes {m.group(1)}, which {place} must "
                                    f"not (rule at line {rno})")
                 continue

@@ -68,9 +68,9 @@ typedef void (*ferry_log_fn)(enum ferry_log_level level, const char *msg, void *
 FERRY_API void ferry_log_set_handler(ferry_log_fn fn, void *ud);
 FERRY_API void ferry_log(enum ferry_log_level level, const char *fmt, ...) FERRY_PRINTF(2, 3);
 
-/* Progress: called with the phase name, the object and byte counts, always
- * on the thread that called into the library (export, verify and push report
- * from there while their own threads work). */
+/* Progress: called with the phase name, the object and byte counts. Like the
+ * log handler it may be called from the library's own threads, several at
+ * once (each download thread reports its blob), so it must be thread-safe. */
 typedef void (*ferry_progress_fn)(const char *phase, const char *object, uint64_t done,
                                   uint64_t total, void *ud);
 FERRY_API void ferry_progress_set_handler(ferry_progress_fn fn, void *ud);
