@@ -162,9 +162,12 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
     printf("bundle %s (%s, created %s by %s)\n", path,
            verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p",
            st->created, st->creator);
-    for (i = 0; i < st->nimages; i++)
-        if (strlen(st->images[i].source) > w)
-            w = strlen(st->images[i].source);
+    for (i = 0; i < st->nimages; i++) {
+        const char *q =
+            ferry_quote(safe, sizeof safe, st->images[i].source, strlen(st->images[i].source));
+        if (strlen(q) > w)
+            w = strlen(q);
+    }
     printf("%-*s  %-19s  %-10s  %s\n", (int)w, "IMAGE", "DIGEST", "SIZE", "PLATFORMS");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
