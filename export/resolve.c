@@ -533,7 +533,6 @@ filter_index(const struct ferry_export_item *it, const char *text, const char *d
     struct ferry_manifest *m = NULL;
     json_t *root = NULL, *arr, *keep;
     json_error_t jerr;
-    char *dump = NULL;
     size_t i;
     int r = 0;
 
@@ -558,14 +557,8 @@ filter_index(const struct ferry_export_item *it, const char *text, const char *d
         goto out;
     }
     json_object_set_new(root, "manifests", keep);
-    dump = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (dump == NULL || (*out = ferry_strdup(dump)) == NULL) {
-        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        goto out;
-    }
-    *outlen = strlen(*out);
+    r = ferry_json_dump(root, out, outlen, err);
 out:
-    free(dump);
     json_decref(root);
     ferry_manifest_free(m);
     return r;

@@ -1,4 +1,5 @@
 /* ferry: the descriptor, image manifest and image index model. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ferry/digest.h"
@@ -167,6 +168,24 @@ ferry_manifest_free(struct ferry_manifest *m)
     }
     json_decref(m->root);
     ferry_free(m);
+}
+
+int
+ferry_json_dump(const json_t *root, char **out, size_t *len, struct ferry_error **err)
+{
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n;
+
+    if (text == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    n = strlen(text);
+    *out = ferry_strndup(text, n);
+    free(text);
+    if (*out == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (len != NULL)
+        *len = n;
+    return 0;
 }
 
 const char *

@@ -1,6 +1,5 @@
 /* ferry: the OCI image layout: its files, referrers indexes, index.json, and
  * the check that a layout's graph is complete. */
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -80,25 +79,6 @@ ferry_layout_referrer_descriptor(const char *media_type, const char *digest, int
         return NULL;
     }
     return d;
-}
-
-/* Compact JSON in insertion order, copied into ferry_malloc memory. */
-static int
-dump(const json_t *root, char **out, size_t *len, struct ferry_error **err)
-{
-    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    size_t n;
-
-    if (text == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    n = strlen(text);
-    *out = ferry_strndup(text, n);
-    free(text);
-    if (*out == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    if (len != NULL)
-        *len = n;
-    return 0;
 }
 
 /* {"schemaVersion":2,"mediaType":<OCI index>,"manifests":[]}; NULL on OOM. */
@@ -277,7 +257,7 @@ int
 ferry_referrers_index_serialize(const struct ferry_referrers_index *x, char **out, size_t *len,
                                 struct ferry_error **err)
 {
-    return dump(x->j.root, out, len, err);
+    return ferry_json_dump(x->j.root, out, len, err);
 }
 
 /* ---- index.json -------------------------------------------------------------------- */
@@ -343,7 +323,7 @@ int
 ferry_layout_index_serialize(const struct ferry_layout_index *x, char **out, size_t *len,
                              struct ferry_error **err)
 {
-    return dump(x->j.root, out, len, err);
+    return ferry_json_dump(x->j.root, out, len, err);
 }
 
 /* ---- what a layout holds, and its graph --------------------------------------------- */

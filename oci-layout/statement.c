@@ -396,7 +396,6 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
                           struct ferry_error **err)
 {
     json_t *root = NULL, *images, *members;
-    char *text = NULL;
     size_t i, j;
     int r = 0;
 
@@ -466,17 +465,9 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
             json_array_append_new(refs, o);
         }
     }
-    text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (text == NULL) {
-        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: cannot serialise");
-        goto out;
-    }
-    *len = strlen(text);
-    *out = ferry_strndup(text, *len);
-    if (*out == NULL)
-        r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+    if ((r = ferry_json_dump(root, out, len, err)) < 0)
+        ferry_error_wrap(err, "ferry.json");
 out:
-    free(text);
     json_decref(root);
     return r;
 }

@@ -58,6 +58,11 @@ FERRY_API void ferry_manifest_free(struct ferry_manifest *m);
  * image's config media type, else NULL (an index without one). Points into m. */
 FERRY_API const char *ferry_manifest_artifact_type(const struct ferry_manifest *m);
 
+/* root as compact JSON, keys in insertion order, into *out (ferry_free) and
+ * *len (if not NULL). FERRY_E_NOMEM when out of memory. */
+FERRY_API int ferry_json_dump(const json_t *root, char **out, size_t *len,
+                              struct ferry_error **err);
+
 /* Parse one descriptor object (used for index.json entries too). Strings are
  * copied into d; free with ferry_descriptor_clear. */
 FERRY_API int ferry_descriptor_parse(json_t *obj, const char *what, struct ferry_descriptor *d,
