@@ -7,17 +7,6 @@
 #include "ferry/syncconfig.h"
 #include "ferry/util.h"
 
-static bool
-contains(const uint8_t *data, size_t size, const char *s)
-{
-    size_t n = strlen(s);
-
-    for (size_t i = 0; i + n <= size; i++)
-        if (memcmp(data + i, s, n) == 0)
-            return true;
-    return false;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,8 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ferry_error *err = NULL;
 
     /* {{file}} reads what it names: keep the fuzzer off devices and pipes */
-    if (contains(data, size, "/dev/") || contains(data, size, "/proc/") ||
-        contains(data, size, "/sys/"))
+    if (fuzz_names_device(data, size))
         return 0;
     if (ferry_sync_config_parse("fuzz.yaml", data, size, &cfg, &err) == 0) {
         if (cfg->nentries == 0)
