@@ -2,10 +2,8 @@
  * the bundle writer and reader: member names, little-endian fields, reading a
  * bundle file or memory image at an offset. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle_int.h"
@@ -179,26 +177,14 @@ ferry_bundle_seek_table(const char *path, struct ferry_seek_entry **out, size_t 
     struct bundle_src src = {-1, NULL, 0, path};
     struct bundle_frame *f = NULL;
     struct ferry_seek_entry *e = NULL;
-    struct stat st;
     size_t nf = 0;
     uint64_t data_end;
     bool sums;
     int r;
 
-    src.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (src.fd < 0) {
-        r = ferry_error_sys(err, errno, "open %s", path);
+    r = ferry_open_regular(path, "bundle", &src.fd, &src.size, err);
+    if (r < 0)
         goto out;
-    }
-    if (fstat(src.fd, &st) < 0) {
-        r = ferry_error_sys(err, errno, "stat %s", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: not a regular file", path);
-        goto out;
-    }
-    src.size = (uint64_t)st.st_size;
     r = bundle_seek_parse(&src, &f, &nf, &data_end, &sums, err);
     if (r < 0)
         goto out;

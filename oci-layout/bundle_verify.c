@@ -1,6 +1,5 @@
 /* ferry: check the detached `<bundle>.minisig` against the whole bundle file. */
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "bundle_int.h"
@@ -29,11 +28,8 @@ ferry_bundle_verify_signature(const char *path, struct ferry_pubkey *const *keys
     r = ferry_read_file(sigpath, &sig, err);
     if (r < 0)
         goto out;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        r = ferry_error_sys(err, errno, "open %s", path);
+    if ((r = ferry_open_regular(path, "bundle", &fd, NULL, err)) < 0)
         goto out;
-    }
     for (;;) {
         ssize_t n = read(fd, buf, FERRY_IO_BUFSIZE);
         if (n < 0 && errno == EINTR)

@@ -529,9 +529,8 @@ read_secret_file(const char *path, struct ferry_secbuf *text, struct ferry_error
     /* one block for the whole cap: a key file never moves while it is read */
     if (ferry_secbuf_reserve(text, FERRY_MAX_KEYFILE) < 0)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory reading secret key %s", path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ferry_error_sys(err, errno, "open secret key %s", path);
+    if ((ret = ferry_open_regular(path, "secret key", &fd, NULL, err)) < 0)
+        return ret;
     if (ferry_secret_read_fd(fd, text) < 0) {
         if (errno == EFBIG)
             ret = ferry_error_new(err, FERRY_E_TOO_LARGE, "secret key %s: larger than %u bytes",

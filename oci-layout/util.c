@@ -437,6 +437,61 @@ ferry_buf_free(struct ferry_buf *b)
     b->len = b->cap = 0;
 }
 
+static const char *
+file_kind(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFIFO:
+        return "a fifo";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    case S_IFSOCK:
+        return "a socket";
+    case S_IFDIR:
+        return "a directory";
+    default:
+        return "not a regular file";
+    }
+}
+
+int
+ferry_open_regular(const char *path, const char *what, int *fd, uint64_t *size,
+                   struct ferry_error **err)
+{
+    const char *sp = what ? " " : "";
+    struct stat st;
+    int f, flags;
+
+    if (what == NULL)
+        what = "";
+    /* O_NONBLOCK: opening a FIFO with no writer would block forever */
+    f = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (f < 0)
+        return ferry_error_sys(err, errno, "open %s%s%s", what, sp, path);
+    if (fstat(f, &st) < 0) {
+        int e = errno;
+        close(f);
+        return ferry_error_sys(err, e, "stat %s%s%s", what, sp, path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return ferry_error_new(err, FERRY_E_IO, "%s%s%s: is %s, not a regular file", what, sp, path,
+                               file_kind(st.st_mode));
+    }
+    flags = fcntl(f, F_GETFL);
+    if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(f);
+        return ferry_error_sys(err, e, "fcntl %s%s%s", what, sp, path);
+    }
+    *fd = f;
+    if (size != NULL)
+        *size = (uint64_t)st.st_size;
+    return 0;
+}
+
 int
 ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err)
 {
@@ -444,9 +499,8 @@ ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err)
     int fd, r = 0;
     ssize_t n;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ferry_error_sys(err, errno, "open %s", path);
+    if ((r = ferry_open_regular(path, NULL, &fd, NULL, err)) < 0)
+        return r;
     for (;;) {
         n = read(fd, chunk, sizeof chunk);
         if (n < 0) {

@@ -50,7 +50,16 @@ FERRY_API int ferry_strmap_put(struct ferry_strmap *m, const char *key, void *va
 FERRY_API void *ferry_strmap_get(const struct ferry_strmap *m, const char *key);
 FERRY_API size_t ferry_strmap_count(const struct ferry_strmap *m);
 
-/* Read a whole file into b (cap b->max). */
+/* Open path read-only if it is a regular file, without blocking on a FIFO
+ * (it is opened with O_NONBLOCK, checked with fstat, then set blocking again).
+ * A FIFO, device, socket or directory is refused with FERRY_E_IO naming what
+ * it is; `what` (may be NULL) is put before the path in messages ("secret key
+ * PATH: ..."). *fd is the open descriptor; *size (if not NULL) its size. */
+FERRY_API int ferry_open_regular(const char *path, const char *what, int *fd, uint64_t *size,
+                                 struct ferry_error **err);
+
+/* Read a whole regular file into b (cap b->max, FERRY_E_TOO_LARGE past it);
+ * anything else is refused as ferry_open_regular does. */
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
 
 /* Logging: the library never prints; it calls the installed handler. The

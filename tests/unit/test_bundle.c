@@ -721,7 +721,9 @@ test_seek_table_missing(void **state)
     ferry_error_clear(&err);
     ASSERT_ERR(ferry_bundle_seek_table(none, &t, &nt, &err), FERRY_E_NOT_FOUND, &err);
     ferry_error_clear(&err);
-    ASSERT_ERR(ferry_bundle_seek_table(dir, &t, &nt, &err), FERRY_E_BUNDLE, &err);
+    /* not a regular file: an operational error (exit 2), not a bad bundle */
+    ASSERT_ERR(ferry_bundle_seek_table(dir, &t, &nt, &err), FERRY_E_IO, &err);
+    assert_non_null(strstr(err->msg, "is a directory, not a regular file"));
     ferry_error_clear(&err);
     assert_null(t);
     free(none);

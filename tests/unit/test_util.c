@@ -1,4 +1,8 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "cli.h"
@@ -54,6 +58,51 @@ test_buf_cap(void **state)
     ferry_buf_free(&b);
 }
 
+/* Only regular files are opened: a FIFO (that would block open() forever),
+ * a directory and a device are refused at once, naming what they are. */
+static void
+test_open_regular(void **state)
+{
+    char dir[] = "/tmp/ferry-unit-XXXXXX", fifo[64], file[64];
+    struct ferry_error *err = NULL;
+    struct ferry_buf b;
+    uint64_t size = 0;
+    int fd = -1;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(file, sizeof file, "%s/file", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_non_null(f = fopen(file, "w"));
+    fputs("hello", f);
+    fclose(f);
+    FERRY_ASSERT_OK(ferry_open_regular(file, "key", &fd, &size, &err), &err);
+    assert_true(fd >= 0);
+    assert_int_equal(size, 5);
+    close(fd);
+    assert_int_equal(ferry_open_regular(fifo, "key", &fd, NULL, &err), -FERRY_E_IO);
+    assert_non_null(strstr(err->msg, "key "));
+    assert_non_null(strstr(err->msg, "is a fifo, not a regular file"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_open_regular(dir, NULL, &fd, NULL, &err), -FERRY_E_IO);
+    assert_non_null(strstr(err->msg, "is a directory"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_open_regular("/dev/null", NULL, &fd, NULL, &err), -FERRY_E_IO);
+    assert_non_null(strstr(err->msg, "is a character device"));
+    ferry_error_clear(&err);
+    ferry_buf_init(&b, 1024);
+    assert_int_equal(ferry_read_file(fifo, &b, &err), -FERRY_E_IO);
+    ferry_error_clear(&err);
+    FERRY_ASSERT_OK(ferry_read_file(file, &b, &err), &err);
+    assert_int_equal(b.len, 5);
+    ferry_buf_free(&b);
+    unlink(fifo);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void
 test_alloc_accounting(void **state)
 {
@@ -73,9 +122,8 @@ test_alloc_accounting(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_error_wrap_chain),
-    cmocka_unit_test(test_exit_codes),
-    cmocka_unit_test(test_buf_cap),
-    cmocka_unit_test(test_alloc_accounting),
+    cmocka_unit_test(test_error_wrap_chain), cmocka_unit_test(test_exit_codes),
+    cmocka_unit_test(test_buf_cap),          cmocka_unit_test(test_alloc_accounting),
+    cmocka_unit_test(test_open_regular),
 };
 FERRY_UNIT_MAIN(tests)
