@@ -87,7 +87,18 @@ read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *
     }
 }
 
-/* Open the bundle and read + check the statement (first two members). */
+/* A member over its cap is the bundle's fault (exit 1), not an error of ours. */
+static int
+member_too_large(struct ferry_error **err, int r, enum ferry_status code)
+{
+    if (r == -FERRY_E_TOO_LARGE)
+        return ferry_error_recode(err, code);
+    return r;
+}
+
+/* Open the bundle and read + check the statement (first two members). With
+ * keys, the reader's work is then bounded by what the statement lists;
+ * without (list), the statement is read under the smaller unsigned cap. */
 static int
 open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                struct ferry_bundle_reader **rdout, struct ferry_statement **stout, char *key_id,
@@ -97,11 +108,11 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     struct ferry_buf st, sig;
     const char *name;
     char safe[128];
-    uint64_t size;
+    uint64_t size, bound, frames;
     size_t which = 0;
     int r;
 
-    ferry_buf_init(&st, FERRY_MAX_STATEMENT);
+    ferry_buf_init(&st, nkeys > 0 ? FERRY_MAX_STATEMENT : FERRY_MAX_UNSIGNED_STATEMENT);
     ferry_buf_init(&sig, FERRY_MAX_SIGNATURE);
     if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
         goto out;
@@ -114,8 +125,13 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     }
     if (r < 0)
         goto out;
-    if ((r = read_member(rd, name, &st, err)) < 0)
+    if ((r = read_member(rd, name, &st, err)) < 0) {
+        r = member_too_large(err, r, FERRY_E_BUNDLE);
+        if (r == -FERRY_E_BUNDLE && nkeys == 0)
+            ferry_error_wrap(err, "unsigned %s is read up to %u bytes: give -p to list it",
+                             FERRY_STATEMENT_NAME, FERRY_MAX_UNSIGNED_STATEMENT);
         goto out;
+    }
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_SIG_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_SIGNATURE, "second member is %s, not %s",
@@ -125,8 +141,10 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     }
     if (r < 0)
         goto out;
-    if ((r = read_member(rd, name, &sig, err)) < 0)
+    if ((r = read_member(rd, name, &sig, err)) < 0) {
+        r = member_too_large(err, r, FERRY_E_SIGNATURE);
         goto out;
+    }
     if (nkeys > 0) {
         r = ferry_verify_buffer(keys, nkeys, sig.data ? sig.data : "", sig.len,
                                 st.data ? st.data : "", st.len, FERRY_STATEMENT_NAME, NULL, &which,
@@ -138,6 +156,23 @@ open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
     }
     if ((r = ferry_statement_parse(st.data ? st.data : "", st.len, stout, err)) < 0)
         goto out;
+    /* Work from here on is bounded by the signed sizes: the seek table must
+     * not list more tar stream than the statement's members take. */
+    bound = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), st.len) +
+            ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), sig.len) +
+            FERRY_BUNDLE_TAR_END;
+    frames = ferry_bundle_member_frame_bound(st.len) + ferry_bundle_member_frame_bound(sig.len) + 1;
+    for (size_t i = 0; i < (*stout)->nmembers && bound != UINT64_MAX; i++) {
+        const struct ferry_stmt_member *m = &(*stout)->members[i];
+        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
+        bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
+        frames += ferry_bundle_member_frame_bound((uint64_t)m->size);
+    }
+    if (nkeys > 0 && (r = ferry_bundle_reader_limit(rd, bound, frames, err)) < 0) {
+        ferry_statement_free(*stout);
+        *stout = NULL;
+        goto out;
+    }
     *rdout = rd;
     rd = NULL;
 out:

@@ -20,6 +20,10 @@
  * frames over 1 GiB, so the settable value is capped there. */
 #define BUNDLE_FRAME_SIZE_DEFAULT (64u << 20)
 #define BUNDLE_FRAME_SIZE_MAX (1u << 30)
+/* The smallest frame limit a bundle that verifies may have been written with:
+ * frames beyond what it allows are refused before any work
+ * (ferry_bundle_member_frame_bound). Only tests write smaller frames. */
+#define BUNDLE_FRAME_SIZE_MIN (1u << 20)
 
 /* Output queue between the caller's thread (tar, zstd) and the writer thread
  * (write(), BLAKE2b): this many buffers of this size, allocated at open, 2 MiB

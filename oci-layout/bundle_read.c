@@ -6,11 +6,8 @@
  * checksum in the last frame or bytes after the seek table as "Truncated input
  * file", and knows neither frames nor offsets, so it can neither check the seek
  * table nor say where a bundle is damaged. See docs/internals/bundle.md. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -346,26 +343,14 @@ ferry_bundle_reader_open_at(const char *path, uint64_t coffset, struct ferry_bun
                             struct ferry_error **err)
 {
     struct ferry_bundle_reader *rd = NULL;
-    struct stat st;
     int r;
 
     r = reader_new(path, &rd, err);
     if (r < 0)
         goto out;
-    rd->src.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (rd->src.fd < 0) {
-        r = ferry_error_sys(err, errno, "open %s", path);
+    r = ferry_open_regular(path, "bundle", &rd->src.fd, &rd->src.size, err);
+    if (r < 0)
         goto out;
-    }
-    if (fstat(rd->src.fd, &st) < 0) {
-        r = ferry_error_sys(err, errno, "stat %s", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: not a regular file", path);
-        goto out;
-    }
-    rd->src.size = (uint64_t)st.st_size;
     r = reader_start(rd, coffset, err);
     if (r < 0)
         goto out;
@@ -441,6 +426,22 @@ at_end(struct ferry_bundle_reader *rd, struct ferry_error **err)
     size_t n;
     int r;
 
+    /* The seek table says how much tar stream is left: anything past the
+     * end-of-archive blocks is refused before it is decompressed, so frames
+     * after the end (or a stream of zero blocks standing for the whole
+     * archive) cost nothing however large they claim to be. */
+    if (rd->total_dsize > rd->member_end + 1024)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: %llu bytes after the end of the tar archive at offset %llu "
+                               "(listed in the seek table; not decompressed)",
+                               rd->what,
+                               (unsigned long long)(rd->total_dsize - rd->member_end - 1024),
+                               (unsigned long long)(rd->member_end + 1024));
+    if (rd->total_dsize < rd->member_end + 1024)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: tar stream ends at offset %llu without its end-of-archive "
+                               "blocks (truncated)",
+                               rd->what, (unsigned long long)rd->total_dsize);
     do {
         r = produce(rd, &n, err);
         if (r < 0)
@@ -480,7 +481,11 @@ next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
         rd->name = NULL;
         return 0;
     }
-    hpos = rd->start_doffset + (uint64_t)archive_read_header_position(rd->a);
+    /* after a fatal error libarchive answers ARCHIVE_FATAL here: the header
+     * that failed is the one after the last member */
+    hpos = archive_read_header_position(rd->a) >= 0
+               ? rd->start_doffset + (uint64_t)archive_read_header_position(rd->a)
+               : rd->member_end;
     if (r != ARCHIVE_OK) {
         char ctx[64];
         snprintf(ctx, sizeof ctx, "tar header at offset %llu", (unsigned long long)hpos);
@@ -564,6 +569,47 @@ ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
     if (ret < 0)
         return finish(r, ret, e, err);
     return (int64_t)n;
+}
+
+int
+ferry_bundle_reader_limit(struct ferry_bundle_reader *r, uint64_t max_tar_bytes,
+                          uint64_t max_frames, struct ferry_error **err)
+{
+    struct ferry_error *e = NULL;
+    int ret = check(r, "limit", &e);
+
+    if (ret == 0 && r->nframes > max_frames)
+        ret = ferry_error_new(&e, FERRY_E_BUNDLE,
+                              "%s: the seek table lists %zu frames, more than the %llu the signed "
+                              "statement's members can take",
+                              r->what, r->nframes, (unsigned long long)max_frames);
+    if (ret == 0 && r->total_dsize > max_tar_bytes)
+        ret = ferry_error_new(&e, FERRY_E_BUNDLE,
+                              "%s: the seek table lists %llu bytes of tar stream, more than the "
+                              "%llu the signed statement accounts for",
+                              r->what, (unsigned long long)r->total_dsize,
+                              (unsigned long long)max_tar_bytes);
+    return finish(r, ret, e, err);
+}
+
+uint64_t
+ferry_bundle_member_frame_bound(uint64_t size)
+{
+    /* the header's frame, the data's frames (a writer ends one at least every
+     * BUNDLE_FRAME_SIZE_MIN bytes), one more where stored data begins */
+    return 3 + size / BUNDLE_FRAME_SIZE_MIN;
+}
+
+uint64_t
+ferry_bundle_member_tar_bound(size_t name_len, uint64_t size)
+{
+    /* ustar header, a pax extended header (its own header and records: path,
+     * size), the data padded to 512 bytes */
+    uint64_t pad = ((uint64_t)name_len + 511) & ~(uint64_t)511;
+
+    if (size > UINT64_MAX / 2)
+        return UINT64_MAX;
+    return 512 + 512 + 512 + pad + ((size + 511) & ~(uint64_t)511);
 }
 
 uint64_t

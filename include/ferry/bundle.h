@@ -74,6 +74,21 @@ FERRY_API int ferry_bundle_reader_next(struct ferry_bundle_reader *r, const char
 /* Read up to len bytes of the current member; returns bytes read, 0 at its end. */
 FERRY_API int64_t ferry_bundle_reader_read(struct ferry_bundle_reader *r, void *buf, size_t len,
                                            struct ferry_error **err);
+/* Bound the reader's work by what a signed statement allows: FERRY_E_BUNDLE
+ * if the seek table lists more than max_tar_bytes of tar stream or more than
+ * max_frames frames. The reader never decompresses more than the seek table
+ * lists (every frame is held to its entry), so after this it never does more
+ * than the statement allows. */
+FERRY_API int ferry_bundle_reader_limit(struct ferry_bundle_reader *r, uint64_t max_tar_bytes,
+                                        uint64_t max_frames, struct ferry_error **err);
+/* The most frames a member of this size takes in a bundle written by ferry. */
+FERRY_API uint64_t ferry_bundle_member_frame_bound(uint64_t size);
+/* The most tar stream a member of this name length and size takes in a
+ * bundle: its header, a pax extended header, the data padded to 512 bytes.
+ * A bundle's stream is at most the sum over its members plus
+ * FERRY_BUNDLE_TAR_END. UINT64_MAX for sizes that cannot be. */
+FERRY_API uint64_t ferry_bundle_member_tar_bound(size_t name_len, uint64_t size);
+#define FERRY_BUNDLE_TAR_END 1024u /* the two zero blocks that end a tar archive */
 /* Offset in the file of the zstd frame the current member starts in (its tar
  * header is the first byte of that frame); for ferry_bundle_reader_open_at. */
 FERRY_API uint64_t ferry_bundle_reader_member_offset(const struct ferry_bundle_reader *r);

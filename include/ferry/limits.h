@@ -2,21 +2,22 @@
 #ifndef FERRY_LIMITS_H
 #define FERRY_LIMITS_H
 
-#define FERRY_MAX_MANIFEST (4u << 20)                    /* manifest or index (dspec: 4 MiB) */
-#define FERRY_MAX_STATEMENT (64u << 20)                  /* ferry.json signed statement */
-#define FERRY_MAX_INDEX_JSON (64u << 20)                 /* index.json of a bundle layout */
-#define FERRY_MAX_SIGNATURE (16u << 10)                  /* a .minisig file */
-#define FERRY_MAX_KEYFILE (4u << 10)                     /* a minisign key file */
-#define FERRY_MAX_TOKEN (64u << 10)                      /* bearer token response */
-#define FERRY_MAX_ERROR_BODY (64u << 10)                 /* registry error body kept for messages */
-#define FERRY_MAX_HEADER_LINE (8u << 10)                 /* one HTTP header line */
-#define FERRY_MAX_TAG_LIST (16u << 20)                   /* one tags/list page */
-#define FERRY_MAX_TAG_PAGES 10000                        /* Link pages followed before giving up */
-#define FERRY_MAX_CONFIG_FILE (1u << 20)                 /* docker config.json, sync config */
-#define FERRY_MAX_HELPER_OUTPUT (64u << 10)              /* credential helper stdout */
-#define FERRY_MAX_MEMBERS 1000000                        /* members in one bundle */
-#define FERRY_MAX_MEMBER_NAME 512                        /* bytes in a bundle member name */
-#define FERRY_MAX_BUNDLE_FRAMES (4u * FERRY_MAX_MEMBERS) /* zstd frames (seek table entries) */
+#define FERRY_MAX_MANIFEST (4u << 20)           /* manifest or index (dspec: 4 MiB) */
+#define FERRY_MAX_STATEMENT (16u << 20)         /* ferry.json signed statement */
+#define FERRY_MAX_UNSIGNED_STATEMENT (4u << 20) /* ferry.json listed without -p */
+#define FERRY_MAX_INDEX_JSON (16u << 20)        /* index.json of a bundle layout */
+#define FERRY_MAX_SIGNATURE (16u << 10)         /* a .minisig file */
+#define FERRY_MAX_KEYFILE (4u << 10)            /* a minisign key file */
+#define FERRY_MAX_TOKEN (64u << 10)             /* bearer token response */
+#define FERRY_MAX_ERROR_BODY (64u << 10)        /* registry error body kept for messages */
+#define FERRY_MAX_HEADER_LINE (8u << 10)        /* one HTTP header line */
+#define FERRY_MAX_TAG_LIST (16u << 20)          /* one tags/list page */
+#define FERRY_MAX_TAG_PAGES 10000               /* Link pages followed before giving up */
+#define FERRY_MAX_CONFIG_FILE (1u << 20)        /* docker config.json, sync config */
+#define FERRY_MAX_HELPER_OUTPUT (64u << 10)     /* credential helper stdout */
+#define FERRY_MAX_MEMBERS 200000                /* members in one bundle */
+#define FERRY_MAX_MEMBER_NAME 512               /* bytes in a bundle member name */
+#define FERRY_MAX_BUNDLE_FRAMES (1u << 20)      /* zstd frames (seek table entries) */
 #define FERRY_MAX_REDIRECTS 5
 #define FERRY_MAX_JSON_DEPTH 64
 #define FERRY_MAX_INDEX_DEPTH 8      /* indexes nested in indexes */
