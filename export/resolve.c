@@ -87,6 +87,7 @@ buf_sink_adapter(const void *data, size_t len, void *ud, struct ferry_error **er
 /* Per-image accounting: distinct objects and platforms. */
 struct imgacc {
     struct ferry_strmap *seen;
+    struct ferry_strmap *walked; /* manifests walked: index levels below + 1 */
     int64_t total;
     struct ferry_stmt_image *im;
     char **manifests; /* digests of the image's manifests and indexes, walk order */
@@ -202,18 +203,25 @@ fetch_manifest(struct ctx *c, const struct export_conn *cn, const char *repo,
                            err);
 }
 
-/* Walk a manifest or index already fetched as ob, adding everything it needs. */
+/* Walk a manifest or index already fetched as ob, adding everything it needs.
+ * *height is the number of index levels below ob. Each manifest is walked
+ * once per image (a->walked keeps its height), so an index that lists the
+ * same digests over and over costs one walk per distinct manifest. */
 static int
 walk(struct ctx *c, struct imgacc *a, const struct export_conn *cn, const char *repo,
-     struct export_obj *ob, int depth, struct ferry_error **err)
+     struct export_obj *ob, int depth, int *height, struct ferry_error **err)
 {
     struct ferry_manifest *m = NULL;
+    uintptr_t seen = (uintptr_t)ferry_strmap_get(a->walked, ob->digest);
     size_t i;
-    int r;
+    int r, h = seen != 0 ? (int)(seen - 1) : 0, ch;
 
-    if (depth > FERRY_MAX_INDEX_DEPTH)
+    *height = h;
+    if (depth + h > FERRY_MAX_INDEX_DEPTH)
         return ferry_error_new(err, FERRY_E_INVALID, "%s@%s: indexes nested more than %d deep",
                                repo, ob->digest, FERRY_MAX_INDEX_DEPTH);
+    if (seen != 0)
+        return 0;
     if ((r = acc_add(a, ob, err)) < 0)
         return r;
     {
@@ -242,8 +250,9 @@ walk(struct ctx *c, struct imgacc *a, const struct export_conn *cn, const char *
                 goto out;
             if (depth == 0 && (r = acc_platform(a, d->platform, err)) < 0)
                 goto out;
-            if ((r = walk(c, a, cn, repo, child, depth + 1, err)) < 0)
+            if ((r = walk(c, a, cn, repo, child, depth + 1, &ch, err)) < 0)
                 goto out;
+            h = ch + 1 > h ? ch + 1 : h;
         }
     } else {
         if ((r = add_blob(c, a, cn, repo, &m->config, depth == 0, err)) < 0)
@@ -252,6 +261,9 @@ walk(struct ctx *c, struct imgacc *a, const struct export_conn *cn, const char *
             if ((r = add_blob(c, a, cn, repo, &m->layers[i], false, err)) < 0)
                 goto out;
     }
+    if (ferry_strmap_put(a->walked, ob->digest, (void *)(uintptr_t)(h + 1)) < 0)
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    *height = h;
 out:
     ferry_manifest_free(m);
     return r;
@@ -386,7 +398,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     struct ferry_referrers_query q = {0};
     char *key = NULL;
     size_t i;
-    int r;
+    int r, h;
 
     if (depth > FERRY_MAX_REFERRER_DEPTH)
         return ferry_error_new(err, FERRY_E_INVALID, "%s: referrers nested more than %d deep",
@@ -474,7 +486,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
         ferry_log(FERRY_LOG_INFO, "referrer %s (%s) of %s", d->digest, at ? at : "no type",
                   subject);
         /* depth 1: a referrer adds no platform to the image */
-        if ((r = walk(c, a, src->conn, src->repo, ob, 1, err)) < 0)
+        if ((r = walk(c, a, src->conn, src->repo, ob, 1, &h, err)) < 0)
             goto out;
         if ((r = discover(c, a, image, src, d->digest, depth + 1, err)) < 0)
             goto out;
@@ -579,7 +591,7 @@ resolve_one(struct ctx *c, const char *text, struct ferry_error **err)
     struct export_obj *ob = NULL;
     char *data;
     size_t len;
-    int r;
+    int r, height;
 
     ferry_buf_init(&body, FERRY_MAX_MANIFEST);
     if ((r = ferry_ref_parse(text, true, &ref, err)) < 0)
@@ -662,12 +674,13 @@ resolve_one(struct ctx *c, const char *text, struct ferry_error **err)
         goto out;
     }
     acc.seen = ferry_strmap_new();
+    acc.walked = ferry_strmap_new();
     acc.im = im;
-    if (acc.seen == NULL) {
+    if (acc.seen == NULL || acc.walked == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((r = walk(c, &acc, cn, ref->repository, ob, 0, err)) < 0) {
+    if ((r = walk(c, &acc, cn, ref->repository, ob, 0, &height, err)) < 0) {
         ferry_error_wrap(err, "resolve %s", text);
         goto out;
     }
@@ -735,6 +748,7 @@ out:
     ferry_free(acc.manifests);
     ferry_ref_free(rsrc);
     ferry_strmap_free(acc.seen);
+    ferry_strmap_free(acc.walked);
     ferry_manifest_info_clear(&info);
     ferry_buf_free(&body);
     ferry_ref_free(ref);

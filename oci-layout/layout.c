@@ -323,7 +323,18 @@ int
 ferry_layout_index_serialize(const struct ferry_layout_index *x, char **out, size_t *len,
                              struct ferry_error **err)
 {
-    return ferry_json_dump(x->j.root, out, len, err);
+    size_t n = 0;
+    int r = ferry_json_dump(x->j.root, out, &n, err);
+
+    if (r == 0 && n > FERRY_MAX_INDEX_JSON) {
+        ferry_safefree(*out);
+        return ferry_error_new(err, FERRY_E_TOO_LARGE,
+                               FERRY_LAYOUT_INDEX_FILE ": %zu bytes, more than a bundle holds (%u)",
+                               n, FERRY_MAX_INDEX_JSON);
+    }
+    if (len != NULL)
+        *len = n;
+    return r;
 }
 
 /* ---- what a layout holds, and its graph --------------------------------------------- */
@@ -334,6 +345,7 @@ struct ferry_layout {
     struct ferry_layout_manifest **mlist;
     size_t nmlist;
     struct ferry_strmap *indexed; /* digests of index.json's entries */
+    struct ferry_strmap *checked; /* manifests whose graph checked: height + 1 */
 };
 
 struct ferry_layout *
@@ -342,7 +354,8 @@ ferry_layout_new(void)
     struct ferry_layout *l = ferry_calloc(1, sizeof *l);
 
     if (l == NULL || (l->blobs = ferry_strmap_new()) == NULL ||
-        (l->manifests = ferry_strmap_new()) == NULL || (l->indexed = ferry_strmap_new()) == NULL) {
+        (l->manifests = ferry_strmap_new()) == NULL || (l->indexed = ferry_strmap_new()) == NULL ||
+        (l->checked = ferry_strmap_new()) == NULL) {
         ferry_layout_free(l);
         return NULL;
     }
@@ -372,6 +385,7 @@ ferry_layout_free(struct ferry_layout *l)
     ferry_strmap_free(l->blobs);
     ferry_strmap_free(l->manifests);
     ferry_strmap_free(l->indexed);
+    ferry_strmap_free(l->checked);
     ferry_free(l);
 }
 
@@ -445,21 +459,34 @@ need_blob(const struct ferry_layout *l, const struct ferry_descriptor *d, const 
     return 0;
 }
 
+/* Check d and what it references. *height is the number of index levels
+ * below d (0 for a manifest). Each manifest's references are checked once
+ * (l->checked keeps its height), so a fan-out of the same digests costs one
+ * check per distinct manifest, not one per path to it. */
 static int
 check_graph(struct ferry_layout *l, const struct ferry_descriptor *d, const char *from, int depth,
-            struct ferry_error **err)
+            int *height, struct ferry_error **err)
 {
     struct ferry_layout_manifest *lm;
+    uintptr_t seen;
+    int r, h = 0, ch;
     size_t i;
-    int r;
 
+    *height = 0;
     if ((r = need_blob(l, d, from, err)) < 0)
         return r;
     if (!ferry_media_type_is_index(d->media_type) && !ferry_media_type_is_manifest(d->media_type))
         return 0;
-    if (depth > FERRY_MAX_INDEX_DEPTH)
+    seen = (uintptr_t)ferry_strmap_get(l->checked, d->digest);
+    if (seen != 0)
+        h = (int)(seen - 1);
+    if (depth + h > FERRY_MAX_INDEX_DEPTH)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: indexes nested more than %d deep",
                                d->digest, FERRY_MAX_INDEX_DEPTH);
+    if (seen != 0) {
+        *height = h;
+        return 0;
+    }
     lm = ferry_strmap_get(l->manifests, d->digest);
     if (lm == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE,
@@ -469,16 +496,23 @@ check_graph(struct ferry_layout *l, const struct ferry_descriptor *d, const char
         (r = ferry_manifest_parse(lm->data, lm->len, d->media_type, lm->digest, &lm->m, err)) < 0)
         return r;
     if (lm->m->kind == FERRY_KIND_INDEX) {
-        for (i = 0; i < lm->m->nmanifests; i++)
-            if ((r = check_graph(l, &lm->m->manifests[i], lm->digest, depth + 1, err)) < 0)
+        for (i = 0; i < lm->m->nmanifests; i++) {
+            if ((r = check_graph(l, &lm->m->manifests[i], lm->digest, depth + 1, &ch, err)) < 0)
                 return ferry_error_wrap(err, "index %s", lm->digest);
-        return 0;
-    }
-    if ((r = need_blob(l, &lm->m->config, lm->digest, err)) < 0)
-        return r;
-    for (i = 0; i < lm->m->nlayers; i++)
-        if ((r = need_blob(l, &lm->m->layers[i], lm->digest, err)) < 0)
+            if (ferry_media_type_is_index(lm->m->manifests[i].media_type) ||
+                ferry_media_type_is_manifest(lm->m->manifests[i].media_type))
+                h = ch + 1 > h ? ch + 1 : h;
+        }
+    } else {
+        if ((r = need_blob(l, &lm->m->config, lm->digest, err)) < 0)
             return r;
+        for (i = 0; i < lm->m->nlayers; i++)
+            if ((r = need_blob(l, &lm->m->layers[i], lm->digest, err)) < 0)
+                return r;
+    }
+    if (ferry_strmap_put(l->checked, d->digest, (void *)(uintptr_t)(h + 1)) < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    *height = h;
     return 0;
 }
 
@@ -486,7 +520,9 @@ int
 ferry_layout_check_graph(struct ferry_layout *l, const struct ferry_descriptor *d, const char *from,
                          struct ferry_error **err)
 {
-    return check_graph(l, d, from, 0, err);
+    int h;
+
+    return check_graph(l, d, from, 0, &h, err);
 }
 
 int
@@ -497,7 +533,7 @@ ferry_layout_check(struct ferry_layout *l, const void *version, size_t version_l
     json_t *root = NULL, *arr;
     const char *ver;
     size_t i;
-    int r = 0;
+    int r = 0, h;
 
     root = json_loadb(version ? version : "", version_len, JSON_REJECT_DUPLICATES, &jerr);
     ver = json_string_value(json_object_get(root, "imageLayoutVersion"));
@@ -527,7 +563,7 @@ ferry_layout_check(struct ferry_layout *l, const void *version, size_t version_l
                 r = ferry_error_recode(err, FERRY_E_BUNDLE);
             goto out;
         }
-        r = check_graph(l, &d, FERRY_LAYOUT_INDEX_FILE, 0, err);
+        r = check_graph(l, &d, FERRY_LAYOUT_INDEX_FILE, 0, &h, err);
         if (r == 0 && ferry_strmap_put(l->indexed, d.digest, (void *)1) < 0)
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         ferry_descriptor_clear(&d);

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "import_cmds.h"
 #include "ferry/import.h"
+#include "ferry/limits.h"
 
 static const char usage[] =
     "usage: ferry-import list [--json] [--referrers] [-p PUBKEY] BUNDLE\n"
@@ -20,68 +21,133 @@ static const char usage[] =
     "  -r, --referrers     show each image's referrers as a tree\n"
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n";
 
-static bool
-is_referrer(const struct ferry_statement *st, size_t image, const char *digest)
-{
-    size_t i;
+/* The referrer tree of a statement, walked once: each referrer is printed
+ * at most once (a hostile statement cannot make the walk exponential), and
+ * children are found through a map, not by scanning every referrer. */
+struct tree {
+    const struct ferry_statement *st;
+    struct ferry_strmap *heads; /* "image|subject" -> first referrer + 1 */
+    struct ferry_strmap *refs;  /* "image|digest" of every referrer */
+    size_t *next;               /* next referrer with the same image and subject */
+    bool *printed;
+};
 
-    for (i = 0; i < st->nreferrers; i++)
-        if (st->referrers[i].image == image && strcmp(st->referrers[i].digest, digest) == 0)
-            return true;
-    return false;
+static char *
+tree_key(size_t image, const char *digest)
+{
+    return ferry_asprintf("%zu|%s", image, digest);
+}
+
+static void
+tree_free(struct tree *t)
+{
+    ferry_strmap_free(t->heads);
+    ferry_strmap_free(t->refs);
+    ferry_free(t->next);
+    ferry_free(t->printed);
+}
+
+static int
+tree_init(struct tree *t, const struct ferry_statement *st)
+{
+    size_t n = st->nreferrers ? st->nreferrers : 1, *tail = ferry_calloc(n, sizeof *tail);
+    int r = 0;
+
+    t->st = st;
+    t->heads = ferry_strmap_new();
+    t->refs = ferry_strmap_new();
+    t->next = ferry_calloc(n, sizeof *t->next);
+    t->printed = ferry_calloc(n, sizeof *t->printed);
+    if (!t->heads || !t->refs || !t->next || !t->printed || !tail)
+        r = -1;
+    /* tail[h]: the last referrer so far of the list that starts at h */
+    for (size_t i = 0; i < st->nreferrers && r >= 0; i++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[i];
+        char *k = tree_key(rf->image, rf->subject), *d = tree_key(rf->image, rf->digest);
+        uintptr_t head = k ? (uintptr_t)ferry_strmap_get(t->heads, k) : 0;
+        t->next[i] = SIZE_MAX;
+        if (k == NULL || d == NULL) {
+            r = -1;
+        } else if (head == 0) {
+            tail[i] = i;
+            r = ferry_strmap_put(t->heads, k, (void *)(uintptr_t)(i + 1));
+        } else {
+            t->next[tail[head - 1]] = i;
+            tail[head - 1] = i;
+        }
+        if (r >= 0)
+            r = ferry_strmap_put(t->refs, d, (void *)1);
+        ferry_free(k);
+        ferry_free(d);
+    }
+    ferry_free(tail);
+    return r < 0 ? -1 : 0;
+}
+
+static size_t
+tree_first(const struct tree *t, size_t image, const char *subject)
+{
+    char *k = tree_key(image, subject);
+    uintptr_t head = k ? (uintptr_t)ferry_strmap_get(t->heads, k) : 0;
+
+    ferry_free(k);
+    return head ? head - 1 : SIZE_MAX;
 }
 
 /* Tree of the referrers of `subject` (like regctl artifact tree). */
 static void
-print_tree(const struct ferry_statement *st, size_t image, const char *subject, const char *indent,
-           int depth)
+print_tree(struct tree *t, size_t image, const char *subject, const char *indent, int depth)
 {
-    size_t i, last = SIZE_MAX;
+    const struct ferry_statement *st = t->st;
     char sz[32], next[256], at[256], tg[512];
+    size_t i, nx;
 
-    if (depth > 8)
+    if (depth > FERRY_MAX_REFERRER_DEPTH)
         return;
-    for (i = 0; i < st->nreferrers; i++)
-        if (st->referrers[i].image == image && strcmp(st->referrers[i].subject, subject) == 0)
-            last = i;
-    for (i = 0; i < st->nreferrers; i++) {
+    for (i = tree_first(t, image, subject); i != SIZE_MAX; i = nx) {
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
-        if (rf->image != image || strcmp(rf->subject, subject) != 0)
+        bool last;
+        for (nx = t->next[i]; nx != SIZE_MAX && t->printed[nx]; nx = t->next[nx])
+            ;
+        if (t->printed[i])
             continue;
-        printf("%s%s %s  %.19s  %s%s%s\n", indent, i == last ? "└──" : "├──",
+        t->printed[i] = true;
+        last = nx == SIZE_MAX;
+        printf("%s%s %s  %.19s  %s%s%s\n", indent, last ? "└──" : "├──",
                rf->artifact_type
                    ? ferry_quote(at, sizeof at, rf->artifact_type, strlen(rf->artifact_type))
                    : "(no artifactType)",
                rf->digest, cli_size(sz, sizeof sz, (unsigned long long)rf->size),
                rf->target ? "  -> " : "",
                rf->target ? ferry_quote(tg, sizeof tg, rf->target, strlen(rf->target)) : "");
-        snprintf(next, sizeof next, "%s%s", indent, i == last ? "    " : "│   ");
-        print_tree(st, image, rf->digest, next, depth + 1);
+        snprintf(next, sizeof next, "%s%s", indent, last ? "    " : "│   ");
+        print_tree(t, image, rf->digest, next, depth + 1);
     }
 }
 
 static void
-print_referrers(const struct ferry_statement *st, size_t image)
+print_referrers(struct tree *t, size_t image)
 {
+    const struct ferry_statement *st = t->st;
     const struct ferry_stmt_image *im = &st->images[image];
-    size_t i, j;
+    size_t i;
 
-    print_tree(st, image, im->digest, "  ", 0);
+    print_tree(t, image, im->digest, "  ", 0);
     /* Referrers of platform manifests: subjects that are neither the image's
-     * top manifest nor a referrer. */
+     * top manifest nor a referrer. Each is shown once, at its first referrer. */
     for (i = 0; i < st->nreferrers; i++) {
         const char *subject = st->referrers[i].subject;
-        bool done = false;
-        if (st->referrers[i].image != image || strcmp(subject, im->digest) == 0 ||
-            is_referrer(st, image, subject))
+        char *k;
+        bool is_ref;
+        if (st->referrers[i].image != image || t->printed[i] || strcmp(subject, im->digest) == 0)
             continue;
-        for (j = 0; j < i; j++)
-            if (st->referrers[j].image == image && strcmp(st->referrers[j].subject, subject) == 0)
-                done = true;
-        if (done)
+        k = tree_key(image, subject);
+        is_ref = k == NULL || ferry_strmap_get(t->refs, k) != NULL;
+        ferry_free(k);
+        if (is_ref)
             continue;
         printf("  child manifest %.19s\n", subject);
-        print_tree(st, image, subject, "    ", 0);
+        print_tree(t, image, subject, "    ", 0);
     }
 }
 
@@ -114,31 +180,25 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
             json_array_append_new(pl, json_string(im->platforms[j]));
         json_object_set_new(o, "platforms", pl);
         json_object_set_new(o, "size", json_integer(im->total));
-        if (refs) {
-            json_t *ra = json_array();
-            for (j = 0; j < st->nreferrers; j++) {
-                const struct ferry_stmt_referrer *rf = &st->referrers[j];
-                json_t *ro;
-                if (rf->image != i)
-                    continue;
-                ro = json_object();
-                json_object_set_new(ro, "subject", json_string(rf->subject));
-                json_object_set_new(ro, "digest", json_string(rf->digest));
-                json_object_set_new(ro, "mediaType", json_string(rf->media_type));
-                json_object_set_new(ro, "artifactType",
-                                    rf->artifact_type ? json_string(rf->artifact_type)
-                                                      : json_null());
-                json_object_set_new(ro, "size", json_integer(rf->size));
-                json_object_set_new(ro, "annotations",
-                                    rf->annotations ? json_incref(rf->annotations) : json_object());
-                json_object_set_new(ro, "source", json_string(rf->source));
-                json_object_set_new(ro, "target",
-                                    rf->target ? json_string(rf->target) : json_null());
-                json_array_append_new(ra, ro);
-            }
-            json_object_set_new(o, "referrers", ra);
-        }
+        if (refs)
+            json_object_set_new(o, "referrers", json_array());
         json_array_append_new(images, o);
+    }
+    /* one pass over the referrers, each into its image's array */
+    for (j = 0; refs && j < st->nreferrers; j++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[j];
+        json_t *ro = json_object();
+        json_object_set_new(ro, "subject", json_string(rf->subject));
+        json_object_set_new(ro, "digest", json_string(rf->digest));
+        json_object_set_new(ro, "mediaType", json_string(rf->media_type));
+        json_object_set_new(ro, "artifactType",
+                            rf->artifact_type ? json_string(rf->artifact_type) : json_null());
+        json_object_set_new(ro, "size", json_integer(rf->size));
+        json_object_set_new(ro, "annotations",
+                            rf->annotations ? json_incref(rf->annotations) : json_object());
+        json_object_set_new(ro, "source", json_string(rf->source));
+        json_object_set_new(ro, "target", rf->target ? json_string(rf->target) : json_null());
+        json_array_append_new(json_object_get(json_array_get(images, rf->image), "referrers"), ro);
     }
     json_object_set_new(root, "images", images);
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -150,18 +210,26 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
     return 0;
 }
 
-static void
+static int
 print_table(const char *path, const struct ferry_statement *st, bool verified, bool refs)
 {
+    struct tree t = {0};
     size_t i, j, w = 5;
-    char sz[32], safe[512];
+    char sz[32], safe[512], created[128], creator[128];
     int64_t total = 0;
 
+    if (refs && tree_init(&t, st) < 0) {
+        struct ferry_error *e = NULL;
+        tree_free(&t);
+        ferry_error_new(&e, FERRY_E_NOMEM, "out of memory");
+        return cli_fail(e);
+    }
     for (i = 0; i < st->nmembers; i++)
         total += st->members[i].size;
-    printf("bundle %s (%s, created %s by %s)\n", path,
+    printf("bundle %s (%s, created %s by %s)\n", ferry_quote(safe, sizeof safe, path, strlen(path)),
            verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p",
-           st->created, st->creator);
+           ferry_quote(created, sizeof created, st->created, strlen(st->created)),
+           ferry_quote(creator, sizeof creator, st->creator, strlen(st->creator)));
     for (i = 0; i < st->nimages; i++) {
         const char *q =
             ferry_quote(safe, sizeof safe, st->images[i].source, strlen(st->images[i].source));
@@ -179,10 +247,12 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
                    ferry_quote(safe, sizeof safe, im->platforms[j], strlen(im->platforms[j])));
         printf("%s\n", im->nplatforms ? "" : "-");
         if (refs)
-            print_referrers(st, i);
+            print_referrers(&t, i);
     }
     printf("%zu images, %zu referrers, %zu members, %s of distinct content\n", st->nimages,
            st->nreferrers, st->nmembers, cli_size(sz, sizeof sz, (unsigned long long)total));
+    tree_free(&t);
+    return 0;
 }
 
 int
@@ -237,7 +307,7 @@ cmd_list(int argc, char **argv)
     if (json)
         r = print_json(argv[optind], st, ks.n > 0, refs);
     else
-        print_table(argv[optind], st, ks.n > 0, refs);
+        r = print_table(argv[optind], st, ks.n > 0, refs);
     keyset_free(&ks);
     ferry_statement_free(st);
     return r;

@@ -373,6 +373,67 @@ test_layout_depth(void **state)
     ferry_layout_free(l);
 }
 
+/* An index listing the same child 20 times, 8 levels deep: 20^8 paths over
+ * 9 distinct manifests. The check visits each manifest once; a walk without a
+ * visited set would not finish. A chain of the same shape one level deeper
+ * than allowed is still refused, also when the deep part was seen first. */
+static void
+test_layout_fanout(void **state)
+{
+    struct ferry_layout *l = ferry_layout_new();
+    struct ferry_error *err = NULL;
+    char digest[FERRY_DIGEST_MAX], top[FERRY_DIGEST_MAX], wdigest[FERRY_DIGEST_MAX];
+    char *ij, *ij2, *wrap;
+    size_t vlen, size = 0, top_size, wlen;
+    const char *ver = ferry_layout_version_text(&vlen);
+
+    (void)state;
+    FERRY_ASSERT_OK(ferry_layout_add_blob(l, EMPTY, 2, &err), &err);
+    for (int i = 0; i < FERRY_MAX_INDEX_DEPTH; i++) {
+        struct ferry_buf b;
+        char *text;
+        size_t len;
+        ferry_buf_init(&b, 1 << 20);
+        FERRY_ASSERT_OK(ferry_buf_appendf(&b, &err, "{\"schemaVersion\":2,\"manifests\":["), &err);
+        for (int k = 0; i > 0 && k < 20; k++)
+            FERRY_ASSERT_OK(ferry_buf_appendf(&b, &err,
+                                              "%s{\"mediaType\":\"" OCI_IDX
+                                              "\",\"digest\":\"%s\",\"size\":%zu}",
+                                              k ? "," : "", digest, size),
+                            &err);
+        FERRY_ASSERT_OK(ferry_buf_appendf(&b, &err, "]}"), &err);
+        text = ferry_buf_take(&b, &len);
+        size = len;
+        digest_of(text, digest);
+        FERRY_ASSERT_OK(ferry_layout_add_blob(l, digest, (int64_t)size, &err), &err);
+        FERRY_ASSERT_OK(ferry_layout_add_manifest(l, digest, OCI_IDX, text, size, &err), &err);
+    }
+    /* the top at depth 0 and again under one more index: depth 1 + height 7 */
+    memcpy(top, digest, sizeof top);
+    top_size = size;
+    wrap = index_json_of(top, top_size);
+    wlen = strlen(wrap);
+    digest_of(wrap, wdigest);
+    FERRY_ASSERT_OK(ferry_layout_add_blob(l, wdigest, (int64_t)wlen, &err), &err);
+    FERRY_ASSERT_OK(ferry_layout_add_manifest(l, wdigest, OCI_IDX, wrap, wlen, &err), &err);
+    ij = ferry_asprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" OCI_IDX
+                        "\",\"digest\":\"%s\",\"size\":%zu},{\"mediaType\":\"" OCI_IDX
+                        "\",\"digest\":\"%s\",\"size\":%zu}]}",
+                        top, top_size, wdigest, wlen);
+    FERRY_ASSERT_OK(ferry_layout_check(l, ver, vlen, ij, strlen(ij), &err), &err);
+    ferry_free(ij);
+    /* one level more over what checked already: refused from the kept height */
+    ij = index_json_of(wdigest, wlen);
+    ij2 = index_json_of(digest_of(ij, digest), strlen(ij));
+    FERRY_ASSERT_OK(ferry_layout_add_blob(l, digest, (int64_t)strlen(ij), &err), &err);
+    FERRY_ASSERT_OK(ferry_layout_add_manifest(l, digest, OCI_IDX, ij, strlen(ij), &err), &err);
+    assert_int_equal(ferry_layout_check(l, ver, vlen, ij2, strlen(ij2), &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "indexes nested more than 8 deep"));
+    ferry_error_clear(&err);
+    ferry_free(ij2);
+    ferry_layout_free(l);
+}
+
 /* A statement over the small layout: the index as an image, the referrer. */
 static void
 small_statement(struct small *s, struct ferry_statement *st, struct ferry_stmt_image *im,
@@ -591,8 +652,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_files_and_paths),       cmocka_unit_test(test_referrer_descriptor),
     cmocka_unit_test(test_referrers_index_merge), cmocka_unit_test(test_index_json),
     cmocka_unit_test(test_layout_check),          cmocka_unit_test(test_layout_depth),
-    cmocka_unit_test(test_statement_layout),      cmocka_unit_test(test_artifact_type),
-    cmocka_unit_test(test_layout_out_of_memory),
+    cmocka_unit_test(test_layout_fanout),         cmocka_unit_test(test_statement_layout),
+    cmocka_unit_test(test_artifact_type),         cmocka_unit_test(test_layout_out_of_memory),
 };
 
 FERRY_UNIT_MAIN(tests)
