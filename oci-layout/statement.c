@@ -9,6 +9,7 @@
 #include "ferry/digest.h"
 #include "ferry/layout.h"
 #include "ferry/manifest.h"
+#include "ferry/reference.h"
 #include "ferry/limits.h"
 #include "ferry/statement.h"
 #include "ferry/util.h"
@@ -127,6 +128,31 @@ int_field(json_t *obj, const char *key, const char *what, int64_t *out, struct f
     return 0;
 }
 
+/* What push will use must be valid at verify: the repository and tag an
+ * image is pushed to, and a recorded target reference. */
+static int
+check_names(const char *what, const char *repository, const char *tag, const char *target,
+            struct ferry_error **err)
+{
+    char q[256];
+    struct ferry_ref *ref = NULL;
+
+    if (repository != NULL && !ferry_repository_valid(repository))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: repository \"%s\" is not valid", what,
+                               ferry_quote(q, sizeof q, repository, strlen(repository)));
+    if (tag != NULL && !ferry_tag_valid(tag))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: tag \"%s\" is not valid", what,
+                               ferry_quote(q, sizeof q, tag, strlen(tag)));
+    if (target != NULL) {
+        if (ferry_ref_parse(target, true, &ref, err) < 0) {
+            ferry_error_recode(err, FERRY_E_BUNDLE);
+            return ferry_error_wrap(err, "%s: target", what);
+        }
+        ferry_ref_free(ref);
+    }
+    return 0;
+}
+
 static int
 parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_error **err)
 {
@@ -193,6 +219,8 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
+    if ((r = check_names(what, im->repository, im->tag, im->target, err)) < 0)
+        return r;
     pl = json_object_get(o, "platforms");
     if (pl == NULL)
         return 0;
@@ -250,6 +278,10 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
+    if (strcmp(rf->subject, rf->digest) == 0)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is its own subject", what, rf->digest);
+    if ((r = check_names(what, NULL, NULL, rf->target, err)) < 0)
+        return r;
     ann = json_object_get(o, "annotations");
     if (ann != NULL && !json_is_null(ann)) {
         const char *k;
@@ -274,7 +306,7 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
     static const char *const keys[] = {
         "ferryBundleVersion", "creator", "created", "images", "members", "referrers", NULL};
     struct ferry_statement *s = NULL;
-    struct ferry_strmap *paths = NULL;
+    struct ferry_strmap *paths = NULL, *refkeys = NULL;
     json_error_t jerr;
     json_t *root = NULL, *v;
     size_t i;
@@ -290,7 +322,8 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
                                jerr.column, jerr.text);
     s = ferry_calloc(1, sizeof *s);
     paths = ferry_strmap_new();
-    if (s == NULL || paths == NULL) {
+    refkeys = ferry_strmap_new();
+    if (s == NULL || paths == NULL || refkeys == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
         goto out;
     }
@@ -376,16 +409,32 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
             }
         }
         for (i = 0; i < json_array_size(v); i++) {
+            const struct ferry_stmt_referrer *rf = &s->referrers[i];
+            char key[32 + FERRY_DIGEST_MAX];
             s->nreferrers++;
             if ((r = parse_referrer(json_array_get(v, i), i, s->nimages, &s->referrers[i], err)) <
                 0)
                 goto out;
+            /* a referrer once per image: walks over them stay linear */
+            snprintf(key, sizeof key, "%zu|%s", rf->image, rf->digest);
+            if ((r = ferry_strmap_put(refkeys, key, (void *)1)) < 0) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+                goto out;
+            }
+            if (r == 0) {
+                r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                    "ferry.json referrers[%zu]: %s listed twice for image %zu", i,
+                                    rf->digest, rf->image);
+                goto out;
+            }
+            r = 0;
         }
     }
     *out = s;
     s = NULL;
 out:
     ferry_strmap_free(paths);
+    ferry_strmap_free(refkeys);
     ferry_statement_free(s);
     json_decref(root);
     return r;
@@ -465,8 +514,16 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
             json_array_append_new(refs, o);
         }
     }
-    if ((r = ferry_json_dump(root, out, len, err)) < 0)
+    if ((r = ferry_json_dump(root, out, len, err)) < 0) {
         ferry_error_wrap(err, "ferry.json");
+    } else if (*len > FERRY_MAX_STATEMENT || s->nmembers > FERRY_MAX_MEMBERS) {
+        /* what the importer would refuse is not written */
+        r = ferry_error_new(err, FERRY_E_TOO_LARGE,
+                            "ferry.json: %zu members in %zu bytes, more than a bundle holds (%u "
+                            "members, %u bytes): export fewer images per bundle",
+                            s->nmembers, *len, (unsigned)FERRY_MAX_MEMBERS, FERRY_MAX_STATEMENT);
+        ferry_safefree(*out);
+    }
 out:
     json_decref(root);
     return r;

@@ -167,6 +167,57 @@ test_statement_rejects(void **state)
     }
 }
 
+/* What push would use is checked when the statement is read: a tag, a
+ * repository or a target push could not use, a referrer that is its own
+ * subject or listed twice for one image. */
+static void
+test_statement_rejects_names(void **state)
+{
+#define HEAD                                                                                       \
+    "{\"ferryBundleVersion\":1,\"creator\":\"x\",\"created\":\"y\",\"members\":[],\"images\":[{"   \
+    "\"source\":\"r.io/a:1\",\"registry\":\"r.io\",\"digest\":\"" EMPTY "\","                      \
+    "\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":2,\"total\":2,"
+#define REF(subject, digest, extra)                                                                \
+    "{\"subject\":\"" subject "\",\"digest\":\"" digest "\",\"mediaType\":\"application/"          \
+    "vnd.oci.image.manifest.v1+json\",\"size\":2,\"source\":\"r.io/a\",\"image\":0" extra "}"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {HEAD "\"repository\":\"a\",\"tag\":\"bad tag/../x\"}]}",
+         "tag \"bad tag/../x\" is not valid"},
+        {HEAD "\"repository\":\"a\",\"tag\":\"\\u001b[2K\"}]}", "tag \"\\x1b[2K\" is not valid"},
+        {HEAD "\"repository\":\"A/../b\",\"tag\":\"1\"}]}", "repository \"A/../b\" is not valid"},
+        {HEAD "\"repository\":\"a\",\"target\":\"r.io/UPPER:1\"}]}", "target"},
+        {HEAD "\"repository\":\"a\"}],\"referrers\":[" REF(EMPTY, EMPTY, "") "]}",
+         "is its own subject"},
+        {HEAD
+         "\"repository\":\"a\"}],\"referrers\":[" REF(EMPTY, D2, "") "," REF(EMPTY, D2, "") "]}",
+         "listed twice"},
+        {HEAD "\"repository\":\"a\"}],\"referrers\":[" REF(EMPTY, D2, ",\"target\":\"::\"") "]}",
+         "target"},
+    };
+    static const char good[] = HEAD "\"repository\":\"a\",\"tag\":\"1.0\",\"target\":\"h:5000/m/a:"
+                                    "1\"}],\"referrers\":[" REF(EMPTY, D2, "") "]}";
+    struct ferry_statement *s = NULL;
+    struct ferry_error *err = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(ferry_statement_parse(bad[i].text, strlen(bad[i].text), &s, &err),
+                         -FERRY_E_BUNDLE);
+        assert_null(s);
+        if (strstr(err->msg, bad[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err->msg, bad[i].want);
+        ferry_error_clear(&err);
+    }
+    FERRY_ASSERT_OK(ferry_statement_parse(good, strlen(good), &s, &err), &err);
+    ferry_statement_free(s);
+#undef HEAD
+#undef REF
+#undef D2
+}
+
 static void
 test_statement_future_version(void **state)
 {
@@ -209,6 +260,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_manifest_media_type_conflict),
     cmocka_unit_test(test_statement_round_trip),
     cmocka_unit_test(test_statement_rejects),
+    cmocka_unit_test(test_statement_rejects_names),
     cmocka_unit_test(test_statement_future_version),
     cmocka_unit_test(test_strmap_grows),
 };
