@@ -1,9 +1,11 @@
 /* ferry import: push a verified bundle into a registry. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ferry/bundle.h"
 #include "ferry/digest.h"
@@ -358,84 +360,220 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
     return 0;
 }
 
+/* Fallback tag indexes are read, merged and written by whoever pushes
+ * referrers of a subject, and the registry offers no conditional write: two
+ * imports adding different referrers can each write an index without the
+ * other's entry. So every index written is read again after a settle time
+ * longer than a read-merge-write takes (twice the longest this run measured,
+ * at least FALLBACK_SETTLE_MIN_MS), and merged and written again while an
+ * entry of ours is missing, for at most FALLBACK_ROUNDS rounds
+ * (docs/REFERRERS.md). */
+#define FALLBACK_ROUNDS 6
+#define FALLBACK_SETTLE_MIN_MS 150
+#define FALLBACK_SETTLE_MAX_MS 3000
+
+/* One (repository, subject) whose fallback index this push maintains. */
+struct fbgroup {
+    struct trepo *t;
+    const char *subject;
+    size_t *refs; /* indexes into p->rplans */
+    size_t nrefs;
+    bool pending; /* to be read (and written if an entry is missing) */
+    bool written;
+};
+
+static long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read g's fallback index, add what is missing, write it if it changed.
+ * 1 written, 0 nothing was missing, 2 the registry has the referrers API. */
+static int
+fallback_merge(struct plan *p, struct ferry_registry *reg, const char *host, struct fbgroup *g,
+               struct ferry_error **err)
+{
+    struct ferry_referrers rs = {0};
+    struct ferry_referrers_index *x = NULL;
+    bool changed = false;
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    r = ferry_registry_list_referrers(reg, g->t->name, g->subject, NULL, &rs, err);
+    if (r < 0)
+        goto out;
+    if (rs.via == FERRY_REFERRERS_VIA_API) {
+        r = 2;
+        goto out;
+    }
+    if (!rs.found) {
+        x = ferry_referrers_index_new();
+        r = x != NULL ? 0 : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    } else {
+        struct ferry_error *perr = NULL;
+        if (rs.media_type != NULL && strcmp(rs.media_type, FERRY_MT_OCI_INDEX) == 0)
+            r = ferry_referrers_index_parse(rs.index.data, rs.index.len, rs.tag, &x, &perr);
+        if (r == -FERRY_E_NOMEM)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        else if (x == NULL)
+            r = ferry_error_new(err, FERRY_E_INVALID,
+                                "%s/%s:%s is not a referrers index (%s); left unchanged", host,
+                                g->t->name, rs.tag, rs.media_type ? rs.media_type : "?");
+        ferry_error_free(perr);
+    }
+    for (size_t j = 0; r >= 0 && j < g->nrefs; j++) {
+        const struct ferry_stmt_referrer *rf = p->rplans[g->refs[j]].rf;
+        const struct ferry_layout_manifest *lm =
+            ferry_layout_get_manifest(p->v->layout, rf->digest);
+        r = ferry_referrers_index_add(x,
+                                      ferry_layout_referrer_descriptor(
+                                          lm->m->media_type, lm->digest, (int64_t)lm->len,
+                                          ferry_manifest_artifact_type(lm->m), lm->m->annotations),
+                                      err);
+        if (r == 1)
+            changed = true;
+    }
+    if (r < 0 || !changed) {
+        r = r < 0 ? r : 0;
+        goto out;
+    }
+    if ((r = ferry_referrers_index_serialize(x, &text, &len, err)) == 0)
+        r = ferry_registry_put_manifest(reg, g->t->name, rs.tag, FERRY_MT_OCI_INDEX, text, len,
+                                        NULL, err);
+    if (r < 0)
+        ferry_error_wrap(err, "referrers tag %s/%s:%s", host, g->t->name, rs.tag);
+    else
+        r = 1;
+out:
+    ferry_free(text);
+    ferry_referrers_index_free(x);
+    ferry_referrers_clear(&rs);
+    return r;
+}
+
 /* For each (repository, subject): nothing when the registry has the referrers
- * API; else read the fallback tag index, add what is missing (entries already
- * there are kept as they are), and write it back only if it changed. One
- * writer: this runs on one thread. */
+ * API; else merge our entries into the fallback tag index (entries already
+ * there are kept as they are), writing it only if it changed, and confirm
+ * each write as above. One writer per run: this runs on one thread. */
 static int
 push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
                struct ferry_push_report *rep, struct ferry_error **err)
 {
-    size_t i, j;
-    int r = 0;
+    struct ferry_strmap *groups = ferry_strmap_new();
+    struct fbgroup *g = ferry_calloc(p->nrplans ? p->nrplans : 1, sizeof *g);
+    size_t *refs = ferry_calloc(p->nrplans ? p->nrplans : 1, sizeof *refs);
+    size_t ng = 0, i, k, pending;
+    int r = 0, round;
 
-    for (i = 0; i < p->nrplans && r >= 0; i++) {
-        struct trepo *t = p->rplans[i].t;
-        const char *subject = p->rplans[i].rf->subject;
-        struct ferry_referrers rs = {0};
-        struct ferry_referrers_index *x = NULL;
-        bool seen = false, changed = false;
-        char *text = NULL;
-        size_t len = 0;
-        for (j = 0; j < i; j++)
-            if (p->rplans[j].t == t && strcmp(p->rplans[j].rf->subject, subject) == 0)
-                seen = true;
-        if (seen)
-            continue;
-        r = ferry_registry_list_referrers(reg, t->name, subject, NULL, &rs, err);
-        if (r < 0)
-            break;
-        if (rs.via == FERRY_REFERRERS_VIA_API) {
-            rep->referrers_api++;
-            ferry_referrers_clear(&rs);
-            continue;
-        }
-        if (!rs.found) {
-            x = ferry_referrers_index_new();
-            r = x != NULL ? 0 : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        } else {
-            struct ferry_error *perr = NULL;
-            if (rs.media_type != NULL && strcmp(rs.media_type, FERRY_MT_OCI_INDEX) == 0)
-                r = ferry_referrers_index_parse(rs.index.data, rs.index.len, rs.tag, &x, &perr);
-            if (r == -FERRY_E_NOMEM)
-                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            else if (x == NULL)
-                r = ferry_error_new(err, FERRY_E_INVALID,
-                                    "%s/%s:%s is not a referrers index (%s); left unchanged", host,
-                                    t->name, rs.tag, rs.media_type ? rs.media_type : "?");
-            ferry_error_free(perr);
-        }
-        for (j = i; r >= 0 && j < p->nrplans; j++) {
-            const struct ferry_stmt_referrer *rf = p->rplans[j].rf;
-            const struct ferry_layout_manifest *lm;
-            if (p->rplans[j].t != t || strcmp(rf->subject, subject) != 0)
-                continue;
-            lm = ferry_layout_get_manifest(p->v->layout, rf->digest);
-            r = ferry_referrers_index_add(
-                x,
-                ferry_layout_referrer_descriptor(lm->m->media_type, lm->digest, (int64_t)lm->len,
-                                                 ferry_manifest_artifact_type(lm->m),
-                                                 lm->m->annotations),
-                err);
-            if (r == 1)
-                changed = true;
-        }
-        if (r < 0) {
-            /* reported below */
-        } else if (!changed) {
-            rep->fallback_unchanged++;
-        } else if ((r = ferry_referrers_index_serialize(x, &text, &len, err)) == 0) {
-            r = ferry_registry_put_manifest(reg, t->name, rs.tag, FERRY_MT_OCI_INDEX, text, len,
-                                            NULL, err);
-            if (r < 0)
-                ferry_error_wrap(err, "referrers tag %s/%s:%s", host, t->name, rs.tag);
-            else
-                rep->fallback_set++;
-        }
-        ferry_free(text);
-        ferry_referrers_index_free(x);
-        ferry_referrers_clear(&rs);
+    if (groups == NULL || g == NULL || refs == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
     }
+    /* groups in first-seen order; a group's referrers in statement order */
+    for (i = 0; i < p->nrplans && r >= 0; i++) {
+        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
+        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
+        if (key == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        } else if (gi == 0) {
+            g[ng].t = p->rplans[i].t;
+            g[ng].subject = p->rplans[i].rf->subject;
+            g[ng].pending = true;
+            ng++;
+            if (ferry_strmap_put(groups, key, (void *)(uintptr_t)ng) < 0)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        ferry_free(key);
+    }
+    /* each group's slice of refs, filled in statement order */
+    for (i = 0; r >= 0 && i < p->nrplans; i++) {
+        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
+        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
+        ferry_free(key);
+        if (gi == 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        g[gi - 1].nrefs++;
+    }
+    for (i = 0, k = 0; r >= 0 && i < ng; i++) {
+        g[i].refs = refs + k;
+        k += g[i].nrefs;
+        g[i].nrefs = 0;
+    }
+    for (i = 0; r >= 0 && i < p->nrplans; i++) {
+        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
+        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
+        ferry_free(key);
+        if (gi == 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        g[gi - 1].refs[g[gi - 1].nrefs++] = i;
+    }
+    for (round = 0; r >= 0 && round < FALLBACK_ROUNDS; round++) {
+        long longest = 0, settle;
+        for (i = 0, pending = 0; r >= 0 && i < ng; i++) {
+            long t0 = now_ms();
+            if (!g[i].pending)
+                continue;
+            r = fallback_merge(p, reg, host, &g[i], err);
+            if (r == 2) {
+                rep->referrers_api++;
+                g[i].pending = false;
+            } else if (r == 0) {
+                /* all ours are there: unchanged, or a write confirmed */
+                if (!g[i].written)
+                    rep->fallback_unchanged++;
+                else
+                    rep->fallback_set++;
+                g[i].pending = false;
+            } else if (r == 1) {
+                if (g[i].written)
+                    ferry_log(FERRY_LOG_WARN,
+                              "%s/%s: referrers tag of %s lost entries to a concurrent push; "
+                              "merged and written again",
+                              host, g[i].t->name, g[i].subject);
+                g[i].written = true;
+                pending++;
+            }
+            if (now_ms() - t0 > longest)
+                longest = now_ms() - t0;
+        }
+        if (r < 0 || pending == 0)
+            break;
+        settle = 2 * longest;
+        if (settle < FALLBACK_SETTLE_MIN_MS)
+            settle = FALLBACK_SETTLE_MIN_MS;
+        if (settle > FALLBACK_SETTLE_MAX_MS)
+            settle = FALLBACK_SETTLE_MAX_MS;
+        ferry_log(FERRY_LOG_DEBUG, "%zu referrers tags written; reading them again in %ld ms",
+                  pending, settle);
+        {
+            struct timespec ts = {settle / 1000, (settle % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    if (r >= 0) {
+        for (i = 0; i < ng; i++)
+            if (g[i].pending) {
+                r = ferry_error_new(err, FERRY_E_HTTP,
+                                    "%s/%s: the referrers tag of %s kept losing entries to "
+                                    "concurrent writers after %d rounds; push again",
+                                    host, g[i].t->name, g[i].subject, FALLBACK_ROUNDS);
+                break;
+            }
+    }
+out:
+    ferry_strmap_free(groups);
+    ferry_free(g);
+    ferry_free(refs);
     return r < 0 ? r : 0;
 }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Pushes are crash-safe and race-safe (docs/REFERRERS.md, docs/SECURITY.md):
+# - two imports that add different referrers of one subject to a registry
+#   without the referrers API, run at the same time, both land in its
+#   fallback tag index (each import reads its writes back and merges again);
+# - an import killed with SIGKILL at many points never leaves a tag pointing
+#   at missing content, and a rerun converges to what a clean push gives.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+flow_need_tools
+PY=/usr/bin/python3
+CHECK="$PY $FERRY_SOURCE_DIR/tests/tools/regcheck.py"
+
+start_registry SRC anon
+start_registry DST anon
+start_registry CLEAN anon
+seed_samples "$REG_SRC"
+make_keys "$TEST_TMP/k"
+cd "$TEST_TMP"
+$PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --repo corpus/app0 \
+  --subject-repo corpus/app0 --subject 1.0 signature sbom > refs.jsonl || fail "mkreferrers"
+subject=$(digest_of "$REG_SRC" corpus/app0:1.0)
+dg() { $PY -c "import json
+for l in open('refs.jsonl'):
+    d=json.loads(l)
+    if d['name']=='$1': print(d['digest'])"; }
+sig=$(dg signature)
+sbom=$(dg sbom)
+
+# --- concurrent referrers ------------------------------------------------------
+"$FX" -q -k k.key -o sig.tar.zst --plain-http \
+  --referrers-artifact-type application/vnd.dev.cosign.artifact.sig.v1+json \
+  "$REG_SRC/corpus/app0:1.0" || fail "export with the signature"
+"$FX" -q -k k.key -o sbom.tar.zst --plain-http --referrers-artifact-type application/spdx+json \
+  "$REG_SRC/corpus/app0:1.0" || fail "export with the SBOM"
+fbtag=sha256-${subject#sha256:}
+for trial in 1 2 3 4; do
+  "$FI" push -q -p k.pub --to "$REG_DST/race$trial" --plain-http sig.tar.zst >a.out 2>a.err &
+  a=$!
+  "$FI" push -q -p k.pub --to "$REG_DST/race$trial" --plain-http sbom.tar.zst >b.out 2>b.err &
+  b=$!
+  wait $a || fail "trial $trial: push of the signature failed: $(cat a.err)"
+  wait $b || fail "trial $trial: push of the SBOM failed: $(cat b.err)"
+  have=$($CHECK "$REG_DST" "race$trial/corpus/app0" "$fbtag" | sort | tr '\n' ' ')
+  want=$(printf '%s\n' "$sig" "$sbom" | sort | tr '\n' ' ')
+  [ "$have" = "$want" ] || fail "trial $trial: fallback index holds [$have], want [$want]"
+  grep -h "concurrent push" a.err b.err || true
+  echo "ok: trial $trial: both referrers in $fbtag"
+done
+
+# --- kill -9 at many points, then a rerun ---------------------------------------
+"$FX" -q -k k.key -o all.tar.zst --plain-http "$REG_SRC/corpus/app0:1.0" \
+  "$REG_SRC/corpus/app1:2.0" "$REG_SRC/corpus/base:latest" || fail "export for the kill loop"
+"$FI" push -q -p k.pub --to "$REG_CLEAN/m" --plain-http all.tar.zst || fail "clean push"
+$CHECK "$REG_CLEAN" > clean.json || fail "clean push left incomplete content"
+killed=0
+for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.7 0.9 1.2; do
+  "$FI" push -q -p k.pub --to "$REG_DST/m" --plain-http all.tar.zst >/dev/null 2>kill.err &
+  pid=$!
+  sleep "$delay"
+  if kill -9 "$pid" 2>/dev/null; then
+    killed=$((killed + 1))
+  fi
+  wait "$pid" 2>/dev/null || true
+  $CHECK "$REG_DST" > after.json || fail "after kill -9 at ${delay}s: a tag points at missing content"
+done
+[ "$killed" -ge 3 ] || fail "only $killed of the pushes were still running when killed"
+"$FI" push -q -p k.pub --to "$REG_DST/m" --plain-http all.tar.zst || fail "rerun after the kills"
+$CHECK "$REG_DST" > rerun.json || fail "rerun left incomplete content"
+$PY - <<'PYEOF' || fail "rerun differs from a clean push"
+import json
+clean, rerun = json.load(open("clean.json")), json.load(open("rerun.json"))
+rerun = {k: v for k, v in rerun.items() if k.startswith("m/")}
+assert clean == rerun, (clean, rerun)
+PYEOF
+pass "4 concurrent trials kept both referrers; $killed pushes killed with SIGKILL, rerun converged"
