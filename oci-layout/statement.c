@@ -128,6 +128,18 @@ int_field(json_t *obj, const char *key, const char *what, int64_t *out, struct f
     return 0;
 }
 
+/* Identifiers from a bundle reach messages and terminals; they never hold
+ * control characters (annotations, creator and created are quoted instead). */
+static int
+check_text(const char *what, const char *key, const char *v, struct ferry_error **err)
+{
+    for (const unsigned char *p = (const unsigned char *)v; v != NULL && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" holds a control character",
+                                   what, key);
+    return 0;
+}
+
 /* What push will use must be valid at verify: the repository and tag an
  * image is pushed to, and a recorded target reference. */
 static int
@@ -175,6 +187,8 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
+    if ((r = check_text(what, "mediaType", m->media_type, err)) < 0)
+        return r;
     if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) == 0 ||
         strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) == 0)
         return 0;
@@ -219,7 +233,11 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
-    if ((r = check_names(what, im->repository, im->tag, im->target, err)) < 0)
+    if ((r = check_names(what, im->repository, im->tag, im->target, err)) < 0 ||
+        (r = check_text(what, "source", im->source, err)) < 0 ||
+        (r = check_text(what, "registry", im->registry, err)) < 0 ||
+        (r = check_text(what, "mediaType", im->media_type, err)) < 0 ||
+        (r = check_text(what, "sourceDigest", im->source_digest, err)) < 0)
         return r;
     pl = json_object_get(o, "platforms");
     if (pl == NULL)
@@ -239,6 +257,8 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         if ((im->platforms[i] = ferry_strdup(json_string_value(v))) == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
         im->nplatforms++;
+        if ((r = check_text(what, "platforms", im->platforms[i], err)) < 0)
+            return r;
     }
     return 0;
 }
@@ -280,7 +300,10 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     }
     if (strcmp(rf->subject, rf->digest) == 0)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is its own subject", what, rf->digest);
-    if ((r = check_names(what, NULL, NULL, rf->target, err)) < 0)
+    if ((r = check_names(what, NULL, NULL, rf->target, err)) < 0 ||
+        (r = check_text(what, "mediaType", rf->media_type, err)) < 0 ||
+        (r = check_text(what, "artifactType", rf->artifact_type, err)) < 0 ||
+        (r = check_text(what, "source", rf->source, err)) < 0)
         return r;
     ann = json_object_get(o, "annotations");
     if (ann != NULL && !json_is_null(ann)) {

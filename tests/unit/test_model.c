@@ -196,6 +196,11 @@ test_statement_rejects_names(void **state)
          "listed twice"},
         {HEAD "\"repository\":\"a\"}],\"referrers\":[" REF(EMPTY, D2, ",\"target\":\"::\"") "]}",
          "target"},
+        {HEAD "\"repository\":\"a\",\"platforms\":[\"linux/\\u001b[2K\"]}]}",
+         "\"platforms\" holds a control character"},
+        {HEAD "\"repository\":\"a\"}],\"referrers\":[" REF(EMPTY, D2,
+                                                           ",\"artifactType\":\"a\\rb\"") "]}",
+         "\"artifactType\" holds a control character"},
     };
     static const char good[] = HEAD "\"repository\":\"a\",\"tag\":\"1.0\",\"target\":\"h:5000/m/a:"
                                     "1\"}],\"referrers\":[" REF(EMPTY, D2, "") "]}";
