@@ -6,6 +6,7 @@
  * checksum in the last frame or bytes after the seek table as "Truncated input
  * file", and knows neither frames nor offsets, so it can neither check the seek
  * table nor say where a bundle is damaged. See docs/internals/bundle.md. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,48 @@
 
 #define READER_MAGIC 0xfe77b0d2u
 
+/* The open file and its parsed seek table: made once, shared read-only by
+ * every reader opened from it (the push threads), freed with the last. */
+struct ferry_bundle_index {
+    atomic_uint refs;
+    char *what;
+    struct bundle_src src; /* its fd is the index's */
+    struct bundle_frame *frames;
+    size_t nframes;
+    bool sums;
+    uint64_t data_end;    /* where the seek table frame starts */
+    uint64_t total_dsize; /* length of the tar stream */
+};
+
+void
+ferry_bundle_index_free(struct ferry_bundle_index *ix)
+{
+    if (ix == NULL || atomic_fetch_sub(&ix->refs, 1) != 1)
+        return;
+    if (ix->src.fd >= 0)
+        close(ix->src.fd);
+    ferry_free(ix->frames);
+    ferry_free(ix->what);
+    ferry_free(ix);
+}
+
+static struct ferry_bundle_index *
+index_new(const char *what)
+{
+    struct ferry_bundle_index *ix = ferry_calloc(1, sizeof *ix);
+
+    if (ix == NULL)
+        return NULL;
+    atomic_init(&ix->refs, 1);
+    ix->src.fd = -1;
+    if ((ix->what = ferry_strdup(what)) == NULL) {
+        ferry_free(ix);
+        return NULL;
+    }
+    ix->src.what = ix->what;
+    return ix;
+}
+
 enum rstate {
     R_START,  /* before the first member */
     R_MEMBER, /* a member is current */
@@ -33,13 +76,8 @@ struct ferry_bundle_reader {
     enum ferry_status fail_code;
     char *fail_msg;
 
-    char *what; /* path, or "<memory>" */
-    struct bundle_src src;
-    struct bundle_frame *frames;
-    size_t nframes;
-    bool sums;
-    uint64_t data_end;    /* where the seek table frame starts */
-    uint64_t total_dsize; /* length of the tar stream */
+    char *what;                    /* path, or "<memory>" */
+    struct ferry_bundle_index *ix; /* the file and its seek table, maybe shared */
 
     ZSTD_DCtx *dctx;
     unsigned char *ibuf, *obuf; /* FERRY_IO_BUFSIZE each */
@@ -73,15 +111,15 @@ frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
     uint32_t magic;
     int r;
 
-    if (rd->fi >= rd->nframes)
+    if (rd->fi >= rd->ix->nframes)
         return ferry_error_new(
             err, FERRY_E_BUNDLE, "%s: data at offset %llu beyond the %zu frames of the seek table",
-            rd->what, (unsigned long long)(rd->cpos - rd->in.size + rd->in.pos), rd->nframes);
-    f = &rd->frames[rd->fi];
+            rd->what, (unsigned long long)(rd->cpos - rd->in.size + rd->in.pos), rd->ix->nframes);
+    f = &rd->ix->frames[rd->fi];
     if (f->csize < sizeof h)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: frame %zu at offset %llu: only %u bytes",
                                rd->what, rd->fi, (unsigned long long)f->coffset, f->csize);
-    r = bundle_src_pread(&rd->src, f->coffset, h, sizeof h, err);
+    r = bundle_src_pread(&rd->ix->src, f->coffset, h, sizeof h, err);
     if (r < 0)
         return r;
     magic = bundle_le32(h);
@@ -101,8 +139,8 @@ frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: frame %zu at offset %llu has no content checksum", rd->what,
                                rd->fi, (unsigned long long)f->coffset);
-    if (rd->sums) {
-        r = bundle_src_pread(&rd->src, f->coffset + f->csize - 4, sum, sizeof sum, err);
+    if (rd->ix->sums) {
+        r = bundle_src_pread(&rd->ix->src, f->coffset + f->csize - 4, sum, sizeof sum, err);
         if (r < 0)
             return r;
         if (bundle_le32(sum) != f->checksum)
@@ -129,17 +167,18 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
 
         if (rd->in.pos == rd->in.size) {
             size_t load;
-            if (rd->cpos == rd->data_end) {
+            if (rd->cpos == rd->ix->data_end) {
                 if (rd->in_frame)
-                    return ferry_error_new(err, FERRY_E_BUNDLE,
-                                           "%s: frame %zu at offset %llu is truncated", rd->what,
-                                           rd->fi, (unsigned long long)rd->frames[rd->fi].coffset);
+                    return ferry_error_new(
+                        err, FERRY_E_BUNDLE, "%s: frame %zu at offset %llu is truncated", rd->what,
+                        rd->fi, (unsigned long long)rd->ix->frames[rd->fi].coffset);
                 *n = 0;
                 return 0;
             }
-            load = rd->data_end - rd->cpos > FERRY_IO_BUFSIZE ? FERRY_IO_BUFSIZE
-                                                              : (size_t)(rd->data_end - rd->cpos);
-            r = bundle_src_pread(&rd->src, rd->cpos, rd->ibuf, load, err);
+            load = rd->ix->data_end - rd->cpos > FERRY_IO_BUFSIZE
+                       ? FERRY_IO_BUFSIZE
+                       : (size_t)(rd->ix->data_end - rd->cpos);
+            r = bundle_src_pread(&rd->ix->src, rd->cpos, rd->ibuf, load, err);
             if (r < 0)
                 return r;
             rd->cpos += load;
@@ -154,7 +193,7 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
             rd->fcons = 0;
             rd->fprod = 0;
         }
-        f = &rd->frames[rd->fi];
+        f = &rd->ix->frames[rd->fi];
         before = rd->in.pos;
         ret = ZSTD_decompressStream(rd->dctx, &out, &rd->in);
         if (ZSTD_isError(ret))
@@ -256,73 +295,84 @@ archive_fail(struct ferry_bundle_reader *rd, const char *context, struct ferry_e
 static const struct bundle_frame *
 frame_at_doffset(const struct ferry_bundle_reader *rd, uint64_t doff)
 {
-    size_t lo = 0, hi = rd->nframes;
+    size_t lo = 0, hi = rd->ix->nframes;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (rd->frames[mid].doffset < doff)
+        if (rd->ix->frames[mid].doffset < doff)
             lo = mid + 1;
         else
             hi = mid;
     }
-    while (lo < rd->nframes && rd->frames[lo].doffset == doff && rd->frames[lo].dsize == 0)
+    while (lo < rd->ix->nframes && rd->ix->frames[lo].doffset == doff &&
+           rd->ix->frames[lo].dsize == 0)
         lo++;
-    if (lo < rd->nframes && rd->frames[lo].doffset == doff)
-        return &rd->frames[lo];
+    if (lo < rd->ix->nframes && rd->ix->frames[lo].doffset == doff)
+        return &rd->ix->frames[lo];
     return NULL;
 }
 
 /* ---- opening ---------------------------------------------------------------- */
 
+/* A reader over ix (whose reference it takes over, or NULL: a new index for
+ * `what` is made). */
 static int
-reader_new(const char *what, struct ferry_bundle_reader **out, struct ferry_error **err)
+reader_new(const char *what, struct ferry_bundle_index *ix, struct ferry_bundle_reader **out,
+           struct ferry_error **err)
 {
     struct ferry_bundle_reader *rd = ferry_calloc(1, sizeof *rd);
 
-    if (rd == NULL)
+    if (rd == NULL) {
+        ferry_bundle_index_free(ix);
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    }
     rd->magic = READER_MAGIC;
-    rd->src.fd = -1;
+    rd->ix = ix != NULL ? ix : index_new(what);
     rd->what = ferry_strdup(what);
-    rd->src.what = rd->what;
     rd->ibuf = ferry_malloc(FERRY_IO_BUFSIZE);
     rd->obuf = ferry_malloc(FERRY_IO_BUFSIZE);
     rd->dctx = ZSTD_createDCtx();
     rd->a = archive_read_new();
     *out = rd;
-    if (rd->what == NULL || rd->ibuf == NULL || rd->obuf == NULL || rd->dctx == NULL ||
-        rd->a == NULL)
+    if (rd->ix == NULL || rd->what == NULL || rd->ibuf == NULL || rd->obuf == NULL ||
+        rd->dctx == NULL || rd->a == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
     rd->in.src = rd->ibuf;
     return 0;
 }
 
-/* Seek table, starting frame, libarchive on top. at == UINT64_MAX: start. */
+/* Parse the seek table into a new index. */
+static int
+index_parse(struct ferry_bundle_index *ix, struct ferry_error **err)
+{
+    int r = bundle_seek_parse(&ix->src, &ix->frames, &ix->nframes, &ix->data_end, &ix->sums, err);
+
+    if (r == 0 && ix->nframes > 0)
+        ix->total_dsize = ix->frames[ix->nframes - 1].doffset + ix->frames[ix->nframes - 1].dsize;
+    return r;
+}
+
+/* Starting frame, libarchive on top. at == UINT64_MAX: the start. */
 static int
 reader_start(struct ferry_bundle_reader *rd, uint64_t at, struct ferry_error **err)
 {
-    int r;
+    const struct ferry_bundle_index *ix = rd->ix;
 
-    r = bundle_seek_parse(&rd->src, &rd->frames, &rd->nframes, &rd->data_end, &rd->sums, err);
-    if (r < 0)
-        return r;
-    if (rd->nframes > 0)
-        rd->total_dsize = rd->frames[rd->nframes - 1].doffset + rd->frames[rd->nframes - 1].dsize;
     if (at != UINT64_MAX) {
-        size_t lo = 0, hi = rd->nframes;
+        size_t lo = 0, hi = ix->nframes;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (rd->frames[mid].coffset < at)
+            if (ix->frames[mid].coffset < at)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo == rd->nframes || rd->frames[lo].coffset != at)
+        if (lo == ix->nframes || ix->frames[lo].coffset != at)
             return ferry_error_new(err, FERRY_E_INVALID, "%s: offset %llu is not a frame boundary",
                                    rd->what, (unsigned long long)at);
         rd->fi = lo;
         rd->cpos = at;
-        rd->start_doffset = rd->frames[lo].doffset;
+        rd->start_doffset = ix->frames[lo].doffset;
     }
     rd->member_end = rd->start_doffset;
     if (archive_read_support_format_tar(rd->a) != ARCHIVE_OK ||
@@ -345,13 +395,14 @@ ferry_bundle_reader_open_at(const char *path, uint64_t coffset, struct ferry_bun
     struct ferry_bundle_reader *rd = NULL;
     int r;
 
-    r = reader_new(path, &rd, err);
+    r = reader_new(path, NULL, &rd, err);
     if (r < 0)
         goto out;
-    r = ferry_open_regular(path, "bundle", &rd->src.fd, &rd->src.size, err);
-    if (r < 0)
-        goto out;
-    r = reader_start(rd, coffset, err);
+    r = ferry_open_regular(path, "bundle", &rd->ix->src.fd, &rd->ix->src.size, err);
+    if (r == 0)
+        r = index_parse(rd->ix, err);
+    if (r == 0)
+        r = reader_start(rd, coffset, err);
     if (r < 0)
         goto out;
     *out = rd;
@@ -368,12 +419,14 @@ ferry_bundle_reader_open_memory(const void *data, size_t len, struct ferry_bundl
     struct ferry_bundle_reader *rd = NULL;
     int r;
 
-    r = reader_new("<memory>", &rd, err);
+    r = reader_new("<memory>", NULL, &rd, err);
     if (r < 0)
         goto out;
-    rd->src.mem = data;
-    rd->src.size = len;
-    r = reader_start(rd, UINT64_MAX, err);
+    rd->ix->src.mem = data;
+    rd->ix->src.size = len;
+    r = index_parse(rd->ix, err);
+    if (r == 0)
+        r = reader_start(rd, UINT64_MAX, err);
     if (r < 0)
         goto out;
     *out = rd;
@@ -381,6 +434,36 @@ ferry_bundle_reader_open_memory(const void *data, size_t len, struct ferry_bundl
 out:
     ferry_bundle_reader_free(rd);
     return r;
+}
+
+struct ferry_bundle_index *
+ferry_bundle_reader_index(struct ferry_bundle_reader *r)
+{
+    if (r == NULL || r->magic != READER_MAGIC || r->ix == NULL)
+        return NULL;
+    atomic_fetch_add(&r->ix->refs, 1);
+    return r->ix;
+}
+
+int
+ferry_bundle_reader_open_index(struct ferry_bundle_index *ix, uint64_t coffset,
+                               struct ferry_bundle_reader **out, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r;
+
+    if (ix == NULL)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "open_index: no index");
+    atomic_fetch_add(&ix->refs, 1);
+    r = reader_new(ix->what, ix, &rd, err);
+    if (r == 0)
+        r = reader_start(rd, coffset, err);
+    if (r < 0) {
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    *out = rd;
+    return 0;
 }
 
 /* ---- members ---------------------------------------------------------------- */
@@ -430,18 +513,18 @@ at_end(struct ferry_bundle_reader *rd, struct ferry_error **err)
      * end-of-archive blocks is refused before it is decompressed, so frames
      * after the end (or a stream of zero blocks standing for the whole
      * archive) cost nothing however large they claim to be. */
-    if (rd->total_dsize > rd->member_end + 1024)
+    if (rd->ix->total_dsize > rd->member_end + 1024)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: %llu bytes after the end of the tar archive at offset %llu "
                                "(listed in the seek table; not decompressed)",
                                rd->what,
-                               (unsigned long long)(rd->total_dsize - rd->member_end - 1024),
+                               (unsigned long long)(rd->ix->total_dsize - rd->member_end - 1024),
                                (unsigned long long)(rd->member_end + 1024));
-    if (rd->total_dsize < rd->member_end + 1024)
+    if (rd->ix->total_dsize < rd->member_end + 1024)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: tar stream ends at offset %llu without its end-of-archive "
                                "blocks (truncated)",
-                               rd->what, (unsigned long long)rd->total_dsize);
+                               rd->what, (unsigned long long)rd->ix->total_dsize);
     do {
         r = produce(rd, &n, err);
         if (r < 0)
@@ -509,13 +592,13 @@ next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
                                (unsigned)FERRY_MAX_MEMBERS);
     sz = archive_entry_size(ae);
     dpos = rd->start_doffset + (uint64_t)archive_filter_bytes(rd->a, 0);
-    if (sz < 0 || dpos > rd->total_dsize || (uint64_t)sz > rd->total_dsize - dpos)
+    if (sz < 0 || dpos > rd->ix->total_dsize || (uint64_t)sz > rd->ix->total_dsize - dpos)
         return ferry_error_new(
             err, FERRY_E_BUNDLE,
             "%s: member \"%s\": size %lld exceeds the %llu bytes left in the "
             "archive",
             rd->what, q, (long long)sz,
-            (unsigned long long)(dpos > rd->total_dsize ? 0 : rd->total_dsize - dpos));
+            (unsigned long long)(dpos > rd->ix->total_dsize ? 0 : rd->ix->total_dsize - dpos));
     f = frame_at_doffset(rd, hpos);
     if (f == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE,
@@ -578,16 +661,16 @@ ferry_bundle_reader_limit(struct ferry_bundle_reader *r, uint64_t max_tar_bytes,
     struct ferry_error *e = NULL;
     int ret = check(r, "limit", &e);
 
-    if (ret == 0 && r->nframes > max_frames)
+    if (ret == 0 && r->ix->nframes > max_frames)
         ret = ferry_error_new(&e, FERRY_E_BUNDLE,
                               "%s: the seek table lists %zu frames, more than the %llu the signed "
                               "statement's members can take",
-                              r->what, r->nframes, (unsigned long long)max_frames);
-    if (ret == 0 && r->total_dsize > max_tar_bytes)
+                              r->what, r->ix->nframes, (unsigned long long)max_frames);
+    if (ret == 0 && r->ix->total_dsize > max_tar_bytes)
         ret = ferry_error_new(&e, FERRY_E_BUNDLE,
                               "%s: the seek table lists %llu bytes of tar stream, more than the "
                               "%llu the signed statement accounts for",
-                              r->what, (unsigned long long)r->total_dsize,
+                              r->what, (unsigned long long)r->ix->total_dsize,
                               (unsigned long long)max_tar_bytes);
     return finish(r, ret, e, err);
 }
@@ -625,11 +708,9 @@ ferry_bundle_reader_free(struct ferry_bundle_reader *r)
         return;
     if (r->a != NULL)
         archive_read_free(r->a);
-    if (r->src.fd >= 0)
-        close(r->src.fd);
+    ferry_bundle_index_free(r->ix);
     ZSTD_freeDCtx(r->dctx);
     ferry_error_free(r->cb_err);
-    ferry_free(r->frames);
     ferry_free(r->ibuf);
     ferry_free(r->obuf);
     ferry_free(r->fail_msg);

@@ -67,6 +67,17 @@ FERRY_API int ferry_bundle_reader_open_memory(const void *data, size_t len,
 FERRY_API int ferry_bundle_reader_open_at(const char *path, uint64_t coffset,
                                           struct ferry_bundle_reader **out,
                                           struct ferry_error **err);
+/* The open file and parsed seek table of r, as a new reference (free with
+ * ferry_bundle_index_free), NULL if r is not a reader. Readers opened from it
+ * read the same open file, at member offsets, without parsing the seek table
+ * again; an index is read-only and may be used from several threads. */
+struct ferry_bundle_index;
+FERRY_API struct ferry_bundle_index *ferry_bundle_reader_index(struct ferry_bundle_reader *r);
+/* As ferry_bundle_reader_open_at, over an index. */
+FERRY_API int ferry_bundle_reader_open_index(struct ferry_bundle_index *ix, uint64_t coffset,
+                                             struct ferry_bundle_reader **out,
+                                             struct ferry_error **err);
+FERRY_API void ferry_bundle_index_free(struct ferry_bundle_index *ix);
 /* Advance to the next member: 1 and *name, *size set (valid until the next call),
  * 0 at the end of the archive, negative on error. Unread data is skipped. */
 FERRY_API int ferry_bundle_reader_next(struct ferry_bundle_reader *r, const char **name,

@@ -701,6 +701,49 @@ test_open_at(void **state)
     rmscratch(dir);
 }
 
+/* Readers opened from a shared index read the file the first reader opened,
+ * even after that reader is gone and the path names another file: push
+ * reads exactly what verify read, and parses the seek table once. */
+static void
+test_open_index(void **state)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_bundle_index *ix;
+    struct ferry_error *err = NULL;
+    size_t n;
+    struct member *m = std_members(&n);
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    uint64_t offs[8];
+    const char *name;
+    uint64_t size;
+
+    (void)state;
+    write_bundle(path, m, n, SMALL_FRAME, 0, NULL);
+    FERRY_ASSERT_OK(ferry_bundle_reader_open(path, &rd, &err), &err);
+    for (size_t i = 0; i < n; i++) {
+        FERRY_ASSERT_OK(ferry_bundle_reader_next(rd, &name, &size, &err), &err);
+        offs[i] = ferry_bundle_reader_member_offset(rd);
+    }
+    assert_non_null(ix = ferry_bundle_reader_index(rd));
+    ferry_bundle_reader_free(rd);
+    assert_int_equal(unlink(path), 0);
+    spit(path, "not a bundle", 12);
+    for (size_t i = n; i-- > 0;) {
+        FERRY_ASSERT_OK(ferry_bundle_reader_open_index(ix, offs[i], &rd, &err), &err);
+        check_bundle(rd, m + i, n - i, 65536);
+        ferry_bundle_reader_free(rd);
+        rd = NULL;
+    }
+    ASSERT_ERR(ferry_bundle_reader_open_index(ix, offs[1] + 1, &rd, &err), FERRY_E_INVALID, &err);
+    assert_null(rd);
+    ferry_error_clear(&err);
+    ferry_bundle_index_free(ix);
+    assert_null(ferry_bundle_reader_index(NULL));
+    free_members(m, n);
+    free(path);
+    rmscratch(dir);
+}
+
 static void
 test_seek_table_missing(void **state)
 {
@@ -1893,6 +1936,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stored_frames),
     cmocka_unit_test(test_stored_split_independent),
     cmocka_unit_test(test_open_at),
+    cmocka_unit_test(test_open_index),
     cmocka_unit_test(test_seek_table_missing),
     cmocka_unit_test(test_zstd_cli_extract),
     cmocka_unit_test(test_libarchive_zstd_filter),
