@@ -18,6 +18,7 @@ ferry_verified_free(struct ferry_verified *v)
     if (v == NULL)
         return;
     ferry_layout_free(v->layout);
+    ferry_bundle_index_free(v->index);
     ferry_strmap_free(v->members);
     ferry_strmap_free(v->offsets);
     ferry_statement_free(v->st);
@@ -57,6 +58,30 @@ ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t
         return false;
     *off = (uint64_t)(o - 1);
     return true;
+}
+
+int
+ferry_verified_open_member(const struct ferry_verified *v, const struct ferry_stmt_member *m,
+                           struct ferry_bundle_reader **out, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    const char *name;
+    uint64_t off, size;
+    int r;
+
+    if (!ferry_verified_offset(v, m->path, &off))
+        return ferry_error_new(err, FERRY_E_INTERNAL, "no offset recorded for %s", m->path);
+    if ((r = ferry_bundle_reader_open_index(v->index, off, &rd, err)) < 0)
+        return r;
+    r = ferry_bundle_reader_next(rd, &name, &size, err);
+    if (r >= 0 && (r == 0 || strcmp(name, m->path) != 0 || size != (uint64_t)m->size))
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s changed since verification", m->path);
+    if (r < 0) {
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    *out = rd;
+    return 0;
 }
 
 /* Name the bundle file in an error unless the message already starts with it. */
@@ -416,6 +441,10 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         goto out;
     if ((r = ferry_statement_layout_check(v->st, v->layout, err)) < 0)
         goto out;
+    if ((v->index = ferry_bundle_reader_index(rd)) == NULL) {
+        r = ferry_error_new(err, FERRY_E_INTERNAL, "no index of the bundle");
+        goto out;
+    }
     *out = v;
     v = NULL;
 out:
