@@ -26,6 +26,8 @@ ferry_bundle_verify_signature(const char *path, struct ferry_pubkey *const *keys
         goto out;
     }
     r = ferry_read_file(sigpath, &sig, err);
+    if (r == -FERRY_E_TOO_LARGE) /* not a minisign signature: the medium's fault */
+        r = ferry_error_recode(err, FERRY_E_SIGNATURE);
     if (r < 0)
         goto out;
     if ((r = ferry_open_regular(path, "bundle", &fd, NULL, err)) < 0)

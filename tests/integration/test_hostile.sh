@@ -103,6 +103,9 @@ run fifo-list 2 "is a fifo, not a regular file" "$FI" list fifo.tar.zst
 cp good.tar.zst sigfifo.tar.zst
 mkfifo sigfifo.tar.zst.minisig
 run fifo-minisig 2 "is a fifo, not a regular file" "$FI" verify -p k.pub sigfifo.tar.zst
+cp good.tar.zst bigsig.tar.zst
+head -c 20000 /dev/zero > bigsig.tar.zst.minisig
+run big-detached-minisig 1 "more than 16384 bytes" "$FI" verify -p k.pub bigsig.tar.zst
 mkfifo key.pub
 run fifo-key 2 "is a fifo, not a regular file" "$FI" verify -p key.pub good.tar.zst
 no_tags_in_target fifo
