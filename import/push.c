@@ -467,14 +467,16 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
     struct ferry_strmap *groups = ferry_strmap_new();
     struct fbgroup *g = ferry_calloc(p->nrplans ? p->nrplans : 1, sizeof *g);
     size_t *refs = ferry_calloc(p->nrplans ? p->nrplans : 1, sizeof *refs);
+    size_t *gidx = ferry_calloc(p->nrplans ? p->nrplans : 1, sizeof *gidx);
     size_t ng = 0, i, k, pending;
     int r = 0, round;
 
-    if (groups == NULL || g == NULL || refs == NULL) {
+    if (groups == NULL || g == NULL || refs == NULL || gidx == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    /* groups in first-seen order; a group's referrers in statement order */
+    /* groups in first-seen order (gidx: each referrer's group), then each
+     * group's slice of refs, in statement order */
     for (i = 0; i < p->nrplans && r >= 0; i++) {
         char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
         uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
@@ -484,38 +486,23 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
             g[ng].t = p->rplans[i].t;
             g[ng].subject = p->rplans[i].rf->subject;
             g[ng].pending = true;
-            ng++;
-            if (ferry_strmap_put(groups, key, (void *)(uintptr_t)ng) < 0)
+            gi = ++ng;
+            if (ferry_strmap_put(groups, key, (void *)gi) < 0)
                 r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
         ferry_free(key);
-    }
-    /* each group's slice of refs, filled in statement order */
-    for (i = 0; r >= 0 && i < p->nrplans; i++) {
-        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
-        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
-        ferry_free(key);
-        if (gi == 0) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (r < 0)
             break;
-        }
-        g[gi - 1].nrefs++;
+        gidx[i] = (size_t)gi - 1;
+        g[gidx[i]].nrefs++;
     }
     for (i = 0, k = 0; r >= 0 && i < ng; i++) {
         g[i].refs = refs + k;
         k += g[i].nrefs;
         g[i].nrefs = 0;
     }
-    for (i = 0; r >= 0 && i < p->nrplans; i++) {
-        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
-        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
-        ferry_free(key);
-        if (gi == 0) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            break;
-        }
-        g[gi - 1].refs[g[gi - 1].nrefs++] = i;
-    }
+    for (i = 0; r >= 0 && i < p->nrplans; i++)
+        g[gidx[i]].refs[g[gidx[i]].nrefs++] = i;
     for (round = 0; r >= 0 && round < FALLBACK_ROUNDS; round++) {
         long longest = 0, settle;
         for (i = 0, pending = 0; r >= 0 && i < ng; i++) {
@@ -574,6 +561,7 @@ out:
     ferry_strmap_free(groups);
     ferry_free(g);
     ferry_free(refs);
+    ferry_free(gidx);
     return r < 0 ? r : 0;
 }
 
