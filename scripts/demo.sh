@@ -5,29 +5,46 @@
 # key pair, export -> (carry) -> verify -> push, and show what arrived.
 # Everything lives under ./demo (kept for a look afterwards); registries stop
 # when the script ends.
+#
+# FERRY_DEMO_DIR: where (default ./demo); FERRY_DEMO_BIN: a build directory
+# with ferry already built (tests use theirs; nothing is installed or built).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 demo=${FERRY_DEMO_DIR:-$top/demo}
-build=$top/build/release
+build=${FERRY_DEMO_BIN:-$top/build/release}
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "installing what is missing and building"
-bash "$top/scripts/install-deps.sh"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+# Every process started here is stopped when the script ends, however it
+# ends: done, failed, or interrupted (Ctrl-C, SIGTERM).
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+trap cleanup EXIT
+trap 'echo "demo: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "${FERRY_DEMO_BIN:-}" ]; then
+  say "installing what is missing and building"
+  bash "$top/scripts/install-deps.sh"
+  cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF >/dev/null
+  cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
 FX=$build/export/ferry-export
 FI=$build/import/ferry-import
 
 rm -rf "$demo"
 mkdir -p "$demo/connected" "$demo/media" "$demo/disconnected"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_registry() { # NAME -> prints HOST:PORT
-  local name=$1 port dir=$demo/$1
+# start_registry NAME VAR: starts it in this shell (not a subshell, so its
+# process id reaches cleanup) and sets VAR to its HOST:PORT
+start_registry() {
+  local name=$1 var=$2 port dir=$demo/$1
   port=$(free_port)
   mkdir -p "$dir/registry"
   cat > "$dir/registry.yml" <<YML
@@ -38,8 +55,12 @@ http: {addr: 127.0.0.1:$port}
 YML
   docker-registry serve "$dir/registry.yml" > "$dir/registry.log" 2>&1 &
   pids+=($!)
+  echo "$!" > "$dir/registry.pid"
   for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && { echo "127.0.0.1:$port"; return; }
+    if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+      printf -v "$var" '%s' "127.0.0.1:$port"
+      return
+    fi
     sleep 0.1
   done
   echo "demo: registry $name did not start, see $dir/registry.log" >&2
@@ -47,8 +68,8 @@ YML
 }
 
 say "starting the source and target registries"
-SRC=$(start_registry connected)
-DST=$(start_registry disconnected)
+start_registry connected SRC
+start_registry disconnected DST
 echo "source $SRC, target $DST"
 
 say "seeding the source from samples/images.json"
