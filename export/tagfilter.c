@@ -14,6 +14,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <yaml.h>
 
 #include "ferry/reference.h"
 #include "ferry/syncconfig.h"
@@ -428,4 +429,15 @@ out:
     ferry_free(pick);
     match_env_clear(&env);
     return rc;
+}
+
+const char *
+ferry_sync_versions(void)
+{
+    static char buf[128];
+    char pcre[32] = "?";
+
+    pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+    snprintf(buf, sizeof buf, "libyaml %s, PCRE2 %s", yaml_get_version_string(), pcre);
+    return buf;
 }

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -397,4 +398,15 @@ ferry_manifest_info_clear(struct ferry_manifest_info *mi)
     ferry_safefree(mi->media_type);
     ferry_safefree(mi->digest);
     mi->size = 0;
+}
+
+const char *
+ferry_registry_versions(void)
+{
+    static char buf[160];
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+    snprintf(buf, sizeof buf, "libcurl %s (%s)", v->version,
+             v->ssl_version ? v->ssl_version : "no TLS");
+    return buf;
 }

@@ -149,4 +149,7 @@ FERRY_API int ferry_registry_list_referrers(struct ferry_registry *r, const char
                                             const struct ferry_referrers_query *q,
                                             struct ferry_referrers *out, struct ferry_error **err);
 
+/* "libcurl 7.88.1 (OpenSSL/3.0.x)": the registry client's library as loaded. */
+FERRY_API const char *ferry_registry_versions(void);
+
 #endif

@@ -109,6 +109,9 @@ struct ferry_sync_config {
  * other than file/env, unset variable), FERRY_E_UNSUPPORTED (version other
  * than 1, type: registry, semverRange), FERRY_E_NOMEM.
  * On success *out is a new config; free it with ferry_sync_config_free. */
+/* "libyaml 0.2.5, PCRE2 10.42": the sync config reader's libraries. */
+FERRY_API const char *ferry_sync_versions(void);
+
 FERRY_API int ferry_sync_config_load(const char *path, struct ferry_sync_config **out,
                                      struct ferry_error **err);
 

@@ -58,6 +58,10 @@ FERRY_API size_t ferry_strmap_count(const struct ferry_strmap *m);
 FERRY_API int ferry_open_regular(const char *path, const char *what, int *fd, uint64_t *size,
                                  struct ferry_error **err);
 
+/* "libarchive 3.6.2, libzstd 1.5.4, jansson 2.14, libsodium 1.0.18, OpenSSL
+ * 3.0.x ...": the core's libraries as loaded. Static storage. */
+FERRY_API const char *ferry_core_versions(void);
+
 /* Read a whole regular file into b (cap b->max, FERRY_E_TOO_LARGE past it);
  * anything else is refused as ferry_open_regular does. */
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
