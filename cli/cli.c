@@ -1,5 +1,6 @@
 /* ferry: shared command-line support. */
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,8 +13,10 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "ferry/statement.h"
 #include "ferry/limits.h"
 
+const char *cli_cmd_name;
 const char *cli_prog = "ferry";
 int cli_verbosity = 1;
 
@@ -84,6 +87,13 @@ log_handler(enum ferry_log_level level, const char *msg, void *ud)
     else if ((level == FERRY_LOG_INFO && cli_verbosity >= 2) ||
              (level == FERRY_LOG_DEBUG && cli_verbosity >= 3))
         cli_info("%s", msg);
+}
+
+const char *
+cli_count(char *buf, size_t n, size_t count, const char *noun)
+{
+    snprintf(buf, n, "%zu %s%s", count, noun, count == 1 ? "" : "s");
+    return buf;
 }
 
 const char *
@@ -178,7 +188,10 @@ cli_fail(struct ferry_error *err)
     cli_progress_done();
     if (err != NULL) {
         cli_error("%s", err->msg);
-        if (code == FERRY_EXIT_VERIFY && cli_pushing)
+        if (code == FERRY_EXIT_USAGE)
+            fprintf(stderr, "Try '%s%s%s --help' for more information.\n", cli_prog,
+                    cli_cmd_name ? " " : "", cli_cmd_name ? cli_cmd_name : "");
+        else if (code == FERRY_EXIT_VERIFY && cli_pushing)
             cli_error("content read again while pushing did not match; tags not yet set were "
                       "left unchanged");
         else if (code == FERRY_EXIT_VERIFY && cli_verifying)
@@ -196,8 +209,30 @@ cli_usage(const char *fmt, ...)
     va_start(ap, fmt);
     vmsg("", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+    fprintf(stderr, "Try '%s%s%s --help' for more information.\n", cli_prog,
+            cli_cmd_name ? " " : "", cli_cmd_name ? cli_cmd_name : "");
     return FERRY_EXIT_USAGE;
+}
+
+int
+cli_bad_option(const char *optstring, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+    if (optopt == 0)
+        return cli_usage("unrecognized option '%s'", arg);
+    if (optopt < 128 && (strchr(optstring, optopt) == NULL || optopt == ':'))
+        return cli_usage("unrecognized option '-%c'", optopt);
+    return cli_usage("option '%s' needs a value", arg);
+}
+
+int
+cli_version(const char *extra)
+{
+    printf("%s %s\nbundle format %d\nlibraries: %s, %s%s%s\n", cli_prog, FERRY_VERSION,
+           FERRY_STATEMENT_VERSION, ferry_registry_versions(), ferry_core_versions(),
+           extra ? ", " : "", extra ? extra : "");
+    return 0;
 }
 
 /* One line, read a byte at a time so nothing after it is consumed. */
@@ -304,10 +339,14 @@ cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, int 
 {
     const struct cli_cmd *c;
 
+    opterr = 0; /* cli_bad_option words it, with the program's name */
     if (argc >= 2) {
         for (c = cmds; c->name; c++)
-            if (strcmp(argv[1], c->name) == 0)
+            if (strcmp(argv[1], c->name) == 0) {
+                if (c->summary != NULL)
+                    cli_cmd_name = c->name;
                 return c->run(argc - 1, argv + 1);
+            }
     }
     if (default_cmd != NULL)
         return default_cmd->run(argc, argv);

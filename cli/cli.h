@@ -36,8 +36,17 @@ void cli_info(const char *fmt, ...) FERRY_PRINTF(1, 2);
 int cli_exit_code(const struct ferry_error *e);
 /* Print the error (and free it) and return the exit code for it. */
 int cli_fail(struct ferry_error *err);
-/* Usage error: message, hint, exit 64. */
+/* Usage error: one line, then a hint to --help (of the subcommand running),
+ * exit 64. */
 int cli_usage(const char *fmt, ...) FERRY_PRINTF(1, 2);
+/* The subcommand running ("push"), set by cli_dispatch; NULL for the default. */
+extern const char *cli_cmd_name;
+/* getopt_long returned '?' (cli_dispatch turns getopt's own messages off):
+ * the usage error naming the unknown option or the option missing its value. */
+int cli_bad_option(const char *optstring, char **argv);
+/* --version: program and version, bundle format, the libraries as loaded
+ * (extra: the program's own beyond the core's and the registry client's). */
+int cli_version(const char *extra);
 
 /* Read one line (without newline) from fd 0 into sodium_malloc'd memory, for
  * --password-stdin. NULL on failure. Free with cli_secret_free. */
@@ -58,6 +67,8 @@ int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, 
 extern bool cli_pushing;
 /* Set by commands that verify before they act (verify, push). */
 extern bool cli_verifying;
+/* "1 image", "3 images": count and noun, plural with "s", into buf. */
+const char *cli_count(char *buf, size_t n, size_t count, const char *noun);
 /* Human size "12.3 MiB" into buf. */
 const char *cli_size(char *buf, size_t n, unsigned long long bytes);
 

@@ -15,6 +15,7 @@ static const char usage[] =
     "       ferry-export -k SECKEY -o BUNDLE -c SYNC.yaml [options]\n"
     "       ferry-export plan [-c SYNC.yaml | REF...] [--json]\n"
     "       ferry-export keygen [-W] -p PUBKEY -s SECKEY\n"
+    "       ferry-export --version\n"
     "\n"
     "Export images (every platform of an index) and their referrers into a signed,\n"
     "zstd-compressed OCI layout tarball. REF is HOST[:PORT]/REPO:TAG or\n"
@@ -59,7 +60,7 @@ cmd_export(int argc, char **argv)
     const char *key = NULL, *pwfile = NULL;
     bool progress = false;
     size_t nitems = 0;
-    char a[32], b[32];
+    char a[32], b[32], n1[48], n2[48], n3[48], n4[48];
     int c, r;
 
     memset(&eo, 0, sizeof eo);
@@ -104,7 +105,7 @@ cmd_export(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_usage("invalid option");
+            return cli_bad_option("k:o:c:qvh", argv);
         }
     }
     if (key == NULL)
@@ -132,9 +133,12 @@ out:
     if (r < 0)
         return cli_fail(err);
     cli_progress_done();
-    cli_info("wrote %s: %zu images, %zu referrers, %zu manifests, %zu blobs, %s of content in %s",
-             eo.output, rep.images, rep.referrers, rep.manifests, rep.blobs,
-             cli_size(a, sizeof a, rep.content_bytes), cli_size(b, sizeof b, rep.bundle_bytes));
+    cli_info("wrote %s: %s, %s, %s, %s, %s of content in %s", eo.output,
+             cli_count(n1, sizeof n1, rep.images, "image"),
+             cli_count(n2, sizeof n2, rep.referrers, "referrer"),
+             cli_count(n3, sizeof n3, rep.manifests, "manifest"),
+             cli_count(n4, sizeof n4, rep.blobs, "blob"), cli_size(a, sizeof a, rep.content_bytes),
+             cli_size(b, sizeof b, rep.bundle_bytes));
     if (cli_verbosity >= 2)
         cli_info("time: resolve %.2f s, write %.2f s, commit %.2f s (fsync, signature)",
                  rep.resolve_s, rep.write_s, rep.commit_s);

@@ -56,7 +56,7 @@ cmd_keygen(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_usage("invalid option");
+            return cli_bad_option("p:s:Wfh", argv);
         }
     }
     if (optind != argc)

@@ -84,7 +84,7 @@ print_text(const struct ferry_statement *st)
 {
     int64_t total = 0;
     size_t i, j;
-    char a[32], b[32];
+    char a[32], b[32], q[256], n1[48], n2[48], n3[48];
 
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
@@ -94,7 +94,8 @@ print_text(const struct ferry_statement *st)
             printf(" -> %s", im->target);
         printf("\n  %s  %s  ", im->digest, cli_size(a, sizeof a, (unsigned long long)im->total));
         for (j = 0; j < im->nplatforms; j++)
-            printf("%s%s", j ? "," : "", im->platforms[j]);
+            printf("%s%s", j ? "," : "",
+                   ferry_quote(q, sizeof q, im->platforms[j], strlen(im->platforms[j])));
         putchar('\n');
         if (im->source_digest)
             printf("  platforms filtered: index rewritten from %s; signatures over that index "
@@ -105,12 +106,16 @@ print_text(const struct ferry_statement *st)
             if (rf->image != i)
                 continue;
             printf("  referrer %s %.19s (of %.19s)\n",
-                   rf->artifact_type ? rf->artifact_type : "(no artifactType)", rf->digest,
-                   rf->subject);
+                   rf->artifact_type
+                       ? ferry_quote(q, sizeof q, rf->artifact_type, strlen(rf->artifact_type))
+                       : "(no artifactType)",
+                   rf->digest, rf->subject);
         }
     }
-    printf("%zu images, %zu referrers, %zu members; %s in total, %s after deduplication\n",
-           st->nimages, st->nreferrers, st->nmembers,
+    printf("%s, %s, %s; %s in total, %s after deduplication\n",
+           cli_count(n1, sizeof n1, st->nimages, "image"),
+           cli_count(n2, sizeof n2, st->nreferrers, "referrer"),
+           cli_count(n3, sizeof n3, st->nmembers, "member"),
            cli_size(a, sizeof a, (unsigned long long)total),
            cli_size(b, sizeof b, (unsigned long long)dedup_bytes(st)));
 }
@@ -161,7 +166,7 @@ cmd_plan(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_usage("invalid option");
+            return cli_bad_option("c:qvh", argv);
         }
     }
     cli_setup(false);

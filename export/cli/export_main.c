@@ -3,10 +3,33 @@
 
 #include "cli.h"
 #include "export_cmds.h"
+#include "ferry/syncconfig.h"
+
+static int
+cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return cli_version(ferry_sync_versions());
+}
+
+/* "ferry-export help": the export's own help, which lists the commands */
+static int
+cmd_help(int argc, char **argv)
+{
+    static char help[] = "--help";
+    char *av[] = {argv[0], help, NULL};
+
+    (void)argc;
+    return cmd_export(2, av);
+}
 
 static const struct cli_cmd commands[] = {
     {"keygen", cmd_keygen, "create a minisign-compatible key pair"},
     {"plan", cmd_plan, "show what an export would carry"},
+    {"help", cmd_help, NULL},
+    {"--version", cmd_version, NULL},
+    {"version", cmd_version, NULL},
     {NULL, NULL, NULL},
 };
 

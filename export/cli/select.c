@@ -1,6 +1,7 @@
 /* ferry-export: selection from references or a sync config. */
 #include <string.h>
 
+#include "ferry/reference.h"
 #include "select.h"
 
 int
@@ -60,6 +61,25 @@ selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_ex
     if (s->no_referrers && (s->ntypes || s->referrers_src || s->referrers_tgt))
         return ferry_error_new(err, FERRY_E_USAGE,
                                "--no-referrers conflicts with the other --referrers options");
+    for (i = 0; i < nrefs; i++) {
+        struct ferry_ref *ref = NULL;
+        char q[256];
+        if (ferry_ref_parse(refs[i], true, &ref, err) == 0) {
+            ferry_ref_free(ref);
+            continue;
+        }
+        ferry_error_clear(err);
+        ferry_quote(q, sizeof q, refs[i], strlen(refs[i]));
+        if (strstr(refs[i], "://") != NULL)
+            return ferry_error_new(err, FERRY_E_USAGE,
+                                   "reference \"%s\": give it without a scheme (for a registry "
+                                   "on plain HTTP, add --plain-http)",
+                                   q);
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "reference \"%s\" is not valid: give HOST[:PORT]/REPO:TAG, "
+                               "HOST[:PORT]/REPO@sha256:HEX or NAME[:TAG] for Docker Hub",
+                               q);
+    }
     s->items = ferry_calloc(nrefs, sizeof *s->items);
     if (s->items == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");

@@ -215,7 +215,7 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
 {
     struct tree t = {0};
     size_t i, j, w = 5;
-    char sz[32], safe[512], created[128], creator[128];
+    char sz[32], safe[512], created[128], creator[128], n1[48], n2[48], n3[48];
     int64_t total = 0;
 
     if (refs && tree_init(&t, st) < 0) {
@@ -249,8 +249,10 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
         if (refs)
             print_referrers(&t, i);
     }
-    printf("%zu images, %zu referrers, %zu members, %s of distinct content\n", st->nimages,
-           st->nreferrers, st->nmembers, cli_size(sz, sizeof sz, (unsigned long long)total));
+    printf("%s, %s, %s, %s of distinct content\n", cli_count(n1, sizeof n1, st->nimages, "image"),
+           cli_count(n2, sizeof n2, st->nreferrers, "referrer"),
+           cli_count(n3, sizeof n3, st->nmembers, "member"),
+           cli_size(sz, sizeof sz, (unsigned long long)total));
     tree_free(&t);
     return 0;
 }
@@ -291,7 +293,7 @@ cmd_list(int argc, char **argv)
             return 0;
         default:
             keyset_free(&ks);
-            return cli_usage("invalid option");
+            return cli_bad_option("p:rh", argv);
         }
     }
     if (optind + 1 != argc) {

@@ -1,4 +1,4 @@
-/* ferry-import push -p PUB --to HOST[:PORT][/PREFIX] BUNDLE */
+/* ferry-import push -p PUB [--to HOST[:PORT][/PREFIX]] BUNDLE */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "ferry/import.h"
 
 static const char usage[] =
-    "usage: ferry-import push -p PUBKEY --to HOST[:PORT][/PREFIX] [options] BUNDLE\n"
+    "usage: ferry-import push -p PUBKEY [--to HOST[:PORT][/PREFIX]] [options] BUNDLE\n"
     "\n"
     "Verify the bundle completely, then push it: blobs (skipped when present,\n"
     "mounted across repositories when possible), manifests, indexes, tags last.\n"
@@ -80,7 +80,7 @@ cmd_push(int argc, char **argv)
             return 0;
         default:
             keyset_free(&ks);
-            return cli_usage("invalid option");
+            return cli_bad_option("p:j:qvh", argv);
         }
     }
     if (ks.n == 0) {

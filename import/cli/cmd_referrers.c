@@ -74,7 +74,7 @@ cmd_referrers(int argc, char **argv)
     const char *body;
     size_t len;
     bool json = false;
-    char sz[32];
+    char sz[32], n1[48], at[256];
     size_t i, shown = 0;
     int c, r;
 
@@ -93,7 +93,7 @@ cmd_referrers(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_usage("invalid option");
+            return cli_bad_option("h", argv);
         }
     }
     if (optind + 1 != argc)
@@ -134,11 +134,14 @@ cmd_referrers(int argc, char **argv)
         if (q.artifact_type && !rs.filtered &&
             (!d->artifact_type || strcmp(d->artifact_type, q.artifact_type) != 0))
             continue;
-        printf("  %-45s %s  %s\n", d->artifact_type ? d->artifact_type : "(no artifactType)",
+        printf("  %-45s %s  %s\n",
+               d->artifact_type
+                   ? ferry_quote(at, sizeof at, d->artifact_type, strlen(d->artifact_type))
+                   : "(no artifactType)",
                d->digest, cli_size(sz, sizeof sz, (unsigned long long)d->size));
         shown++;
     }
-    printf("%zu referrers\n", shown);
+    printf("%s\n", cli_count(n1, sizeof n1, shown, "referrer"));
 out:
     ferry_manifest_free(idx);
     ferry_referrers_clear(&rs);

@@ -29,7 +29,7 @@ cmd_verify(int argc, char **argv)
     struct ferry_error *err = NULL;
     const struct ferry_statement *st;
     bool progress = false;
-    char sz[32];
+    char sz[32], n1[48], n2[48];
     int c, r;
 
     while ((c = getopt_long(argc, argv, "p:qvh", longopts, NULL)) != -1) {
@@ -46,7 +46,7 @@ cmd_verify(int argc, char **argv)
             return 0;
         default:
             keyset_free(&ks);
-            return cli_usage("invalid option");
+            return cli_bad_option("p:qvh", argv);
         }
     }
     if (ks.n == 0) {
@@ -65,8 +65,9 @@ cmd_verify(int argc, char **argv)
         return cli_fail(err);
     cli_progress_done();
     st = ferry_verified_statement(v);
-    printf("%s: ok: signed by key %s, %zu images, %zu members, %s verified%s\n", argv[optind],
-           ferry_verified_key_id(v), st->nimages, st->nmembers,
+    printf("%s: ok: signed by key %s, %s, %s, %s verified%s\n", argv[optind],
+           ferry_verified_key_id(v), cli_count(n1, sizeof n1, st->nimages, "image"),
+           cli_count(n2, sizeof n2, st->nmembers, "member"),
            cli_size(sz, sizeof sz, ferry_verified_bytes(v)),
            ferry_verified_detached(v) ? ", detached signature ok" : "");
     ferry_verified_free(v);

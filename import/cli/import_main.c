@@ -11,8 +11,10 @@ static const char usage[] =
     "\n"
     "  verify -p PUBKEY BUNDLE                      check signature and every digest\n"
     "  list [--json] [-p PUBKEY] BUNDLE             images, digests, platforms, sizes\n"
-    "  push -p PUBKEY --to HOST[:PORT][/PREFIX] BUNDLE   verify, then push into a registry\n"
+    "  push -p PUBKEY [--to HOST[:PORT][/PREFIX]] BUNDLE  verify, then push into a registry\n"
     "  referrers HOST[:PORT]/REPO@DIGEST            referrers a registry holds for a digest\n"
+    "\n"
+    "  version, --version                           versions of ferry and its libraries\n"
     "\n"
     "Run 'ferry-import COMMAND --help' for the options of a command.\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
@@ -26,6 +28,14 @@ cmd_help(int argc, char **argv)
     return 0;
 }
 
+static int
+cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return cli_version(NULL);
+}
+
 static const struct cli_cmd commands[] = {
     {"verify", cmd_verify, "verify a bundle"},
     {"list", cmd_list, "list a bundle"},
@@ -34,6 +44,8 @@ static const struct cli_cmd commands[] = {
     {"--help", cmd_help, NULL},
     {"-h", cmd_help, NULL},
     {"help", cmd_help, NULL},
+    {"--version", cmd_version, NULL},
+    {"version", cmd_version, NULL},
     {NULL, NULL, NULL},
 };
 

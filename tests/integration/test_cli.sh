@@ -22,7 +22,28 @@ expect() {
 expect 64 "missing -k" "$FX" -o x.tar.zst 127.0.0.1:1/a:1
 expect 64 "missing -o" "$FX" -k k.key 127.0.0.1:1/a:1
 expect 64 "no image reference" "$FX" -k k.key -o x.tar.zst
-expect 64 "invalid option" "$FX" --bogus
+expect 64 "^ferry-export: unrecognized option '--bogus'$" "$FX" --bogus
+# one line naming the problem, one hint naming the command's help; nothing else
+[ "$(wc -l < err)" = 2 ] && grep -q "^Try 'ferry-export --help'" err || fail "usage error shape: $(cat err)"
+expect 64 "^ferry-import: option '--to' needs a value$" "$FI" push --to
+grep -q "^Try 'ferry-import push --help'" err || fail "hint names the subcommand: $(cat err)"
+expect 64 "^ferry-import: unrecognized option '-Z'$" "$FI" verify -Z x
+expect 64 "^ferry-export: unrecognized option '--nope'$" "$FX" plan --nope
+# --version and help on both tools
+for t in "$FX" "$FI"; do
+  for v in --version version; do
+    "$t" "$v" > out 2>err || fail "$t $v failed: $(cat err)"
+    grep -Eq "^ferry-(export|import) [0-9]+\.[0-9]+\.[0-9]+$" out || fail "$t $v: $(cat out)"
+    grep -q "^bundle format 1$" out || fail "$t $v: no bundle format: $(cat out)"
+    grep -q "^libraries: libcurl .*libarchive .*libzstd .*jansson .*libsodium .*OpenSSL" out \
+      || fail "$t $v: libraries: $(cat out)"
+  done
+done
+grep -q "libyaml .*PCRE2" <("$FX" --version) || fail "ferry-export --version: no libyaml, PCRE2"
+"$FX" help > out 2>err || fail "ferry-export help: $(cat err)"
+grep -q "^usage: ferry-export" out || fail "ferry-export help: $(cat out)"
+"$FI" help > out 2>err || fail "ferry-import help: $(cat err)"
+grep -q "push -p PUBKEY \[--to" out || fail "ferry-import help shows --to as required: $(cat out)"
 expect 64 "level" "$FX" -k k -o o --level 99 a
 expect 64 "needs --password-stdin" "$FX" -k k -o o --username u a
 expect 64 "missing -p" "$FI" verify x.tar.zst
@@ -35,8 +56,9 @@ expect 2 "open.*nope.key" "$FX" -k nope.key -o o.tar.zst 127.0.0.1:1/a:1
 expect 2 "k\.(key|pub)" "$FX" keygen -W -p k.pub -s k.key
 "$FX" keygen -W -f -p k.pub -s k.key >/dev/null 2>&1 || fail "keygen -f"
 
-# a bad reference is a usage-level input error naming the reference
-expect 2 "NOT//VALID" "$FX" -k k.key -o o.tar.zst "NOT//VALID"
+# a bad reference is a usage error naming it and the accepted forms
+expect 64 'reference "NOT//VALID" is not valid: give HOST\[:PORT\]/REPO:TAG' "$FX" -k k.key -o o.tar.zst "NOT//VALID"
+expect 64 "give it without a scheme .*--plain-http" "$FX" plan "http://127.0.0.1:5000/a:1"
 # nothing listening: an operational error naming the registry, and no bundle
 port=$(ferry_free_port)
 expect 2 "127.0.0.1:$port" "$FX" -k k.key -o o.tar.zst --plain-http "127.0.0.1:$port/a/b:1"
