@@ -155,13 +155,17 @@ static int
 session_location(const struct reg_resp *rs, const char *req_url, const char *what, char **out,
                  struct ferry_error **err)
 {
+    char q[256];
+
     if (rs->location == NULL || rs->location[0] == '\0')
         return ferry_error_new(err, FERRY_E_HTTP, "%s: http %ld without location", what,
                                rs->status);
     *out = ferry_url_resolve(rs->url ? rs->url : req_url, rs->location);
-    if (*out == NULL)
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve location \"%.200s\"", what,
-                               rs->location);
+    if (*out == NULL) {
+        /* not its query: a session's carries the registry's state token */
+        ferry_quote(q, sizeof q, rs->location, (size_t)reg_url_loggable_len(rs->location));
+        return ferry_error_new(err, FERRY_E_INVALID, "%s: cannot resolve location \"%s\"", what, q);
+    }
     return 0;
 }
 

@@ -612,8 +612,9 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
                     continue;
                 }
             }
-            rc = ferry_error_new(err, FERRY_E_NETWORK, "%s: %s", q->url,
-                                 r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+            /* not the query: an upload session's carries the registry's state */
+            rc = ferry_error_new(err, FERRY_E_NETWORK, "%.*s: %s", reg_url_loggable_len(q->url),
+                                 q->url, r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
             goto out;
         }
         if (rs->status == 401 && !q->no_auth && same_origin && auth_rounds < 3) {

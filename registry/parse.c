@@ -5,6 +5,7 @@
  * section 3, URL resolution follows RFC 3986 section 5.2.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -595,6 +596,14 @@ ferry_url_resolve(const char *base, const char *ref)
         return NULL;
     }
     return ferry_buf_take(&t, NULL);
+}
+
+int
+reg_url_loggable_len(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+
+    return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 char *

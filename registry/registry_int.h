@@ -91,6 +91,10 @@ bool reg_is_docker_hub(const char *host);
 char *reg_error_summary(const char *body, size_t len, char **code_out);
 /* Scheme://authority of an absolute URL, ferry_malloc; NULL if not absolute. */
 char *reg_url_origin(const char *url);
+/* Length of url without its query and fragment: what messages and logs show
+ * of it, since an upload session's query carries the registry's state token
+ * (distribution's _state). Print with "%.*s". */
+int reg_url_loggable_len(const char *url);
 /* Percent-encode a query component (RFC 3986 unreserved kept). ferry_malloc. */
 char *reg_url_escape(const char *s);
 /* The same into dst at off (room for 3 * strlen(s) + 1 more bytes, e.g. a

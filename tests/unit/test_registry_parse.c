@@ -244,6 +244,27 @@ link_none_and_garbage(void **state)
     }
 }
 
+/* ---- upload sessions -------------------------------------------------------------- */
+
+/* What messages show of a URL: no query (an upload session's state token). */
+static void
+url_loggable(void **state)
+{
+    static const char *const urls[] = {
+        "http://r:5000/v2/a/blobs/uploads/u?_state=SECRET",
+        "http://r:5000/v2/a/blobs/uploads/u#frag?_state=SECRET",
+        "http://r:5000/v2/a/blobs/uploads/u",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        int n = reg_url_loggable_len(urls[i]);
+        char shown[128];
+        snprintf(shown, sizeof shown, "%.*s", n, urls[i]);
+        assert_string_equal(shown, "http://r:5000/v2/a/blobs/uploads/u");
+    }
+}
+
 /* ---- URL resolution ---------------------------------------------------------------- */
 
 static void
@@ -734,6 +755,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(link_next),
     cmocka_unit_test(link_several),
     cmocka_unit_test(link_none_and_garbage),
+    cmocka_unit_test(url_loggable),
     cmocka_unit_test(url_resolve_rfc3986),
     cmocka_unit_test(url_resolve_registry),
     cmocka_unit_test(url_origin),
