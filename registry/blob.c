@@ -132,7 +132,7 @@ out:
 }
 
 /* Counts what the caller's source gave, so a failed PUT knows whether a new
- * session needs a rewind. */
+ * session needs a seek back to 0. */
 struct counted_src {
     ferry_source_fn src;
     void *ud;
@@ -178,7 +178,7 @@ retryable_error(const struct ferry_error *e)
 
 int
 ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *digest,
-                        int64_t size, ferry_source_fn src, ferry_rewind_fn rewind, void *ud,
+                        int64_t size, ferry_source_fn src, ferry_seek_fn seek, void *ud,
                         struct ferry_error **err)
 {
     struct reg_call c = {0};
@@ -237,7 +237,7 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
         if (rc == 0)
             rc = reg_status_error(c.what, &c.rs, &e);
         reg_upload_cancel(r, loc, c.what);
-        if (!retryable_error(e) || round >= r->max_retries || (cs.read > 0 && rewind == NULL))
+        if (!retryable_error(e) || round >= r->max_retries || (cs.read > 0 && seek == NULL))
             goto out;
         delay = reg_retry_delay_ms(&c.rs, round);
         round++;
@@ -245,9 +245,9 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
                   round, r->max_retries, delay);
         ferry_error_clear(&e);
         if (cs.read > 0) {
-            rc = rewind(ud, &e);
+            rc = seek(ud, 0, &e);
             if (rc < 0) {
-                ferry_error_wrap(&e, "%s: rewind source", c.what);
+                ferry_error_wrap(&e, "%s: seek source to 0", c.what);
                 goto out;
             }
             cs.read = 0;

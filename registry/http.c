@@ -5,9 +5,9 @@
  * the transfer, answers a 401 through auth.c, and retries 429, 500, 502, 503,
  * 504 and connection-level failures a bounded number of times with exponential
  * backoff, honouring Retry-After (capped). A request whose body was already
- * consumed is retried only if it can be replayed (memory body, or a rewind
- * callback); a streamed download resumes with Range from the bytes already
- * delivered when the caller allows it.
+ * consumed is retried only if it can be replayed (memory body, or a seek
+ * callback to rewind it); a streamed download resumes with Range from the
+ * bytes already delivered when the caller allows it.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -316,7 +316,7 @@ seek_cb(void *ud, curl_off_t offset, int origin)
         x->mem_off = 0;
         return CURL_SEEKFUNC_OK;
     }
-    if (x->q->rewind == NULL || x->q->rewind(x->q->src_ud, &x->cb_err) < 0)
+    if (x->q->seek == NULL || x->q->seek(x->q->src_ud, 0, &x->cb_err) < 0)
         return CURL_SEEKFUNC_CANTSEEK;
     x->sent = 0;
     return CURL_SEEKFUNC_OK;
@@ -523,9 +523,9 @@ prepare_replay(struct xfer *x, bool *ok, struct ferry_error **err)
     if (x->delivered > 0 && !q->resumable)
         *ok = false;
     if (q->src != NULL && x->sent > 0) {
-        if (q->rewind == NULL)
+        if (q->seek == NULL)
             *ok = false;
-        else if (*ok && q->rewind(q->src_ud, err) < 0)
+        else if (*ok && q->seek(q->src_ud, 0, err) < 0)
             return -1;
     }
     return 0;

@@ -141,7 +141,7 @@ struct reg_req {
     const void *body;
     size_t body_len;
     ferry_source_fn src;
-    ferry_rewind_fn rewind;
+    ferry_seek_fn seek; /* seek(src_ud, 0) rewinds the body; NULL: it cannot be replayed */
     void *src_ud;
     int64_t src_len;
     /* 2xx response body: into out (capped by out->max), or streamed to sink */

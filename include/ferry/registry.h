@@ -80,13 +80,17 @@ FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo
 /* HEAD a blob: 1 if present (and *size set if not NULL), 0 if absent. */
 FERRY_API int ferry_registry_head_blob(struct ferry_registry *r, const char *repo,
                                        const char *digest, int64_t *size, struct ferry_error **err);
+/* Position an upload source so that its next read returns the blob's bytes
+ * from offset on (0 <= offset <= size); seek(ud, 0, err) rewinds it. 0 on
+ * success, negative with *err set on failure. */
+typedef int (*ferry_seek_fn)(void *ud, uint64_t offset, struct ferry_error **err);
 /* Upload a blob: POST (session) then one streamed PUT ?digest= with
- * Content-Length size. The source is read exactly once; no retry after bytes
- * were sent unless rewind is given (may be NULL). */
-typedef int (*ferry_rewind_fn)(void *ud, struct ferry_error **err);
+ * Content-Length size. A PUT that fails transiently is retried in a new
+ * session with the source sought to 0; without seek (may be NULL) nothing is
+ * retried once bytes were read from src. */
 FERRY_API int ferry_registry_put_blob(struct ferry_registry *r, const char *repo,
                                       const char *digest, int64_t size, ferry_source_fn src,
-                                      ferry_rewind_fn rewind, void *ud, struct ferry_error **err);
+                                      ferry_seek_fn seek, void *ud, struct ferry_error **err);
 /* Cross-repository mount: 1 mounted (201), 0 not mounted (202; the opened
  * session is cancelled or abandoned), negative on error. */
 FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *repo,
