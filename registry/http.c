@@ -49,6 +49,8 @@ reg_resp_clear(struct reg_resp *rs)
     ferry_safefree(rs->oci_subject);
     ferry_safefree(rs->oci_filters);
     ferry_safefree(rs->content_range);
+    ferry_safefree(rs->range);
+    ferry_safefree(rs->chunk_min);
     ferry_safefree(rs->warning);
     ferry_safefree(rs->url);
     ferry_buf_free(&rs->errbody);
@@ -144,6 +146,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *ud)
         {"oci-subject", &rs->oci_subject, false},
         {"oci-filters-applied", &rs->oci_filters, true},
         {"content-range", &rs->content_range, false},
+        {"range", &rs->range, false},
+        {"oci-chunk-min-length", &rs->chunk_min, false},
         {"warning", &rs->warning, true},
     };
 
@@ -266,6 +270,8 @@ read_cb(char *buf, size_t size, size_t nitems, void *ud)
         size_t n = q->body_len - x->mem_off;
         if (n > cap)
             n = cap;
+        if (n == 0)
+            return 0;
         memcpy(buf, (const char *)q->body + x->mem_off, n);
         x->mem_off += n;
         return n;
@@ -379,6 +385,7 @@ perform(struct xfer *x, const char *authorization)
 
     h = add_header(h, &ok, "Accept", q->accept);
     h = add_header(h, &ok, "Content-Type", q->content_type);
+    h = add_header(h, &ok, "Content-Range", q->content_range);
     h = add_header(h, &ok, "Authorization", authorization);
     if (x->delivered > 0 && q->resumable) {
         snprintf(range, sizeof range, "bytes=%lld-", (long long)x->delivered);
@@ -658,10 +665,12 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
             }
         }
         if (retryable_status(rs->status)) {
+            char tries[40] = "";
+            if (attempt > 0) /* a single attempt (no_retry, an upload's body) says nothing */
+                snprintf(tries, sizeof tries, " (after %d attempts)", attempt + 1);
             summary = reg_error_summary(rs->errbody.data, rs->errbody.len, NULL);
-            rc = ferry_error_http(
-                err, FERRY_E_HTTP, (int)rs->status, "http %ld%s%s (after %d attempts)", rs->status,
-                summary && *summary ? ": " : "", summary ? summary : "", attempt + 1);
+            rc = ferry_error_http(err, FERRY_E_HTTP, (int)rs->status, "http %ld%s%s%s", rs->status,
+                                  summary && *summary ? ": " : "", summary ? summary : "", tries);
             goto out;
         }
         rc = 0;

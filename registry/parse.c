@@ -606,6 +606,39 @@ reg_url_loggable_len(const char *url)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
+int
+reg_upload_range_parse(const char *value, int64_t *end_out, struct ferry_error **err)
+{
+    const char *p = value;
+    int64_t end = 0;
+    int digits = 0;
+    char q[64];
+
+    if (p == NULL)
+        return ferry_error_new(err, FERRY_E_INVALID, "upload session answer without range");
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "bytes=", 6) == 0)
+        p += 6;
+    if (p[0] != '0' || p[1] != '-')
+        goto bad;
+    for (p += 2; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (end > (INT64_MAX - (*p - '0')) / 10)
+            goto bad;
+        end = end * 10 + (*p - '0');
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    /* end + 1 must fit: callers count the bytes */
+    if (digits == 0 || *p != '\0' || end == INT64_MAX)
+        goto bad;
+    *end_out = end;
+    return 0;
+bad:
+    ferry_quote(q, sizeof q, value, strlen(value));
+    return ferry_error_new(err, FERRY_E_INVALID, "upload session range \"%s\" is not 0-<end>", q);
+}
+
 char *
 reg_url_origin(const char *url)
 {

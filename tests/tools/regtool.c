@@ -24,7 +24,7 @@
 
 static const char usage_text[] =
     "usage: regtool [--plain-http] [--insecure] [--ca-file F] [--user U --password-file F]\n"
-    "               [--auth-file F] [--retries N] [-v] HOST COMMAND ARGS...\n"
+    "               [--auth-file F] [--retries N] [--chunk MIN[:SIZE]] [-v] HOST COMMAND ARGS...\n"
     "commands:\n"
     "  ping\n"
     "  get-manifest REPO REF            body to stdout\n"
@@ -302,6 +302,15 @@ main(int argc, char **argv)
             o.auth_file = argv[++i];
         } else if (strcmp(a, "--retries") == 0 && more) {
             o.max_retries = (int)strtol(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--chunk") == 0 && more) {
+            char *end = NULL;
+            o.chunk_min = strtoll(argv[++i], &end, 10);
+            if (*end == ':')
+                o.chunk_size = strtoll(end + 1, &end, 10);
+            if (*end != '\0') {
+                fputs(usage_text, stderr);
+                return EXIT_USAGE;
+            }
         } else {
             fputs(usage_text, stderr);
             return EXIT_USAGE;
