@@ -382,9 +382,35 @@ cli_reg_option(struct cli_reg *cr, int opt, const char *arg)
     }
 }
 
+/* Test hook: FERRY_TEST_UPLOAD_CHUNK=MIN:SIZE sets the size from which blobs
+ * are uploaded in chunks, and the chunk size, so integration tests exercise
+ * chunked uploads with small blobs. Not for production use; garbage is
+ * ignored. */
+static void
+test_upload_chunk(struct ferry_registry_opts *o)
+{
+    const char *v = getenv("FERRY_TEST_UPLOAD_CHUNK");
+    char *end = NULL;
+    long long min, size;
+
+    if (v == NULL || *v == '\0')
+        return;
+    errno = 0;
+    min = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != ':')
+        return;
+    v = end + 1;
+    size = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || min <= 0 || size <= 0)
+        return;
+    o->chunk_min = (int64_t)min;
+    o->chunk_size = (int64_t)size;
+}
+
 int
 cli_reg_finish(struct cli_reg *cr)
 {
+    test_upload_chunk(&cr->o);
     if (cr->password_stdin && cr->o.username == NULL)
         return cli_usage("--password-stdin needs --username");
     if (cr->o.username != NULL && !cr->password_stdin)

@@ -565,15 +565,20 @@ out:
     return r < 0 ? r : 0;
 }
 
-/* Upload source: reads one bundle member, hashing it; the final bytes are
- * handed over only after the digest matched, so a bad blob never commits. */
+/* Upload source: reads one bundle member from its own frame, hashing it; the
+ * final bytes are handed over only after the digest matched, so a bad blob
+ * never commits. Seeking back reads the member again from its first byte, so
+ * the digest always covers every byte that went out. */
 struct usrc {
+    const char *path; /* the bundle */
+    uint64_t off;     /* frame offset of the member */
     struct ferry_bundle_reader *rd;
     struct ferry_hasher *h;
     struct ferry_digest want;
     uint64_t size, done;
     const char *name;
     struct pool *pool;
+    char *skip; /* what a seek reads past (made on first use) */
 };
 
 /* Work shared by the push threads: jobs are taken in order under the mutex. */
@@ -609,10 +614,32 @@ pool_progress(struct pool *pl, uint64_t add, bool draw)
         ferry_progress("push", "blobs", done, pl->total_bytes);
 }
 
-static int64_t
-upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
+/* (Re)open the member at its frame offset and start hashing afresh; it must
+ * still be the member that was verified. */
+static int
+usrc_open(struct usrc *u, struct ferry_error **err)
 {
-    struct usrc *u = ud;
+    const char *name;
+    uint64_t size;
+    int r;
+
+    ferry_bundle_reader_free(u->rd);
+    u->rd = NULL;
+    if ((r = ferry_bundle_reader_open_at(u->path, u->off, &u->rd, err)) < 0)
+        return r;
+    r = ferry_bundle_reader_next(u->rd, &name, &size, err);
+    if (r >= 0 && (r == 0 || strcmp(name, u->name) != 0 || size != u->size))
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s changed since verification", u->name);
+    if (r < 0)
+        return r;
+    ferry_hasher_reset(u->h);
+    u->done = 0;
+    return 0;
+}
+
+static int64_t
+usrc_read(struct usrc *u, void *buf, size_t len, struct ferry_error **err)
+{
     struct ferry_digest got;
     uint64_t left = u->size - u->done;
     int64_t n;
@@ -643,48 +670,77 @@ upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
     return n;
 }
 
+static int64_t
+upload_source(void *buf, size_t len, void *ud, struct ferry_error **err)
+{
+    return usrc_read(ud, buf, len, err);
+}
+
+/* ferry_seek_fn: back means from the start again (the member is read and
+ * hashed up to offset); forward reads and hashes the bytes in between. */
+static int
+upload_seek(void *ud, uint64_t offset, struct ferry_error **err)
+{
+    struct usrc *u = ud;
+    int64_t n;
+    int r;
+
+    if (offset > u->size)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "member %s: seek to %llu past its %llu bytes",
+                               u->name, (unsigned long long)offset, (unsigned long long)u->size);
+    if (offset < u->done) {
+        ferry_log(FERRY_LOG_DEBUG, "upload %s: reading it again up to byte %llu", u->want.str,
+                  (unsigned long long)offset);
+        if ((r = usrc_open(u, err)) < 0)
+            return r;
+    }
+    if (u->done < offset && u->skip == NULL && (u->skip = ferry_malloc(FERRY_IO_BUFSIZE)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    while (u->done < offset) {
+        uint64_t want = offset - u->done;
+        n = usrc_read(u, u->skip, want < FERRY_IO_BUFSIZE ? (size_t)want : FERRY_IO_BUFSIZE, err);
+        if (n < 0)
+            return (int)n;
+    }
+    return 0;
+}
+
 /* Upload the member of `m` to repo t, reading it from its own frame offset. */
 static int
 upload_one(struct pool *pl, struct worker *w, const struct ferry_stmt_member *m, struct trepo *t,
            struct ferry_error **err)
 {
-    struct ferry_bundle_reader *rd = NULL;
     struct usrc u = {0};
-    const char *name;
-    uint64_t off, size;
     int r;
 
-    if (!ferry_verified_offset(pl->p->v, m->path, &off))
+    if (!ferry_verified_offset(pl->p->v, m->path, &u.off))
         return ferry_error_new(err, FERRY_E_INTERNAL, "no offset recorded for %s", m->path);
     if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
         return r;
-    if ((r = ferry_bundle_reader_open_at(pl->path, off, &rd, err)) < 0)
-        return r;
-    r = ferry_bundle_reader_next(rd, &name, &size, err);
-    if (r >= 0 && (r == 0 || strcmp(name, m->path) != 0 || size != (uint64_t)m->size))
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s changed since verification", m->path);
-    if (r < 0)
-        goto out;
+    u.path = pl->path;
+    u.size = (uint64_t)m->size;
+    u.name = m->path;
+    u.pool = pl;
     u.h = ferry_hasher_new(u.want.alg);
     if (u.h == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    u.rd = rd;
-    u.size = size;
-    u.name = m->path;
-    u.pool = pl;
+    if ((r = usrc_open(&u, err)) < 0)
+        goto out;
     ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, t->name);
-    r = ferry_registry_put_blob(w->reg, t->name, m->digest, m->size, upload_source, NULL, &u, err);
+    r = ferry_registry_put_blob(w->reg, t->name, m->digest, m->size, upload_source, upload_seek, &u,
+                                err);
     if (r < 0) {
         ferry_error_wrap(err, "push %s@%s", t->name, m->digest);
         goto out;
     }
     w->rep.blobs_uploaded++;
-    w->rep.bytes_uploaded += size;
+    w->rep.bytes_uploaded += u.size;
 out:
+    ferry_free(u.skip);
     ferry_hasher_free(u.h);
-    ferry_bundle_reader_free(rd);
+    ferry_bundle_reader_free(u.rd);
     return r;
 }
 

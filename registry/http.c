@@ -5,9 +5,9 @@
  * the transfer, answers a 401 through auth.c, and retries 429, 500, 502, 503,
  * 504 and connection-level failures a bounded number of times with exponential
  * backoff, honouring Retry-After (capped). A request whose body was already
- * consumed is retried only if it can be replayed (memory body, or a rewind
- * callback); a streamed download resumes with Range from the bytes already
- * delivered when the caller allows it.
+ * consumed is retried only if it can be replayed (memory body, or a seek
+ * callback to rewind it); a streamed download resumes with Range from the
+ * bytes already delivered when the caller allows it.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -49,6 +49,8 @@ reg_resp_clear(struct reg_resp *rs)
     ferry_safefree(rs->oci_subject);
     ferry_safefree(rs->oci_filters);
     ferry_safefree(rs->content_range);
+    ferry_safefree(rs->range);
+    ferry_safefree(rs->chunk_min);
     ferry_safefree(rs->warning);
     ferry_safefree(rs->url);
     ferry_buf_free(&rs->errbody);
@@ -144,6 +146,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *ud)
         {"oci-subject", &rs->oci_subject, false},
         {"oci-filters-applied", &rs->oci_filters, true},
         {"content-range", &rs->content_range, false},
+        {"range", &rs->range, false},
+        {"oci-chunk-min-length", &rs->chunk_min, false},
         {"warning", &rs->warning, true},
     };
 
@@ -266,6 +270,8 @@ read_cb(char *buf, size_t size, size_t nitems, void *ud)
         size_t n = q->body_len - x->mem_off;
         if (n > cap)
             n = cap;
+        if (n == 0)
+            return 0;
         memcpy(buf, (const char *)q->body + x->mem_off, n);
         x->mem_off += n;
         return n;
@@ -316,7 +322,7 @@ seek_cb(void *ud, curl_off_t offset, int origin)
         x->mem_off = 0;
         return CURL_SEEKFUNC_OK;
     }
-    if (x->q->rewind == NULL || x->q->rewind(x->q->src_ud, &x->cb_err) < 0)
+    if (x->q->seek == NULL || x->q->seek(x->q->src_ud, 0, &x->cb_err) < 0)
         return CURL_SEEKFUNC_CANTSEEK;
     x->sent = 0;
     return CURL_SEEKFUNC_OK;
@@ -379,6 +385,7 @@ perform(struct xfer *x, const char *authorization)
 
     h = add_header(h, &ok, "Accept", q->accept);
     h = add_header(h, &ok, "Content-Type", q->content_type);
+    h = add_header(h, &ok, "Content-Range", q->content_range);
     h = add_header(h, &ok, "Authorization", authorization);
     if (x->delivered > 0 && q->resumable) {
         snprintf(range, sizeof range, "bytes=%lld-", (long long)x->delivered);
@@ -523,9 +530,9 @@ prepare_replay(struct xfer *x, bool *ok, struct ferry_error **err)
     if (x->delivered > 0 && !q->resumable)
         *ok = false;
     if (q->src != NULL && x->sent > 0) {
-        if (q->rewind == NULL)
+        if (q->seek == NULL)
             *ok = false;
-        else if (*ok && q->rewind(q->src_ud, err) < 0)
+        else if (*ok && q->seek(q->src_ud, 0, err) < 0)
             return -1;
     }
     return 0;
@@ -612,8 +619,9 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
                     continue;
                 }
             }
-            rc = ferry_error_new(err, FERRY_E_NETWORK, "%s: %s", q->url,
-                                 r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+            /* not the query: an upload session's carries the registry's state */
+            rc = ferry_error_new(err, FERRY_E_NETWORK, "%.*s: %s", reg_url_loggable_len(q->url),
+                                 q->url, r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
             goto out;
         }
         if (rs->status == 401 && !q->no_auth && same_origin && auth_rounds < 3) {
@@ -657,10 +665,12 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
             }
         }
         if (retryable_status(rs->status)) {
+            char tries[40] = "";
+            if (attempt > 0) /* a single attempt (no_retry, an upload's body) says nothing */
+                snprintf(tries, sizeof tries, " (after %d attempts)", attempt + 1);
             summary = reg_error_summary(rs->errbody.data, rs->errbody.len, NULL);
-            rc = ferry_error_http(
-                err, FERRY_E_HTTP, (int)rs->status, "http %ld%s%s (after %d attempts)", rs->status,
-                summary && *summary ? ": " : "", summary ? summary : "", attempt + 1);
+            rc = ferry_error_http(err, FERRY_E_HTTP, (int)rs->status, "http %ld%s%s%s", rs->status,
+                                  summary && *summary ? ": " : "", summary ? summary : "", tries);
             goto out;
         }
         rc = 0;

@@ -5,6 +5,7 @@
  * section 3, URL resolution follows RFC 3986 section 5.2.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -595,6 +596,47 @@ ferry_url_resolve(const char *base, const char *ref)
         return NULL;
     }
     return ferry_buf_take(&t, NULL);
+}
+
+int
+reg_url_loggable_len(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int
+reg_upload_range_parse(const char *value, int64_t *end_out, struct ferry_error **err)
+{
+    const char *p = value;
+    int64_t end = 0;
+    int digits = 0;
+    char q[64];
+
+    if (p == NULL)
+        return ferry_error_new(err, FERRY_E_INVALID, "upload session answer without range");
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncasecmp(p, "bytes=", 6) == 0)
+        p += 6;
+    if (p[0] != '0' || p[1] != '-')
+        goto bad;
+    for (p += 2; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (end > (INT64_MAX - (*p - '0')) / 10)
+            goto bad;
+        end = end * 10 + (*p - '0');
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    /* end + 1 must fit: callers count the bytes */
+    if (digits == 0 || *p != '\0' || end == INT64_MAX)
+        goto bad;
+    *end_out = end;
+    return 0;
+bad:
+    ferry_quote(q, sizeof q, value, strlen(value));
+    return ferry_error_new(err, FERRY_E_INVALID, "upload session range \"%s\" is not 0-<end>", q);
 }
 
 char *

@@ -107,6 +107,10 @@ ferry_registry_new(const char *host, const struct ferry_registry_opts *o,
                                           : REG_DEFAULT_RETRIES;
     r->connect_timeout_s =
         o->connect_timeout_s > 0 ? o->connect_timeout_s : REG_DEFAULT_CONNECT_TIMEOUT;
+    r->chunk_min = o->chunk_min > 0   ? o->chunk_min
+                   : o->chunk_min < 0 ? INT64_MAX
+                                      : FERRY_UPLOAD_CHUNK_MIN;
+    r->chunk_size = o->chunk_size > 0 ? o->chunk_size : FERRY_UPLOAD_CHUNK_SIZE;
     if (o->username != NULL) {
         r->creds.kind = REG_CRED_BASIC;
         r->creds.username = ferry_strdup(o->username);

@@ -91,6 +91,16 @@ bool reg_is_docker_hub(const char *host);
 char *reg_error_summary(const char *body, size_t len, char **code_out);
 /* Scheme://authority of an absolute URL, ferry_malloc; NULL if not absolute. */
 char *reg_url_origin(const char *url);
+/* Length of url without its query and fragment: what messages and logs show
+ * of it, since an upload session's query carries the registry's state token
+ * (distribution's _state). Print with "%.*s". */
+int reg_url_loggable_len(const char *url);
+/* The Range header of an upload session's answer, "0-<end>" (a "bytes="
+ * prefix is accepted): *end receives the offset of the last byte the registry
+ * holds. Note that "0-0" is ambiguous: distribution sends it for an empty
+ * session as well as for one holding one byte. FERRY_E_INVALID for anything
+ * else, NULL included. */
+int reg_upload_range_parse(const char *value, int64_t *end, struct ferry_error **err);
 /* Percent-encode a query component (RFC 3986 unreserved kept). ferry_malloc. */
 char *reg_url_escape(const char *s);
 /* The same into dst at off (room for 3 * strlen(s) + 1 more bytes, e.g. a
@@ -116,6 +126,8 @@ struct reg_resp {
     char *oci_subject;
     char *oci_filters;
     char *content_range;
+    char *range;     /* Range of an upload session's answer ("0-<last byte>") */
+    char *chunk_min; /* OCI-Chunk-Min-Length */
     char *warning;
     int64_t content_length;   /* -1 if absent */
     char *url;                /* effective URL (after redirects) */
@@ -127,17 +139,18 @@ void reg_resp_clear(struct reg_resp *rs);
  * 429/5xx/connection resets (bounded, with backoff and Retry-After), and runs the
  * 401 flow (Basic, or bearer token fetched for scope). */
 struct reg_req {
-    const char *method;       /* GET HEAD PUT POST PATCH DELETE */
-    const char *url;          /* absolute */
-    const char *what;         /* for messages: "get manifest lib/app:v1" */
-    const char *scope;        /* token scope (space-separated); NULL: none */
-    const char *accept;       /* NULL: none */
-    const char *content_type; /* NULL: none */
+    const char *method;        /* GET HEAD PUT POST PATCH DELETE */
+    const char *url;           /* absolute */
+    const char *what;          /* for messages: "get manifest lib/app:v1" */
+    const char *scope;         /* token scope (space-separated); NULL: none */
+    const char *accept;        /* NULL: none */
+    const char *content_type;  /* NULL: none */
+    const char *content_range; /* NULL: none (a PATCH chunk's "<first>-<last>") */
     /* request body: memory, or a streamed source with known length */
     const void *body;
     size_t body_len;
     ferry_source_fn src;
-    ferry_rewind_fn rewind;
+    ferry_seek_fn seek; /* seek(src_ud, 0) rewinds the body; NULL: it cannot be replayed */
     void *src_ud;
     int64_t src_len;
     /* 2xx response body: into out (capped by out->max), or streamed to sink */
@@ -216,6 +229,8 @@ struct ferry_registry {
     char *auth_file;
     int max_retries;
     long connect_timeout_s;
+    int64_t chunk_min;  /* chunked uploads from this size on; INT64_MAX: never */
+    int64_t chunk_size; /* bytes per PATCH */
     CURL *curl;
     char errbuf[CURL_ERROR_SIZE];
 

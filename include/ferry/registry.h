@@ -23,7 +23,16 @@ struct ferry_registry_opts {
                                then $DOCKER_CONFIG/config.json or ~/.docker/config.json */
     int max_retries;        /* on 429/5xx/connection reset; 0 = default (4), < 0 none */
     long connect_timeout_s; /* 0 = default 30 */
+    int64_t chunk_min;      /* blobs of at least this many bytes are uploaded in chunks;
+                               0 = FERRY_UPLOAD_CHUNK_MIN, < 0 never */
+    int64_t chunk_size;     /* bytes per PATCH of a chunked upload; 0 = FERRY_UPLOAD_CHUNK_SIZE
+                               (a larger OCI-Chunk-Min-Length from the registry wins) */
 };
+
+/* Blobs this large or larger go up as POST, PATCH chunks, PUT; smaller ones as
+ * POST and one PUT. A failed chunk resumes where the registry says it stopped. */
+#define FERRY_UPLOAD_CHUNK_MIN ((int64_t)16 << 20)
+#define FERRY_UPLOAD_CHUNK_SIZE ((int64_t)8 << 20)
 
 struct ferry_registry;
 
@@ -80,13 +89,25 @@ FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo
 /* HEAD a blob: 1 if present (and *size set if not NULL), 0 if absent. */
 FERRY_API int ferry_registry_head_blob(struct ferry_registry *r, const char *repo,
                                        const char *digest, int64_t *size, struct ferry_error **err);
-/* Upload a blob: POST (session) then one streamed PUT ?digest= with
- * Content-Length size. The source is read exactly once; no retry after bytes
- * were sent unless rewind is given (may be NULL). */
-typedef int (*ferry_rewind_fn)(void *ud, struct ferry_error **err);
+/* Position an upload source so that its next read returns the blob's bytes
+ * from offset on (0 <= offset <= size); seek(ud, 0, err) rewinds it. 0 on
+ * success, negative with *err set on failure. */
+typedef int (*ferry_seek_fn)(void *ud, uint64_t offset, struct ferry_error **err);
+/* Upload a blob of size bytes read from src, which must end exactly there.
+ * Below chunk_min (ferry_registry_opts): POST for a session, then one
+ * streamed PUT ?digest=. From chunk_min on: POST, PATCH chunks with
+ * Content-Range to the Location each answer gives, then an empty PUT
+ * ?digest=. A transient failure (network error, reset, cut answer, 429, 5xx)
+ * is retried, at most max_retries times in a row without progress, with
+ * backoff and Retry-After: a failed chunk asks the registry where the upload
+ * stopped (GET on the session) and goes on from there; otherwise, or when the
+ * session is gone, a new session starts from byte 0. Every retry is logged at
+ * WARN. seek may be NULL: then nothing is retried once bytes were read from
+ * src. Docker-Content-Digest, when given, must equal digest
+ * (FERRY_E_DIGEST_MISMATCH). Not thread-safe (one handle per thread). */
 FERRY_API int ferry_registry_put_blob(struct ferry_registry *r, const char *repo,
                                       const char *digest, int64_t size, ferry_source_fn src,
-                                      ferry_rewind_fn rewind, void *ud, struct ferry_error **err);
+                                      ferry_seek_fn seek, void *ud, struct ferry_error **err);
 /* Cross-repository mount: 1 mounted (201), 0 not mounted (202; the opened
  * session is cancelled or abandoned), negative on error. */
 FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *repo,

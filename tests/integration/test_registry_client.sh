@@ -201,6 +201,71 @@ grep -q "new upload session" "$TEST_TMP/pput.err" || fail "PUT 503: $(cat "$TEST
 [ "$(grep -c 'pass 202 POST' "$PROXY_PPUT_LOG")" = 2 ] || fail "PUT 503: $(cat "$PROXY_PPUT_LOG")"
 "$R" --plain-http "$REG_ANON" get-blob app/p "$(sha "$TEST_TMP/bput")" >/dev/null || fail "PUT 503: blob"
 
+# chunked uploads (regtool --chunk: blobs from 1 MiB on, in 1 MiB chunks).
+# check_order LOG PATTERN...: LOG has lines matching each PATTERN, in order
+check_order() {
+  "$FERRY_PYTHON" - "$@" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+i = 0
+for pat in sys.argv[2:]:
+    while i < len(lines) and not re.search(pat, lines[i]):
+        i += 1
+    if i == len(lines):
+        sys.exit("no line matching %r after the previous ones" % pat)
+    i += 1
+PY
+}
+# The second PATCH is reset before it is answered (the registry never saw
+# it): the client asks the session where it stopped (GET: 204, Range
+# 0-1048575) and sends that chunk again, in the same session.
+start_fault_proxy PPATCH "$REG_ANON" --after 1 --faults 1 --mode reset --method PATCH
+"$R" --plain-http --chunk 1048576:1048576 "$PROXY_PPATCH" put-blob app/chunk "$blob" >/dev/null \
+  2>"$TEST_TMP/ppatch.err" || fail "PATCH reset: $(cat "$TEST_TMP/ppatch.err")"
+grep -q "bytes 1048576-2097151: .*asking where the upload stopped" "$TEST_TMP/ppatch.err" \
+  || fail "PATCH reset: $(cat "$TEST_TMP/ppatch.err")"
+check_order "$PROXY_PPATCH_LOG" "pass 202 POST" "pass 202 PATCH .* range 0-1048575" \
+  "fault reset PATCH .* range 1048576-2097151" "pass 204 GET /v2/app/chunk/blobs/uploads/" \
+  "pass 202 PATCH .* range 1048576-2097151" "pass 202 PATCH .* range 2097152-3145727" \
+  "pass 202 PATCH .* range 3145728-3145850" "pass 201 PUT /v2/app/chunk/blobs/uploads/" \
+  || fail "PATCH reset: not resumed: $(cat "$PROXY_PPATCH_LOG")"
+[ "$(grep -c 'POST' "$PROXY_PPATCH_LOG")" = 1 ] || fail "PATCH reset: a new session was opened"
+"$R" --plain-http "$REG_ANON" get-blob app/chunk "$blob_digest" >"$TEST_TMP/ppatch.out" \
+  && cmp -s "$TEST_TMP/ppatch.out" "$blob" || fail "PATCH reset: blob differs"
+# A 503 on the third PATCH: the same, going on from byte 2097152.
+head -c 2500000 /dev/urandom >"$TEST_TMP/b503p"
+start_fault_proxy P503P "$REG_ANON" --after 2 --faults 1 --mode 503 --method PATCH
+"$R" --plain-http --chunk 1048576:1048576 "$PROXY_P503P" put-blob app/chunk "$TEST_TMP/b503p" \
+  >/dev/null 2>"$TEST_TMP/p503p.err" || fail "PATCH 503: $(cat "$TEST_TMP/p503p.err")"
+check_order "$PROXY_P503P_LOG" "fault 503 PATCH .* range 2097152-2499999" "pass 204 GET" \
+  "pass 202 PATCH .* range 2097152-2499999" "pass 201 PUT" || fail "PATCH 503: $(cat "$PROXY_P503P_LOG")"
+# A PATCH that arrived but whose answer was cut: distribution drops a session
+# whose state token is behind its data, so the GET is a 404 and a new session
+# starts from byte 0.
+start_fault_proxy PPCUT "$REG_ANON" --after 1 --faults 1 --mode cut --method PATCH
+head -c 2200000 /dev/urandom >"$TEST_TMP/bcut"
+"$R" --plain-http --chunk 1048576:1048576 "$PROXY_PPCUT" put-blob app/chunk "$TEST_TMP/bcut" \
+  >/dev/null 2>"$TEST_TMP/ppcut.err" || fail "PATCH cut: $(cat "$TEST_TMP/ppcut.err")"
+grep -q "upload session gone; new upload session" "$TEST_TMP/ppcut.err" \
+  || fail "PATCH cut: $(cat "$TEST_TMP/ppcut.err")"
+check_order "$PROXY_PPCUT_LOG" "fault cut 202 .*PATCH .* range 1048576-2097151" "pass 404 GET" \
+  "pass 202 POST" "pass 202 PATCH .* range 0-1048575" "pass 201 PUT" \
+  || fail "PATCH cut: $(cat "$PROXY_PPCUT_LOG")"
+"$R" --plain-http "$REG_ANON" get-blob app/chunk "$(sha "$TEST_TMP/bcut")" | cmp -s - "$TEST_TMP/bcut" \
+  || fail "PATCH cut: blob differs"
+# The closing PUT arrived but its answer was cut: the blob is there (HEAD),
+# nothing is sent again.
+start_fault_proxy PPUTCUT "$REG_ANON" --faults 1 --mode cut --method PUT
+head -c 1500000 /dev/urandom >"$TEST_TMP/bputcut"
+"$R" --plain-http --chunk 1048576:1048576 "$PROXY_PPUTCUT" put-blob app/chunk "$TEST_TMP/bputcut" \
+  >/dev/null 2>"$TEST_TMP/pputcut.err" || fail "PUT cut: $(cat "$TEST_TMP/pputcut.err")"
+check_order "$PROXY_PPUTCUT_LOG" "fault cut 201 .*PUT" "pass 200 HEAD /v2/app/chunk/blobs/sha256:" \
+  || fail "PUT cut: $(cat "$PROXY_PPUTCUT_LOG")"
+[ "$(grep -c 'POST' "$PROXY_PPUTCUT_LOG")" = 1 ] || fail "PUT cut: uploaded again"
+# no upload URL with its state token in any message
+grep -q "_state" "$TEST_TMP"/p*.err && fail "an upload session's state token was logged"
+pass "chunked uploads resume"
+
 # connection resets on blob GETs
 start_fault_proxy PRST "$REG_ANON" --faults 2 --mode reset --method GET --match /blobs/
 "$R" --plain-http "$PROXY_PRST" get-blob app/a "$blob_digest" >"$TEST_TMP/prst.out" \

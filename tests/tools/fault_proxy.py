@@ -3,21 +3,36 @@
 
 Listens on 127.0.0.1:PORT and forwards every request to UPSTREAM (host:port)
 unchanged (the Host header is kept, so distribution builds its Location URLs
-with the proxy's address). The first N requests whose method and path match
-get a fault instead:
+with the proxy's address). After the first K (--after) requests whose method
+and path match, the next N (--faults) get a fault instead:
 
   --mode 429    429 Too Many Requests with Retry-After: S (--retry-after)
   --mode 503    503 Service Unavailable, no Retry-After
-  --mode reset  the connection is closed without an answer
+  --mode reset  the request (and its body) is read, then the connection is
+                closed without an answer
   --mode cut    the upstream answer is forwarded, but the connection is reset
-                after half of its body (tests resuming downloads with Range)
+                after half of its body (tests resuming downloads with Range);
+                an answer without a body is cut in its headers
 
-Every request is logged on stderr as one line:
-  "fault-proxy: fault 429 GET /v2/..." or "fault-proxy: pass 200 GET /v2/...".
+Random mode, --rate P --seed S: instead, every matching request gets a fault
+with probability P, drawn from a generator seeded with S, of one of four kinds:
+  500     500 Internal Server Error
+  429     429 with Retry-After: 0 or 1
+  reset   the connection is reset before the answer; a request with a body
+          (PUT, PATCH) is reset after part of its body was read, so an upload
+          breaks off in the middle (upstream sees nothing of it)
+  cut     as --mode cut: the upstream did the work, the answer is lost
+
+Every request is logged on stderr as one line, its path without the query
+(an upload session's state token stays out of the log), a chunk's
+Content-Range after it:
+  "fault-proxy: fault 429 GET /v2/..." or "fault-proxy: pass 200 GET /v2/...",
+  "fault-proxy: pass 202 PATCH /v2/app/blobs/uploads/<uuid> range 0-1023".
 Standard library only.
 """
 import argparse
 import http.client
+import random
 import re
 import socket
 import struct
@@ -36,20 +51,35 @@ class Server(ThreadingHTTPServer):
 
 def make_handler(args):
     lock = threading.Lock()
-    state = {"left": args.faults}
+    state = {"skip": args.after, "left": args.faults}
     match = re.compile(args.match)
     methods = set(args.method.split(",")) if args.method else None
+    rng = random.Random(args.seed)
+
+    def rng_part(n):
+        """How much of an n-byte body to read before a reset: 1 .. n-1."""
+        with lock:
+            return rng.randint(1, n - 1)
 
     def take_fault(method, path):
+        """The fault for this request: None, or (kind, retry_after)."""
         if methods is not None and method not in methods:
-            return False
+            return None
         if not match.search(path):
-            return False
+            return None
         with lock:
+            if args.rate > 0:
+                if rng.random() >= args.rate:
+                    return None
+                kind = rng.choice(["500", "429", "reset", "cut"])
+                return kind, str(rng.randint(0, 1))
+            if state["skip"] > 0:
+                state["skip"] -= 1
+                return None
             if state["left"] <= 0:
-                return False
+                return None
             state["left"] -= 1
-            return True
+            return args.mode, args.retry_after
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -58,11 +88,15 @@ def make_handler(args):
             pass
 
         def note(self, what):
-            sys.stderr.write("fault-proxy: %s %s %s\n" % (what, self.command, self.path))
+            line = "fault-proxy: %s %s %s" % (what, self.command, self.path.split("?")[0])
+            if self.headers.get("Content-Range"):
+                line += " range " + self.headers.get("Content-Range")
+            sys.stderr.write(line + "\n")
             sys.stderr.flush()
 
-        def read_body(self):
-            n = int(self.headers.get("Content-Length") or 0)
+        def read_body(self, n=None):
+            if n is None:
+                n = int(self.headers.get("Content-Length") or 0)
             chunks = []
             while n > 0:
                 b = self.rfile.read(min(n, 1 << 20))
@@ -79,17 +113,17 @@ def make_handler(args):
             self.close_connection = True
             self.connection.close()
 
-        def fault(self):
-            if args.mode == "reset":
+        def fault(self, kind, retry_after):
+            if kind == "reset":
                 self.note("fault reset")
                 self.reset()
                 return
-            status = int(args.mode)
+            status = int(kind)
             body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected fault"}]}' \
                 if status == 429 else b"injected fault\n"
             self.send_response(status)
             if status == 429:
-                self.send_header("Retry-After", str(args.retry_after))
+                self.send_header("Retry-After", retry_after)
             self.send_header("Content-Type", "application/json" if status == 429 else "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
@@ -100,10 +134,17 @@ def make_handler(args):
             self.note("fault %d" % status)
 
         def handle_any(self):
+            fault = take_fault(self.command, self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if fault and fault[0] == "reset" and args.rate > 0 and length > 1:
+                # break off in the middle of the body
+                got = len(self.read_body(rng_part(length)))
+                self.note("fault reset after %d of %d bytes" % (got, length))
+                return self.reset()
             body = self.read_body()
-            faulty = take_fault(self.command, self.path)
-            if faulty and args.mode != "cut":
-                return self.fault()
+            faulty = fault is not None and fault[0] == "cut"
+            if fault and not faulty:
+                return self.fault(*fault)
             host, _, port = args.upstream.rpartition(":")
             conn = http.client.HTTPConnection(host, int(port), timeout=120)
             # Repeated headers (Go clients send one Accept per media type)
@@ -118,19 +159,27 @@ def make_handler(args):
             conn.request(self.command, self.path, body=body if body else None, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
-            self.send_response(resp.status, resp.reason)
-            for k, v in resp.getheaders():
-                if k.lower() in HOP or k.lower() == "content-length":
-                    continue
-                self.send_header(k, v)
+            conn.close()
+            out = [(k, v) for k, v in resp.getheaders()
+                   if k.lower() not in HOP and k.lower() != "content-length"]
             if self.command == "HEAD":
                 cl = resp.getheader("Content-Length")
                 if cl is not None:
-                    self.send_header("Content-Length", cl)
+                    out.append(("Content-Length", cl))
             else:
-                self.send_header("Content-Length", str(len(data)))
+                out.append(("Content-Length", str(len(data))))
+            if faulty and (not data or self.command == "HEAD"):
+                # no body to cut: cut the headers, after the upstream did the work
+                head = "HTTP/1.1 %d %s\r\n" % (resp.status, resp.reason)
+                head += "".join("%s: %s\r\n" % kv for kv in out) + "\r\n"
+                head = head.encode("latin-1")
+                self.wfile.write(head[:len(head) // 2])
+                self.note("fault cut %d in its headers" % resp.status)
+                return self.reset()
+            self.send_response(resp.status, resp.reason)
+            for k, v in out:
+                self.send_header(k, v)
             self.end_headers()
-            conn.close()
             if faulty:
                 self.wfile.write(data[:len(data) // 2])
                 self.note("fault cut %d after %d of %d bytes" % (resp.status, len(data) // 2,
@@ -150,6 +199,11 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="host:port of the registry")
     ap.add_argument("--faults", type=int, default=0, help="how many requests get a fault")
+    ap.add_argument("--after", type=int, default=0,
+                    help="matching requests that pass before the faults begin")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="random mode: the probability of a fault for each matching request")
+    ap.add_argument("--seed", default="0", help="random mode: seed of the fault generator")
     ap.add_argument("--mode", choices=["429", "503", "reset", "cut"], default="429")
     ap.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
     ap.add_argument("--match", default="", help="regex the request path must match")

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "ferry/digest.h"
 #include "ferry/limits.h"
@@ -23,7 +24,7 @@
 
 static const char usage_text[] =
     "usage: regtool [--plain-http] [--insecure] [--ca-file F] [--user U --password-file F]\n"
-    "               [--auth-file F] [--retries N] [-v] HOST COMMAND ARGS...\n"
+    "               [--auth-file F] [--retries N] [--chunk MIN[:SIZE]] [-v] HOST COMMAND ARGS...\n"
     "commands:\n"
     "  ping\n"
     "  get-manifest REPO REF            body to stdout\n"
@@ -93,10 +94,10 @@ file_source(void *buf, size_t len, void *ud, struct ferry_error **err)
 }
 
 static int
-file_rewind(void *ud, struct ferry_error **err)
+file_seek(void *ud, uint64_t offset, struct ferry_error **err)
 {
-    if (fseek(ud, 0, SEEK_SET) != 0)
-        return ferry_error_sys(err, errno, "rewind input");
+    if (offset > INT64_MAX || fseeko(ud, (off_t)offset, SEEK_SET) != 0)
+        return ferry_error_sys(err, errno, "seek input to %llu", (unsigned long long)offset);
     return 0;
 }
 
@@ -140,7 +141,7 @@ digest_file(FILE *f, struct ferry_digest *d, int64_t *size, struct ferry_error *
         goto out;
     }
     ferry_hasher_final(h, d);
-    rc = file_rewind(f, err);
+    rc = file_seek(f, 0, err);
 out:
     ferry_hasher_free(h);
     ferry_free(buf);
@@ -225,7 +226,7 @@ run(struct ferry_registry *r, const char *cmd, int argc, char **argv, struct fer
         }
         rc = digest_file(f, &d, &size, err);
         if (rc == 0)
-            rc = ferry_registry_put_blob(r, argv[0], d.str, size, file_source, file_rewind, f, err);
+            rc = ferry_registry_put_blob(r, argv[0], d.str, size, file_source, file_seek, f, err);
         if (rc == 0)
             printf("%s\n", d.str);
         fclose(f);
@@ -301,6 +302,15 @@ main(int argc, char **argv)
             o.auth_file = argv[++i];
         } else if (strcmp(a, "--retries") == 0 && more) {
             o.max_retries = (int)strtol(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--chunk") == 0 && more) {
+            char *end = NULL;
+            o.chunk_min = strtoll(argv[++i], &end, 10);
+            if (*end == ':')
+                o.chunk_size = strtoll(end + 1, &end, 10);
+            if (*end != '\0') {
+                fputs(usage_text, stderr);
+                return EXIT_USAGE;
+            }
         } else {
             fputs(usage_text, stderr);
             return EXIT_USAGE;

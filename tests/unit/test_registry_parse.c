@@ -244,6 +244,78 @@ link_none_and_garbage(void **state)
     }
 }
 
+/* ---- upload sessions -------------------------------------------------------------- */
+
+/* The Range of an upload session's answer: "0-<last byte>". */
+static void
+upload_range(void **state)
+{
+    struct ferry_error *err = NULL;
+    int64_t end = -1;
+    static const struct {
+        const char *v;
+        int64_t end;
+    } good[] = {
+        {"0-0", 0},
+        {"0-1048575", 1048575},
+        {"bytes=0-99", 99},
+        {" 0-7 ", 7},
+        {"0-9223372036854775806", INT64_MAX - 1},
+    };
+    static const char *const bad[] = {
+        "",
+        "0",
+        "0-",
+        "1-5",
+        "0-x",
+        "0-5-6",
+        "-5",
+        "0--5",
+        "0-99999999999999999999",
+        "0-9223372036854775807",
+        "bytes 0-5",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        FERRY_ASSERT_OK(reg_upload_range_parse(good[i].v, &end, &err), &err);
+        assert_int_equal(end, good[i].end);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        end = -1;
+        if (reg_upload_range_parse(bad[i], &end, &err) != -FERRY_E_INVALID)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_int_equal(end, -1);
+        assert_non_null(err);
+        ferry_error_clear(&err);
+    }
+    assert_int_equal(reg_upload_range_parse(NULL, &end, &err), -FERRY_E_INVALID);
+    ferry_error_clear(&err);
+    /* what the registry sent is quoted in the message */
+    assert_int_equal(reg_upload_range_parse("0-1\x1b[2J", &end, &err), -FERRY_E_INVALID);
+    assert_non_null(strstr(err->msg, "\\x1b"));
+    ferry_error_clear(&err);
+}
+
+/* What messages show of a URL: no query (an upload session's state token). */
+static void
+url_loggable(void **state)
+{
+    static const char *const urls[] = {
+        "http://r:5000/v2/a/blobs/uploads/u?_state=SECRET",
+        "http://r:5000/v2/a/blobs/uploads/u#frag?_state=SECRET",
+        "http://r:5000/v2/a/blobs/uploads/u",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        int n = reg_url_loggable_len(urls[i]);
+        char shown[128];
+        snprintf(shown, sizeof shown, "%.*s", n, urls[i]);
+        assert_string_equal(shown, "http://r:5000/v2/a/blobs/uploads/u");
+    }
+}
+
 /* ---- URL resolution ---------------------------------------------------------------- */
 
 static void
@@ -734,6 +806,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(link_next),
     cmocka_unit_test(link_several),
     cmocka_unit_test(link_none_and_garbage),
+    cmocka_unit_test(upload_range),
+    cmocka_unit_test(url_loggable),
     cmocka_unit_test(url_resolve_rfc3986),
     cmocka_unit_test(url_resolve_registry),
     cmocka_unit_test(url_origin),
