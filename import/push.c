@@ -570,8 +570,8 @@ out:
  * never commits. Seeking back reads the member again from its first byte, so
  * the digest always covers every byte that went out. */
 struct usrc {
-    const char *path; /* the bundle */
-    uint64_t off;     /* frame offset of the member */
+    const struct ferry_verified *v;    /* the bundle as verified (its open file) */
+    const struct ferry_stmt_member *m; /* the member uploaded */
     struct ferry_bundle_reader *rd;
     struct ferry_hasher *h;
     struct ferry_digest want;
@@ -583,7 +583,6 @@ struct usrc {
 
 /* Work shared by the push threads: jobs are taken in order under the mutex. */
 struct pool {
-    const char *path;
     struct plan *p;
     pthread_mutex_t mu;
     size_t next, njobs;
@@ -614,23 +613,16 @@ pool_progress(struct pool *pl, uint64_t add, bool draw)
         ferry_progress("push", "blobs", done, pl->total_bytes);
 }
 
-/* (Re)open the member at its frame offset and start hashing afresh; it must
- * still be the member that was verified. */
+/* (Re)open the member in the file verify read, at its frame offset, and
+ * start hashing afresh; it must still be the member that was verified. */
 static int
 usrc_open(struct usrc *u, struct ferry_error **err)
 {
-    const char *name;
-    uint64_t size;
     int r;
 
     ferry_bundle_reader_free(u->rd);
     u->rd = NULL;
-    if ((r = ferry_bundle_reader_open_at(u->path, u->off, &u->rd, err)) < 0)
-        return r;
-    r = ferry_bundle_reader_next(u->rd, &name, &size, err);
-    if (r >= 0 && (r == 0 || strcmp(name, u->name) != 0 || size != u->size))
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "member %s changed since verification", u->name);
-    if (r < 0)
+    if ((r = ferry_verified_open_member(u->v, u->m, &u->rd, err)) < 0)
         return r;
     ferry_hasher_reset(u->h);
     u->done = 0;
@@ -713,11 +705,10 @@ upload_one(struct pool *pl, struct worker *w, const struct ferry_stmt_member *m,
     struct usrc u = {0};
     int r;
 
-    if (!ferry_verified_offset(pl->p->v, m->path, &u.off))
-        return ferry_error_new(err, FERRY_E_INTERNAL, "no offset recorded for %s", m->path);
     if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
         return r;
-    u.path = pl->path;
+    u.v = pl->p->v;
+    u.m = m;
     u.size = (uint64_t)m->size;
     u.name = m->path;
     u.pool = pl;
@@ -946,6 +937,7 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     size_t nw = o->jobs > 0 ? (size_t)o->jobs : 4, i;
     int r;
 
+    (void)path; /* blobs are read from the file v holds open: what verify read */
     if (rep == NULL)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
@@ -977,7 +969,6 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         if ((r = ferry_registry_new(host, &o->reg, &ws[i].reg, err)) < 0)
             goto out;
     }
-    pl.path = path;
     pl.p = &p;
     pthread_mutex_init(&pl.mu, NULL);
     for (i = 0; i < p.nneeds; i++) {

@@ -57,7 +57,8 @@ typedef void (*ferry_pushed_fn)(const char *target, const char *digest, bool cha
 /* Push a verified bundle: blobs (HEAD first; mounted across repositories when
  * one already has it; uploaded from the bundle otherwise, re-hashed as they
  * stream), then child manifests, indexes, and tags last. Re-running changes
- * nothing. */
+ * nothing. Blobs are read from the file v holds open (the one verify read),
+ * whatever `path` names by now; path is kept for the API's sake. */
 FERRY_API int ferry_import_push(const char *path, const struct ferry_verified *v,
                                 const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
                                 struct ferry_push_report *rep, struct ferry_error **err);
