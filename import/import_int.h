@@ -8,9 +8,9 @@
 
 struct ferry_verified {
     struct ferry_statement *st;
-    struct ferry_strmap *members; /* path -> struct ferry_stmt_member (in st) */
-    struct ferry_layout *layout;  /* the blobs, and the manifests held in memory, parsed */
-    struct ferry_strmap *offsets; /* path -> frame offset + 1 */
+    struct ferry_strmap *members;     /* path -> struct ferry_stmt_member (in st) */
+    struct ferry_layout *layout;      /* the blobs, and the manifests held in memory, parsed */
+    struct ferry_strmap *offsets;     /* path -> frame offset + 1 */
     struct ferry_bundle_index *index; /* the file verified and its seek table */
     char key_id[17];
     uint64_t bytes;
