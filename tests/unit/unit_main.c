@@ -28,6 +28,10 @@ ferry_test_shared(const char *rel)
 
     if (src == NULL)
         src = FERRY_SOURCE_DIR;
+    /* the copy in the tree (tests/data/README.md), else the shared original */
+    snprintf(path, sizeof path, "%s/tests/data/%s", src, rel);
+    if (access(path, R_OK) == 0)
+        return path;
     snprintf(path, sizeof path, "%s/../shared/reference/%s", src, rel);
     if (access(path, R_OK) != 0)
         return NULL;
