@@ -120,8 +120,10 @@ print_tree(struct tree *t, size_t image, const char *subject, const char *indent
                rf->digest, cli_size(sz, sizeof sz, (unsigned long long)rf->size),
                rf->target ? "  -> " : "",
                rf->target ? ferry_quote(tg, sizeof tg, rf->target, strlen(rf->target)) : "");
-        snprintf(next, sizeof next, "%s%s", indent, last ? "    " : "│   ");
-        print_tree(t, image, rf->digest, next, depth + 1);
+        /* depth is bounded, so the indent always fits; were it cut, stop there */
+        if (snprintf(next, sizeof next, "%s%s", indent, last ? "    " : "│   ") <
+            (int)sizeof next)
+            print_tree(t, image, rf->digest, next, depth + 1);
     }
 }
 
