@@ -303,6 +303,7 @@ keep_in_memory(const struct ferry_stmt_member *m)
 /* BUNDLE.minisig over the whole file, checked beside the member pass. */
 struct detached {
     const char *path;
+    struct ferry_bundle_index *ix; /* the file the member pass reads */
     struct ferry_pubkey *const *keys;
     size_t nkeys;
     pthread_t th;
@@ -316,7 +317,7 @@ detached_main(void *arg)
 {
     struct detached *d = arg;
 
-    d->r = ferry_bundle_verify_signature(d->path, d->keys, d->nkeys, NULL, &d->err);
+    d->r = ferry_bundle_index_verify_signature(d->ix, d->path, d->keys, d->nkeys, NULL, &d->err);
     return NULL;
 }
 
@@ -362,6 +363,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     /* The whole-file hash runs on its own thread while the members are
      * hashed here: two passes over the file, one wall-clock pass. */
     dj.path = path;
+    dj.ix = ferry_bundle_reader_index(rd);
     dj.keys = keys;
     dj.nkeys = nkeys;
     if (pthread_create(&dj.th, NULL, detached_main, &dj) == 0)
@@ -452,6 +454,7 @@ out:
         wrap_path(err, path);
 out_nowrap:
     detached_join(&dj);
+    ferry_bundle_index_free(dj.ix);
     ferry_error_free(dj.err);
     ferry_bundle_reader_free(rd);
     ferry_strmap_free(seen);

@@ -4,6 +4,8 @@
 #ifndef FERRY_BUNDLE_INT_H
 #define FERRY_BUNDLE_INT_H
 
+#include <stdatomic.h>
+
 #include "ferry/bundle.h"
 
 /* zstd seekable format (facebook/zstd contrib/seekable_format/
@@ -24,6 +26,11 @@
  * frames beyond what it allows are refused before any work
  * (ferry_bundle_member_frame_bound). Only tests write smaller frames. */
 #define BUNDLE_FRAME_SIZE_MIN (1u << 20)
+/* The largest zstd window a reader accepts: what the writer's highest level
+ * (19) uses, 8 MiB. A frame asking for more (zstd allows up to 2 GiB, and
+ * decoders default to 128 MiB) is refused, so a re-compressed bundle cannot
+ * make each reader hold a 128 MiB window. */
+#define BUNDLE_WINDOW_LOG_MAX 23
 
 /* Output queue between the caller's thread (tar, zstd) and the writer thread
  * (write(), BLAKE2b): this many buffers of this size, allocated at open, 2 MiB
@@ -68,6 +75,19 @@ struct bundle_src {
     const unsigned char *mem; /* when fd == -1 */
     uint64_t size;            /* file size */
     const char *what;         /* path or "<memory>" for messages */
+};
+
+/* The open file and its parsed seek table: made once, shared read-only by
+ * every reader opened from it (the push threads), freed with the last. */
+struct ferry_bundle_index {
+    atomic_uint refs;
+    char *what;
+    struct bundle_src src; /* its fd is the index's */
+    struct bundle_frame *frames;
+    size_t nframes;
+    bool sums;
+    uint64_t data_end;    /* where the seek table frame starts */
+    uint64_t total_dsize; /* length of the tar stream */
 };
 
 /* Read exactly len bytes at off; FERRY_E_IO, or FERRY_E_BUNDLE past the end. */

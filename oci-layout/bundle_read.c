@@ -21,19 +21,6 @@
 
 #define READER_MAGIC 0xfe77b0d2u
 
-/* The open file and its parsed seek table: made once, shared read-only by
- * every reader opened from it (the push threads), freed with the last. */
-struct ferry_bundle_index {
-    atomic_uint refs;
-    char *what;
-    struct bundle_src src; /* its fd is the index's */
-    struct bundle_frame *frames;
-    size_t nframes;
-    bool sums;
-    uint64_t data_end;    /* where the seek table frame starts */
-    uint64_t total_dsize; /* length of the tar stream */
-};
-
 void
 ferry_bundle_index_free(struct ferry_bundle_index *ix)
 {
@@ -337,6 +324,8 @@ reader_new(const char *what, struct ferry_bundle_index *ix, struct ferry_bundle_
     if (rd->ix == NULL || rd->what == NULL || rd->ibuf == NULL || rd->obuf == NULL ||
         rd->dctx == NULL || rd->a == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(rd->dctx, ZSTD_d_windowLogMax, BUNDLE_WINDOW_LOG_MAX)))
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: zstd refuses a window limit", what);
     rd->in.src = rd->ibuf;
     return 0;
 }

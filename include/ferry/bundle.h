@@ -125,5 +125,12 @@ struct ferry_pubkey;
 FERRY_API int ferry_bundle_verify_signature(const char *path, struct ferry_pubkey *const *keys,
                                             size_t nkeys, char **trusted_comment,
                                             struct ferry_error **err);
+/* The same over the file an index holds open (what its readers read, even if
+ * path names another file by now); the signature is path.minisig. Safe to run
+ * beside readers of the index. */
+FERRY_API int ferry_bundle_index_verify_signature(const struct ferry_bundle_index *ix,
+                                                  const char *path,
+                                                  struct ferry_pubkey *const *keys, size_t nkeys,
+                                                  char **trusted_comment, struct ferry_error **err);
 
 #endif
