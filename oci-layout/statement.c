@@ -91,8 +91,11 @@ check_keys(json_t *obj, const char *const *allowed, const char *what, struct fer
         for (i = 0; allowed[i]; i++)
             if (strcmp(allowed[i], key) == 0)
                 ok = true;
-        if (!ok)
-            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: unknown key \"%.64s\"", what, key);
+        if (!ok) {
+            char q[96];
+            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: unknown key \"%s\"", what,
+                                   ferry_quote(q, sizeof q, key, strlen(key)));
+        }
     }
     return 0;
 }
@@ -195,9 +198,11 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
     want = ferry_layout_blob_path(m->digest);
     if (want == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
-    if (strcmp(want, m->path) != 0)
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: path %.200s does not match digest %s", what,
-                            m->path, m->digest);
+    if (strcmp(want, m->path) != 0) {
+        char q[256];
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: path \"%s\" does not match digest %s", what,
+                            ferry_quote(q, sizeof q, m->path, strlen(m->path)), m->digest);
+    }
     ferry_free(want);
     return r;
 }
@@ -313,9 +318,11 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
             return ferry_error_new(err, FERRY_E_BUNDLE, "%s: annotations is not an object", what);
         json_object_foreach(ann, k, v)
         {
-            if (!json_is_string(v))
-                return ferry_error_new(err, FERRY_E_BUNDLE, "%s: annotation %.64s is not a string",
-                                       what, k);
+            if (!json_is_string(v)) {
+                char q[96];
+                return ferry_error_new(err, FERRY_E_BUNDLE, "%s: annotation \"%s\" is not a string",
+                                       what, ferry_quote(q, sizeof q, k, strlen(k)));
+            }
         }
         rf->annotations = json_incref(ann);
     }
@@ -550,4 +557,36 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
 out:
     json_decref(root);
     return r;
+}
+
+/* The repository path of a reference (push replaces its host with --to's);
+ * NULL if it is none. */
+static char *
+repo_of(const char *text)
+{
+    struct ferry_ref *ref = NULL;
+    char *out = NULL;
+
+    if (ferry_ref_parse(text, true, &ref, NULL) == 0)
+        out = ferry_strdup(ref->repository);
+    ferry_ref_free(ref);
+    return out;
+}
+
+bool
+ferry_stmt_referrer_apart(const struct ferry_statement *s, const struct ferry_stmt_referrer *rf)
+{
+    const struct ferry_stmt_image *im;
+    char *a, *b;
+    bool apart;
+
+    if (rf->target == NULL || rf->image >= s->nimages)
+        return false;
+    im = &s->images[rf->image];
+    a = repo_of(rf->target);
+    b = im->target ? repo_of(im->target) : ferry_strdup(im->repository);
+    apart = a == NULL || b == NULL || strcmp(a, b) != 0;
+    ferry_free(a);
+    ferry_free(b);
+    return apart;
 }

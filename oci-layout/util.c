@@ -452,7 +452,7 @@ file_kind(mode_t mode)
     case S_IFDIR:
         return "a directory";
     default:
-        return "not a regular file";
+        return "of another kind";
     }
 }
 

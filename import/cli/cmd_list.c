@@ -121,8 +121,7 @@ print_tree(struct tree *t, size_t image, const char *subject, const char *indent
                rf->target ? "  -> " : "",
                rf->target ? ferry_quote(tg, sizeof tg, rf->target, strlen(rf->target)) : "");
         /* depth is bounded, so the indent always fits; were it cut, stop there */
-        if (snprintf(next, sizeof next, "%s%s", indent, last ? "    " : "│   ") <
-            (int)sizeof next)
+        if (snprintf(next, sizeof next, "%s%s", indent, last ? "    " : "│   ") < (int)sizeof next)
             print_tree(t, image, rf->digest, next, depth + 1);
     }
 }
@@ -153,6 +152,20 @@ print_referrers(struct tree *t, size_t image)
     }
 }
 
+/* The members' sizes added up; an unsigned statement may list sizes whose
+ * sum overflows, so it saturates. */
+static int64_t
+content_bytes(const struct ferry_statement *st)
+{
+    uint64_t t = 0;
+
+    for (size_t i = 0; i < st->nmembers; i++) {
+        uint64_t s = (uint64_t)st->members[i].size;
+        t = s > (uint64_t)INT64_MAX - t ? (uint64_t)INT64_MAX : t + s;
+    }
+    return (int64_t)t;
+}
+
 static int
 print_json(const char *path, const struct ferry_statement *st, bool verified, bool refs)
 {
@@ -161,18 +174,21 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
     char *text;
     int64_t total = 0;
 
-    for (i = 0; i < st->nmembers; i++)
-        total += st->members[i].size;
+    total = content_bytes(st);
     json_object_set_new(root, "bundle", json_string(path));
     json_object_set_new(root, "signatureChecked", json_boolean(verified));
     json_object_set_new(root, "creator", json_string(st->creator));
     json_object_set_new(root, "created", json_string(st->created));
     json_object_set_new(root, "members", json_integer((json_int_t)st->nmembers));
+    json_object_set_new(root, "referrers", json_integer((json_int_t)st->nreferrers));
     json_object_set_new(root, "contentBytes", json_integer(total));
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
         json_t *o = json_object(), *pl = json_array();
         json_object_set_new(o, "source", json_string(im->source));
+        json_object_set_new(o, "target", im->target ? json_string(im->target) : json_null());
+        json_object_set_new(o, "sourceDigest",
+                            json_string(im->source_digest ? im->source_digest : im->digest));
         json_object_set_new(o, "registry", json_string(im->registry));
         json_object_set_new(o, "repository", json_string(im->repository));
         json_object_set_new(o, "tag", im->tag ? json_string(im->tag) : json_null());
@@ -226,8 +242,7 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
         ferry_error_new(&e, FERRY_E_NOMEM, "out of memory");
         return cli_fail(e);
     }
-    for (i = 0; i < st->nmembers; i++)
-        total += st->members[i].size;
+    total = content_bytes(st);
     printf("bundle %s (%s, created %s by %s)\n", ferry_quote(safe, sizeof safe, path, strlen(path)),
            verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p",
            ferry_quote(created, sizeof created, st->created, strlen(st->created)),
@@ -248,6 +263,8 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
             printf("%s%s", j ? "," : "",
                    ferry_quote(safe, sizeof safe, im->platforms[j], strlen(im->platforms[j])));
         printf("%s\n", im->nplatforms ? "" : "-");
+        if (im->target != NULL)
+            printf("  -> %s\n", ferry_quote(safe, sizeof safe, im->target, strlen(im->target)));
         if (refs)
             print_referrers(&t, i);
     }
@@ -312,6 +329,7 @@ cmd_list(int argc, char **argv)
         r = print_json(argv[optind], st, ks.n > 0, refs);
     else
         r = print_table(argv[optind], st, ks.n > 0, refs);
+    cli_warn_apart(st);
     keyset_free(&ks);
     ferry_statement_free(st);
     return r;
