@@ -91,9 +91,10 @@ def xxh64(data, seed=0):
 
 
 # ---- frames -------------------------------------------------------------------------
-def _header():
-    # descriptor 0x04: content checksum, no content size; window 128 KiB
-    return struct.pack("<IBB", ZSTD_MAGIC, 0x04, 0x38)
+def _header(window=0x38):
+    # descriptor 0x04: content checksum, no content size; window 0x38: 128 KiB
+    # (Window_Descriptor: exponent << 3, window log = 10 + exponent)
+    return struct.pack("<IBB", ZSTD_MAGIC, 0x04, window)
 
 
 def _block(kind, size, last):
@@ -101,9 +102,9 @@ def _block(kind, size, last):
     return struct.pack("<I", v)[:3]
 
 
-def raw_frame(content):
+def raw_frame(content, window=0x38):
     """A zstd frame of raw blocks holding content, with its checksum."""
-    out = [_header()]
+    out = [_header(window)]
     if not content:
         out.append(_block(0, 0, True))
     for i in range(0, len(content), BLOCK):
@@ -276,6 +277,8 @@ def main():
     write_frames(out("bomb-last"), good + [(rle_frame(GIB), GIB)] * 16)
     # 3. the end-of-archive frame replaced by 1 GiB of zeros listed as 1024 bytes
     write_frames(out("bomb-lying"), good[:-1] + [(rle_frame(GIB), 1024)])
+    # 3b. the end-of-archive frame asking for a 128 MiB window (2^27)
+    write_frames(out("big-window"), good[:-1] + [(raw_frame(b"\0" * 1024, window=17 << 3), 1024)])
     # 4. a good bundle with the seek table filled up with empty skippable frames
     flood = (1 << 20) - len(good)
     write_frames(out("frames-flood"), good + [(skippable_frame(), 0)] * flood)
@@ -288,13 +291,21 @@ def main():
     edit_statement(d, lambda st: st.update(
         creator="\x1b[2K\r\x1b[32mferry-export\x1b[0m", created="\x1b]0;owned\x07now"))
     repack(args, out("escape"), d, False)
+    # 6b. unsigned statement: escapes in a member path and an unknown key
+    d = copy_unpacked(args, "escape-path")
+
+    edit_statement(d, lambda st: st["members"][2].update(path="blobs/\x1b]0;owned\x07"))
+    repack(args, out("escape-path"), d, False)
+    d = copy_unpacked(args, "escape-key")
+    edit_statement(d, lambda st: st.update({"\x1b[2Kkey": 1}))
+    repack(args, out("escape-key"), d, False)
     # 7. a statement over the caps: 5 MiB (list without -p), 17 MiB (any)
     for name, size in (("statement-5m", 5 << 20), ("statement-17m", 17 << 20)):
         d = copy_unpacked(args, name)
         p = os.path.join(d, "ferry.json")
         text = open(p, "rb").read()
         open(p, "wb").write(text + b" " * (size - len(text)))
-        repack(args, out(name), d, False)
+        repack(args, out(name), d, True)
     # 8. a detached-size signature member over its cap
     d = copy_unpacked(args, "minisig-20k")
     open(os.path.join(d, "ferry.json.minisig"), "wb").write(b"untrusted comment: x\n" * 1000)
