@@ -437,7 +437,7 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
     struct upload u;
     struct ferry_digest d;
     struct ferry_error *e = NULL, *e2 = NULL; /* inspected before they go to the caller */
-    int64_t rejected = -1;
+    int64_t rejected = -1, best = 0;
     int rc, fails = 0, restarts = 0;
 
     memset(&u, 0, sizeof u);
@@ -475,7 +475,13 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
         if (rc == 0 && put)
             break;
         if (rc == 0) {
-            fails = 0; /* a chunk arrived: the retries count afresh */
+            /* a chunk took the upload further than ever: the retries count
+             * afresh (a registry that falls back and re-acknowledges the
+             * same bytes gets no new budget) */
+            if (u.have > best) {
+                best = u.have;
+                fails = 0;
+            }
             continue;
         }
         if (!retryable_error(e) || fails >= r->max_retries || (u.s.pos > 0 && seek == NULL))

@@ -575,8 +575,12 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
     if (origin == NULL || scope == NULL) {
         if (scope == NULL)
             rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        else
-            rc = ferry_error_new(err, FERRY_E_INVALID, "invalid url \"%.200s\"", q->url);
+        else {
+            char u[256]; /* without its query: an upload session's _state is a token */
+            rc = ferry_error_new(
+                err, FERRY_E_INVALID, "invalid url \"%s\"",
+                ferry_quote(u, sizeof u, q->url, (size_t)reg_url_loggable_len(q->url)));
+        }
         goto out;
     }
     /* credentials go to the registry itself only, never to a host it links to */
