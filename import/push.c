@@ -65,7 +65,8 @@ struct trepo {
     char *name;
     struct ferry_layout_manifest **manifests; /* children before parents, images then referrers */
     size_t nmanifests;
-    size_t nimage; /* manifests[0..nimage) are the images' */
+    size_t nimage;                /* manifests[0..nimage) are the images' */
+    struct ferry_strmap *planned; /* digests of manifests[] */
 };
 
 /* Repositories that still need a blob; `have` is where it already is. */
@@ -80,7 +81,8 @@ struct plan {
     const struct ferry_verified *v;
     struct trepo **repos;
     size_t nrepos;
-    struct ferry_strmap *needs; /* blob digest -> struct need */
+    struct ferry_strmap *repomap; /* name -> struct trepo */
+    struct ferry_strmap *needs;   /* blob digest -> struct need */
     struct need **needlist;
     size_t nneeds;
     char **targets;             /* per image: repo name (borrowed from its trepo) */
@@ -105,9 +107,11 @@ plan_clear(struct plan *p)
     for (i = 0; i < p->nrepos; i++) {
         ferry_free(p->repos[i]->name);
         ferry_free(p->repos[i]->manifests);
+        ferry_strmap_free(p->repos[i]->planned);
         ferry_free(p->repos[i]);
     }
     ferry_free(p->repos);
+    ferry_strmap_free(p->repomap);
     for (i = 0; i < p->nneeds; i++) {
         ferry_free(p->needlist[i]->digest);
         ferry_free(p->needlist[i]->repos);
@@ -130,23 +134,29 @@ static int
 plan_repo(struct plan *p, const char *name, struct trepo **out, struct ferry_error **err)
 {
     struct trepo *t, **n;
-    size_t i;
 
-    for (i = 0; i < p->nrepos; i++)
-        if (strcmp(p->repos[i]->name, name) == 0) {
-            *out = p->repos[i];
-            return 0;
-        }
+    if (p->repomap == NULL && (p->repomap = ferry_strmap_new()) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if ((t = ferry_strmap_get(p->repomap, name)) != NULL) {
+        *out = t;
+        return 0;
+    }
     n = ferry_realloc(p->repos, (p->nrepos + 1) * sizeof *n);
     if (n == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     p->repos = n;
     t = ferry_calloc(1, sizeof *t);
-    if (t == NULL || (t->name = ferry_strdup(name)) == NULL) {
-        ferry_free(t);
+    if (t == NULL || (t->name = ferry_strdup(name)) == NULL ||
+        (t->planned = ferry_strmap_new()) == NULL) {
+        if (t != NULL) {
+            ferry_free(t->name);
+            ferry_free(t);
+        }
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
     p->repos[p->nrepos++] = t;
+    if (ferry_strmap_put(p->repomap, t->name, t) < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     *out = t;
     return 0;
 }
@@ -204,9 +214,8 @@ plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
         return ferry_error_new(err, FERRY_E_BUNDLE, "manifest %s was not verified", digest);
     if (depth > FERRY_MAX_INDEX_DEPTH)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: nested too deep", digest);
-    for (i = 0; i < t->nmanifests; i++)
-        if (t->manifests[i] == vm)
-            return 0;
+    if (ferry_strmap_get(t->planned, digest) != NULL)
+        return 0;
     if (vm->m->kind == FERRY_KIND_INDEX) {
         for (i = 0; i < vm->m->nmanifests; i++) {
             const struct ferry_descriptor *d = &vm->m->manifests[i];
@@ -230,6 +239,8 @@ plan_manifest(struct plan *p, struct trepo *t, const char *digest, int depth,
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     t->manifests = nm;
     t->manifests[t->nmanifests++] = vm;
+    if (ferry_strmap_put(t->planned, vm->digest, vm) < 0)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     if (ferry_strmap_put(p->homes, digest, t) < 0)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     return 0;
@@ -259,8 +270,11 @@ map_target(struct plan *p, const char *target, const char *prefix, bool have_to,
             goto out;
         }
     }
-    name =
-        prefix ? ferry_asprintf("%s/%s", prefix, ref->repository) : ferry_strdup(ref->repository);
+    /* the prefix goes in front once: a target already under it stays there */
+    if (prefix != NULL && !ferry_path_under(ref->repository, prefix))
+        name = ferry_asprintf("%s/%s", prefix, ref->repository);
+    else
+        name = ferry_strdup(ref->repository);
     if (name == NULL || (tag != NULL && ref->tag != NULL && (t = ferry_strdup(ref->tag)) == NULL)) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
@@ -369,7 +383,7 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
  * entry of ours is missing, for at most FALLBACK_ROUNDS rounds
  * (docs/REFERRERS.md). */
 #define FALLBACK_ROUNDS 6
-#define FALLBACK_SETTLE_MIN_MS 150
+#define FALLBACK_SETTLE_MIN_MS 50
 #define FALLBACK_SETTLE_MAX_MS 3000
 
 /* One (repository, subject) whose fallback index this push maintains. */
@@ -391,11 +405,12 @@ now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read g's fallback index, add what is missing, write it if it changed.
- * 1 written, 0 nothing was missing, 2 the registry has the referrers API. */
+/* Read g's fallback index, add what is missing, write it if it changed (and
+ * `write`). 1 written (or, without `write`, something is missing), 0 nothing
+ * was missing, 2 the registry has the referrers API. */
 static int
 fallback_merge(struct plan *p, struct ferry_registry *reg, const char *host, struct fbgroup *g,
-               struct ferry_error **err)
+               bool write, struct ferry_error **err)
 {
     struct ferry_referrers rs = {0};
     struct ferry_referrers_index *x = NULL;
@@ -438,8 +453,8 @@ fallback_merge(struct plan *p, struct ferry_registry *reg, const char *host, str
         if (r == 1)
             changed = true;
     }
-    if (r < 0 || !changed) {
-        r = r < 0 ? r : 0;
+    if (r < 0 || !changed || !write) {
+        r = r < 0 ? r : changed ? 1 : 0;
         goto out;
     }
     if ((r = ferry_referrers_index_serialize(x, &text, &len, err)) == 0)
@@ -503,13 +518,14 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
     }
     for (i = 0; r >= 0 && i < p->nrplans; i++)
         g[gidx[i]].refs[g[gidx[i]].nrefs++] = i;
-    for (round = 0; r >= 0 && round < FALLBACK_ROUNDS; round++) {
+    /* rounds 0 .. FALLBACK_ROUNDS - 1 write; one more only reads back */
+    for (round = 0; r >= 0 && round <= FALLBACK_ROUNDS; round++) {
         long longest = 0, settle;
         for (i = 0, pending = 0; r >= 0 && i < ng; i++) {
             long t0 = now_ms();
             if (!g[i].pending)
                 continue;
-            r = fallback_merge(p, reg, host, &g[i], err);
+            r = fallback_merge(p, reg, host, &g[i], round < FALLBACK_ROUNDS, err);
             if (r == 2) {
                 rep->referrers_api++;
                 g[i].pending = false;
@@ -521,7 +537,7 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
                     rep->fallback_set++;
                 g[i].pending = false;
             } else if (r == 1) {
-                if (g[i].written)
+                if (g[i].written && round < FALLBACK_ROUNDS)
                     ferry_log(FERRY_LOG_WARN,
                               "%s/%s: referrers tag of %s lost entries to a concurrent push; "
                               "merged and written again",
@@ -532,7 +548,7 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
             if (now_ms() - t0 > longest)
                 longest = now_ms() - t0;
         }
-        if (r < 0 || pending == 0)
+        if (r < 0 || pending == 0 || round == FALLBACK_ROUNDS)
             break;
         settle = 2 * longest;
         if (settle < FALLBACK_SETTLE_MIN_MS)
