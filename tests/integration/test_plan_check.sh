@@ -53,7 +53,7 @@ ferry_wait_http "http://127.0.0.1:$port/v2/" 20 || fail "registry double did not
 rc=0
 "$FX" plan --plain-http "127.0.0.1:$port/lib/app:1.0" >plan.out 2>plan.err || rc=$?
 [ $rc = 1 ] || fail "plan exit $rc, want 1: $(cat plan.err)"
-grep -q "ferry.json referrers\[0\]: annotation "x" is not a string" plan.err ||
+grep -q 'ferry.json referrers\[0\]: annotation "x" is not a string' plan.err ||
   fail "plan message: $(cat plan.err)"
 # without the referrer the same image plans
 "$FX" plan --plain-http --no-referrers "127.0.0.1:$port/lib/app:1.0" >ok.out 2>ok.err ||
