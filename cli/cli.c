@@ -447,3 +447,21 @@ cli_parse_int(const char *s, long min, long max, int *out)
     *out = (int)v;
     return true;
 }
+
+void
+cli_warn_apart(const struct ferry_statement *st)
+{
+    char q[256], t[256];
+
+    for (size_t i = 0; i < st->nimages; i++)
+        for (size_t j = 0; j < st->nreferrers; j++) {
+            const struct ferry_stmt_referrer *rf = &st->referrers[j];
+            if (rf->image != i || !ferry_stmt_referrer_apart(st, rf))
+                continue;
+            cli_warn("%s: referrers land in %s, apart from the image: a referrers lookup on the "
+                     "image will not show them (omit --referrers-tgt to keep them together)",
+                     ferry_quote(q, sizeof q, st->images[i].source, strlen(st->images[i].source)),
+                     ferry_quote(t, sizeof t, rf->target, strlen(rf->target)));
+            break;
+        }
+}

@@ -67,6 +67,10 @@ int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, 
 extern bool cli_pushing;
 /* Set by commands that verify before they act (verify, push). */
 extern bool cli_verifying;
+/* Warn, once per image, when its referrers land in another repository
+ * (ferry_stmt_referrer_apart): plan and list. */
+struct ferry_statement;
+void cli_warn_apart(const struct ferry_statement *st);
 /* "1 image", "3 images": count and noun, plural with "s", into buf. */
 const char *cli_count(char *buf, size_t n, size_t count, const char *noun);
 /* Human size "12.3 MiB" into buf. */

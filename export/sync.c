@@ -267,32 +267,44 @@ out:
     return r;
 }
 
+char *
+ferry_export_target(const char *source, const char *target, struct ferry_error **err)
+{
+    struct ferry_ref *src = NULL, *tgt = NULL;
+    const char *last = strrchr(target, '/');
+    char *out = NULL;
+
+    if (ferry_ref_parse(source, true, &src, err) < 0)
+        return NULL;
+    if (ferry_ref_parse(target, true, &tgt, err) < 0) {
+        ferry_error_wrap(err, "target");
+        goto done;
+    }
+    /* A target without a tag keeps the source's tag, or its digest (no tag
+     * is set then). */
+    if (strpbrk(last ? last : target, ":@"))
+        out = ferry_strdup(target);
+    else if (src->tag != NULL)
+        out = ferry_asprintf("%s:%s", target, src->tag);
+    else
+        out = ferry_asprintf("%s@%s", target, src->digest);
+    if (out == NULL)
+        ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+done:
+    ferry_ref_free(src);
+    ferry_ref_free(tgt);
+    return out;
+}
+
 static int
 entry_image(struct ferry_export_sync *s, const struct ferry_sync_config *cfg,
             const struct ferry_sync_entry *e, struct ferry_error **err)
 {
-    struct ferry_ref *src = NULL, *tgt = NULL;
-    char *target;
-    int r;
+    char *target = ferry_export_target(e->source, e->target, err);
 
-    if ((r = ferry_ref_parse(e->source, true, &src, err)) < 0 ||
-        (r = ferry_ref_parse(e->target, true, &tgt, err)) < 0) {
-        ferry_error_wrap(err, "%s:%u:%u", cfg->path, e->line, e->column);
-        goto out;
-    }
-    /* A target without a tag keeps the source's tag, or its digest (no tag
-     * is set then). */
-    if (strpbrk(strrchr(e->target, '/') ? strrchr(e->target, '/') : e->target, ":@"))
-        target = ferry_strdup(e->target);
-    else if (src->tag != NULL)
-        target = ferry_asprintf("%s:%s", e->target, src->tag);
-    else
-        target = ferry_asprintf("%s@%s", e->target, src->digest);
-    r = add_item(s, e, ferry_strdup(e->source), target, err);
-out:
-    ferry_ref_free(src);
-    ferry_ref_free(tgt);
-    return r;
+    if (target == NULL)
+        return ferry_error_wrap(err, "%s:%u:%u", cfg->path, e->line, e->column);
+    return add_item(s, e, ferry_strdup(e->source), target, err);
 }
 
 int

@@ -64,3 +64,11 @@ ferry_strv_free(char **v, size_t n)
         ferry_free(v[i]);
     ferry_free(v);
 }
+
+bool
+ferry_path_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

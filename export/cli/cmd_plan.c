@@ -182,6 +182,8 @@ cmd_plan(int argc, char **argv)
         r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory printing the plan");
     else if (!json)
         print_text(st);
+    if (r == 0)
+        cli_warn_apart(st);
 out:
     ferry_statement_free(st);
     selection_clear(&sel);

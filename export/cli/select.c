@@ -35,6 +35,32 @@ selection_option(struct selection *s, int opt, const char *arg)
     }
 }
 
+/* A reference given on the command line: a usage error naming the accepted
+ * forms if it is none. */
+static int
+check_reference(const char *text, struct ferry_error **err)
+{
+    struct ferry_ref *ref = NULL;
+    char q[256];
+
+    if (ferry_ref_parse(text, true, &ref, err) == 0) {
+        ferry_ref_free(ref);
+        return 0;
+    }
+    ferry_error_clear(err);
+    ferry_quote(q, sizeof q, text, strlen(text));
+    if (strstr(text, "://") != NULL)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "reference \"%s\": give it without a scheme (for a registry on "
+                               "plain HTTP, add --plain-http)",
+                               q);
+    return ferry_error_new(err, FERRY_E_USAGE,
+                           "reference \"%s\" is not valid: give HOST[:PORT]/REPO:TAG, "
+                           "HOST[:PORT]/REPO@sha256:HEX or NAME[:TAG] for Docker Hub (SRC=TARGET "
+                           "records TARGET as where it lands)",
+                           q);
+}
+
 int
 selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_export_opts *eo,
                  const struct ferry_export_item **items, size_t *nitems, struct ferry_error **err)
@@ -61,31 +87,28 @@ selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_ex
     if (s->no_referrers && (s->ntypes || s->referrers_src || s->referrers_tgt))
         return ferry_error_new(err, FERRY_E_USAGE,
                                "--no-referrers conflicts with the other --referrers options");
-    for (i = 0; i < nrefs; i++) {
-        struct ferry_ref *ref = NULL;
-        char q[256];
-        if (ferry_ref_parse(refs[i], true, &ref, err) == 0) {
-            ferry_ref_free(ref);
-            continue;
-        }
-        ferry_error_clear(err);
-        ferry_quote(q, sizeof q, refs[i], strlen(refs[i]));
-        if (strstr(refs[i], "://") != NULL)
-            return ferry_error_new(err, FERRY_E_USAGE,
-                                   "reference \"%s\": give it without a scheme (for a registry "
-                                   "on plain HTTP, add --plain-http)",
-                                   q);
-        return ferry_error_new(err, FERRY_E_USAGE,
-                               "reference \"%s\" is not valid: give HOST[:PORT]/REPO:TAG, "
-                               "HOST[:PORT]/REPO@sha256:HEX or NAME[:TAG] for Docker Hub",
-                               q);
-    }
     s->items = ferry_calloc(nrefs, sizeof *s->items);
-    if (s->items == NULL)
+    s->strs = ferry_calloc(nrefs * 2, sizeof *s->strs);
+    if (s->items == NULL || s->strs == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    s->nitems = nrefs; /* what selection_clear frees, whatever fails below */
     for (i = 0; i < nrefs; i++) {
         struct ferry_export_item *it = &s->items[i];
-        it->ref = refs[i];
+        const char *eq = strchr(refs[i], '='); /* no reference holds '=' */
+        char **src = &s->strs[2 * i], **tgt = &s->strs[2 * i + 1];
+        *src = eq ? ferry_strndup(refs[i], (size_t)(eq - refs[i])) : ferry_strdup(refs[i]);
+        if (*src == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if ((r = check_reference(*src, err)) < 0)
+            return r;
+        if (eq != NULL) {
+            if ((r = check_reference(eq + 1, err)) < 0)
+                return r;
+            if ((*tgt = ferry_export_target(*src, eq + 1, err)) == NULL)
+                return -(int)(*err)->code;
+        }
+        it->ref = *src;
+        it->target = *tgt;
         it->no_referrers = s->no_referrers;
         it->artifact_types = s->types;
         it->nartifact_types = s->ntypes;
@@ -106,5 +129,7 @@ selection_clear(struct selection *s)
     ferry_export_sync_free(s->sync);
     ferry_sync_config_free(s->cfg);
     ferry_free(s->items);
+    if (s->strs != NULL)
+        ferry_strv_free(s->strs, s->nitems * 2);
     memset(s, 0, sizeof *s);
 }

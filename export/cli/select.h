@@ -38,7 +38,9 @@ enum {
     "  --referrers-artifact-type TYPE  keep only referrers of this artifactType\n"                 \
     "                           (repeatable)\n"                                                    \
     "  --referrers-src HOST/REPO  read referrers from this repository\n"                           \
-    "  --referrers-tgt HOST/REPO  record this repository as their import target\n"
+    "  --referrers-tgt HOST/REPO  record this repository as their import target\n"           \
+    "REF may be SRC=TARGET (as regctl image copy SRC TARGET): TARGET, HOST[:PORT]/REPO\n"     \
+    "[:TAG], is recorded as the image's import target (without a tag, the source's)\n"
 
 struct selection {
     const char *config;
@@ -52,6 +54,7 @@ struct selection {
     struct ferry_export_sync *sync;
     struct ferry_export_item *items; /* from references (owned) */
     size_t nitems;
+    char **strs; /* SRC and TARGET of SRC=TARGET references, nitems * 2 (owned) */
 };
 
 /* 1 handled, 0 not a selection option, or an exit code (> 1) for a usage error. */

@@ -37,6 +37,14 @@ struct ferry_export_item {
     const char *referrers_tgt; /* HOST[:PORT]/REPO recorded as their import target */
 };
 
+/* The import target recorded for source when the user names target
+ * (HOST[:PORT]/REPO[:TAG|@DIGEST]): a target without a tag keeps the
+ * source's tag, or its digest. Both must be references (FERRY_E_INVALID).
+ * ferry_free the result. The rule of sync configs' `target` and of
+ * SRC=TARGET on the command line. */
+FERRY_API char *ferry_export_target(const char *source, const char *target,
+                                    struct ferry_error **err);
+
 /* Registry options for one host, overriding the defaults (sync configs). */
 struct ferry_export_host {
     const char *host; /* as in references: "docker.io", "127.0.0.1:5000" */

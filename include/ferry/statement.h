@@ -70,6 +70,11 @@ FERRY_API int ferry_statement_parse(const void *data, size_t len, struct ferry_s
 FERRY_API int ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
                                         struct ferry_error **err);
 FERRY_API void ferry_statement_free(struct ferry_statement *s);
+/* Does referrer rf land in another repository than its image (its recorded
+ * target, else its source's)? Then the referrers API or fallback tag of the
+ * image's repository will not show it: plan and list warn. */
+FERRY_API bool ferry_stmt_referrer_apart(const struct ferry_statement *s,
+                                         const struct ferry_stmt_referrer *rf);
 /* Free the strings of one image or member entry (not the struct itself). */
 FERRY_API void ferry_stmt_image_clear(struct ferry_stmt_image *im);
 FERRY_API void ferry_stmt_member_clear(struct ferry_stmt_member *m);

@@ -105,6 +105,9 @@ FERRY_API int ferry_strv_push(char ***v, size_t *n, char *s);
 /* Free the n strings of v (each from ferry_malloc) and v itself. NULL is a
  * no-op. */
 FERRY_API void ferry_strv_free(char **v, size_t n);
+/* Is the slash-separated path dir itself or below it ("a/b" is under "a",
+ * "ab" is not)? */
+FERRY_API bool ferry_path_under(const char *path, const char *dir);
 
 /* ---- secrets (oci-layout/secret.c) -------------------------------------- */
 
