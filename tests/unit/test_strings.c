@@ -101,11 +101,23 @@ test_quote_in_messages(void **state)
     ferry_error_clear(&err);
 }
 
+/* A target is prefixed once: "mirror/x" is under "mirror", "mirrors/x" is not. */
+static void
+test_path_under(void **state)
+{
+    (void)state;
+    assert_true(ferry_path_under("mirror/dhi-python", "mirror"));
+    assert_true(ferry_path_under("mirror", "mirror"));
+    assert_true(ferry_path_under("a/b/c", "a/b"));
+    assert_false(ferry_path_under("mirrors/x", "mirror"));
+    assert_false(ferry_path_under("mirro", "mirror"));
+    assert_false(ferry_path_under("x/mirror", "mirror"));
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_quote_escapes),
-    cmocka_unit_test(test_quote_cuts),
-    cmocka_unit_test(test_strv_push_free),
-    cmocka_unit_test(test_quote_in_messages),
+    cmocka_unit_test(test_quote_escapes),  cmocka_unit_test(test_quote_cuts),
+    cmocka_unit_test(test_strv_push_free), cmocka_unit_test(test_quote_in_messages),
+    cmocka_unit_test(test_path_under),
 };
 
 FERRY_UNIT_MAIN(tests)
