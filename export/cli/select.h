@@ -38,8 +38,8 @@ enum {
     "  --referrers-artifact-type TYPE  keep only referrers of this artifactType\n"                 \
     "                           (repeatable)\n"                                                    \
     "  --referrers-src HOST/REPO  read referrers from this repository\n"                           \
-    "  --referrers-tgt HOST/REPO  record this repository as their import target\n"           \
-    "REF may be SRC=TARGET (as regctl image copy SRC TARGET): TARGET, HOST[:PORT]/REPO\n"     \
+    "  --referrers-tgt HOST/REPO  record this repository as their import target\n"                 \
+    "REF may be SRC=TARGET (as regctl image copy SRC TARGET): TARGET, HOST[:PORT]/REPO\n"          \
     "[:TAG], is recorded as the image's import target (without a tag, the source's)\n"
 
 struct selection {
