@@ -499,27 +499,13 @@ out:
     return r;
 }
 
-/* Does an index entry's platform match a wanted "os/arch[/variant]"? A wanted
- * value without variant matches every variant. */
-static bool
-platform_match(const char *have, const char *want)
-{
-    size_t n = strlen(want);
-    const char *slash = strchr(want, '/');
-    bool has_variant = slash != NULL && strchr(slash + 1, '/') != NULL;
-
-    if (have == NULL || strncmp(have, want, n) != 0)
-        return false;
-    return have[n] == '\0' || (have[n] == '/' && !has_variant);
-}
-
 static bool
 platform_wanted(const struct ferry_export_item *it, const char *have)
 {
     size_t i;
 
     for (i = 0; i < it->nplatforms; i++)
-        if (platform_match(have, it->platforms[i]))
+        if (ferry_platform_match(have, it->platforms[i]))
             return true;
     return false;
 }
@@ -532,7 +518,7 @@ static enum prefetch_want
 platform_pick(const struct ferry_export_item *it, const char *platform)
 {
     if (it->platform != NULL)
-        return platform_match(platform, it->platform) ? PREFETCH_TAKE_LAST : PREFETCH_SKIP;
+        return ferry_platform_match(platform, it->platform) ? PREFETCH_TAKE_LAST : PREFETCH_SKIP;
     return it->nplatforms == 0 || platform_wanted(it, platform) ? PREFETCH_TAKE : PREFETCH_SKIP;
 }
 

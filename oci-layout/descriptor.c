@@ -349,3 +349,15 @@ ferry_config_platform(const void *data, size_t len, const char *what, char **out
     json_decref(root);
     return 0;
 }
+
+bool
+ferry_platform_match(const char *have, const char *want)
+{
+    size_t n = strlen(want);
+    const char *slash = strchr(want, '/');
+    bool has_variant = slash != NULL && strchr(slash + 1, '/') != NULL;
+
+    if (have == NULL || strncmp(have, want, n) != 0)
+        return false;
+    return have[n] == '\0' || (have[n] == '/' && !has_variant);
+}

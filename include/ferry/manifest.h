@@ -73,4 +73,9 @@ FERRY_API void ferry_descriptor_clear(struct ferry_descriptor *d);
 FERRY_API int ferry_config_platform(const void *data, size_t len, const char *what, char **out,
                                     struct ferry_error **err);
 
+/* Does an index entry's platform ("os/arch[/variant]", as descriptors hold
+ * it) match a wanted one? A wanted value without variant matches every
+ * variant. */
+FERRY_API bool ferry_platform_match(const char *have, const char *want);
+
 #endif

@@ -116,6 +116,22 @@ for d in "$sig" "$sbom" "$prov" "$sigsbom"; do
 done
 "$FI" referrers --plain-http "$REG_DST/mirror/corpus/app0@$subject" > ls.out || fail "referrers command"
 grep -q "4 referrers" ls.out && grep -q "via fallback tag" ls.out || fail "referrers listing: $(cat ls.out)"
+# the guide's check: by tag, resolved first; --tree shows the signature on the SBOM
+"$FI" referrers --plain-http --tree "$REG_DST/mirror/corpus/app0:1.0" > tree.out || fail "referrers --tree"
+grep -q "^$REG_DST/mirror/corpus/app0:1.0 -> $subject\$" tree.out || fail "tag not resolved: $(cat tree.out)"
+grep -q "5 referrers" tree.out || fail "tree count: $(cat tree.out)"
+grep -Eq "^  │   └── application/vnd.dev.cosign.artifact.sig.v1\+json  $sigsbom" tree.out \
+  || fail "signature on the SBOM not under the SBOM: $(cat tree.out)"
+"$FI" referrers --plain-http --tree --json "$REG_DST/mirror/corpus/app0:1.0" > tree.json || fail "--json"
+$PY - "$subject" "$sbom" "$sigsbom" <<'PYEOF' || fail "referrers --tree --json: $(cat tree.json)"
+import json, sys
+subject, sbom, sigsbom = sys.argv[1:]
+t = json.load(open("tree.json"))
+assert t["digest"] == subject and t["via"] == "fallback tag" and t["fallbackTag"], t
+top = {m["digest"]: m for m in t["manifests"]}
+assert len(top) == 4, top.keys()
+assert [k["digest"] for k in top[sbom]["referrers"]] == [sigsbom], top[sbom]
+PYEOF
 
 "$FI" push -p k.pub --to "$REG_DST/mirror" --plain-http app0.tar.zst >push2.out 2>push2.err \
   || fail "second push"
@@ -123,6 +139,16 @@ grep -q "fallback tags: 0 written, 2 already complete" push2.err || fail "second
 fbtag mirror/corpus/app0 "$subject" | cmp -s - fb1.json || fail "fallback index changed on the second import"
 
 # --- platform manifest referrers (same repository, no --referrers-src) ----------------
+# --platform picks the manifest of one platform of an index, as regctl manifest head does
+plat=$(skopeo inspect --raw --tls-verify=false "docker://$REG_SRC/corpus/app1:2.0" |
+  $PY -c 'import json,sys; p=json.load(sys.stdin)["manifests"][1]["platform"]; print(p["os"]+"/"+p["architecture"]+("/"+p["variant"] if p.get("variant") else ""))')
+"$FI" referrers --plain-http --platform "$plat" "$REG_SRC/corpus/app1:2.0" > plat.out \
+  || fail "referrers --platform"
+grep -q -- "-> $child $plat" plat.out && grep -q "$childvex" plat.out || fail "--platform: $(cat plat.out)"
+rc=0
+"$FI" referrers --plain-http --platform plan9/mips "$REG_SRC/corpus/app1:2.0" > /dev/null 2> noplat.err || rc=$?
+[ "$rc" = 2 ] && grep -q "has no platform plan9/mips (it has linux/" noplat.err \
+  || fail "unknown platform: exit $rc: $(cat noplat.err)"
 "$FX" -q -k k.key -o app1.tar.zst --plain-http "$REG_SRC/corpus/app1:2.0" || fail "export app1"
 "$FI" list --referrers --json app1.tar.zst | grep -q "$childvex" || fail "referrer of a platform manifest missing"
 "$FI" push -q -p k.pub --to "$REG_DST/mirror" --plain-http app1.tar.zst >/dev/null || fail "push app1"
