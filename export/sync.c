@@ -152,8 +152,13 @@ add_hosts(struct ferry_export_sync *s, const struct ferry_sync_config *cfg,
             h->reg.username = c->user;
             h->reg.password = c->pass ? c->pass : "";
         }
-        h->reg.plain_http = c->tls == FERRY_SYNC_TLS_DISABLED;
-        h->reg.insecure_tls = c->tls == FERRY_SYNC_TLS_INSECURE;
+        /* --plain-http and --insecure-tls (in base) hold for every host
+         * whose entry does not set `tls` itself (an entry with credentials
+         * only must not turn a plain-http registry into an https one) */
+        if (c->tls_set) {
+            h->reg.plain_http = c->tls == FERRY_SYNC_TLS_DISABLED;
+            h->reg.insecure_tls = c->tls == FERRY_SYNC_TLS_INSECURE;
+        }
         if (c->regcert) {
             char *path = NULL;
             if ((r = write_cafile(s, c->regcert, c->registry, &path, err)) < 0)

@@ -355,6 +355,7 @@ parse_cred(struct ctx *c, const struct ynode *item, struct ferry_sync_cred *cr)
                           "creds entry has no registry host");
     if (http && !u.tls_set)
         cr->tls = FERRY_SYNC_TLS_DISABLED;
+    cr->tls_set = u.tls_set || http;
     if ((name = ferry_strndup(h, hn)) == NULL)
         return ytree_nomem(&c->y);
     ferry_free(cr->registry);

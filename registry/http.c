@@ -454,6 +454,17 @@ perform(struct xfer *x, const char *authorization)
 
 /* ---- the request loop ------------------------------------------------------------ */
 
+/* An https request answered in plain HTTP: OpenSSL reads the answer as a TLS
+ * record ("wrong version number", "packet length too long", "record layer
+ * failure"). Retrying cannot help; the fix is the option. */
+static bool
+plain_http_answer(CURLcode cc, const char *errbuf)
+{
+    return cc == CURLE_SSL_CONNECT_ERROR && (strstr(errbuf, "wrong version number") != NULL ||
+                                             strstr(errbuf, "packet length too long") != NULL ||
+                                             strstr(errbuf, "record layer failure") != NULL);
+}
+
 static bool
 retryable_curl(CURLcode cc)
 {
@@ -609,6 +620,14 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
                 rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
                 goto out;
             }
+            if (plain_http_answer(cc, r->errbuf)) {
+                rc = ferry_error_new(err, FERRY_E_NETWORK,
+                                     "%.*s: %s: the registry answers in plain HTTP, not TLS: add "
+                                     "--plain-http (in a sync config: tls: disabled in its creds "
+                                     "entry)",
+                                     reg_url_loggable_len(q->url), q->url, r->errbuf);
+                goto out;
+            }
             if (retryable_curl(cc) && attempt < max_retries) {
                 long ms = reg_retry_delay_ms(rs, attempt);
                 rc = prepare_replay(&x, &ok, err);
@@ -694,6 +713,18 @@ out:
     return rc;
 }
 
+/* Does a kept error body hold s? (memmem is not POSIX) */
+static bool
+body_has(const struct ferry_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+
+    for (size_t i = 0; b->data != NULL && i + n <= b->len; i++)
+        if (memcmp(b->data + i, s, n) == 0)
+            return true;
+    return false;
+}
+
 int
 reg_status_error(const char *what, const struct reg_resp *rs, struct ferry_error **err)
 {
@@ -707,8 +738,15 @@ reg_status_error(const char *what, const struct reg_resp *rs, struct ferry_error
         code = FERRY_E_AUTH;
     else if (rs->status == 413)
         code = FERRY_E_TOO_LARGE;
-    rc = ferry_error_http(err, code, (int)rs->status, "%s: http %ld%s%s", what, rs->status,
-                          summary && *summary ? ": " : "", summary ? summary : "");
+    const char *hint = "";
+
+    if (rs->status == 400 && body_has(&rs->errbody, "HTTP request to an HTTPS server"))
+        hint = " (the registry speaks HTTPS: drop --plain-http, or set tls: enabled)";
+    else if (code == FERRY_E_AUTH)
+        hint = " (log in with 'login HOST -u USER --password-stdin', or give --authfile FILE, "
+               "or --username USER --password-stdin)";
+    rc = ferry_error_http(err, code, (int)rs->status, "%s: http %ld%s%s%s", what, rs->status,
+                          summary && *summary ? ": " : "", summary ? summary : "", hint);
     ferry_free(summary);
     return rc;
 }

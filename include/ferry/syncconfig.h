@@ -36,6 +36,7 @@ struct ferry_sync_cred {
     char *pass;        /* `pass`: in sodium_malloc memory, wiped when the config is freed */
     char *cred_helper; /* `credHelper`: docker-credential-<name> helper, or NULL */
     enum ferry_sync_tls tls;
+    bool tls_set;          /* `tls` given (or an http:// registry): it wins over the command line */
     char *regcert;         /* `regcert`: PEM text of CA certificates to trust (not a path) */
     char *client_cert;     /* `clientcert`: PEM text for mTLS */
     char *client_key;      /* `clientkey`: PEM text, in sodium_malloc memory */

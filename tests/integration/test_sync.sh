@@ -217,4 +217,28 @@ rc=0
 failed=$(tail -n +$((n0 + 1)) "$REG_SRC_LOG" | grep -c 'error authenticating user' || true)
 [ "$failed" -le 2 ] || fail "wrong password: $failed failed logins, want at most 2 (prefetch, resolve)"
 
+# Flags that win: a creds entry without `tls` no longer turns --plain-http
+# off for its host; without the flag, an https request to the plain-HTTP
+# registry fails at once (no retries) and names the fix.
+cat > notls.yaml <<YML
+version: 1
+creds:
+  - registry: $REG_SRC
+    user: ferry
+    pass: '{{file "src.pass"}}'
+sync:
+  - source: $REG_SRC/corpus/app0:1.0
+    target: $REG_DST/m/app0
+    type: image
+YML
+"$FX" plan --plain-http -c notls.yaml > notls.out 2> notls.err || fail "--plain-http with creds lost: $(cat notls.err)"
+grep -q "corpus/app0:1.0" notls.out || fail "plan with --plain-http: $(cat notls.out)"
+rc=0
+start=$(date +%s)
+"$FX" plan -c notls.yaml > /dev/null 2> tls.err || rc=$?
+[ "$rc" = 2 ] || fail "https to a plain-HTTP registry: exit $rc"
+grep -q "answers in plain HTTP, not TLS: add --plain-http" tls.err || fail "no fix named: $(cat tls.err)"
+grep -q "retry" tls.err && fail "a TLS mismatch was retried: $(cat tls.err)"
+[ $(( $(date +%s) - start )) -lt 5 ] || fail "the mismatch took $(( $(date +%s) - start )) s"
+
 pass "sync"
