@@ -60,6 +60,10 @@ void cli_secret_free(char *s);
 /* Password callback for ferry_seckey_load: ud is a const char * file path or NULL (prompt). */
 int cli_key_password(char *buf, size_t buflen, void *ud);
 
+/* `login` and `logout`, the same in both programs (cmd_login.c). */
+int cli_cmd_login(int argc, char **argv);
+int cli_cmd_logout(int argc, char **argv);
+
 /* Dispatch argv[1] over cmds; default_cmd runs when argv[1] is not a command. */
 int cli_dispatch(const struct cli_cmd *cmds, const struct cli_cmd *default_cmd, int argc,
                  char **argv);

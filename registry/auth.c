@@ -339,8 +339,7 @@ token_fetch(struct ferry_registry *r, const char *scope, struct reg_token *tok,
             err, FERRY_E_AUTH, (int)rs.status,
             "authentication to %s failed: token server %.*s answered http %ld%s%s%s", r->host,
             (int)strcspn(r->realm, "?"), r->realm, rs.status, summary && *summary ? ": " : "",
-            summary ? summary : "",
-            r->creds.kind == REG_CRED_NONE ? " (no credentials found for this registry)" : "");
+            summary ? summary : "", r->creds.kind == REG_CRED_NONE ? REG_NO_CREDS_HINT : "");
         goto out;
     }
     if (rs.status != 200) {
@@ -468,10 +467,10 @@ reg_auth_challenge(struct ferry_registry *r, const char *scope, const struct reg
         if (rc < 0)
             goto out;
         if (sent != NULL || r->creds.kind == REG_CRED_NONE) {
-            rc = ferry_error_http(
-                err, FERRY_E_AUTH, 401, "authentication to %s failed: http 401%s%s%s", r->host,
-                *summary ? ": " : "", summary,
-                r->creds.kind == REG_CRED_NONE ? " (no credentials found for this registry)" : "");
+            rc = ferry_error_http(err, FERRY_E_AUTH, 401,
+                                  "authentication to %s failed: http 401%s%s%s", r->host,
+                                  *summary ? ": " : "", summary,
+                                  r->creds.kind == REG_CRED_NONE ? REG_NO_CREDS_HINT : "");
             goto out;
         }
         if (r->creds.kind != REG_CRED_BASIC) {
@@ -503,8 +502,7 @@ reg_auth_challenge(struct ferry_registry *r, const char *scope, const struct reg
         if (rc < 0)
             goto out;
         if (sent != NULL && (sent_fresh || r->creds.kind == REG_CRED_REGISTRY_TOKEN)) {
-            const char *nocreds =
-                r->creds.kind == REG_CRED_NONE ? " (no credentials found for this registry)" : "";
+            const char *nocreds = r->creds.kind == REG_CRED_NONE ? REG_NO_CREDS_HINT : "";
             if (c.error != NULL && strcmp(c.error, "insufficient_scope") == 0)
                 rc = ferry_error_http(err, FERRY_E_AUTH, 401,
                                       "access to %s%s%s denied: http 401 insufficient_scope "

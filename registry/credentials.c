@@ -95,9 +95,8 @@ wipe_json_string(json_t *v)
         sodium_memzero((void *)(uintptr_t)json_string_value(v), json_string_length(v));
 }
 
-/* Wipe every secret-bearing string of a config tree before json_decref. */
-static void
-wipe_config(json_t *root)
+void
+reg_wipe_config(json_t *root)
 {
     static const char *const fields[] = {"auth", "identitytoken", "registrytoken", "password"};
     json_t *auths = json_object_get(root, "auths"), *e;
@@ -533,7 +532,7 @@ reg_creds_parse_config(const char *host, const char *json, size_t len, const cha
         rc = creds_from_entry(e, host, path, out, err);
 out:
     if (root != NULL) {
-        wipe_config(root);
+        reg_wipe_config(root);
         json_decref(root);
     }
     return rc;
@@ -568,6 +567,37 @@ out:
     return rc;
 }
 
+const char *
+reg_store_key(const char *host)
+{
+    return reg_is_docker_hub(host) ? DOCKER_HUB_KEY : host;
+}
+
+int
+reg_auth_files(const char *auth_file, const char **paths, char **docker, struct ferry_error **err)
+{
+    const char *env;
+
+    paths[0] = paths[1] = NULL;
+    *docker = NULL;
+    if (auth_file != NULL) {
+        paths[0] = auth_file;
+        return 0;
+    }
+    env = getenv("REGISTRY_AUTH_FILE");
+    if (env != NULL && env[0] != '\0')
+        paths[0] = env;
+    env = getenv("DOCKER_CONFIG");
+    if (env != NULL && env[0] != '\0')
+        *docker = ferry_asprintf("%s/config.json", env);
+    else if ((env = getenv("HOME")) != NULL && env[0] != '\0')
+        *docker = ferry_asprintf("%s/.docker/config.json", env);
+    if ((env != NULL && env[0] != '\0') && *docker == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory looking up credentials");
+    paths[paths[0] ? 1 : 0] = *docker;
+    return 0;
+}
+
 int
 reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *out,
                  struct ferry_error **errp)
@@ -575,26 +605,11 @@ reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *out,
     struct ferry_error *e = NULL, **err = &e; /* try_file inspects it */
     struct reg_creds c = {0};
     char *docker = NULL;
-    const char *env, *paths[2] = {NULL, NULL};
+    const char *paths[2];
     int rc = 0;
 
-    if (auth_file != NULL) {
-        paths[0] = auth_file;
-    } else {
-        env = getenv("REGISTRY_AUTH_FILE");
-        if (env != NULL && env[0] != '\0')
-            paths[0] = env;
-        env = getenv("DOCKER_CONFIG");
-        if (env != NULL && env[0] != '\0')
-            docker = ferry_asprintf("%s/config.json", env);
-        else if ((env = getenv("HOME")) != NULL && env[0] != '\0')
-            docker = ferry_asprintf("%s/.docker/config.json", env);
-        if ((env != NULL && env[0] != '\0') && docker == NULL) {
-            rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory looking up credentials");
-            goto out;
-        }
-        paths[paths[0] ? 1 : 0] = docker;
-    }
+    if ((rc = reg_auth_files(auth_file, paths, &docker, err)) < 0)
+        goto out;
     for (size_t i = 0; i < 2 && paths[i] != NULL; i++) {
         rc = try_file(host, paths[i], auth_file != NULL, &c, err);
         if (rc < 0)

@@ -61,6 +61,21 @@ void reg_creds_clear(struct reg_creds *c);
  * found" are FERRY_E_AUTH naming the helper and host (never the secret). */
 int reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *out,
                      struct ferry_error **err);
+/* Said when a registry refuses and no credentials were found for it. */
+#define REG_NO_CREDS_HINT                                                                          \
+    " (no credentials found for this registry: log in with 'login HOST -u USER "                   \
+    "--password-stdin', or give --authfile FILE, or --username USER --password-stdin)"
+
+/* The auth files credentials are read from, in order: auth_file alone when
+ * given, else REGISTRY_AUTH_FILE and $DOCKER_CONFIG/config.json (or
+ * ~/.docker/config.json); *docker holds the latter's path (ferry_free).
+ * paths[] gets up to two entries, NULL after the last. */
+int reg_auth_files(const char *auth_file, const char **paths, char **docker,
+                   struct ferry_error **err);
+/* The auths key an entry for host is stored under (Docker Hub's legacy URL). */
+const char *reg_store_key(const char *host);
+/* Wipe every secret-bearing string of a config tree before json_decref. */
+void reg_wipe_config(json_t *root);
 /* Look up host in one config file body (JSON); exposed for tests. */
 int reg_creds_from_config(const char *host, const char *json, size_t len, const char *path,
                           struct reg_creds *out, struct ferry_error **err);

@@ -15,6 +15,7 @@ static const char usage[] =
     "       ferry-export -k SECKEY -o BUNDLE -c SYNC.yaml [options]\n"
     "       ferry-export plan [-c SYNC.yaml | REF...] [--json]\n"
     "       ferry-export keygen [-W] -p PUBKEY -s SECKEY\n"
+    "       ferry-export login -u USER [--password-stdin] HOST | logout HOST\n"
     "       ferry-export --version\n"
     "\n"
     "Export images (every platform of an index) and their referrers into a signed,\n"

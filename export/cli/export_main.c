@@ -27,6 +27,8 @@ cmd_help(int argc, char **argv)
 static const struct cli_cmd commands[] = {
     {"keygen", cmd_keygen, "create a minisign-compatible key pair"},
     {"plan", cmd_plan, "show what an export would carry"},
+    {"login", cli_cmd_login, "store credentials for a registry"},
+    {"logout", cli_cmd_logout, "remove stored credentials"},
     {"help", cmd_help, NULL},
     {"--version", cmd_version, NULL},
     {"version", cmd_version, NULL},

@@ -12,8 +12,10 @@ static const char usage[] =
     "  verify -p PUBKEY BUNDLE                      check signature and every digest\n"
     "  list [--json] [-p PUBKEY] BUNDLE             images, digests, platforms, sizes\n"
     "  push -p PUBKEY [--to HOST[:PORT][/PREFIX]] BUNDLE  verify, then push into a registry\n"
-    "  referrers HOST[:PORT]/REPO@DIGEST            referrers a registry holds for a digest\n"
+    "  referrers HOST[:PORT]/REPO[:TAG|@DIGEST]     referrers a registry holds for an image\n"
     "\n"
+    "  login -u USER [--password-stdin] HOST        check and store registry credentials\n"
+    "  logout HOST                                  remove them\n"
     "  version, --version                           versions of ferry and its libraries\n"
     "\n"
     "Run 'ferry-import COMMAND --help' for the options of a command.\n"
@@ -41,6 +43,8 @@ static const struct cli_cmd commands[] = {
     {"list", cmd_list, "list a bundle"},
     {"push", cmd_push, "push a bundle into a registry"},
     {"referrers", cmd_referrers, "list what a registry holds for a digest"},
+    {"login", cli_cmd_login, "store credentials for a registry"},
+    {"logout", cli_cmd_logout, "remove stored credentials"},
     {"--help", cmd_help, NULL},
     {"-h", cmd_help, NULL},
     {"help", cmd_help, NULL},

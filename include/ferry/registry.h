@@ -170,6 +170,19 @@ FERRY_API int ferry_registry_list_referrers(struct ferry_registry *r, const char
                                             const struct ferry_referrers_query *q,
                                             struct ferry_referrers *out, struct ferry_error **err);
 
+/* Store user:password for host in the auth file credentials are read from
+ * first (auth_file, else REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json
+ * or ~/.docker/config.json) as docker login does: auths[HOST].auth =
+ * base64(user:password), Docker Hub under its legacy URL key; every other
+ * entry and key is kept; the file is replaced atomically with mode 0600.
+ * *path_out (if not NULL) gets the file written (ferry_free). */
+FERRY_API int ferry_registry_login_store(const char *auth_file, const char *host, const char *user,
+                                         const char *password, char **path_out,
+                                         struct ferry_error **err);
+/* Remove host's entry from that file: 1 removed, 0 there was none. */
+FERRY_API int ferry_registry_logout_store(const char *auth_file, const char *host, char **path_out,
+                                          struct ferry_error **err);
+
 /* "libcurl 7.88.1 (OpenSSL/3.0.x)": the registry client's library as loaded. */
 FERRY_API const char *ferry_registry_versions(void);
 

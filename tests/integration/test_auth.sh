@@ -24,6 +24,8 @@ rc=0
 [ "$rc" = 2 ] || fail "anonymous export exit $rc, want 2"
 grep -q "$REG_SRC" "$TEST_TMP/anon.err" && grep -q 401 "$TEST_TMP/anon.err" \
   || fail "anonymous export message: $(cat "$TEST_TMP/anon.err")"
+grep -q "log in with 'login HOST -u USER --password-stdin', or give --authfile FILE" "$TEST_TMP/anon.err" \
+  || fail "an auth failure does not name the fix: $(cat "$TEST_TMP/anon.err")"
 [ ! -e "$b" ] || fail "a failed export left a bundle"
 
 # wrong password
@@ -66,4 +68,37 @@ grep -q "$dst_pw" "$TEST_TMP/push.err" "$TEST_TMP/push.out" && fail "the passwor
 want=$(digest_of "$REG_SRC" corpus/app0:1.0 "ferry:$src_pw")
 got=$(digest_of "$REG_DST" mirror/corpus/app0:1.0 "ferry:$dst_pw") || fail "pushed image missing"
 [ "$got" = "$want" ] || fail "digest $got != $want"
+# login / logout, as the guide's `regctl registry login -u USER --pass-stdin HOST`
+af=$TEST_TMP/login/auth.json
+mkdir -p "$TEST_TMP/login"
+printf '{"auths":{"other.example":{"auth":"eDp5"}},"proxies":{"default":{}}}\n' > "$af"
+rc=0
+echo "not-the-password" | REGISTRY_AUTH_FILE=$af "$FX" login -u ferry --password-stdin --plain-http \
+  "$REG_SRC" 2> "$TEST_TMP/login-wrong.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "login to $REG_SRC" "$TEST_TMP/login-wrong.err" \
+  || fail "login with a wrong password: exit $rc: $(cat "$TEST_TMP/login-wrong.err")"
+grep -q "not-the-password" "$TEST_TMP/login-wrong.err" && fail "login printed the password"
+grep -q "$REG_SRC" "$af" && fail "a refused login was stored"
+echo "$src_pw" | REGISTRY_AUTH_FILE=$af "$FI" login -u ferry --password-stdin --plain-http "$REG_SRC" \
+  2> "$TEST_TMP/login.err" || fail "login: $(cat "$TEST_TMP/login.err")"
+grep -q "$src_pw" "$TEST_TMP/login.err" && fail "login printed the password"
+[ "$(stat -c %a "$af")" = 600 ] || fail "auth file mode $(stat -c %a "$af")"
+/usr/bin/python3 - "$af" "$REG_SRC" "$src_pw" <<'PYEOF' || fail "auth file after login: $(cat "$af")"
+import base64, json, sys
+path, host, pw = sys.argv[1:]
+d = json.load(open(path))
+assert d["proxies"] == {"default": {}}, d               # other keys kept
+assert d["auths"]["other.example"]["auth"] == "eDp5", d  # other entries kept
+assert base64.b64decode(d["auths"][host]["auth"]).decode() == "ferry:" + pw
+PYEOF
+# the stored credentials are used by both tools without --username
+REGISTRY_AUTH_FILE=$af "$FX" -q -k "$TEST_TMP/k.key" -o "$TEST_TMP/b4.tar.zst" --plain-http "$ref" \
+  || fail "export with credentials from login"
+REGISTRY_AUTH_FILE=$af "$FX" logout "$REG_SRC" 2> "$TEST_TMP/logout.err" || fail "logout"
+/usr/bin/python3 -c "import json,sys; d=json.load(open('$af')); sys.exit('$REG_SRC' in d['auths'] or 'other.example' not in d['auths'])" \
+  || fail "logout: $(cat "$af")"
+rc=0
+REGISTRY_AUTH_FILE=$af "$FX" -q -k "$TEST_TMP/k.key" -o "$TEST_TMP/b5.tar.zst" --plain-http "$ref" \
+  2>/dev/null || rc=$?
+[ "$rc" = 2 ] || fail "export after logout: exit $rc"
 pass "auth"
