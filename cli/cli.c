@@ -322,8 +322,14 @@ cli_key_password(char *buf, size_t buflen, void *ud)
         file ? cli_read_secret_file(file) : cli_prompt_secret("Password for the secret key: ");
     size_t n;
 
-    if (s == NULL)
+    if (s == NULL) {
+        if (file != NULL)
+            cli_error("cannot read the key password from %s", file);
+        else
+            cli_error("the secret key is encrypted and there is no terminal to ask its password "
+                      "on: give --key-password-file FILE");
         return -1;
+    }
     n = strlen(s);
     if (n + 1 > buflen) {
         cli_secret_free(s);

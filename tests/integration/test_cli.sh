@@ -83,6 +83,9 @@ expect 2 "password" "$FX" -k e.key --key-password-file badpw -o o.tar.zst --plai
 expect 2 "127.0.0.1:$port" "$FX" -k e.key --key-password-file pw -o o.tar.zst --plain-http \
   "127.0.0.1:$port/a/b:1"
 grep -q "correct horse" err && fail "the key password appears in stderr"
+# no password file and no terminal (setsid: no controlling terminal): the fix is named
+expect 2 "no terminal to ask its password on: give --key-password-file FILE" \
+  setsid -w "$FX" -k e.key -o o.tar.zst --plain-http "127.0.0.1:$port/a/b:1"
 
 # minisign's own key pair verifies with ferry, and ferry's signatures with minisign
 if command -v minisign >/dev/null 2>&1; then
