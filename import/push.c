@@ -67,6 +67,7 @@ struct trepo {
     size_t nmanifests;
     size_t nimage;                /* manifests[0..nimage) are the images' */
     struct ferry_strmap *planned; /* digests of manifests[] */
+    struct ferry_strmap *fresh;   /* digests of manifests[] this push wrote (one worker per repo) */
 };
 
 /* Repositories that still need a blob; `have` is where it already is. */
@@ -108,6 +109,7 @@ plan_clear(struct plan *p)
         ferry_free(p->repos[i]->name);
         ferry_free(p->repos[i]->manifests);
         ferry_strmap_free(p->repos[i]->planned);
+        ferry_strmap_free(p->repos[i]->fresh);
         ferry_free(p->repos[i]);
     }
     ferry_free(p->repos);
@@ -147,9 +149,10 @@ plan_repo(struct plan *p, const char *name, struct trepo **out, struct ferry_err
     p->repos = n;
     t = ferry_calloc(1, sizeof *t);
     if (t == NULL || (t->name = ferry_strdup(name)) == NULL ||
-        (t->planned = ferry_strmap_new()) == NULL) {
+        (t->planned = ferry_strmap_new()) == NULL || (t->fresh = ferry_strmap_new()) == NULL) {
         if (t != NULL) {
             ferry_free(t->name);
+            ferry_strmap_free(t->planned);
             ferry_free(t);
         }
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -828,6 +831,8 @@ job_manifests(struct pool *pl, struct worker *w, size_t idx)
         if (r < 0)
             return ferry_error_wrap(&w->err, "push %s@%s", t->name, vm->digest);
         w->rep.manifests_pushed++;
+        if (ferry_strmap_put(t->fresh, vm->digest, (void *)1) < 0)
+            return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
     }
     return 0;
 }
@@ -906,16 +911,21 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pu
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
         struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, im->digest);
+        struct trepo *t = ferry_strmap_get(p->repomap, p->targets[i]);
         struct ferry_manifest_info info = {0};
-        bool changed = false;
+        struct ferry_pushed what = {0};
         char *target;
         const char *tag = p->tags[i];
+        what.result = t != NULL && ferry_strmap_get(t->fresh, im->digest) != NULL
+                          ? FERRY_PUSH_PUSHED
+                          : FERRY_PUSH_UNCHANGED;
         if (tag != NULL) {
             r = ferry_registry_head_manifest(reg, p->targets[i], tag, &info, err);
             if (r < 0)
                 return r;
             if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
                 rep->tags_unchanged++;
+                what.result = FERRY_PUSH_UNCHANGED;
             } else {
                 r = ferry_registry_put_manifest(reg, p->targets[i], tag, vm->m->media_type,
                                                 vm->data, vm->len, NULL, err);
@@ -924,17 +934,47 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pu
                     return ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], tag);
                 }
                 rep->tags_set++;
-                changed = true;
+                what.result = info.digest != NULL ? FERRY_PUSH_MOVED : FERRY_PUSH_PUSHED;
             }
-            ferry_manifest_info_clear(&info);
             target = ferry_asprintf("%s/%s:%s", host, p->targets[i], tag);
         } else {
             target = ferry_asprintf("%s/%s@%s", host, p->targets[i], im->digest);
         }
+        if (target != NULL && cb) {
+            what.source = im->source;
+            what.target = target;
+            what.digest = im->digest;
+            what.previous = what.result == FERRY_PUSH_MOVED ? info.digest : NULL;
+            cb(&what, ud);
+        }
+        ferry_manifest_info_clear(&info);
         if (target == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        if (cb)
-            cb(target, im->digest, changed, ud);
+        ferry_free(target);
+    }
+    return 0;
+}
+
+/* Each referrer, where it landed and whether this push wrote it. */
+static int
+report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
+                 struct ferry_error **err)
+{
+    for (size_t i = 0; cb != NULL && i < p->nrplans; i++) {
+        const struct ferry_stmt_referrer *rf = p->rplans[i].rf;
+        struct trepo *t = p->rplans[i].t;
+        struct ferry_pushed what = {0};
+        char *target = ferry_asprintf("%s/%s@%s", host, t->name, rf->digest);
+        if (target == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        what.source = rf->source;
+        what.target = target;
+        what.digest = rf->digest;
+        what.result = ferry_strmap_get(t->fresh, rf->digest) != NULL ? FERRY_PUSH_PUSHED
+                                                                     : FERRY_PUSH_UNCHANGED;
+        what.subject = rf->subject;
+        what.artifact_type = rf->artifact_type;
+        cb(&what, ud);
         ferry_free(target);
     }
     return 0;
@@ -1019,6 +1059,8 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         goto out;
     rep->referrers = p.nrplans;
     r = push_tags(&p, ws[0].reg, host, cb, ud, rep, err);
+    if (r == 0)
+        r = report_referrers(&p, host, cb, ud, err);
 out:
     if (ws != NULL)
         for (i = 0; i < nw; i++)

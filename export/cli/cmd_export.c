@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "export_cmds.h"
 #include "ferry/export.h"
@@ -28,6 +30,7 @@ static const char usage[] =
     "  --level N                zstd level (default 3); layers already compressed\n"
     "                           (gzip, zstd) are stored as they are\n"
     "  --threads N              zstd worker threads (default 0)\n" SELECT_HELP CLI_REGISTRY_HELP
+    "  --json                   what was written, as JSON on stdout\n"
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail (twice for debug)\n"
@@ -44,6 +47,7 @@ cmd_export(int argc, char **argv)
         {"level", required_argument, NULL, CLI_OPT_LEVEL},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+        {"json", no_argument, NULL, CLI_OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -59,7 +63,7 @@ cmd_export(int argc, char **argv)
     struct ferry_error *err = NULL;
     const struct ferry_export_item *items = NULL;
     const char *key = NULL, *pwfile = NULL;
-    bool progress = false;
+    bool progress = false, json = false;
     size_t nitems = 0;
     char a[32], b[32], n1[48], n2[48], n3[48], n4[48];
     int c, r;
@@ -76,6 +80,9 @@ cmd_export(int argc, char **argv)
         if (r > 1)
             return r;
         switch (c) {
+        case CLI_OPT_JSON:
+            json = true;
+            break;
         case 'k':
             key = optarg;
             break;
@@ -134,6 +141,23 @@ out:
     if (r < 0)
         return cli_fail(err);
     cli_progress_done();
+    if (json) {
+        json_t *o = json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}}", "bundle", eo.output, "images",
+            (json_int_t)rep.images, "referrers", (json_int_t)rep.referrers, "manifests",
+            (json_int_t)rep.manifests, "blobs", (json_int_t)rep.blobs, "contentBytes",
+            (json_int_t)rep.content_bytes, "bundleBytes", (json_int_t)rep.bundle_bytes, "seconds",
+            "resolve", rep.resolve_s, "write", rep.write_s, "commit", rep.commit_s);
+        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        if (text == NULL) {
+            cli_error("out of memory");
+            return FERRY_EXIT_ERROR;
+        }
+        puts(text);
+        free(text);
+        return 0;
+    }
     cli_info("wrote %s: %s, %s, %s, %s, %s of content in %s", eo.output,
              cli_count(n1, sizeof n1, rep.images, "image"),
              cli_count(n2, sizeof n2, rep.referrers, "referrer"),

@@ -1,7 +1,10 @@
 /* ferry-import push -p PUB [--to HOST[:PORT][/PREFIX]] BUNDLE */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "import_cmds.h"
@@ -16,17 +19,49 @@ static const char usage[] =
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
-    "  -j, --jobs N          parallel uploads (default 4)\n" CLI_REGISTRY_HELP
+    "  -j, --jobs N          parallel uploads (default 4)\n"
+    "  --json                what was pushed, per image and referrer, as JSON on "
+    "stdout\n" CLI_REGISTRY_HELP
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
     "  -v, --verbose         more detail (twice for debug)\n";
 
-static void
-pushed(const char *target, const char *digest, bool changed, void *ud)
+static const char *
+result_name(enum ferry_push_result r)
 {
-    (void)ud;
+    return r == FERRY_PUSH_PUSHED ? "pushed" : r == FERRY_PUSH_MOVED ? "moved" : "unchanged";
+}
+
+/* Text: one line per image ("pushed", "unchanged", "moved ... (was ...)");
+ * JSON: every image and referrer into the arrays of ud. */
+static void
+pushed(const struct ferry_pushed *w, void *ud)
+{
+    json_t *out = ud, *o;
+
+    if (out != NULL) {
+        o = json_pack("{s:s, s:s, s:s, s:s}", "source", w->source, "target", w->target, "digest",
+                      w->digest, "result", result_name(w->result));
+        if (o == NULL)
+            return;
+        json_object_set_new(o, "previous", w->previous ? json_string(w->previous) : json_null());
+        if (w->subject != NULL) {
+            json_object_del(o, "previous");
+            json_object_set_new(o, "subject", json_string(w->subject));
+            json_object_set_new(o, "artifactType",
+                                w->artifact_type ? json_string(w->artifact_type) : json_null());
+        }
+        json_array_append_new(json_object_get(out, w->subject ? "referrers" : "images"), o);
+        return;
+    }
+    if (w->subject != NULL)
+        return; /* referrers are counted in the summary; --json lists them */
     cli_progress_done();
-    printf("%s %s %s\n", changed ? "pushed   " : "unchanged", target, digest);
+    if (w->result == FERRY_PUSH_MOVED)
+        printf("moved     %s %s (was %s)\n", w->target, w->digest, w->previous);
+    else
+        printf("%s %s %s\n", w->result == FERRY_PUSH_PUSHED ? "pushed   " : "unchanged", w->target,
+               w->digest);
 }
 
 int
@@ -37,6 +72,7 @@ cmd_push(int argc, char **argv)
         {"to", required_argument, NULL, CLI_OPT_TO},
         {"jobs", required_argument, NULL, 'j'},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+        {"json", no_argument, NULL, CLI_OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -49,7 +85,8 @@ cmd_push(int argc, char **argv)
     struct ferry_push_report rep;
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
-    bool progress = false;
+    bool progress = false, json = false;
+    json_t *out = NULL;
     char sz[32];
     int c, r;
 
@@ -67,6 +104,9 @@ cmd_push(int argc, char **argv)
         switch (c) {
         case CLI_OPT_TO:
             po.to = optarg;
+            break;
+        case CLI_OPT_JSON:
+            json = true;
             break;
         case 'j':
             if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
@@ -107,12 +147,43 @@ cmd_push(int argc, char **argv)
     cli_info("verified %s: signed by key %s", argv[optind], ferry_verified_key_id(v));
     po.reg = cr.o;
     cli_pushing = true;
-    r = ferry_import_push(argv[optind], v, &po, pushed, NULL, &rep, &err);
+    if (json && (out = json_pack("{s:s, s:s, s:[], s:[]}", "bundle", argv[optind], "keyId",
+                                 ferry_verified_key_id(v), "images", "referrers")) == NULL) {
+        ferry_verified_free(v);
+        cli_reg_clear(&cr);
+        cli_error("out of memory");
+        return FERRY_EXIT_ERROR;
+    }
+    r = ferry_import_push(argv[optind], v, &po, pushed, out, &rep, &err);
     ferry_verified_free(v);
     cli_reg_clear(&cr);
-    if (r < 0)
+    if (r < 0) {
+        json_decref(out);
         return cli_fail(err);
+    }
     cli_progress_done();
+    if (out != NULL) {
+        char *text;
+        json_object_set_new(
+            out, "report",
+            json_pack(
+                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blobsUploaded",
+                (json_int_t)rep.blobs_uploaded, "bytesUploaded", (json_int_t)rep.bytes_uploaded,
+                "blobsMounted", (json_int_t)rep.blobs_mounted, "blobsPresent",
+                (json_int_t)rep.blobs_present, "manifestsPushed", (json_int_t)rep.manifests_pushed,
+                "manifestsPresent", (json_int_t)rep.manifests_present, "tagsSet",
+                (json_int_t)rep.tags_set, "tagsUnchanged", (json_int_t)rep.tags_unchanged,
+                "fallbackTagsWritten", (json_int_t)rep.fallback_set, "fallbackTagsComplete",
+                (json_int_t)rep.fallback_unchanged, "referrersApi", (json_int_t)rep.referrers_api));
+        text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(out);
+        if (text == NULL) {
+            cli_error("out of memory");
+            return FERRY_EXIT_ERROR;
+        }
+        puts(text);
+        free(text);
+    }
     cli_info("blobs: %zu uploaded (%s), %zu mounted, %zu already present; manifests: %zu pushed, "
              "%zu already present; tags: %zu set, %zu unchanged",
              rep.blobs_uploaded, cli_size(sz, sizeof sz, rep.bytes_uploaded), rep.blobs_mounted,

@@ -1,6 +1,9 @@
 /* ferry-import verify -p PUB BUNDLE */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "import_cmds.h"
@@ -13,22 +16,51 @@ static const char usage[] =
     "listed and present once, every size and digest, every manifest well formed\n"
     "and referencing only content of the bundle.\n"
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n"
+    "  --json              the result as JSON on stdout (also when verification fails)\n"
     "  --progress          show progress even when stderr is not a terminal\n"
     "  -q, --quiet         only errors\n";
+
+/* The result as JSON: ok with what was checked, or the error and exit code. */
+static void
+print_json(const char *path, const struct ferry_verified *v, const struct ferry_error *e)
+{
+    json_t *o;
+    char *text;
+
+    if (v != NULL) {
+        const struct ferry_statement *st = ferry_verified_statement(v);
+        o = json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:b}", "bundle", path, "ok", 1, "keyId",
+                      ferry_verified_key_id(v), "images", (json_int_t)st->nimages, "members",
+                      (json_int_t)st->nmembers, "bytes", (json_int_t)ferry_verified_bytes(v),
+                      "detachedSignature", ferry_verified_detached(v));
+    } else {
+        o = json_pack("{s:s, s:b, s:i, s:s}", "bundle", path, "ok", 0, "exitCode", cli_exit_code(e),
+                      "error", e && e->msg ? e->msg : "");
+    }
+    text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (text != NULL)
+        puts(text);
+    free(text);
+}
 
 int
 cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"pubkey", required_argument, NULL, 'p'}, {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
-        {"quiet", no_argument, NULL, 'q'},        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"pubkey", required_argument, NULL, 'p'},
+        {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
+        {"json", no_argument, NULL, CLI_OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct keyset ks = {0};
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
     const struct ferry_statement *st;
-    bool progress = false;
+    bool progress = false, json = false;
     char sz[32], n1[48], n2[48];
     int c, r;
 
@@ -40,6 +72,9 @@ cmd_verify(int argc, char **argv)
             return -r;
         }
         switch (c) {
+        case CLI_OPT_JSON:
+            json = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);
@@ -61,15 +96,21 @@ cmd_verify(int argc, char **argv)
     cli_verifying = true;
     r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
     keyset_free(&ks);
-    if (r < 0)
+    if (r < 0) {
+        if (json)
+            print_json(argv[optind], NULL, err);
         return cli_fail(err);
+    }
     cli_progress_done();
     st = ferry_verified_statement(v);
-    printf("%s: ok: signed by key %s, %s, %s, %s verified%s\n", argv[optind],
-           ferry_verified_key_id(v), cli_count(n1, sizeof n1, st->nimages, "image"),
-           cli_count(n2, sizeof n2, st->nmembers, "member"),
-           cli_size(sz, sizeof sz, ferry_verified_bytes(v)),
-           ferry_verified_detached(v) ? ", detached signature ok" : "");
+    if (json)
+        print_json(argv[optind], v, NULL);
+    else
+        printf("%s: ok: signed by key %s, %s, %s, %s verified%s\n", argv[optind],
+               ferry_verified_key_id(v), cli_count(n1, sizeof n1, st->nimages, "image"),
+               cli_count(n2, sizeof n2, st->nmembers, "member"),
+               cli_size(sz, sizeof sz, ferry_verified_bytes(v)),
+               ferry_verified_detached(v) ? ", detached signature ok" : "");
     ferry_verified_free(v);
     return 0;
 }

@@ -51,8 +51,24 @@ struct ferry_push_report {
     uint64_t bytes_uploaded;
 };
 
-/* Callback per pushed image: target reference ("host/prefix/repo:tag") and digest. */
-typedef void (*ferry_pushed_fn)(const char *target, const char *digest, bool changed, void *ud);
+/* What push did with one image or referrer. */
+enum ferry_push_result {
+    FERRY_PUSH_PUSHED = 1, /* written (a new tag, or a manifest the registry lacked) */
+    FERRY_PUSH_UNCHANGED,  /* already there as the bundle has it */
+    FERRY_PUSH_MOVED,      /* the tag pointed at another digest (previous) before */
+};
+struct ferry_pushed {
+    const char *source;   /* images: the source reference; referrers: the repository read from */
+    const char *target;   /* "host/prefix/repo:tag", or "host/prefix/repo@digest" */
+    const char *digest;   /* what the target holds now */
+    const char *previous; /* FERRY_PUSH_MOVED: the digest the tag had; else NULL */
+    enum ferry_push_result result;
+    const char *subject;       /* referrers: the digest they refer to; images: NULL */
+    const char *artifact_type; /* referrers: their artifact type, or NULL */
+};
+/* Called per image once its tag is set (in the bundle's order), then per
+ * referrer, from the calling thread. */
+typedef void (*ferry_pushed_fn)(const struct ferry_pushed *what, void *ud);
 
 /* Push a verified bundle: blobs (HEAD first; mounted across repositories when
  * one already has it; uploaded from the bundle otherwise, re-hashed as they

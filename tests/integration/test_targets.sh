@@ -49,6 +49,25 @@ assert im['target'] == '$REG_DST/mirror/dhi-app0:1.0', im" || fail "list --json:
 [ "$(digest_of "$REG_DST" mirror/dhi-app0:1.0)" = "$subject" ] || fail "target does not hold the image"
 [ "$(nrefs "$REG_DST" "mirror/dhi-app0@$subject")" = 2 ] || fail "referrers not with their subject: $(cat nrefs.out)"
 
+# push --json: per image and referrer, what it did; a second push changes nothing
+"$FI" push -q -p k.pub --plain-http --json b.tar.zst > again.json || fail "push --json"
+$PY - "$REG_DST" "$subject" <<'PYEOF' || fail "push --json: $(cat again.json)"
+import json, sys
+dst, subject = sys.argv[1:]
+d = json.load(open("again.json"))
+assert [(i["target"], i["digest"], i["result"]) for i in d["images"]] == \
+    [(dst + "/mirror/dhi-app0:1.0", subject, "unchanged")], d["images"]
+assert len(d["referrers"]) == 2 and all(r["result"] == "unchanged" and r["subject"] == subject
+                                        for r in d["referrers"]), d["referrers"]
+assert d["report"]["tagsUnchanged"] == 1 and d["report"]["tagsSet"] == 0, d["report"]
+PYEOF
+# another image to the same target tag: the tag moves, and push says from where
+"$FX" -q -k k.key -o moved.tar.zst --plain-http --no-referrers \
+  "$REG_SRC/corpus/app0:1.1=$REG_DST/mirror/dhi-app0:1.0" || fail "export for a move"
+"$FI" push -p k.pub --plain-http moved.tar.zst > moved.out 2>/dev/null || fail "push a moved tag"
+grep -q "^moved     $REG_DST/mirror/dhi-app0:1.0 sha256:[0-9a-f]* (was $subject)\$" moved.out \
+  || fail "a moved tag is not reported as moved: $(cat moved.out)"
+
 # 3. --to HOST/PREFIX with a target under that prefix: not prefixed twice
 "$FI" push -q -p k.pub --to "$REG_DST2/mirror" --plain-http b.tar.zst || fail "push --to"
 catalog "$REG_DST2" | grep -q '"mirror/dhi-app0"' || fail "--to: $(catalog "$REG_DST2")"
@@ -71,6 +90,24 @@ catalog "$REG_DST2" | grep -q 'mirror/mirror' && fail "referrers prefixed twice:
   > /dev/null 2> apart.err || fail "plan apart"
 grep -q "referrers land in $REG_DST/security/sigs, apart from the image" apart.err \
   || fail "no warning: $(cat apart.err)"
+
+# --json on export and verify (also when verification fails)
+"$FX" -k k.key -o j.tar.zst --plain-http --no-referrers --json "$REG_SRC/corpus/app0:1.0" > exp.json \
+  || fail "export --json"
+"$FI" verify -p k.pub --json j.tar.zst > ver.json || fail "verify --json"
+head -c 100 j.tar.zst > cut.tar.zst
+rc=0
+"$FI" verify -p k.pub --json cut.tar.zst > bad.json 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "verify --json of a cut bundle: exit $rc"
+$PY <<'PYEOF' || fail "export/verify --json: $(cat exp.json ver.json bad.json)"
+import json, os
+e = json.load(open("exp.json"))
+assert e["bundle"] == "j.tar.zst" and e["images"] == 1 and e["bundleBytes"] == os.path.getsize("j.tar.zst"), e
+v = json.load(open("ver.json"))
+assert v["ok"] is True and v["images"] == 1 and v["detachedSignature"] is True, v
+b = json.load(open("bad.json"))
+assert b["ok"] is False and b["exitCode"] == 1 and "cut.tar.zst" in b["error"], b
+PYEOF
 
 # 6. a target tag of its own
 "$FX" plan --plain-http --no-referrers "$REG_SRC/corpus/app0:1.0=$REG_DST/mirror/x:stable" > tag.out \
