@@ -22,6 +22,7 @@ int cli_verbosity = 1;
 
 static bool progress_on;
 static bool progress_drawn;
+static bool progress_tty; /* stderr is a terminal: redraw one line */
 static struct timespec progress_last;
 /* Messages and progress come from push and download threads too. */
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -114,26 +115,81 @@ cli_size(char *buf, size_t n, unsigned long long bytes)
     return buf;
 }
 
-/* At most 6 redraws a second, constant width (zstd: REFRESH_RATE). */
+/* The phase being shown, for its rate: bytes and time since it began. */
+static struct {
+    char name[16];
+    struct timespec start;
+    uint64_t start_done;
+} progress_phase;
+
+static double
+seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* "12 s", "3 min 20 s", "1 h 05 min", or "?" */
+static const char *
+eta_text(char *buf, size_t n, double s)
+{
+    if (s < 0 || s > 86400.0 * 7)
+        snprintf(buf, n, "?");
+    else if (s < 60)
+        snprintf(buf, n, "%.0f s", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%d min %02d s", (int)s / 60, (int)s % 60);
+    else
+        snprintf(buf, n, "%d h %02d min", (int)s / 3600, ((int)s % 3600) / 60);
+    return buf;
+}
+
+/* Overall bytes, percent, rate and time left of the phase, and what is being
+ * worked on. On a terminal: one line redrawn at most 6 times a second,
+ * constant width (zstd: REFRESH_RATE). In a pipe (--progress): a plain line
+ * every 2 seconds and at the end, no terminal escapes. */
 static void
 progress_handler(const char *phase, const char *object, uint64_t done, uint64_t total, void *ud)
 {
     struct timespec now;
-    char a[32], b[32];
+    char a[32], b[32], rate[32], eta[32], obj[48];
+    double secs, bps = 0;
     long ms;
 
     (void)ud;
-    if (!progress_on)
+    /* per-blob download counts would fight the export's overall line */
+    if (!progress_on || strcmp(phase, "download") == 0)
         return;
     pthread_mutex_lock(&out_mu);
     clock_gettime(CLOCK_MONOTONIC, &now);
+    if (strcmp(progress_phase.name, phase) != 0) {
+        snprintf(progress_phase.name, sizeof progress_phase.name, "%s", phase);
+        progress_phase.start = now;
+        progress_phase.start_done = done;
+    }
     ms = (now.tv_sec - progress_last.tv_sec) * 1000 +
          (now.tv_nsec - progress_last.tv_nsec) / 1000000;
-    if (ms >= 166 || done == total) {
+    if (ms >= (progress_tty ? 166 : 2000) || done == total) {
         progress_last = now;
-        fprintf(stderr, "\r\033[K%s: %-7s %10s / %-10s %.40s", cli_prog, phase,
-                cli_size(a, sizeof a, done), cli_size(b, sizeof b, total), object ? object : "");
-        progress_drawn = true;
+        secs = seconds_between(&progress_phase.start, &now);
+        if (secs >= 0.5 && done > progress_phase.start_done)
+            bps = (double)(done - progress_phase.start_done) / secs;
+        snprintf(rate, sizeof rate, "%s/s",
+                 bps > 0 ? cli_size(a, sizeof a, (unsigned long long)bps) : "-");
+        eta_text(eta, sizeof eta,
+                 bps > 0 && total > done ? (double)(total - done) / bps
+                 : total == done         ? 0
+                                         : -1);
+        ferry_quote(obj, sizeof obj, object ? object : "", object ? strlen(object) : 0);
+        if (progress_tty) {
+            fprintf(stderr, "\r\033[K%s: %-7s %10s / %-10s %3d%%  %11s  ETA %-10s %.24s", cli_prog,
+                    phase, cli_size(a, sizeof a, done), cli_size(b, sizeof b, total),
+                    total ? (int)(done * 100 / total) : 100, rate, eta, obj);
+            progress_drawn = true;
+        } else {
+            fprintf(stderr, "%s: %s %s / %s (%d%%), %s, ETA %s, %s\n", cli_prog, phase,
+                    cli_size(a, sizeof a, done), cli_size(b, sizeof b, total),
+                    total ? (int)(done * 100 / total) : 100, rate, eta, obj);
+        }
     }
     pthread_mutex_unlock(&out_mu);
 }
@@ -142,7 +198,8 @@ void
 cli_setup(bool force_progress)
 {
     ferry_log_set_handler(log_handler, NULL);
-    progress_on = cli_verbosity >= 1 && (force_progress || isatty(STDERR_FILENO));
+    progress_tty = isatty(STDERR_FILENO);
+    progress_on = cli_verbosity >= 1 && (force_progress || progress_tty);
     ferry_progress_set_handler(progress_handler, NULL);
     if (sodium_init() < 0) {
         cli_error("cannot initialise libsodium");

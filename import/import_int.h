@@ -14,7 +14,8 @@ struct ferry_verified {
     struct ferry_bundle_index *index; /* the file verified and its seek table */
     char key_id[17];
     uint64_t bytes;
-    bool detached; /* BUNDLE.minisig was present and verified */
+    uint64_t total; /* what the statement lists: progress shows bytes of it */
+    bool detached;  /* BUNDLE.minisig was present and verified */
 };
 
 /* Frame offset of a member, recorded by the verification pass. */

@@ -274,7 +274,7 @@ check_member(struct ferry_verified *v, struct ferry_bundle_reader *rd, const cha
             ferry_error_wrap(err, "member %s", name);
             goto out;
         }
-        ferry_progress("verify", name, total, size);
+        ferry_progress("verify", name, v->bytes + total, v->total);
     }
     if (total != size) {
         r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "member %s: read %llu of %llu bytes", name,
@@ -376,6 +376,7 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
+        v->total += (uint64_t)m->size; /* signed sizes; each under 2^63, members capped */
         if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) != 0 &&
             strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) != 0 &&
             (r = ferry_layout_add_blob(v->layout, m->digest, m->size, err)) < 0)

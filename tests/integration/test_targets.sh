@@ -109,6 +109,11 @@ b = json.load(open("bad.json"))
 assert b["ok"] is False and b["exitCode"] == 1 and "cut.tar.zst" in b["error"], b
 PYEOF
 
+# --progress in a pipe: plain lines with overall bytes, percent, rate and ETA, no escapes
+"$FI" verify --progress -p k.pub j.tar.zst > /dev/null 2> prog.err || fail "verify --progress"
+grep -Eq "^ferry-import: verify .+ / .+ \(100%\), .+/s, ETA .+, " prog.err || fail "progress line: $(cat prog.err)"
+grep -q $'\033\|\r' prog.err && fail "terminal escapes in piped progress: $(cat -v prog.err)"
+
 # 6. a target tag of its own
 "$FX" plan --plain-http --no-referrers "$REG_SRC/corpus/app0:1.0=$REG_DST/mirror/x:stable" > tag.out \
   || fail "plan with a target tag"
