@@ -7,6 +7,7 @@ pkgs=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libcurl4-openssl-dev libarchive-dev libjansson-dev libsodium-dev libzstd-dev libssl-dev
   libyaml-dev libpcre2-dev libcmocka-dev
+  dpkg-dev groff-base  # cpack -G DEB (dpkg-shlibdeps); man page checks
   docker-registry apache2-utils openssl skopeo umoci minisign zstd python3 time ca-certificates faketime
 )
 missing=()

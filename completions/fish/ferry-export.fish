@@ -1,0 +1,52 @@
+# fish completion for ferry-export; installed as
+# share/fish/vendor_completions.d/ferry-export.fish. The options are those of
+# 'ferry-export [plan|keygen] --help'
+# (tests/lint/test_completions.sh checks that they stay in step).
+
+set -l cmds plan keygen help version
+
+# Options of the export itself: before any subcommand.
+set -l export "not __fish_seen_subcommand_from $cmds"
+# Selection and registry options: the export and plan.
+set -l sel "not __fish_seen_subcommand_from keygen help version"
+set -l keygen "__fish_seen_subcommand_from keygen"
+set -l plan "__fish_seen_subcommand_from plan"
+
+complete -c ferry-export -f
+complete -c ferry-export -n "__fish_use_subcommand" -a plan -d 'Show what an export would carry'
+complete -c ferry-export -n "__fish_use_subcommand" -a keygen -d 'Create a minisign-compatible key pair'
+complete -c ferry-export -n "__fish_use_subcommand" -a help -d 'Print the usage'
+complete -c ferry-export -n "__fish_use_subcommand" -a version -d 'Print the versions of ferry and its libraries'
+
+complete -c ferry-export -n $export -s k -l key -r -F -d 'Minisign secret key that signs the bundle'
+complete -c ferry-export -n $export -s o -l output -r -F -d 'Bundle to write'
+complete -c ferry-export -n $export -l key-password-file -r -F -d "Read the secret key's password from FILE"
+complete -c ferry-export -n $export -l level -x -a '(seq 1 19)' -d 'Zstd level (default 3)'
+complete -c ferry-export -n $export -l threads -x -d 'Zstd worker threads (default 0)'
+complete -c ferry-export -n $export -l progress -d 'Show progress even when stderr is not a terminal'
+complete -c ferry-export -n $export -l version -d 'Print the versions of ferry and its libraries'
+
+complete -c ferry-export -n $plan -l json -d 'Machine-readable output on stdout'
+
+complete -c ferry-export -n $sel -s c -l config -r -k -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)' -d 'Regsync-style sync config selecting what to export'
+complete -c ferry-export -n $sel -l platform -x -a 'linux/amd64 linux/arm64 linux/arm64/v8 linux/arm/v7 linux/arm/v6 linux/386 linux/ppc64le linux/s390x linux/riscv64 windows/amd64' -d 'Keep only this platform of an index'
+complete -c ferry-export -n $sel -l no-referrers -d 'Do not export referrers'
+complete -c ferry-export -n $sel -l referrers-artifact-type -x -d 'Keep only referrers of this artifactType'
+complete -c ferry-export -n $sel -l referrers-src -x -d 'Read referrers from this repository (HOST/REPO)'
+complete -c ferry-export -n $sel -l referrers-tgt -x -d 'Record this repository as their import target'
+complete -c ferry-export -n $sel -l plain-http -d 'Talk http:// (loopback or lab registries only)'
+complete -c ferry-export -n $sel -l ca-file -r -F -d 'Trust the CA certificates in FILE as well'
+complete -c ferry-export -n $sel -l insecure-tls -d 'Do not verify TLS certificates'
+complete -c ferry-export -n $sel -l username -x -d 'Log in as USER'
+complete -c ferry-export -n $sel -l password-stdin -d 'Read the registry password from stdin'
+complete -c ferry-export -n $sel -l authfile -r -F -d 'Docker/containers auth file'
+complete -c ferry-export -n $sel -s q -l quiet -d 'Only errors'
+complete -c ferry-export -n $sel -s v -l verbose -d 'More detail (twice for debug)'
+
+complete -c ferry-export -n $keygen -s p -l pubkey -r -F -d 'Public key file to write'
+complete -c ferry-export -n $keygen -s s -l seckey -r -F -d 'Secret key file to write (mode 0600)'
+complete -c ferry-export -n $keygen -s W -l no-password -d 'Do not encrypt the secret key'
+complete -c ferry-export -n $keygen -s f -l force -d 'Overwrite existing files'
+complete -c ferry-export -n $keygen -l password-file -r -F -d 'Read the password from FILE'
+
+complete -c ferry-export -n "not __fish_seen_subcommand_from help version" -s h -l help -d 'Print the usage'
