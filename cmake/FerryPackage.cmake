@@ -4,7 +4,8 @@
 # so they name the library packages of the system that built it.
 set(FERRY_PACKAGE_MAINTAINER "ferry maintainers <maintainers@users.noreply.r-seed-83e10066.example>"
     CACHE STRING "Maintainer field of the Debian package")
-set(FERRY_HOMEPAGE "https://ferry.example/" CACHE STRING "Homepage field of the Debian package")
+# No Homepage field unless one is given: the project has no public page yet.
+set(FERRY_HOMEPAGE "" CACHE STRING "Homepage field of the Debian package (none when empty)")
 
 set(CPACK_PACKAGE_NAME ferry)
 set(CPACK_PACKAGE_VENDOR "The ferry authors")
@@ -18,7 +19,9 @@ string(CONCAT CPACK_PACKAGE_DESCRIPTION
   "ferry-import, on the disconnected host, verifies the minisign signature\n"
   "and every digest, then pushes the images and their referrers into a\n"
   "registry.")
-set(CPACK_PACKAGE_HOMEPAGE_URL "${FERRY_HOMEPAGE}")
+if(FERRY_HOMEPAGE)
+  set(CPACK_PACKAGE_HOMEPAGE_URL "${FERRY_HOMEPAGE}")
+endif()
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_RESOURCE_FILE_README ${PROJECT_SOURCE_DIR}/README.md)
 set(CPACK_GENERATOR DEB)
@@ -28,7 +31,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${FERRY_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${FERRY_HOMEPAGE}")
+if(FERRY_HOMEPAGE)
+  set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${FERRY_HOMEPAGE}")
+endif()
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # minisign checks a bundle file with nothing else; zstd and tar open it.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "minisign, zstd")

@@ -23,7 +23,7 @@ deb=$b/ferry_${ver}_$(dpkg --print-architecture).deb
 [ -f "$deb" ] || fail "no $(basename "$deb"): $(ls "$b"/*.deb 2>/dev/null)"
 
 dpkg-deb -I "$deb" >info || fail "dpkg-deb -I failed"
-for f in "Package: ferry" "Version: $ver" "Section: admin" "Maintainer: " "Homepage: " \
+for f in "Package: ferry" "Version: $ver" "Section: admin" "Maintainer: " \
     "Description: "; do
   grep -q "^ $f" info || fail "control has no '$f': $(cat info)"
 done
