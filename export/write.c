@@ -17,7 +17,7 @@
 
 struct wsink {
     struct ferry_bundle_writer *w;
-    const char *digest;
+    const char *what; /* shown with the progress: the repository the blob is read from */
     uint64_t done, total_done, total;
 };
 
@@ -29,7 +29,7 @@ writer_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
 
     ws->done += len;
     ws->total_done += len;
-    ferry_progress("export", ws->digest, ws->total_done, ws->total);
+    ferry_progress("export", ws->what, ws->total_done, ws->total);
     return r;
 }
 
@@ -128,7 +128,7 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
         if ((r = ferry_bundle_writer_begin(w, path, (uint64_t)ob->size, err)) < 0)
             goto out;
         ws.w = w;
-        ws.digest = ob->digest;
+        ws.what = ob->repo ? ob->repo : ob->digest;
         ws.done = 0;
         if ((r = fetcher_drain(fetch, njobs++, writer_sink, &ws, err)) < 0)
             goto out;
