@@ -624,12 +624,12 @@ struct worker {
 };
 
 static void
-pool_progress(struct pool *pl, uint64_t add, bool draw)
+pool_progress(struct pool *pl, uint64_t add, const char *repo, bool draw)
 {
     uint64_t done = atomic_fetch_add(&pl->done_bytes, add) + add;
 
     if (draw)
-        ferry_progress("push", "blobs", done, pl->total_bytes);
+        ferry_progress("push", repo, done, pl->total_bytes);
 }
 
 /* (Re)open the member in the file verify read, at its frame offset, and
@@ -802,7 +802,8 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
         nd->done[i] = true;
         have = nd->repos[i];
     }
-    pool_progress(pl, (uint64_t)m->size, w->reports_progress);
+    pool_progress(pl, (uint64_t)m->size, nd->nrepos ? nd->repos[0]->name : "blobs",
+                  w->reports_progress);
     return 0;
 }
 
