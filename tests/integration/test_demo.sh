@@ -2,7 +2,7 @@
 # The README's main job, scripts/demo.sh, runs to the end with this build, and
 # leaves nothing running: not when it is done, not when it is interrupted
 # (Ctrl-C, as SIGINT to its process group) or terminated while its registries
-# serve.
+# serve. The same holds for the integration tests' harness.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
@@ -62,4 +62,28 @@ for sig in INT TERM; do
   [ "$(alive "$d")" = 0 ] || fail "after SIG$sig the demo left $(alive "$d") registries running"
   echo "ok: SIG$sig: demo exited $rc and stopped its registries"
 done
-pass "the demo stops everything it starts"
+# 3. the integration tests' own harness (lib.sh): a test interrupted while
+#    its registry serves stops it too
+cat > "$TEST_TMP/harness.sh" <<'SH'
+. "$FERRY_SOURCE_DIR/tests/integration/lib.sh"
+start_registry H anon
+echo "$REG_H_PID" > "$HARNESS_PIDFILE"
+sleep 60
+SH
+for sig in INT TERM; do
+  rm -f "$TEST_TMP/h.pid"
+  set -m
+  HARNESS_PIDFILE=$TEST_TMP/h.pid TMPDIR=$TEST_TMP bash "$TEST_TMP/harness.sh" > "$TEST_TMP/h.log" 2>&1 &
+  pid=$!
+  set +m
+  for _ in $(seq 300); do [ -s "$TEST_TMP/h.pid" ] && break; sleep 0.1; done
+  [ -s "$TEST_TMP/h.pid" ] || fail "the harness did not start its registry: $(cat "$TEST_TMP/h.log")"
+  reg=$(cat "$TEST_TMP/h.pid")
+  kill -0 "$reg" || fail "the harness's registry is not running"
+  kill -"$sig" -- "-$pid"
+  wait "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$reg" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$reg" 2>/dev/null && fail "after SIG$sig a test left its registry running"
+  echo "ok: SIG$sig: a test's harness stopped its registry"
+done
+pass "the demo and the test harness stop everything they start"
