@@ -1,20 +1,27 @@
 # fish completion for ferry-export; installed as
 # share/fish/vendor_completions.d/ferry-export.fish. The options are those of
-# 'ferry-export [plan|keygen] --help'
+# 'ferry-export [plan|keygen|login|logout] --help'
 # (tests/lint/test_completions.sh checks that they stay in step).
 
-set -l cmds plan keygen help version
+set -l cmds plan keygen login logout help version
 
 # Options of the export itself: before any subcommand.
 set -l export "not __fish_seen_subcommand_from $cmds"
-# Selection and registry options: the export and plan.
-set -l sel "not __fish_seen_subcommand_from keygen help version"
+# Selection options and -q, -v: the export and plan.
+set -l sel "not __fish_seen_subcommand_from keygen login logout help version"
+# TLS options: the export, plan and login.
+set -l tls "not __fish_seen_subcommand_from keygen logout help version"
+# The auth file: the export and plan read it, login and logout write it.
+set -l auth "not __fish_seen_subcommand_from keygen help version"
 set -l keygen "__fish_seen_subcommand_from keygen"
 set -l plan "__fish_seen_subcommand_from plan"
+set -l login "__fish_seen_subcommand_from login"
 
 complete -c ferry-export -f
 complete -c ferry-export -n "__fish_use_subcommand" -a plan -d 'Show what an export would carry'
 complete -c ferry-export -n "__fish_use_subcommand" -a keygen -d 'Create a minisign-compatible key pair'
+complete -c ferry-export -n "__fish_use_subcommand" -a login -d 'Check and store credentials for a registry'
+complete -c ferry-export -n "__fish_use_subcommand" -a logout -d 'Remove the credentials stored for a registry'
 complete -c ferry-export -n "__fish_use_subcommand" -a help -d 'Print the usage'
 complete -c ferry-export -n "__fish_use_subcommand" -a version -d 'Print the versions of ferry and its libraries'
 
@@ -26,6 +33,7 @@ complete -c ferry-export -n $export -l threads -x -d 'Zstd worker threads (defau
 complete -c ferry-export -n $export -l progress -d 'Show progress even when stderr is not a terminal'
 complete -c ferry-export -n $export -l version -d 'Print the versions of ferry and its libraries'
 
+complete -c ferry-export -n $export -l json -d 'What was written, as JSON on stdout'
 complete -c ferry-export -n $plan -l json -d 'Machine-readable output on stdout'
 
 complete -c ferry-export -n $sel -s c -l config -r -k -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)' -d 'Regsync-style sync config selecting what to export'
@@ -34,12 +42,13 @@ complete -c ferry-export -n $sel -l no-referrers -d 'Do not export referrers'
 complete -c ferry-export -n $sel -l referrers-artifact-type -x -d 'Keep only referrers of this artifactType'
 complete -c ferry-export -n $sel -l referrers-src -x -d 'Read referrers from this repository (HOST/REPO)'
 complete -c ferry-export -n $sel -l referrers-tgt -x -d 'Record this repository as their import target'
-complete -c ferry-export -n $sel -l plain-http -d 'Talk http:// (loopback or lab registries only)'
-complete -c ferry-export -n $sel -l ca-file -r -F -d 'Trust the CA certificates in FILE as well'
-complete -c ferry-export -n $sel -l insecure-tls -d 'Do not verify TLS certificates'
+complete -c ferry-export -n $tls -l plain-http -d 'Talk http:// (loopback or lab registries only)'
+complete -c ferry-export -n $tls -l ca-file -r -F -d 'Trust the CA certificates in FILE as well'
+complete -c ferry-export -n $tls -l insecure-tls -d 'Do not verify TLS certificates'
 complete -c ferry-export -n $sel -l username -x -d 'Log in as USER'
-complete -c ferry-export -n $sel -l password-stdin -d 'Read the registry password from stdin'
-complete -c ferry-export -n $sel -l authfile -r -F -d 'Docker/containers auth file'
+complete -c ferry-export -n $login -s u -l username -x -d 'The user name'
+complete -c ferry-export -n $tls -l password-stdin -d 'Read the registry password from stdin'
+complete -c ferry-export -n $auth -l authfile -r -F -d 'Docker/containers auth file'
 complete -c ferry-export -n $sel -s q -l quiet -d 'Only errors'
 complete -c ferry-export -n $sel -s v -l verbose -d 'More detail (twice for debug)'
 

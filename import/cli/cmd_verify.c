@@ -18,7 +18,8 @@ static const char usage[] =
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n"
     "  --json              the result as JSON on stdout (also when verification fails)\n"
     "  --progress          show progress even when stderr is not a terminal\n"
-    "  -q, --quiet         only errors\n";
+    "  -q, --quiet         only errors\n"
+    "  -v, --verbose       more detail (twice for debug)\n";
 
 /* The result as JSON: ok with what was checked, or the error and exit code. */
 static void
