@@ -807,6 +807,68 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
     return 0;
 }
 
+/* A manifest PUT refused because the registry does not know something it
+ * references (MANIFEST_BLOB_UNKNOWN, BLOB_UNKNOWN): what this push saw as
+ * present was, for a moment, not linked. It happens when another import
+ * uploads the same blob into the same repository at the same time
+ * (distribution relinks it on commit). Make sure of what vm references
+ * (a HEAD each; upload from the bundle, or PUT a child manifest, what is
+ * missing), then the PUT is tried again. */
+#define PUT_ATTEMPTS 4
+
+static bool
+blob_unknown(const struct ferry_error *e)
+{
+    return e != NULL && e->code == FERRY_E_HTTP && e->http_status == 400 && e->msg != NULL &&
+           strstr(e->msg, "BLOB_UNKNOWN") != NULL;
+}
+
+static int
+ensure_blob(struct pool *pl, struct worker *w, struct trepo *t, const struct ferry_descriptor *d)
+{
+    const struct ferry_stmt_member *m;
+    char *path;
+    int r;
+
+    if ((r = ferry_registry_head_blob(w->reg, t->name, d->digest, NULL, &w->err)) != 0)
+        return r < 0 ? r : 0;
+    if ((path = ferry_layout_blob_path(d->digest)) == NULL)
+        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
+    m = ferry_strmap_get(pl->p->v->members, path);
+    ferry_free(path);
+    if (m == NULL)
+        return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", d->digest);
+    ferry_log(FERRY_LOG_WARN, "%s: blob %s went missing; uploading it again", t->name, d->digest);
+    return upload_one(pl, w, m, t, &w->err);
+}
+
+static int
+ensure_children(struct pool *pl, struct worker *w, struct trepo *t,
+                const struct ferry_layout_manifest *vm)
+{
+    int r = 0;
+
+    if (vm->m->kind == FERRY_KIND_INDEX) {
+        for (size_t i = 0; i < vm->m->nmanifests && r >= 0; i++) {
+            const struct ferry_descriptor *d = &vm->m->manifests[i];
+            struct ferry_layout_manifest *cm =
+                ferry_layout_get_manifest(pl->p->v->layout, d->digest);
+            if (cm == NULL || cm->m == NULL) {
+                r = ensure_blob(pl, w, t, d); /* a plain blob listed in an index */
+                continue;
+            }
+            r = ferry_registry_put_manifest(w->reg, t->name, cm->digest, cm->m->media_type,
+                                            cm->data, cm->len, NULL, &w->err);
+        }
+        return r;
+    }
+    if ((r = ensure_blob(pl, w, t, &vm->m->config)) < 0)
+        return r;
+    for (size_t i = 0; i < vm->m->nlayers && r >= 0; i++)
+        r = ensure_blob(pl, w, t, &vm->m->layers[i]);
+    return r;
+}
+
 /* The manifests of one repository, children before parents. */
 static int
 job_manifests(struct pool *pl, struct worker *w, size_t idx)
@@ -827,8 +889,21 @@ job_manifests(struct pool *pl, struct worker *w, size_t idx)
             w->rep.manifests_present++;
             continue;
         }
-        r = ferry_registry_put_manifest(w->reg, t->name, vm->digest, vm->m->media_type, vm->data,
-                                        vm->len, NULL, &w->err);
+        for (int attempt = 1;; attempt++) {
+            r = ferry_registry_put_manifest(w->reg, t->name, vm->digest, vm->m->media_type,
+                                            vm->data, vm->len, NULL, &w->err);
+            if (r >= 0 || !blob_unknown(w->err) || attempt == PUT_ATTEMPTS)
+                break;
+            ferry_log(FERRY_LOG_WARN, "%s; checking what it references (attempt %d of %d)",
+                      w->err->msg, attempt + 1, PUT_ATTEMPTS);
+            ferry_error_clear(&w->err);
+            {
+                struct timespec ts = {0, 100000000L * attempt};
+                nanosleep(&ts, NULL);
+            }
+            if ((r = ensure_children(pl, w, t, vm)) < 0)
+                break;
+        }
         if (r < 0)
             return ferry_error_wrap(&w->err, "push %s@%s", t->name, vm->digest);
         w->rep.manifests_pushed++;

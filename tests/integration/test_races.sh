@@ -56,6 +56,16 @@ done
 # its read-back put the entry back (else this part tested nothing)
 [ "$lost" -ge 1 ] || fail "no trial overlapped: the read-back was never needed"
 
+# --- a manifest PUT refused for a blob a concurrent upload is relinking ----------
+# (what distribution answered in one CI run): push checks what the manifest
+# references, uploads what is missing, and puts it again
+start_fault_proxy PBU "$REG_DST" --faults 2 --mode blob-unknown --method PUT --match '/manifests/sha256:'
+"$FI" push -p k.pub --to "$PROXY_PBU/bu" --plain-http sig.tar.zst > bu.out 2> bu.err \
+  || fail "push through refused manifest PUTs: $(cat bu.err)"
+grep -q "checking what it references" bu.err || fail "the refusal was not handled: $(cat bu.err)"
+grep -c "fault 400" "$PROXY_PBU_LOG" | grep -q 2 || fail "the proxy did not refuse: $(cat "$PROXY_PBU_LOG")"
+$CHECK "$REG_DST" > bu.json || fail "a tag points at missing content after the repair"
+
 # --- kill -9 at many points, then a rerun ---------------------------------------
 "$FX" -q -k k.key -o all.tar.zst --plain-http "$REG_SRC/corpus/app0:1.0" \
   "$REG_SRC/corpus/app1:2.0" "$REG_SRC/corpus/base:latest" || fail "export for the kill loop"

@@ -10,6 +10,10 @@ and path match, the next N (--faults) get a fault instead:
   --mode 503    503 Service Unavailable, no Retry-After
   --mode reset  the request (and its body) is read, then the connection is
                 closed without an answer
+  --mode blob-unknown
+                400 MANIFEST_BLOB_UNKNOWN, as distribution answers a manifest
+                PUT while another client's upload of a blob it references is
+                being linked (concurrent imports)
   --mode cut    the upstream answer is forwarded, but the connection is reset
                 after half of its body (tests resuming downloads with Range);
                 an answer without a body is cut in its headers
@@ -118,13 +122,19 @@ def make_handler(args):
                 self.note("fault reset")
                 self.reset()
                 return
-            status = int(kind)
-            body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected fault"}]}' \
-                if status == 429 else b"injected fault\n"
+            if kind == "blob-unknown":
+                status = 400
+                body = (b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to '
+                        b'registry","detail":"injected fault"}]}')
+            else:
+                status = int(kind)
+                body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected fault"}]}' \
+                    if status == 429 else b"injected fault\n"
             self.send_response(status)
             if status == 429:
                 self.send_header("Retry-After", retry_after)
-            self.send_header("Content-Type", "application/json" if status == 429 else "text/plain")
+            self.send_header("Content-Type",
+                             "application/json" if status in (400, 429) else "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
             self.end_headers()
@@ -204,7 +214,7 @@ def main():
     ap.add_argument("--rate", type=float, default=0.0,
                     help="random mode: the probability of a fault for each matching request")
     ap.add_argument("--seed", default="0", help="random mode: seed of the fault generator")
-    ap.add_argument("--mode", choices=["429", "503", "reset", "cut"], default="429")
+    ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown"], default="429")
     ap.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
     ap.add_argument("--match", default="", help="regex the request path must match")
     ap.add_argument("--method", default="", help="comma-separated methods that get faults")
