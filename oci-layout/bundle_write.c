@@ -1154,22 +1154,15 @@ write_seek_table(struct ferry_bundle_writer *w, struct ferry_error **err)
 static int
 write_small_file(int fd, const char *path, const char *text, struct ferry_error **err)
 {
-    size_t len = strlen(text), off = 0;
     int r;
 
     if (fchmod(fd, 0644) < 0) {
         r = ferry_error_sys(err, errno, "set mode of %s", path);
         goto out;
     }
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = ferry_error_sys(err, errno, "write %s", path);
-            goto out;
-        }
-        off += (size_t)n;
+    if (ferry_write_all(fd, text, strlen(text)) < 0) {
+        r = ferry_error_sys(err, errno, "write %s", path);
+        goto out;
     }
     if (fsync(fd) < 0) {
         r = ferry_error_sys(err, errno, "fsync %s", path);

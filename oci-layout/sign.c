@@ -733,22 +733,6 @@ ferry_seckey_id(const struct ferry_seckey *sk, char *buf, size_t buflen)
 
 /* ---- key generation ----------------------------------------------------------- */
 
-static int
-write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Create path with mode, exclusively unless replace, and write data to disk.
  * A file this call created is removed again if writing it fails. */
 static int
@@ -761,7 +745,7 @@ write_key_file(const char *path, const char *data, size_t len, mode_t mode, bool
     fd = open(path, flags, mode);
     if (fd < 0)
         return ferry_error_sys(err, errno, "create %s %s", what, path);
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+    if (ferry_write_all(fd, data, len) < 0 || fsync(fd) < 0)
         ret = ferry_error_sys(err, errno, "write %s %s", what, path);
     if (close(fd) < 0 && ret == 0)
         ret = ferry_error_sys(err, errno, "close %s %s", what, path);

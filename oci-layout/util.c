@@ -493,6 +493,24 @@ ferry_open_regular(const char *path, const char *what, int *fd, uint64_t *size,
 }
 
 int
+ferry_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int
 ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err)
 {
     char chunk[8192];

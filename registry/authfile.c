@@ -91,7 +91,7 @@ static int
 save(const char *path, json_t *root, struct ferry_error **err)
 {
     char *text = NULL, *tmp = NULL;
-    size_t len, off = 0;
+    size_t len;
     int fd = -1, r;
 
     if ((r = make_parent(path, err)) < 0)
@@ -111,17 +111,7 @@ save(const char *path, json_t *root, struct ferry_error **err)
         r = ferry_error_sys(err, errno, "chmod %s", tmp);
         goto out;
     }
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = ferry_error_sys(err, errno, "write %s", tmp);
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+    if (ferry_write_all(fd, text, len) < 0 || ferry_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
         r = ferry_error_sys(err, errno, "write %s", tmp);
         goto out;
     }

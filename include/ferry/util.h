@@ -62,6 +62,10 @@ FERRY_API int ferry_open_regular(const char *path, const char *what, int *fd, ui
  * 3.0.x ...": the core's libraries as loaded. Static storage. */
 FERRY_API const char *ferry_core_versions(void);
 
+/* Write all of data to fd, again after EINTR and short writes: 0, or -1 with
+ * write(2)'s errno. */
+FERRY_API int ferry_write_all(int fd, const void *data, size_t len);
+
 /* Read a whole regular file into b (cap b->max, FERRY_E_TOO_LARGE past it);
  * anything else is refused as ferry_open_regular does. */
 FERRY_API int ferry_read_file(const char *path, struct ferry_buf *b, struct ferry_error **err);
