@@ -10,13 +10,15 @@
 #
 # Functions:
 #   ferry_free_port                 print a free TCP port on 127.0.0.1
-#   start_registry NAME [anon|htpasswd|token]
+#   start_registry NAME [anon|htpasswd|token|tls]
 #                                   exports REG_<NAME>=127.0.0.1:PORT and
 #                                   REG_<NAME>_{PID,DIR,LOG,MODE}; with auth also
 #                                   REG_<NAME>_USER (ferry) and REG_<NAME>_PASSFILE;
 #                                   token mode also REG_<NAME>_TOKEN_SERVER,
 #                                   REG_<NAME>_TOKEN_LOG, REG_<NAME>_REFRESH_TOKEN_FILE
 #                                   (an OAuth2 refresh token the server accepts);
+#                                   tls mode (anonymous, HTTPS) also REG_<NAME>_CA,
+#                                   its self-signed certificate;
 #                                   the first registry also sets FERRY_TEST_REGISTRY
 #   stop_registry NAME              stop it (and its token server)
 #   start_fault_proxy NAME UPSTREAM [fault_proxy.py options...]
@@ -153,14 +155,26 @@ start_registry() {
   case $mode in
   anon) ;;
   htpasswd) ferry_require htpasswd ;;
-  token) ferry_require openssl ;;
+  token | tls) ferry_require openssl ;;
   *) fail "start_registry: unknown mode $mode" ;;
   esac
   dir=$TEST_TMP/registry-$name
   mkdir -p "$dir/storage"
   port=$(ferry_free_port)
 
-  if [ "$mode" != anon ]; then
+  local tls=""
+  if [ "$mode" = tls ]; then
+    # anonymous, over HTTPS with a self-signed certificate for 127.0.0.1
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls-key.pem" -out "$dir/tls-cert.pem" \
+      -days 2 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+      >"$dir/openssl.out" 2>&1 || fail "openssl req failed: $(cat "$dir/openssl.out")"
+    tls="  tls:
+    certificate: $dir/tls-cert.pem
+    key: $dir/tls-key.pem"
+    printf -v "REG_${v}_CA" '%s' "$dir/tls-cert.pem"
+    export "REG_${v}_CA"
+  fi
+  if [ "$mode" != anon ] && [ "$mode" != tls ]; then
     (umask 077 && _ferry_random >"$dir/password")
     printf -v "REG_${v}_USER" ferry
     printf -v "REG_${v}_PASSFILE" '%s' "$dir/password"
@@ -216,6 +230,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
   secret: $(_ferry_random)
+$tls
 $auth
 EOF
   docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &

@@ -241,4 +241,16 @@ grep -q "answers in plain HTTP, not TLS: add --plain-http" tls.err || fail "no f
 grep -q "retry" tls.err && fail "a TLS mismatch was retried: $(cat tls.err)"
 [ $(( $(date +%s) - start )) -lt 5 ] || fail "the mismatch took $(( $(date +%s) - start )) s"
 
+# the other way round: --plain-http to a registry that speaks HTTPS
+start_registry TLS tls
+rc=0
+"$FX" plan --plain-http "$REG_TLS/corpus/none:1" > /dev/null 2> plain.err || rc=$?
+[ "$rc" = 2 ] && grep -q "the registry speaks HTTPS: drop --plain-http" plain.err \
+  || fail "plain HTTP to HTTPS: exit $rc: $(cat plain.err)"
+# and over TLS with its certificate trusted, the registry answers (no such image)
+rc=0
+"$FX" plan --ca-file "$REG_TLS_CA" "$REG_TLS/corpus/none:1" > /dev/null 2> tls.err || rc=$?
+[ "$rc" = 2 ] && grep -q "not found\|NAME_UNKNOWN\|MANIFEST_UNKNOWN" tls.err \
+  || fail "over TLS with --ca-file: exit $rc: $(cat tls.err)"
+
 pass "sync"
