@@ -104,10 +104,17 @@ cli_cmd_login(int argc, char **argv)
         return cli_usage("login takes exactly one HOST[:PORT]");
     if (user == NULL || user[0] == '\0')
         return cli_usage("login needs -u USER");
+    if (strchr(user, ':') != NULL)
+        return cli_usage("a user name holds no ':' (it is stored as user:password)");
     if ((r = parse_host(argv[optind], &ref)) != 0)
         return r;
     cli_setup(false);
     password = from_stdin ? cli_read_secret_stdin() : cli_prompt_secret("Password: ");
+    if (password != NULL && password[0] == '\0') {
+        cli_secret_free(password);
+        ferry_ref_free(ref);
+        return cli_usage("empty password: nothing to log in with");
+    }
     if (password == NULL) {
         ferry_ref_free(ref);
         cli_error("%s", from_stdin ? "cannot read the password from stdin"

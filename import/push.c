@@ -83,6 +83,7 @@ struct plan {
     struct trepo **repos;
     size_t nrepos;
     struct ferry_strmap *repomap; /* name -> struct trepo */
+    struct ferry_strmap *tagmap;  /* "repo:tag" -> image index + 1 */
     struct ferry_strmap *needs;   /* blob digest -> struct need */
     struct need **needlist;
     size_t nneeds;
@@ -114,6 +115,7 @@ plan_clear(struct plan *p)
     }
     ferry_free(p->repos);
     ferry_strmap_free(p->repomap);
+    ferry_strmap_free(p->tagmap);
     for (i = 0; i < p->nneeds; i++) {
         ferry_free(p->needlist[i]->digest);
         ferry_free(p->needlist[i]->repos);
@@ -295,6 +297,37 @@ out:
     return r;
 }
 
+/* Two images may not land on one repo:tag with different digests (targets
+ * can meet: the prefix rule keeps a target already under --to's prefix
+ * where it is): the later would silently replace the earlier. */
+static int
+one_image_per_tag(struct plan *p, size_t i, struct ferry_error **err)
+{
+    const struct ferry_stmt_image *im = &p->v->st->images[i], *other;
+    char *key;
+    uintptr_t seen;
+    int r = 0;
+
+    if (p->tags[i] == NULL)
+        return 0;
+    if (p->tagmap == NULL && (p->tagmap = ferry_strmap_new()) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if ((key = ferry_asprintf("%s:%s", p->targets[i], p->tags[i])) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    seen = (uintptr_t)ferry_strmap_get(p->tagmap, key);
+    if (seen == 0) {
+        if (ferry_strmap_put(p->tagmap, key, (void *)(uintptr_t)(i + 1)) < 0)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    } else if (strcmp((other = &p->v->st->images[seen - 1])->digest, im->digest) != 0) {
+        r = ferry_error_new(err, FERRY_E_USAGE,
+                            "images %s and %s would both land at %s with different digests: "
+                            "push them with different targets or --to prefixes",
+                            other->source, im->source, key);
+    }
+    ferry_free(key);
+    return r;
+}
+
 /* Target of each image: a recorded target (sync config) with its host
  * replaced by --to's and --to's prefix added; without a recorded target the
  * source repository path under --to. */
@@ -346,6 +379,8 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
         if (r < 0)
             return r;
         p->targets[i] = t->name;
+        if ((r = one_image_per_tag(p, i, err)) < 0)
+            return r;
         if ((r = plan_manifest(p, t, im->digest, 0, err)) < 0)
             return ferry_error_wrap(err, "image %s", im->source);
     }

@@ -213,20 +213,30 @@ ferry_registry_logout_store(const char *auth_file, const char *host, char **path
     if ((r = store_path(auth_file, &path, err)) < 0 || (r = load(path, &root, err)) < 0)
         goto out;
     auths = json_object_get(root, "auths");
-    if (json_is_object(auths) && json_object_get(auths, reg_store_key(host)) != NULL) {
-        /* the entry's secrets are wiped before jansson frees them */
-        json_t *e = json_object_get(auths, reg_store_key(host)), *wrap = json_object();
-        if (wrap == NULL || json_object_set_new(wrap, "auths", json_pack("{s:O}", "x", e)) < 0) {
+    if (json_is_object(auths)) {
+        const char *k;
+        json_t *e, *gone = json_object(), *wrap = json_object();
+        void *it;
+        if (gone == NULL || wrap == NULL || json_object_set(wrap, "auths", gone) < 0) {
+            json_decref(gone);
             json_decref(wrap);
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
+        /* every key the lookup would read for host, not only the one login writes */
+        json_object_foreach_safe(auths, it, k, e)
+        {
+            if (!reg_key_is_for(k, host))
+                continue;
+            json_object_set(gone, k, e); /* kept alive to be wiped */
+            json_object_del(auths, k);
+            removed = 1;
+        }
         reg_wipe_config(wrap);
+        json_decref(gone);
         json_decref(wrap);
-        json_object_del(auths, reg_store_key(host));
-        if ((r = save(path, root, err)) < 0)
+        if (removed && (r = save(path, root, err)) < 0)
             goto out;
-        removed = 1;
     }
     if (path_out != NULL) {
         *path_out = path;

@@ -567,6 +567,18 @@ out:
     return rc;
 }
 
+bool
+reg_key_is_for(const char *key, const char *host)
+{
+    const char *keys[4];
+    size_t n = host_keys(host, keys, 4);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(key, keys[i]) == 0 || legacy_key_matches(key, keys[i]))
+            return true;
+    return false;
+}
+
 const char *
 reg_store_key(const char *host)
 {

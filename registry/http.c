@@ -740,9 +740,10 @@ reg_status_error(const char *what, const struct reg_resp *rs, struct ferry_error
         code = FERRY_E_TOO_LARGE;
     const char *hint = "";
 
-    if (rs->status == 400 && body_has(&rs->errbody, "HTTP request to an HTTPS server"))
+    if (rs->status == 400 && (body_has(&rs->errbody, "HTTP request to an HTTPS server") ||
+                              body_has(&rs->errbody, "plain HTTP request was sent to HTTPS port")))
         hint = " (the registry speaks HTTPS: drop --plain-http, or set tls: enabled)";
-    else if (code == FERRY_E_AUTH)
+    else if (rs->status == 401)
         hint = " (log in with 'login HOST -u USER --password-stdin', or give --authfile FILE, "
                "or --username USER --password-stdin)";
     rc = ferry_error_http(err, code, (int)rs->status, "%s: http %ld%s%s%s", what, rs->status,

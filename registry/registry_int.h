@@ -72,6 +72,9 @@ int reg_creds_lookup(const char *host, const char *auth_file, struct reg_creds *
  * paths[] gets up to two entries, NULL after the last. */
 int reg_auth_files(const char *auth_file, const char **paths, char **docker,
                    struct ferry_error **err);
+/* Is key an auths key the lookup would read for host (its aliases, legacy
+ * "https://HOST/..." forms)? logout removes all of them. */
+bool reg_key_is_for(const char *key, const char *host);
 /* The auths key an entry for host is stored under (Docker Hub's legacy URL). */
 const char *reg_store_key(const char *host);
 /* Wipe every secret-bearing string of a config tree before json_decref. */

@@ -113,7 +113,7 @@ walk_level(struct walk *w, const char *subject, const char *indent, int depth, j
         }
         r = 0;
         w->shown++;
-        recurse = w->tree && depth < FERRY_MAX_REFERRER_DEPTH &&
+        recurse = w->tree && depth + 1 < FERRY_MAX_REFERRER_DEPTH &&
                   (ferry_media_type_is_manifest(d->media_type) ||
                    ferry_media_type_is_index(d->media_type));
         if (w->json) {
@@ -272,6 +272,7 @@ cmd_referrers(int argc, char **argv)
     if (ferry_ref_parse(argv[optind], true, &ref, &err) < 0) {
         char q[256];
         ferry_error_clear(&err);
+        cli_reg_clear(&cr);
         return cli_usage("reference \"%s\" is not valid: give HOST[:PORT]/REPO:TAG or "
                          "HOST[:PORT]/REPO@sha256:HEX",
                          ferry_quote(q, sizeof q, argv[optind], strlen(argv[optind])));
@@ -289,10 +290,13 @@ cmd_referrers(int argc, char **argv)
         goto out;
     }
     /* how a tag or a platform resolved, as regctl manifest head shows it */
-    if (!w.json && (ref->digest == NULL || found_platform != NULL))
+    if (!w.json && (ref->digest == NULL || found_platform != NULL)) {
+        char pq[256]; /* the registry's platform text */
         printf("%s/%s%s%s -> %s%s%s\n", ref->registry, ref->repository, ref->digest ? "@" : ":",
                ref->digest ? ref->digest : ref->tag, digest, found_platform ? " " : "",
-               found_platform ? found_platform : "");
+               found_platform ? ferry_quote(pq, sizeof pq, found_platform, strlen(found_platform))
+                              : "");
+    }
     w.registry = ref->registry;
     if ((r = walk_level(&w, digest, "  ", 0, list, &err)) < 0)
         goto out;

@@ -94,7 +94,16 @@ PYEOF
 # the stored credentials are used by both tools without --username
 REGISTRY_AUTH_FILE=$af "$FX" -q -k "$TEST_TMP/k.key" -o "$TEST_TMP/b4.tar.zst" --plain-http "$ref" \
   || fail "export with credentials from login"
+# an entry under the legacy https://HOST/ form is read by the lookup, so logout removes it too
+/usr/bin/python3 - "$af" "$REG_SRC" <<'PYEOF' || fail "adding a legacy entry"
+import json, sys
+path, host = sys.argv[1:]
+d = json.load(open(path))
+d["auths"]["https://%s/v1/" % host] = d["auths"][host]
+json.dump(d, open(path, "w"))
+PYEOF
 REGISTRY_AUTH_FILE=$af "$FX" logout "$REG_SRC" 2> "$TEST_TMP/logout.err" || fail "logout"
+grep -q "$REG_SRC" "$af" && fail "logout left an entry the lookup reads: $(cat "$af")"
 /usr/bin/python3 -c "import json,sys; d=json.load(open('$af')); sys.exit('$REG_SRC' in d['auths'] or 'other.example' not in d['auths'])" \
   || fail "logout: $(cat "$af")"
 rc=0

@@ -119,6 +119,16 @@ grep -q $'\033\|\r' prog.err && fail "terminal escapes in piped progress: $(cat 
   || fail "plan with a target tag"
 grep -q -- "-> $REG_DST/mirror/x:stable" tag.out || fail "target tag: $(cat tag.out)"
 
+# two images onto one target tag with different digests: refused before anything is pushed
+"$FX" -q -k k.key -o clash.tar.zst --plain-http --no-referrers \
+  "$REG_SRC/corpus/app0:1.0=$REG_DST/mirror/clash:1" "$REG_SRC/corpus/app0:1.1=$REG_DST/mirror/clash:1" \
+  || fail "export of a clash"
+rc=0
+"$FI" push -q -p k.pub --plain-http clash.tar.zst > /dev/null 2> clash.err || rc=$?
+[ "$rc" = 64 ] && grep -q "would both land at mirror/clash:1 with different digests" clash.err \
+  || fail "a tag clash: exit $rc: $(cat clash.err)"
+catalog "$REG_DST" | grep -q "mirror/clash" && fail "a refused push wrote: $(catalog "$REG_DST")"
+
 # 7. a bad target is a usage error naming it
 rc=0
 "$FX" plan "$REG_SRC/corpus/app0:1.0=NOT VALID" > /dev/null 2> bad.err || rc=$?
