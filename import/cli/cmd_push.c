@@ -157,10 +157,23 @@ cmd_push(int argc, char **argv)
     r = ferry_import_push(argv[optind], v, &po, pushed, out, &rep, &err);
     ferry_verified_free(v);
     cli_reg_clear(&cr);
+    if (r < 0 && out != NULL) {
+        /* what was done before the failure: the tags already set are listed */
+        char *text;
+        json_object_set_new(out, "ok", json_false());
+        json_object_set_new(out, "exitCode", json_integer(cli_exit_code(err)));
+        json_object_set_new(out, "error", json_string(err && err->msg ? err->msg : ""));
+        text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text != NULL)
+            puts(text);
+        free(text);
+    }
     if (r < 0) {
         json_decref(out);
         return cli_fail(err);
     }
+    if (out != NULL)
+        json_object_set_new(out, "ok", json_true());
     cli_progress_done();
     if (out != NULL) {
         char *text;

@@ -183,14 +183,31 @@ resolve(struct ferry_registry *reg, const struct ferry_ref *ref, const char *pla
                             ref->registry, ref->repository, want);
         goto out;
     }
-    for (size_t i = 0; i < m->nmanifests; i++)
-        if (ferry_platform_match(m->manifests[i].platform, platform)) {
-            *digest = ferry_strdup(m->manifests[i].digest);
-            *found_platform = ferry_strdup(m->manifests[i].platform);
+    {
+        size_t hit = SIZE_MAX, nhits = 0;
+        for (size_t i = 0; i < m->nmanifests; i++)
+            if (ferry_platform_match(m->manifests[i].platform, platform) &&
+                (hit == SIZE_MAX ||
+                 strcmp(m->manifests[i].platform, m->manifests[hit].platform) != 0)) {
+                nhits++;
+                if (hit == SIZE_MAX)
+                    hit = i;
+            }
+        if (nhits > 1) {
+            r = ferry_error_new(err, FERRY_E_USAGE,
+                                "--platform %s matches several platforms of %s/%s:%s: give the "
+                                "variant too (OS/ARCH/VARIANT)",
+                                platform, ref->registry, ref->repository, want);
+            goto out;
+        }
+        if (hit != SIZE_MAX) {
+            *digest = ferry_strdup(m->manifests[hit].digest);
+            *found_platform = ferry_strdup(m->manifests[hit].platform);
             r = *digest && *found_platform ? 0
                                            : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
+    }
     {
         struct ferry_buf have;
         ferry_buf_init(&have, 4096);
@@ -266,6 +283,14 @@ cmd_referrers(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage("referrers takes exactly one HOST/REPO:TAG or HOST/REPO@DIGEST");
+    if (platform != NULL) {
+        const char *s1 = strchr(platform, '/');
+        const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+        if (s1 == NULL || s1 == platform || s1[1] == '\0' || s1[1] == '/' ||
+            (s2 != NULL && (s2[1] == '\0' || strchr(s2 + 1, '/') != NULL)))
+            return cli_usage("--platform %s: give OS/ARCH or OS/ARCH/VARIANT (linux/amd64)",
+                             platform);
+    }
     cli_setup(false);
     if ((r = cli_reg_finish(&cr)) != 0)
         return r;

@@ -146,6 +146,9 @@ plat=$(skopeo inspect --raw --tls-verify=false "docker://$REG_SRC/corpus/app1:2.
   || fail "referrers --platform"
 grep -q -- "-> $child $plat" plat.out && grep -q "$childvex" plat.out || fail "--platform: $(cat plat.out)"
 rc=0
+"$FI" referrers --plain-http --platform linux "$REG_SRC/corpus/app1:2.0" > /dev/null 2> badplat.err || rc=$?
+[ "$rc" = 64 ] && grep -q "give OS/ARCH or OS/ARCH/VARIANT" badplat.err || fail "--platform linux: exit $rc"
+rc=0
 "$FI" referrers --plain-http --platform plan9/mips "$REG_SRC/corpus/app1:2.0" > /dev/null 2> noplat.err || rc=$?
 [ "$rc" = 2 ] && grep -q "has no platform plan9/mips (it has linux/" noplat.err \
   || fail "unknown platform: exit $rc: $(cat noplat.err)"

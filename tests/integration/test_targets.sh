@@ -128,6 +128,10 @@ rc=0
 [ "$rc" = 64 ] && grep -q "would both land at mirror/clash:1 with different digests" clash.err \
   || fail "a tag clash: exit $rc: $(cat clash.err)"
 catalog "$REG_DST" | grep -q "mirror/clash" && fail "a refused push wrote: $(catalog "$REG_DST")"
+rc=0
+"$FI" push -q -p k.pub --plain-http --json clash.tar.zst > clash.json 2>/dev/null || rc=$?
+$PY -c "import json; d=json.load(open('clash.json')); assert d['ok'] is False and d['exitCode'] == 64 and d['images'] == [] and 'both land' in d['error'], d" \
+  || fail "push --json on failure: exit $rc: $(cat clash.json)"
 
 # 7. a bad target is a usage error naming it
 rc=0
