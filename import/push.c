@@ -1,11 +1,9 @@
 /* ferry import: push a verified bundle into a registry. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ferry/bundle.h"
 #include "ferry/digest.h"
@@ -434,15 +432,6 @@ struct fbgroup {
     bool written;
 };
 
-static long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read g's fallback index, add what is missing, write it if it changed (and
  * `write`). 1 written (or, without `write`, something is missing), 0 nothing
  * was missing, 2 the registry has the referrers API. */
@@ -560,7 +549,7 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
     for (round = 0; r >= 0 && round <= FALLBACK_ROUNDS; round++) {
         long longest = 0, settle;
         for (i = 0, pending = 0; r >= 0 && i < ng; i++) {
-            long t0 = now_ms();
+            long t0 = ferry_monotonic_ms();
             if (!g[i].pending)
                 continue;
             r = fallback_merge(p, reg, host, &g[i], round < FALLBACK_ROUNDS, err);
@@ -583,8 +572,8 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
                 g[i].written = true;
                 pending++;
             }
-            if (now_ms() - t0 > longest)
-                longest = now_ms() - t0;
+            if (ferry_monotonic_ms() - t0 > longest)
+                longest = ferry_monotonic_ms() - t0;
         }
         if (r < 0 || pending == 0 || round == FALLBACK_ROUNDS)
             break;
@@ -595,11 +584,7 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
             settle = FALLBACK_SETTLE_MAX_MS;
         ferry_log(FERRY_LOG_DEBUG, "%zu referrers tags written; reading them again in %ld ms",
                   pending, settle);
-        {
-            struct timespec ts = {settle / 1000, (settle % 1000) * 1000000L};
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-        }
+        ferry_sleep_ms(settle);
     }
     if (r >= 0) {
         for (i = 0; i < ng; i++)
@@ -932,10 +917,7 @@ job_manifests(struct pool *pl, struct worker *w, size_t idx)
             ferry_log(FERRY_LOG_WARN, "%s; checking what it references (attempt %d of %d)",
                       w->err->msg, attempt + 1, PUT_ATTEMPTS);
             ferry_error_clear(&w->err);
-            {
-                struct timespec ts = {0, 100000000L * attempt};
-                nanosleep(&ts, NULL);
-            }
+            ferry_sleep_ms(100L * attempt);
             if ((r = ensure_children(pl, w, t, vm)) < 0)
                 break;
         }

@@ -496,7 +496,7 @@ ferry_registry_put_blob(struct ferry_registry *r, const char *repo, const char *
             reg_upload_cancel(r, u.loc, u.c.what);
             ferry_safefree(u.loc);
         }
-        reg_sleep_ms(delay);
+        ferry_sleep_ms(delay);
         if (put && (u.chunked || u.s.pos == size) && stored_after_all(&u, repo, d.str)) {
             ferry_log(FERRY_LOG_INFO, "%s: stored all the same", u.c.what);
             ferry_error_clear(&e);

@@ -516,15 +516,6 @@ reg_retry_delay_ms(const struct reg_resp *rs, int attempt)
     return ms;
 }
 
-void
-reg_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Can the request be sent again from the start (or resumed)? Rewinds a
  * consumed streamed source. */
 static int
@@ -637,7 +628,7 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
                     ferry_log(FERRY_LOG_WARN, "%s: %s; retry %d of %d in %ld ms", q->what,
                               r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc), attempt + 1,
                               max_retries, ms);
-                    reg_sleep_ms(ms);
+                    ferry_sleep_ms(ms);
                     attempt++;
                     continue;
                 }
@@ -682,7 +673,7 @@ reg_request(struct ferry_registry *r, const struct reg_req *q, struct reg_resp *
             if (ok) {
                 ferry_log(FERRY_LOG_WARN, "%s: http %ld; retry %d of %d in %ld ms", q->what,
                           rs->status, attempt + 1, max_retries, ms);
-                reg_sleep_ms(ms);
+                ferry_sleep_ms(ms);
                 attempt++;
                 continue;
             }

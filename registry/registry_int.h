@@ -195,7 +195,6 @@ int reg_status_error(const char *what, const struct reg_resp *rs, struct ferry_e
 /* Delay before retry number attempt (0-based): Retry-After of rs when present
  * (capped at REG_RETRY_AFTER_CAP_MS), else exponential from REG_BACKOFF_BASE_MS. */
 long reg_retry_delay_ms(const struct reg_resp *rs, int attempt);
-void reg_sleep_ms(long ms);
 /* https://host or http://host for the handle. */
 char *reg_url(const struct ferry_registry *r, const char *fmt, ...) FERRY_PRINTF(2, 3);
 /* reg_url with a va_list (ap is consumed). */

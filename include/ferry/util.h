@@ -62,6 +62,11 @@ FERRY_API int ferry_open_regular(const char *path, const char *what, int *fd, ui
  * 3.0.x ...": the core's libraries as loaded. Static storage. */
 FERRY_API const char *ferry_core_versions(void);
 
+/* Sleep ms milliseconds, again after EINTR. */
+FERRY_API void ferry_sleep_ms(long ms);
+/* Milliseconds of the monotonic clock, for durations. */
+FERRY_API long ferry_monotonic_ms(void);
+
 /* Write all of data to fd, again after EINTR and short writes: 0, or -1 with
  * write(2)'s errno. */
 FERRY_API int ferry_write_all(int fd, const void *data, size_t len);
