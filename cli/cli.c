@@ -514,17 +514,21 @@ cli_parse_int(const char *s, long min, long max, int *out)
 void
 cli_warn_apart(const struct ferry_statement *st)
 {
+    bool *warned = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *warned);
     char q[256], t[256];
 
-    for (size_t i = 0; i < st->nimages; i++)
-        for (size_t j = 0; j < st->nreferrers; j++) {
-            const struct ferry_stmt_referrer *rf = &st->referrers[j];
-            if (rf->image != i || !ferry_stmt_referrer_apart(st, rf))
-                continue;
-            cli_warn("%s: referrers land in %s, apart from the image: a referrers lookup on the "
-                     "image will not show them (omit --referrers-tgt to keep them together)",
-                     ferry_quote(q, sizeof q, st->images[i].source, strlen(st->images[i].source)),
-                     ferry_quote(t, sizeof t, rf->target, strlen(rf->target)));
-            break;
-        }
+    /* one pass over the referrers; each image warned about once */
+    for (size_t j = 0; warned != NULL && j < st->nreferrers; j++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[j];
+        const struct ferry_stmt_image *im;
+        if (rf->image >= st->nimages || warned[rf->image] || !ferry_stmt_referrer_apart(st, rf))
+            continue;
+        warned[rf->image] = true;
+        im = &st->images[rf->image];
+        cli_warn("%s: referrers land in %s, apart from the image: a referrers lookup on the "
+                 "image will not show them (omit --referrers-tgt to keep them together)",
+                 ferry_quote(q, sizeof q, im->source, strlen(im->source)),
+                 ferry_quote(t, sizeof t, rf->target, strlen(rf->target)));
+    }
+    ferry_free(warned);
 }
