@@ -55,6 +55,16 @@ via_name(enum ferry_referrers_via via)
     return via == FERRY_REFERRERS_VIA_API ? "referrers API" : "fallback tag";
 }
 
+/* Is d listed, given the artifact type asked for and whether the registry
+ * applied it already? */
+static bool
+shown(const struct ferry_referrers_query *q, const struct ferry_referrers *rs,
+      const struct ferry_descriptor *d)
+{
+    return q->artifact_type == NULL || rs->filtered ||
+           (d->artifact_type != NULL && strcmp(d->artifact_type, q->artifact_type) == 0);
+}
+
 /* The referrers of subject: printed as a tree under indent, or appended to
  * out (JSON); recursively with --tree, each digest once. */
 static int
@@ -93,8 +103,7 @@ walk_level(struct walk *w, const char *subject, const char *indent, int depth, j
     }
     for (i = 0; i < idx->nmanifests; i++) {
         const struct ferry_descriptor *d = &idx->manifests[i];
-        if (q.artifact_type && !rs.filtered &&
-            (!d->artifact_type || strcmp(d->artifact_type, q.artifact_type) != 0))
+        if (!shown(&q, &rs, d))
             continue;
         if (ferry_strmap_get(w->seen, d->digest) == NULL)
             last = i;
@@ -104,8 +113,7 @@ walk_level(struct walk *w, const char *subject, const char *indent, int depth, j
         char sz[32], at[256], next[256];
         json_t *o = NULL, *kids = NULL;
         bool recurse;
-        if (q.artifact_type && !rs.filtered &&
-            (!d->artifact_type || strcmp(d->artifact_type, q.artifact_type) != 0))
+        if (!shown(&q, &rs, d))
             continue;
         if ((r = ferry_strmap_put(w->seen, d->digest, (void *)1)) <= 0) {
             r = r < 0 ? ferry_error_new(err, FERRY_E_NOMEM, "out of memory") : 0;
