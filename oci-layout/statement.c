@@ -56,6 +56,28 @@ ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r)
 }
 
 void
+ferry_stmt_base_clear(struct ferry_stmt_base *b)
+{
+    ferry_free(b->kind);
+    ferry_free(b->digest);
+    ferry_free(b->key_id);
+    ferry_free(b->created);
+    ferry_free(b->name);
+    ferry_free(b->registry);
+    ferry_free(b->bundle);
+    memset(b, 0, sizeof *b);
+}
+
+void
+ferry_stmt_external_clear(struct ferry_stmt_external *x)
+{
+    ferry_free(x->digest);
+    ferry_free(x->media_type);
+    ferry_free(x->repository);
+    memset(x, 0, sizeof *x);
+}
+
+void
 ferry_statement_free(struct ferry_statement *s)
 {
     size_t i;
@@ -73,6 +95,12 @@ ferry_statement_free(struct ferry_statement *s)
     for (i = 0; i < s->nreferrers; i++)
         ferry_stmt_referrer_clear(&s->referrers[i]);
     ferry_free(s->referrers);
+    for (i = 0; i < s->nbases; i++)
+        ferry_stmt_base_clear(&s->bases[i]);
+    ferry_free(s->bases);
+    for (i = 0; i < s->nexternals; i++)
+        ferry_stmt_external_clear(&s->externals[i]);
+    ferry_free(s->externals);
     ferry_free(s);
 }
 
@@ -329,12 +357,161 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     return 0;
 }
 
+static int
+digest_field(const char *what, const char *key, const char *v, struct ferry_error **err)
+{
+    struct ferry_digest d;
+
+    if (v != NULL && ferry_digest_parse(v, &d, err) < 0) {
+        ferry_error_recode(err, FERRY_E_BUNDLE);
+        return ferry_error_wrap(err, "%s: %s", what, key);
+    }
+    return 0;
+}
+
+static int
+parse_base(json_t *o, size_t idx, struct ferry_stmt_base *b, struct ferry_error **err)
+{
+    static const char *const keys[] = {"kind", "digest",   "keyId",  "created",
+                                       "name", "registry", "bundle", NULL};
+    char what[64];
+    int r;
+
+    snprintf(what, sizeof what, "ferry.json bases[%zu]", idx);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = check_keys(o, keys, what, err)) < 0 ||
+        (r = str_field(o, "kind", true, what, &b->kind, err)) < 0 ||
+        (r = str_field(o, "digest", true, what, &b->digest, err)) < 0 ||
+        (r = str_field(o, "keyId", false, what, &b->key_id, err)) < 0 ||
+        (r = str_field(o, "created", true, what, &b->created, err)) < 0 ||
+        (r = str_field(o, "name", false, what, &b->name, err)) < 0 ||
+        (r = str_field(o, "registry", false, what, &b->registry, err)) < 0 ||
+        (r = str_field(o, "bundle", false, what, &b->bundle, err)) < 0)
+        return r;
+    if (strcmp(b->kind, "bundle") != 0 && strcmp(b->kind, "receipt") != 0) {
+        char q[64];
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: kind \"%s\" is neither bundle nor receipt",
+                               what, ferry_quote(q, sizeof q, b->kind, strlen(b->kind)));
+    }
+    if ((r = digest_field(what, "digest", b->digest, err)) < 0 ||
+        (r = digest_field(what, "bundle", b->bundle, err)) < 0 ||
+        (r = check_text(what, "keyId", b->key_id, err)) < 0 ||
+        (r = check_text(what, "created", b->created, err)) < 0 ||
+        (r = check_text(what, "name", b->name, err)) < 0 ||
+        (r = check_text(what, "registry", b->registry, err)) < 0)
+        return r;
+    return 0;
+}
+
+static int
+parse_external(json_t *o, size_t idx, size_t nbases, struct ferry_stmt_external *x,
+               struct ferry_error **err)
+{
+    static const char *const keys[] = {"digest", "size", "mediaType", "repository", "base", NULL};
+    int64_t base = 0;
+    char what[64];
+    int r;
+
+    snprintf(what, sizeof what, "ferry.json external[%zu]", idx);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = check_keys(o, keys, what, err)) < 0 ||
+        (r = str_field(o, "digest", true, what, &x->digest, err)) < 0 ||
+        (r = int_field(o, "size", what, &x->size, err)) < 0 ||
+        (r = str_field(o, "mediaType", false, what, &x->media_type, err)) < 0 ||
+        (r = str_field(o, "repository", true, what, &x->repository, err)) < 0 ||
+        (r = int_field(o, "base", what, &base, err)) < 0)
+        return r;
+    if ((size_t)base >= nbases)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: base %lld does not exist", what,
+                               (long long)base);
+    x->base = (size_t)base;
+    if ((r = digest_field(what, "digest", x->digest, err)) < 0 ||
+        (r = check_names(what, x->repository, NULL, NULL, err)) < 0 ||
+        (r = check_text(what, "mediaType", x->media_type, err)) < 0)
+        return r;
+    if (ferry_media_type_is_index(x->media_type) || ferry_media_type_is_manifest(x->media_type))
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: %s is a manifest: manifests always travel in the bundle", what,
+                               x->digest);
+    return 0;
+}
+
+/* bases[] and external[] of a delta bundle: each external digest once, and
+ * never also a member of the bundle. */
+static int
+parse_delta(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths,
+            struct ferry_error **err)
+{
+    json_t *bases = json_object_get(root, "bases"), *ext = json_object_get(root, "external");
+    struct ferry_strmap *seen = NULL;
+    size_t i;
+    int r = 0;
+
+    if (bases == NULL && ext == NULL)
+        return 0;
+    if (s->version < FERRY_STATEMENT_VERSION_DELTA)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: bases and external need ferryBundleVersion %d",
+                               FERRY_STATEMENT_VERSION_DELTA);
+    if (!json_is_array(bases) || json_array_size(bases) == 0 ||
+        json_array_size(bases) > FERRY_MAX_MEMBERS)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: a delta bundle needs bases, an array of at most %d",
+                               FERRY_MAX_MEMBERS);
+    if (ext != NULL && (!json_is_array(ext) || json_array_size(ext) > FERRY_MAX_MEMBERS))
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: external is not an array of at most %d",
+                               FERRY_MAX_MEMBERS);
+    if ((s->bases = ferry_calloc(json_array_size(bases), sizeof *s->bases)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+    for (i = 0; i < json_array_size(bases); i++) {
+        s->nbases++;
+        if ((r = parse_base(json_array_get(bases, i), i, &s->bases[i], err)) < 0)
+            return r;
+    }
+    if (ext == NULL || json_array_size(ext) == 0)
+        return 0;
+    if ((s->externals = ferry_calloc(json_array_size(ext), sizeof *s->externals)) == NULL ||
+        (seen = ferry_strmap_new()) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+    for (i = 0; i < json_array_size(ext) && r >= 0; i++) {
+        const struct ferry_stmt_external *x = &s->externals[i];
+        char *path;
+        s->nexternals++;
+        if ((r = parse_external(json_array_get(ext, i), i, s->nbases, &s->externals[i], err)) < 0)
+            break;
+        if ((r = ferry_strmap_put(seen, x->digest, (void *)1)) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            break;
+        }
+        if (r == 0) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json external[%zu]: %s listed twice", i,
+                                x->digest);
+            break;
+        }
+        if ((path = ferry_layout_blob_path(x->digest)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            break;
+        }
+        if (ferry_strmap_get(paths, path) != NULL)
+            r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                "ferry.json external[%zu]: %s is also a member of the bundle", i,
+                                x->digest);
+        ferry_free(path);
+    }
+    ferry_strmap_free(seen);
+    return r < 0 ? r : 0;
+}
+
 int
 ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
                       struct ferry_error **err)
 {
     static const char *const keys[] = {
-        "ferryBundleVersion", "creator", "created", "images", "members", "referrers", NULL};
+        "ferryBundleVersion", "creator", "created",  "images", "members",
+        "referrers",          "bases",   "external", NULL};
     struct ferry_statement *s = NULL;
     struct ferry_strmap *paths = NULL, *refkeys = NULL;
     json_error_t jerr;
@@ -368,14 +545,16 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: missing ferryBundleVersion");
         goto out;
     }
-    if (json_integer_value(v) != FERRY_STATEMENT_VERSION) {
+    if (json_integer_value(v) < FERRY_STATEMENT_VERSION ||
+        json_integer_value(v) > FERRY_STATEMENT_VERSION_DELTA) {
         r = ferry_error_new(
             err, FERRY_E_UNSUPPORTED,
-            "ferry.json: bundle format version %lld is not supported (this ferry reads %d)",
-            (long long)json_integer_value(v), FERRY_STATEMENT_VERSION);
+            "ferry.json: bundle format version %lld is not supported (this ferry reads %d to %d)",
+            (long long)json_integer_value(v), FERRY_STATEMENT_VERSION,
+            FERRY_STATEMENT_VERSION_DELTA);
         goto out;
     }
-    s->version = FERRY_STATEMENT_VERSION;
+    s->version = (int)json_integer_value(v);
     if ((r = str_field(root, "creator", true, "ferry.json", &s->creator, err)) < 0 ||
         (r = str_field(root, "created", true, "ferry.json", &s->created, err)) < 0)
         goto out;
@@ -460,6 +639,13 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
             r = 0;
         }
     }
+    if ((r = parse_delta(root, s, paths, err)) < 0)
+        goto out;
+    if (s->version == FERRY_STATEMENT_VERSION_DELTA && s->nbases == 0) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: version %d without bases",
+                            FERRY_STATEMENT_VERSION_DELTA);
+        goto out;
+    }
     *out = s;
     s = NULL;
 out:
@@ -487,7 +673,10 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
         goto out;
     }
-    json_object_set_new(root, "ferryBundleVersion", json_integer(FERRY_STATEMENT_VERSION));
+    json_object_set_new(root, "ferryBundleVersion",
+                        json_integer(s->nbases > 0 || s->nexternals > 0
+                                         ? FERRY_STATEMENT_VERSION_DELTA
+                                         : FERRY_STATEMENT_VERSION));
     json_object_set_new(root, "creator", json_string(s->creator));
     json_object_set_new(root, "created", json_string(s->created));
     json_object_set_new(root, "images", images);
@@ -542,6 +731,41 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
                 json_object_set_new(o, "target", json_string(rf->target));
             json_object_set_new(o, "image", json_integer((json_int_t)rf->image));
             json_array_append_new(refs, o);
+        }
+    }
+    if (s->nbases > 0) {
+        json_t *bases = json_array();
+        json_object_set_new(root, "bases", bases);
+        for (i = 0; i < s->nbases; i++) {
+            const struct ferry_stmt_base *b = &s->bases[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "kind", json_string(b->kind));
+            json_object_set_new(o, "digest", json_string(b->digest));
+            if (b->key_id)
+                json_object_set_new(o, "keyId", json_string(b->key_id));
+            json_object_set_new(o, "created", json_string(b->created));
+            if (b->name)
+                json_object_set_new(o, "name", json_string(b->name));
+            if (b->registry)
+                json_object_set_new(o, "registry", json_string(b->registry));
+            if (b->bundle)
+                json_object_set_new(o, "bundle", json_string(b->bundle));
+            json_array_append_new(bases, o);
+        }
+    }
+    if (s->nexternals > 0) {
+        json_t *ext = json_array();
+        json_object_set_new(root, "external", ext);
+        for (i = 0; i < s->nexternals; i++) {
+            const struct ferry_stmt_external *x = &s->externals[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "digest", json_string(x->digest));
+            json_object_set_new(o, "size", json_integer(x->size));
+            if (x->media_type)
+                json_object_set_new(o, "mediaType", json_string(x->media_type));
+            json_object_set_new(o, "repository", json_string(x->repository));
+            json_object_set_new(o, "base", json_integer((json_int_t)x->base));
+            json_array_append_new(ext, o);
         }
     }
     if ((r = ferry_json_dump(root, out, len, err)) < 0) {

@@ -348,6 +348,10 @@ ferry_strerror(enum ferry_status code)
         return "cryptographic error";
     case FERRY_E_INTERNAL:
         return "internal error";
+    case FERRY_E_REFUSED:
+        return "refused";
+    case FERRY_E_BASE_MISSING:
+        return "base blobs missing";
     }
     return "unknown error";
 }
@@ -598,4 +602,108 @@ ferry_progress(const char *phase, const char *object, uint64_t done, uint64_t to
 {
     if (progress_fn != NULL)
         progress_fn(phase, object, done, total, progress_ud);
+}
+
+void
+ferry_time_format(int64_t t, char *buf, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (n == 0)
+        return;
+    buf[0] = '\0';
+    if (gmtime_r(&tt, &tm) != NULL)
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool
+digits(const char *p, size_t n, int *out)
+{
+    int v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool
+ferry_time_parse(const char *s, int64_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se, oh = 0, om = 0;
+    int64_t off = 0;
+    const char *p;
+
+    if (s == NULL || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &se))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return false;
+    p = s + 19;
+    if (*p == '.') { /* fractional seconds: dropped */
+        if (p[1] < '0' || p[1] > '9')
+            return false;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' && digits(p + 1, 2, &oh) &&
+               digits(p + 4, 2, &om) && oh <= 23 && om <= 59) {
+        off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    return true;
+}
+
+int
+ferry_write_file_atomic(const char *path, const void *data, size_t len, struct ferry_error **err)
+{
+    char *tmp = ferry_asprintf("%s.ferry-XXXXXX", path);
+    int fd = -1, r = 0;
+
+    if (tmp == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if ((fd = mkstemp(tmp)) < 0) {
+        r = ferry_error_sys(err, errno, "create %s", tmp);
+        ferry_free(tmp);
+        return r;
+    }
+    if (fchmod(fd, 0644) < 0 || ferry_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+        r = ferry_error_sys(err, errno, "write %s", tmp);
+    if (close(fd) < 0 && r == 0)
+        r = ferry_error_sys(err, errno, "close %s", tmp);
+    if (r == 0 && rename(tmp, path) < 0)
+        r = ferry_error_sys(err, errno, "rename %s to %s", tmp, path);
+    if (r < 0)
+        unlink(tmp);
+    ferry_free(tmp);
+    return r;
 }

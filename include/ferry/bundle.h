@@ -133,4 +133,23 @@ FERRY_API int ferry_bundle_index_verify_signature(const struct ferry_bundle_inde
                                                   struct ferry_pubkey *const *keys, size_t nkeys,
                                                   char **trusted_comment, struct ferry_error **err);
 
+/* Who vouches for a bundle: the key that signed its statement, and the
+ * statement's own digest (sha256 of ferry.json), which names the bundle in
+ * receipts, tag records and the bases of delta bundles. */
+struct ferry_bundle_id {
+    char key_id[17];    /* "" when read without keys */
+    char statement[72]; /* "sha256:<hex>" */
+};
+/* Open the bundle at path and read its first two members: ferry.json (the
+ * statement, parsed) and ferry.json.minisig. With keys, the signature must
+ * verify with one of them, and the reader's work from here on is bounded by
+ * what the signed statement lists (ferry_bundle_reader_limit); without keys
+ * (listing only) the statement is read under FERRY_MAX_UNSIGNED_STATEMENT.
+ * *rd (if rd is not NULL) is left at the third member. Errors name path. */
+struct ferry_statement;
+FERRY_API int ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys,
+                                          size_t nkeys, struct ferry_bundle_reader **rd,
+                                          struct ferry_statement **st, struct ferry_bundle_id *id,
+                                          struct ferry_error **err);
+
 #endif

@@ -30,6 +30,8 @@ enum ferry_status {
     FERRY_E_UNSUPPORTED = 15,    /* valid but not supported (algorithm, media type, version) */
     FERRY_E_CRYPTO = 16,         /* key handling, wrong password, libsodium failure */
     FERRY_E_INTERNAL = 17,       /* a bug */
+    FERRY_E_REFUSED = 18,        /* refused by policy: older than a tag's record, or --max-age */
+    FERRY_E_BASE_MISSING = 19,   /* a delta bundle's expected blobs are not in the target */
 };
 
 struct ferry_error {

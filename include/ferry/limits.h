@@ -6,6 +6,7 @@
 #define FERRY_MAX_STATEMENT (16u << 20)         /* ferry.json signed statement */
 #define FERRY_MAX_UNSIGNED_STATEMENT (4u << 20) /* ferry.json listed without -p */
 #define FERRY_MAX_INDEX_JSON (16u << 20)        /* index.json of a bundle layout */
+#define FERRY_MAX_RECEIPT (64u << 20)           /* an import receipt or inventory */
 #define FERRY_MAX_SIGNATURE (16u << 10)         /* a .minisig file */
 #define FERRY_MAX_KEYFILE (4u << 10)            /* a minisign key file */
 #define FERRY_MAX_TOKEN (64u << 10)             /* bearer token response */

@@ -12,6 +12,9 @@
 #define FERRY_STATEMENT_NAME "ferry.json"
 #define FERRY_STATEMENT_SIG_NAME "ferry.json.minisig"
 #define FERRY_STATEMENT_VERSION 1
+/* A delta bundle (bases and external blobs) is version 2: a version-1 reader
+ * refuses it rather than push images whose blobs it cannot find. */
+#define FERRY_STATEMENT_VERSION_DELTA 2
 
 struct ferry_stmt_member {
     char *path; /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
@@ -49,6 +52,27 @@ struct ferry_stmt_referrer {
     size_t image;        /* index into images[] of the image it belongs to */
 };
 
+/* What a delta bundle was made against: an earlier bundle (its statement) or
+ * a receipt of the far side. */
+struct ferry_stmt_base {
+    char *kind;     /* "bundle" or "receipt" */
+    char *digest;   /* sha256 of the bundle's ferry.json, or of the receipt file */
+    char *key_id;   /* the key that signed it (16 hex digits), or NULL: unsigned */
+    char *created;  /* its creation time (RFC 3339) */
+    char *name;     /* the file's name when the export read it, or NULL */
+    char *registry; /* receipts: the registry they describe; else NULL */
+    char *bundle;   /* receipts: the statement digest of the bundle they record, or NULL */
+};
+
+/* A blob a delta bundle leaves out: the target must hold it already. */
+struct ferry_stmt_external {
+    char *digest;
+    int64_t size;
+    char *media_type; /* or NULL */
+    char *repository; /* where the base says the far side holds it (push maps it like a target) */
+    size_t base;      /* index into bases[] */
+};
+
 struct ferry_statement {
     int version;
     char *creator;
@@ -59,6 +83,10 @@ struct ferry_statement {
     size_t nmembers;
     struct ferry_stmt_referrer *referrers; /* parents before their own referrers */
     size_t nreferrers;
+    struct ferry_stmt_base *bases; /* delta bundles (version 2) only */
+    size_t nbases;
+    struct ferry_stmt_external *externals; /* each digest once, never also a member */
+    size_t nexternals;
 };
 
 /* Parse and validate ferry.json: unknown keys, a wrong version, bad digests,
@@ -78,6 +106,8 @@ FERRY_API bool ferry_stmt_referrer_apart(const struct ferry_statement *s,
 /* Free the strings of one image or member entry (not the struct itself). */
 FERRY_API void ferry_stmt_image_clear(struct ferry_stmt_image *im);
 FERRY_API void ferry_stmt_member_clear(struct ferry_stmt_member *m);
+FERRY_API void ferry_stmt_base_clear(struct ferry_stmt_base *b);
+FERRY_API void ferry_stmt_external_clear(struct ferry_stmt_external *x);
 /* Free the strings of one referrer entry (not the struct itself). */
 FERRY_API void ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r);
 /* ---- the layout a statement describes (statement_layout.c) ------------------ */

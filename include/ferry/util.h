@@ -114,6 +114,17 @@ FERRY_API int ferry_strv_push(char ***v, size_t *n, char *s);
 /* Free the n strings of v (each from ferry_malloc) and v itself. NULL is a
  * no-op. */
 FERRY_API void ferry_strv_free(char **v, size_t n);
+/* Replace path with data: a temporary file beside it (mode 0644), written,
+ * fsync'd and renamed over it, so readers see the old file or the new one. */
+FERRY_API int ferry_write_file_atomic(const char *path, const void *data, size_t len,
+                                      struct ferry_error **err);
+
+/* RFC 3339 times as ferry writes them ("2026-12-04T10:00:00Z"). format:
+ * buf of at least 21 bytes. parse: that form, with fractional seconds or a
+ * numeric offset accepted; false if s is none. */
+FERRY_API void ferry_time_format(int64_t t, char *buf, size_t n);
+FERRY_API bool ferry_time_parse(const char *s, int64_t *out);
+
 /* Is the slash-separated path dir itself or below it ("a/b" is under "a",
  * "ab" is not)? */
 FERRY_API bool ferry_path_under(const char *path, const char *dir);

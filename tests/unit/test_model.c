@@ -226,14 +226,91 @@ test_statement_rejects_names(void **state)
 static void
 test_statement_future_version(void **state)
 {
-    static const char v2[] = "{\"ferryBundleVersion\":2}";
+    static const char v3[] = "{\"ferryBundleVersion\":3}";
     struct ferry_statement *s = NULL;
     struct ferry_error *err = NULL;
 
     (void)state;
-    assert_int_equal(ferry_statement_parse(v2, strlen(v2), &s, &err), -FERRY_E_UNSUPPORTED);
-    assert_non_null(strstr(err->msg, "version 2"));
+    assert_int_equal(ferry_statement_parse(v3, strlen(v3), &s, &err), -FERRY_E_UNSUPPORTED);
+    assert_non_null(strstr(err->msg, "version 3"));
     ferry_error_free(err);
+}
+
+/* A delta bundle (version 2): bases and external blobs round-trip; what an
+ * importer could not trust is refused. */
+static void
+test_statement_delta(void **state)
+{
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+#define MEMBERS                                                                                    \
+    "\"members\":[{\"path\":\"blobs/sha256/"                                                       \
+    "3333333333333333333333333333333333333333333333333333333333333333\",\"digest\":\"" D3          \
+    "\",\"size\":2}],\"images\":[]"
+#define BASE                                                                                       \
+    "\"bases\":[{\"kind\":\"receipt\",\"digest\":\"" EMPTY                                         \
+    "\",\"created\":\"2026-12-01T00:00:00Z\","                                                     \
+    "\"keyId\":\"0123456789ABCDEF\",\"name\":\"r1.json\",\"registry\":\"h:5000\",\"bundle\":\"" D2 \
+    "\"}]"
+#define EXT(d, extra) "{\"digest\":\"" d "\",\"size\":7,\"repository\":\"m/a\",\"base\":0" extra "}"
+#define V(n) "{\"ferryBundleVersion\":" #n ",\"creator\":\"x\",\"created\":\"y\","
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {V(1) MEMBERS "," BASE ",\"external\":[" EXT(D2, "") "]}", "need ferryBundleVersion 2"},
+        {V(2) MEMBERS "}", "version 2 without bases"},
+        {V(2) MEMBERS "," BASE ",\"external\":[" EXT(D3, "") "]}", "also a member"},
+        {V(2) MEMBERS "," BASE ",\"external\":[" EXT(D2, "") "," EXT(D2, "") "]}", "listed twice"},
+        {V(2) MEMBERS "," BASE ",\"external\":[" EXT(
+             D2, ",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"") "]}",
+         "manifests always travel"},
+        {V(2) MEMBERS "," BASE ",\"external\":[{\"digest\":\"" D2
+                      "\",\"size\":7,\"repository\":\"m/a\",\"base\":1}]}",
+         "base 1 does not exist"},
+        {V(2) MEMBERS ",\"bases\":[{\"kind\":\"tape\",\"digest\":\"" EMPTY
+                      "\",\"created\":\"z\"}]}",
+         "neither bundle nor receipt"},
+        {V(2) MEMBERS "," BASE ",\"external\":[{\"digest\":\"" D2
+                      "\",\"size\":7,\"repository\":\"M/../a\",\"base\":0}]}",
+         "is not valid"},
+    };
+    static const char good[] = V(2) MEMBERS "," BASE ",\"external\":[" EXT(D2, "") "]}";
+    struct ferry_statement *s = NULL, *s2 = NULL;
+    struct ferry_error *err = NULL;
+    char *text = NULL;
+    size_t len = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(ferry_statement_parse(bad[i].text, strlen(bad[i].text), &s, &err),
+                         -FERRY_E_BUNDLE);
+        assert_null(s);
+        if (strstr(err->msg, bad[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err->msg, bad[i].want);
+        ferry_error_clear(&err);
+    }
+    FERRY_ASSERT_OK(ferry_statement_parse(good, strlen(good), &s, &err), &err);
+    assert_int_equal(s->version, 2);
+    assert_int_equal(s->nbases, 1);
+    assert_string_equal(s->bases[0].bundle, D2);
+    assert_int_equal(s->nexternals, 1);
+    assert_string_equal(s->externals[0].repository, "m/a");
+    FERRY_ASSERT_OK(ferry_statement_serialize(s, &text, &len, &err), &err);
+    assert_non_null(strstr(text, "\"ferryBundleVersion\":2"));
+    FERRY_ASSERT_OK(ferry_statement_parse(text, len, &s2, &err), &err);
+    assert_int_equal(s2->nexternals, 1);
+    assert_string_equal(s2->externals[0].digest, D2);
+    assert_int_equal(s2->externals[0].size, 7);
+    assert_string_equal(s2->bases[0].key_id, "0123456789ABCDEF");
+    ferry_free(text);
+    ferry_statement_free(s);
+    ferry_statement_free(s2);
+#undef D2
+#undef D3
+#undef MEMBERS
+#undef BASE
+#undef EXT
+#undef V
 }
 
 static void
@@ -267,6 +344,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_statement_rejects),
     cmocka_unit_test(test_statement_rejects_names),
     cmocka_unit_test(test_statement_future_version),
+    cmocka_unit_test(test_statement_delta),
     cmocka_unit_test(test_strmap_grows),
 };
 FERRY_UNIT_MAIN(tests)

@@ -1,0 +1,138 @@
+/* ferry: the first two members of a bundle: the signed statement and its
+ * signature, read and checked before anything else (docs/FORMAT.md 2-4). */
+#include <string.h>
+
+#include "ferry/bundle.h"
+#include "ferry/digest.h"
+#include "ferry/limits.h"
+#include "ferry/statement.h"
+#include "ferry/util.h"
+
+/* Name the bundle file in an error unless the message already starts with it. */
+static void
+wrap_path(struct ferry_error **err, const char *path)
+{
+    if (err && *err && strncmp((*err)->msg, path, strlen(path)) != 0)
+        ferry_error_wrap(err, "%s", path);
+}
+
+/* Read the current member whole into b (capped by b->max). */
+static int
+read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *b,
+            struct ferry_error **err)
+{
+    char chunk[16384];
+    int64_t n;
+    int r;
+
+    for (;;) {
+        n = ferry_bundle_reader_read(rd, chunk, sizeof chunk, err);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return 0;
+        if ((r = ferry_buf_append(b, chunk, (size_t)n, err)) < 0)
+            return ferry_error_wrap(err, "bundle member %s", name);
+    }
+}
+
+/* A member over its cap is the bundle's fault (exit 1), not an error of ours. */
+static int
+member_too_large(struct ferry_error **err, int r, enum ferry_status code)
+{
+    if (r == -FERRY_E_TOO_LARGE)
+        return ferry_error_recode(err, code);
+    return r;
+}
+
+int
+ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
+                            struct ferry_bundle_reader **rdout, struct ferry_statement **stout,
+                            struct ferry_bundle_id *id, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_buf st, sig;
+    const char *name;
+    char safe[128];
+    uint64_t size, bound, frames;
+    size_t which = 0;
+    int r;
+
+    ferry_buf_init(&st, nkeys > 0 ? FERRY_MAX_STATEMENT : FERRY_MAX_UNSIGNED_STATEMENT);
+    ferry_buf_init(&sig, FERRY_MAX_SIGNATURE);
+    if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
+        goto out;
+    r = ferry_bundle_reader_next(rd, &name, &size, err);
+    if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "first member is %s, not %s: not a ferry bundle",
+                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
+                            FERRY_STATEMENT_NAME);
+        goto out;
+    }
+    if (r < 0)
+        goto out;
+    if ((r = read_member(rd, name, &st, err)) < 0) {
+        r = member_too_large(err, r, FERRY_E_BUNDLE);
+        if (r == -FERRY_E_BUNDLE && nkeys == 0)
+            ferry_error_wrap(err, "unsigned %s is read up to %u bytes: give -p to list it",
+                             FERRY_STATEMENT_NAME, FERRY_MAX_UNSIGNED_STATEMENT);
+        goto out;
+    }
+    r = ferry_bundle_reader_next(rd, &name, &size, err);
+    if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_SIG_NAME) != 0)) {
+        r = ferry_error_new(err, FERRY_E_SIGNATURE, "second member is %s, not %s",
+                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
+                            FERRY_STATEMENT_SIG_NAME);
+        goto out;
+    }
+    if (r < 0)
+        goto out;
+    if ((r = read_member(rd, name, &sig, err)) < 0) {
+        r = member_too_large(err, r, FERRY_E_SIGNATURE);
+        goto out;
+    }
+    if (nkeys > 0) {
+        r = ferry_verify_buffer(keys, nkeys, sig.data ? sig.data : "", sig.len,
+                                st.data ? st.data : "", st.len, FERRY_STATEMENT_NAME, NULL, &which,
+                                err);
+        if (r < 0)
+            goto out;
+        if (id != NULL)
+            ferry_pubkey_id(keys[which], id->key_id, sizeof id->key_id);
+    }
+    if ((r = ferry_statement_parse(st.data ? st.data : "", st.len, stout, err)) < 0)
+        goto out;
+    if (id != NULL) {
+        struct ferry_digest d;
+        ferry_digest_buffer(FERRY_DIGEST_SHA256, st.data ? st.data : "", st.len, &d);
+        memcpy(id->statement, d.str, sizeof id->statement);
+    }
+    /* Work from here on is bounded by the signed sizes: the seek table must
+     * not list more tar stream than the statement's members take. */
+    bound = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), st.len) +
+            ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), sig.len) +
+            FERRY_BUNDLE_TAR_END;
+    frames = ferry_bundle_member_frame_bound(st.len) + ferry_bundle_member_frame_bound(sig.len) + 1;
+    for (size_t i = 0; i < (*stout)->nmembers && bound != UINT64_MAX; i++) {
+        const struct ferry_stmt_member *m = &(*stout)->members[i];
+        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
+        bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
+        frames += ferry_bundle_member_frame_bound((uint64_t)m->size);
+    }
+    if (nkeys > 0 && (r = ferry_bundle_reader_limit(rd, bound, frames, err)) < 0) {
+        ferry_statement_free(*stout);
+        *stout = NULL;
+        goto out;
+    }
+    if (rdout != NULL) {
+        *rdout = rd;
+        rd = NULL;
+    }
+out:
+    if (r < 0)
+        wrap_path(err, path);
+    ferry_bundle_reader_free(rd);
+    ferry_buf_free(&st);
+    ferry_buf_free(&sig);
+    return r;
+}
