@@ -1,9 +1,10 @@
-/* ferry registry client: tag listing with Link pagination. */
+/* ferry registry client: tag and repository listing with Link pagination. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ferry/limits.h"
+#include "ferry/reference.h"
 #include "registry_int.h"
 
 static int
@@ -30,9 +31,10 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-reg_tags_page_parse(const char *data, size_t len, const char *what, int page, struct reg_strv *all,
-                    struct ferry_error **err)
+/* One page of {"<key>": [strings]}: the strings appended to all. */
+static int
+names_page_parse(const char *data, size_t len, const char *what, const char *key, int page,
+                 struct reg_strv *all, struct ferry_error **err)
 {
     json_t *root, *jtags, *t;
     json_error_t jerr;
@@ -45,15 +47,16 @@ reg_tags_page_parse(const char *data, size_t len, const char *what, int page, st
                              jerr.line, jerr.column, root ? "not an object" : jerr.text);
         goto out;
     }
-    jtags = json_object_get(root, "tags");
+    jtags = json_object_get(root, key);
     if (jtags != NULL && !json_is_null(jtags) && !json_is_array(jtags)) {
-        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: \"tags\" is not an array", what);
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not an array", what, key);
         goto out;
     }
     json_array_foreach(jtags, i, t)
     {
         if (!json_is_string(t)) {
-            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a tag is not a string", what);
+            rc = ferry_error_new(err, FERRY_E_INVALID, "%s: an entry of \"%s\" is not a string",
+                                 what, key);
             goto out;
         }
         if (strv_push(all, json_string_value(t)) < 0) {
@@ -64,6 +67,13 @@ reg_tags_page_parse(const char *data, size_t len, const char *what, int page, st
 out:
     json_decref(root);
     return rc;
+}
+
+int
+reg_tags_page_parse(const char *data, size_t len, const char *what, int page, struct reg_strv *all,
+                    struct ferry_error **err)
+{
+    return names_page_parse(data, len, what, "tags", page, all, err);
 }
 
 void
@@ -114,6 +124,60 @@ ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tag
         goto out;
     reg_tags_sort_unique(&all);
     *tags = all.v;
+    *n = all.n;
+    all.v = NULL;
+    all.n = 0;
+    rc = 0;
+out:
+    ferry_strv_free(all.v, all.n);
+    ferry_buf_free(&page);
+    reg_call_clear(&c);
+    return rc;
+}
+
+static int
+catalog_page(struct reg_call *c, int page, void *ud, struct ferry_error **err)
+{
+    const struct ferry_buf *b = c->q.out;
+
+    return names_page_parse(b->data ? b->data : "", b->len, c->what, "repositories", page, ud, err);
+}
+
+int
+ferry_registry_catalog(struct ferry_registry *r, char ***repos, size_t *n, struct ferry_error **err)
+{
+    struct reg_call c = {0};
+    struct ferry_buf page;
+    struct reg_strv all = {0};
+    size_t i, k;
+    int rc;
+
+    ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
+    if ((rc = reg_check(r, err)) < 0)
+        return rc;
+    rc = reg_call_init(&c, r, "list repositories", "_catalog", NULL, NULL, err, "/v2/_catalog");
+    if (rc < 0)
+        goto out;
+    if ((c.scope = ferry_strdup("registry:catalog:*")) == NULL) {
+        rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    c.q.method = "GET";
+    c.q.accept = "application/json";
+    c.q.out = &page;
+    c.q.follow = true;
+    if ((rc = reg_call_pages(&c, r, 200, catalog_page, &all, err)) < 0)
+        goto out;
+    reg_tags_sort_unique(&all);
+    /* names the registry gives are checked like any reference */
+    for (i = 0, k = 0; i < all.n; i++) {
+        if (ferry_repository_valid(all.v[i]))
+            all.v[k++] = all.v[i];
+        else
+            ferry_free(all.v[i]);
+    }
+    all.n = k;
+    *repos = all.v;
     *n = all.n;
     all.v = NULL;
     all.n = 0;

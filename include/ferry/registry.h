@@ -120,6 +120,14 @@ FERRY_API int ferry_registry_mount_blob(struct ferry_registry *r, const char *re
 FERRY_API int ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags,
                                        size_t *n, struct ferry_error **err);
 
+/* Every repository of the registry (GET /v2/_catalog, scope
+ * registry:catalog:*), following Link pagination, sorted, deduplicated,
+ * names that are not valid repository paths dropped. Free with
+ * ferry_strv_free. Registries that do not offer the catalog answer 404 or
+ * 401 (FERRY_E_NOT_FOUND, FERRY_E_AUTH). */
+FERRY_API int ferry_registry_catalog(struct ferry_registry *r, char ***repos, size_t *n,
+                                     struct ferry_error **err);
+
 /* GET /v2/<repo>/referrers/<digest>[?artifactType=]: 1 with body (index JSON,
  * all pages merged into one index) when the API answers, 0 when the registry has
  * no referrers API (404 not from the API), negative on error. *filtered tells
