@@ -50,7 +50,8 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
         return r;
     t_write = export_clock();
     rep->resolve_s = t_write - t0;
-    if ((r = export_plan_finish(p, err)) < 0)
+    if ((r = export_plan_apply_bases(p, o->bases, o->nbases, err)) < 0 ||
+        (r = export_plan_finish(p, err)) < 0)
         goto out;
     now = created_now(created, sizeof created);
     if ((r = export_plan_statement(p, created, &st, err)) < 0)
@@ -97,7 +98,8 @@ ferry_export_plan(const struct ferry_export_item *items, size_t nitems,
     if ((r = export_resolve(items, nitems, o, &p, err)) < 0)
         return r;
     created_now(created, sizeof created);
-    if ((r = export_plan_finish(p, err)) == 0 &&
+    if ((r = export_plan_apply_bases(p, o->bases, o->nbases, err)) == 0 &&
+        (r = export_plan_finish(p, err)) == 0 &&
         (r = export_plan_statement(p, created, &st, err)) == 0 &&
         (r = check_statement(st, err)) == 0) {
         *out = st;

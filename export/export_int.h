@@ -44,6 +44,16 @@ struct export_plan {
     size_t nrefs;
     char *index; /* index.json, once finished */
     size_t ilen;
+    /* A delta (--base): the bases' identities, the blobs left out (they
+     * stay in objmap, so the resolve still deduplicates them), and what
+     * the statement records of each. */
+    struct ferry_stmt_base *bases;
+    size_t nbases;
+    struct export_obj **away;
+    size_t naway;
+    uint64_t away_bytes;
+    struct ferry_stmt_external *externals;
+    size_t nexternals;
 };
 
 /* Seconds on the monotonic clock, for the report's phase times (export.c). */
@@ -79,6 +89,15 @@ int export_plan_finish(struct export_plan *p, struct ferry_error **err);
  * ferry_statement_free. */
 int export_plan_statement(struct export_plan *p, const char *created, struct ferry_statement **out,
                           struct ferry_error **err);
+
+/* ---- base.c ---------------------------------------------------------------------- */
+
+/* Leave out of a resolved plan (before export_plan_finish) the blobs a base
+ * holds with the same size: manifests always stay. The bases' identities and
+ * the left-out blobs (with the repository the far side holds each in) go
+ * into the statement. */
+int export_plan_apply_bases(struct export_plan *p, struct ferry_export_base *const *bases,
+                            size_t nbases, struct ferry_error **err);
 
 /* ---- resolve.c ------------------------------------------------------------------- */
 

@@ -42,6 +42,15 @@ export_plan_free(struct export_plan *p)
     for (i = 0; i < p->nobjs; i++)
         obj_free(p->objs[i]);
     ferry_free(p->objs);
+    for (i = 0; i < p->naway; i++)
+        obj_free(p->away[i]);
+    ferry_free(p->away);
+    for (i = 0; i < p->nbases; i++)
+        ferry_stmt_base_clear(&p->bases[i]);
+    ferry_free(p->bases);
+    for (i = 0; i < p->nexternals; i++)
+        ferry_stmt_external_clear(&p->externals[i]);
+    ferry_free(p->externals);
     ferry_strmap_free(p->objmap);
     for (i = 0; i < p->nconns; i++) {
         ferry_free(p->conns[i]->host);
@@ -291,6 +300,14 @@ export_plan_statement(struct export_plan *p, const char *created, struct ferry_s
     st->nimages = p->nimages;
     st->referrers = p->refs;
     st->nreferrers = p->nrefs;
+    st->bases = p->bases;
+    st->nbases = p->nbases;
+    st->externals = p->externals;
+    st->nexternals = p->nexternals;
+    p->bases = NULL;
+    p->nbases = 0;
+    p->externals = NULL;
+    p->nexternals = 0;
     p->images = NULL;
     p->nimages = 0;
     p->refs = NULL;

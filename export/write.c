@@ -60,6 +60,9 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
     version = ferry_layout_version_text(&vlen);
     rep->images = st->nimages;
     rep->referrers = st->nreferrers;
+    rep->external_blobs = st->nexternals;
+    for (size_t k = 0; k < st->nexternals; k++)
+        rep->external_bytes += (uint64_t)st->externals[k].size;
     for (i = 0; i < p->nobjs; i++) {
         const struct export_obj *ob = p->objs[i];
         ws.total += (uint64_t)ob->size;

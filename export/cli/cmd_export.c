@@ -72,7 +72,7 @@ cmd_export(int argc, char **argv)
     memset(&cr, 0, sizeof cr);
     memset(&sel, 0, sizeof sel);
     eo.threads = 0;
-    while ((c = getopt_long(argc, argv, "k:o:c:qvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:o:c:p:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;
         if ((r = selection_option(&sel, c, optarg)) == 1)
@@ -113,7 +113,7 @@ cmd_export(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_bad_option("k:o:c:qvh", argv);
+            return cli_bad_option("k:o:c:p:qvh", argv);
         }
     }
     if (key == NULL)
@@ -143,11 +143,13 @@ out:
     cli_progress_done();
     if (json) {
         json_t *o = json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}}", "bundle", eo.output, "images",
-            (json_int_t)rep.images, "referrers", (json_int_t)rep.referrers, "manifests",
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}}", "bundle", eo.output,
+            "images", (json_int_t)rep.images, "referrers", (json_int_t)rep.referrers, "manifests",
             (json_int_t)rep.manifests, "blobs", (json_int_t)rep.blobs, "contentBytes",
-            (json_int_t)rep.content_bytes, "bundleBytes", (json_int_t)rep.bundle_bytes, "seconds",
-            "resolve", rep.resolve_s, "write", rep.write_s, "commit", rep.commit_s);
+            (json_int_t)rep.content_bytes, "bundleBytes", (json_int_t)rep.bundle_bytes,
+            "externalBlobs", (json_int_t)rep.external_blobs, "externalBytes",
+            (json_int_t)rep.external_bytes, "seconds", "resolve", rep.resolve_s, "write",
+            rep.write_s, "commit", rep.commit_s);
         char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (text == NULL) {
@@ -164,6 +166,10 @@ out:
              cli_count(n3, sizeof n3, rep.manifests, "manifest"),
              cli_count(n4, sizeof n4, rep.blobs, "blob"), cli_size(a, sizeof a, rep.content_bytes),
              cli_size(b, sizeof b, rep.bundle_bytes));
+    if (rep.external_blobs > 0)
+        cli_info("delta: %s (%s) left out, expected in the target",
+                 cli_count(n1, sizeof n1, rep.external_blobs, "blob"),
+                 cli_size(a, sizeof a, rep.external_bytes));
     if (cli_verbosity >= 2)
         cli_info("time: resolve %.2f s, write %.2f s, commit %.2f s (fsync, signature)",
                  rep.resolve_s, rep.write_s, rep.commit_s);

@@ -32,6 +32,16 @@ dedup_bytes(const struct ferry_statement *st)
     return t;
 }
 
+static int64_t
+external_bytes(const struct ferry_statement *st)
+{
+    int64_t t = 0;
+
+    for (size_t i = 0; i < st->nexternals; i++)
+        t += st->externals[i].size;
+    return t;
+}
+
 static int
 print_json(const struct ferry_statement *st)
 {
@@ -70,6 +80,17 @@ print_json(const struct ferry_statement *st)
     json_object_set_new(root, "members", json_integer((json_int_t)st->nmembers));
     json_object_set_new(root, "totalBytes", json_integer(total));
     json_object_set_new(root, "dedupedBytes", json_integer(dedup_bytes(st)));
+    if (st->nbases > 0) {
+        json_t *bases = json_array();
+        for (i = 0; i < st->nbases; i++)
+            json_array_append_new(bases, json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "kind",
+                                                   st->bases[i].kind, "digest", st->bases[i].digest,
+                                                   "created", st->bases[i].created, "keyId",
+                                                   st->bases[i].key_id, "name", st->bases[i].name));
+        json_object_set_new(root, "bases", bases);
+        json_object_set_new(root, "externalBlobs", json_integer((json_int_t)st->nexternals));
+        json_object_set_new(root, "externalBytes", json_integer(external_bytes(st)));
+    }
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (text == NULL)
@@ -118,6 +139,13 @@ print_text(const struct ferry_statement *st)
            cli_count(n3, sizeof n3, st->nmembers, "member"),
            cli_size(a, sizeof a, (unsigned long long)total),
            cli_size(b, sizeof b, (unsigned long long)dedup_bytes(st)));
+    if (st->nbases > 0)
+        printf("delta against %s: %s (%s) left out, the far side holds them; the bundle carries "
+               "%s\n",
+               cli_count(n1, sizeof n1, st->nbases, "base"),
+               cli_count(n2, sizeof n2, st->nexternals, "blob"),
+               cli_size(a, sizeof a, (unsigned long long)external_bytes(st)),
+               cli_size(b, sizeof b, (unsigned long long)dedup_bytes(st)));
 }
 
 int
@@ -145,7 +173,7 @@ cmd_plan(int argc, char **argv)
     memset(&eo, 0, sizeof eo);
     memset(&cr, 0, sizeof cr);
     memset(&sel, 0, sizeof sel);
-    while ((c = getopt_long(argc, argv, "c:qvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;
         if ((r = selection_option(&sel, c, optarg)) == 1)
@@ -166,7 +194,7 @@ cmd_plan(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         default:
-            return cli_bad_option("c:qvh", argv);
+            return cli_bad_option("c:p:qvh", argv);
         }
     }
     cli_setup(false);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ferry/reference.h"
+#include "ferry/statement.h"
 #include "select.h"
 
 int
@@ -29,6 +30,16 @@ selection_option(struct selection *s, int opt, const char *arg)
         return 1;
     case SEL_OPT_REFERRERS_TGT:
         s->referrers_tgt = arg;
+        return 1;
+    case SEL_OPT_BASE:
+        if (s->nbases == SELECT_MAX_TYPES)
+            return cli_usage("at most %d --base", SELECT_MAX_TYPES);
+        s->base_paths[s->nbases++] = arg;
+        return 1;
+    case 'p':
+        if (s->nkeys == SELECT_MAX_TYPES)
+            return cli_usage("at most %d -p", SELECT_MAX_TYPES);
+        s->key_paths[s->nkeys++] = arg;
         return 1;
     default:
         return 0;
@@ -61,12 +72,51 @@ check_reference(const char *text, struct ferry_error **err)
                            q);
 }
 
+/* The bases, each checked with the keys when -p was given. */
+static int
+load_bases(struct selection *s, struct ferry_export_opts *eo, struct ferry_error **err)
+{
+    struct ferry_pubkey *keys[SELECT_MAX_TYPES];
+    size_t nkeys = 0, i;
+    int r = 0;
+
+    if (s->nkeys > 0 && s->nbases == 0)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "-p checks the signatures of --base files: "
+                               "give --base too");
+    for (i = 0; i < s->nkeys && r == 0; i++)
+        if ((r = ferry_pubkey_load(s->key_paths[i], &keys[i], err)) == 0)
+            nkeys++;
+    for (i = 0; i < s->nbases && r == 0; i++) {
+        const struct ferry_stmt_base *id;
+        char n1[48];
+        if ((r = ferry_export_base_load(s->base_paths[i], keys, nkeys, &s->bases[i], err)) < 0)
+            break;
+        id = ferry_export_base_id(s->bases[i]);
+        cli_info("base %s: %s %.19s created %s, %s the far side holds%s%s", s->base_paths[i],
+                 id->kind, id->digest, id->created,
+                 cli_count(n1, sizeof n1, ferry_export_base_blobs(s->bases[i]), "blob"),
+                 id->key_id ? ", signed by key " : " (not authenticated: no -p)",
+                 id->key_id ? id->key_id : "");
+    }
+    for (i = 0; i < nkeys; i++)
+        ferry_pubkey_free(keys[i]);
+    if (r < 0)
+        return r;
+    eo->bases = s->bases;
+    eo->nbases = s->nbases;
+    return 0;
+}
+
 int
 selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_export_opts *eo,
                  const struct ferry_export_item **items, size_t *nitems, struct ferry_error **err)
 {
     size_t i;
     int r;
+
+    if ((r = load_bases(s, eo, err)) < 0)
+        return r;
 
     if (s->config != NULL) {
         if (nrefs > 0 || s->no_referrers || s->ntypes || s->nplatforms || s->referrers_src ||
@@ -126,6 +176,8 @@ selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_ex
 void
 selection_clear(struct selection *s)
 {
+    for (size_t i = 0; i < s->nbases; i++)
+        ferry_export_base_free(s->bases[i]);
     ferry_export_sync_free(s->sync);
     ferry_sync_config_free(s->cfg);
     ferry_free(s->items);

@@ -17,6 +17,7 @@ enum {
     SEL_OPT_REFERRERS_SRC,
     SEL_OPT_REFERRERS_TGT,
     SEL_OPT_PLATFORM,
+    SEL_OPT_BASE,
     SEL_OPT_FIRST_FREE,
 };
 
@@ -26,6 +27,7 @@ enum {
         {"referrers-artifact-type", required_argument, NULL, SEL_OPT_ARTIFACT_TYPE},               \
         {"referrers-src", required_argument, NULL, SEL_OPT_REFERRERS_SRC},                         \
         {"referrers-tgt", required_argument, NULL, SEL_OPT_REFERRERS_TGT},                         \
+        {"base", required_argument, NULL, SEL_OPT_BASE}, {"pubkey", required_argument, NULL, 'p'}, \
     {                                                                                              \
         "platform", required_argument, NULL, SEL_OPT_PLATFORM                                      \
     }
@@ -39,6 +41,10 @@ enum {
     "                           (repeatable)\n"                                                    \
     "  --referrers-src HOST/REPO  read referrers from this repository\n"                           \
     "  --referrers-tgt HOST/REPO  record this repository as their import target\n"                 \
+    "  --base FILE              a receipt of the far side (ferry-import push --receipt,\n"         \
+    "                           inventory) or an earlier bundle (repeatable): blobs it\n"          \
+    "                           holds are left out and recorded as expected there\n"               \
+    "  -p, --pubkey FILE        key a --base must be signed with (repeatable)\n"                   \
     "REF may be SRC=TARGET (as regctl image copy SRC TARGET): TARGET, HOST[:PORT]/REPO\n"          \
     "[:TAG], is recorded as the image's import target (without a tag, the source's)\n"
 
@@ -55,12 +61,18 @@ struct selection {
     struct ferry_export_item *items; /* from references (owned) */
     size_t nitems;
     char **strs; /* SRC and TARGET of SRC=TARGET references, nitems * 2 (owned) */
+    const char *base_paths[SELECT_MAX_TYPES];
+    size_t nbases;
+    const char *key_paths[SELECT_MAX_TYPES];
+    size_t nkeys;
+    struct ferry_export_base *bases[SELECT_MAX_TYPES];
 };
 
 /* 1 handled, 0 not a selection option, or an exit code (> 1) for a usage error. */
 int selection_option(struct selection *s, int opt, const char *arg);
-/* Build the items from refs or the config (tags are listed here, so this
- * talks to registries); sets eo->hosts. 0 or negative with *err. */
+/* Load the bases (checked with the -p keys), then build the items from refs
+ * or the config (tags are listed here, so this talks to registries); sets
+ * eo->hosts and eo->bases. 0 or negative with *err. */
 int selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_export_opts *eo,
                      const struct ferry_export_item **items, size_t *nitems,
                      struct ferry_error **err);

@@ -51,12 +51,32 @@ struct ferry_export_host {
     struct ferry_registry_opts reg;
 };
 
+/* A base of a delta bundle (--base): a receipt of the far side or an
+ * earlier bundle (its statement only). With keys, a receipt's detached
+ * FILE.minisig, or a bundle's signed statement, must verify with one of
+ * them; without, the base is taken as it is (a forged one can only make a
+ * push refuse the delta, never let anything unverified in). */
+struct ferry_export_base;
+struct ferry_stmt_base;
+FERRY_API int ferry_export_base_load(const char *path, struct ferry_pubkey *const *keys,
+                                     size_t nkeys, struct ferry_export_base **out,
+                                     struct ferry_error **err);
+FERRY_API void ferry_export_base_free(struct ferry_export_base *b);
+/* What the statement records of the base. */
+FERRY_API const struct ferry_stmt_base *ferry_export_base_id(const struct ferry_export_base *b);
+/* How many blobs (not manifests) it says the far side holds. */
+FERRY_API size_t ferry_export_base_blobs(const struct ferry_export_base *b);
+
 struct ferry_export_opts {
     const char *output;             /* bundle path; BUNDLE.minisig is written beside it */
     const struct ferry_seckey *key; /* signs ferry.json and the detached signature */
     struct ferry_registry_opts reg; /* for every registry without an entry in hosts */
     const struct ferry_export_host *hosts;
     size_t nhosts;
+    /* Bases of a delta: blobs they hold are left out and recorded as
+     * expected in the target. */
+    struct ferry_export_base *const *bases;
+    size_t nbases;
     int level;   /* zstd level (0 = 3) */
     int threads; /* zstd workers (0 = single-threaded) */
 };
@@ -68,6 +88,8 @@ struct ferry_export_report {
     size_t referrers;       /* referrer manifests (graph edges) */
     uint64_t content_bytes; /* sum of distinct member sizes */
     uint64_t bundle_bytes;  /* compressed size */
+    size_t external_blobs;  /* a delta: blobs left out, the bases hold them */
+    uint64_t external_bytes;
     /* Wall-clock seconds of the phases: resolving references (manifests,
      * referrers), writing every member, and the commit (seek table, fsync,
      * signature, rename). */
