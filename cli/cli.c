@@ -232,6 +232,10 @@ cli_exit_code(const struct ferry_error *e)
         return FERRY_EXIT_VERIFY;
     case FERRY_E_USAGE:
         return FERRY_EXIT_USAGE;
+    case FERRY_E_REFUSED:
+        return FERRY_EXIT_REFUSED;
+    case FERRY_E_BASE_MISSING:
+        return FERRY_EXIT_BASE_MISSING;
     default:
         return FERRY_EXIT_ERROR;
     }
@@ -508,6 +512,54 @@ cli_parse_int(const char *s, long min, long max, int *out)
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
         return false;
     *out = (int)v;
+    return true;
+}
+
+bool
+cli_parse_duration(const char *s, int64_t *out)
+{
+    int64_t total = 0;
+    const char *p = s;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    while (*p != '\0') {
+        int64_t v = 0, unit;
+        const char *start = p;
+        while (*p >= '0' && *p <= '9') {
+            if (v > INT64_MAX / 10 - 10)
+                return false;
+            v = v * 10 + (*p++ - '0');
+        }
+        if (p == start)
+            return false;
+        switch (*p) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        case 'w':
+            unit = 7 * 86400;
+            break;
+        default:
+            return false;
+        }
+        p++;
+        if (v > (INT64_MAX - total) / unit)
+            return false;
+        total += v * unit;
+    }
+    if (total <= 0)
+        return false;
+    *out = total;
     return true;
 }
 

@@ -26,10 +26,14 @@ void cli_error(const char *fmt, ...) FERRY_PRINTF(1, 2);
 void cli_warn(const char *fmt, ...) FERRY_PRINTF(1, 2);
 void cli_info(const char *fmt, ...) FERRY_PRINTF(1, 2);
 /* Exit codes (docs/CLI.md): 0 ok, 1 verification failed, 2 operational
- * error, 64 usage. */
+ * error, 3 refused (an image older than the bundle that set its tag, or a
+ * bundle older than --max-age), 4 a delta's base blobs are missing in the
+ * target, 64 usage. */
 #define FERRY_EXIT_OK 0
 #define FERRY_EXIT_VERIFY 1
 #define FERRY_EXIT_ERROR 2
+#define FERRY_EXIT_REFUSED 3
+#define FERRY_EXIT_BASE_MISSING 4
 #define FERRY_EXIT_USAGE 64
 /* The exit code for an error (NULL: 0): digest, size, signature, key and
  * bundle errors are 1, usage errors 64, anything else 2. */
@@ -128,5 +132,8 @@ void cli_reg_clear(struct cli_reg *cr);
     "                        then $DOCKER_CONFIG/config.json or ~/.docker/config.json)\n"
 /* Parse a decimal integer in [min, max]; false on garbage. */
 bool cli_parse_int(const char *s, long min, long max, int *out);
+/* A duration: numbers with units s, m, h, d, w, summed ("30d", "1w2d",
+ * "90m"); positive. */
+bool cli_parse_duration(const char *s, int64_t *out);
 
 #endif

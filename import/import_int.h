@@ -11,8 +11,9 @@ struct ferry_verified {
     struct ferry_strmap *members;     /* path -> struct ferry_stmt_member (in st) */
     struct ferry_layout *layout;      /* the blobs, and the manifests held in memory, parsed */
     struct ferry_strmap *offsets;     /* path -> frame offset + 1 */
+    struct ferry_strmap *externals;   /* digest -> struct ferry_stmt_external (in st) */
     struct ferry_bundle_index *index; /* the file verified and its seek table */
-    char key_id[17];
+    struct ferry_bundle_id id;        /* the signing key and the statement's digest */
     uint64_t bytes;
     uint64_t total; /* what the statement lists: progress shows bytes of it */
     bool detached;  /* BUNDLE.minisig was present and verified */
@@ -26,5 +27,30 @@ bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uin
  * the table again). FERRY_E_BUNDLE if the member is not where verify saw it. */
 int ferry_verified_open_member(const struct ferry_verified *v, const struct ferry_stmt_member *m,
                                struct ferry_bundle_reader **out, struct ferry_error **err);
+
+/* ---- records.c: tag records in the registry (docs/SECURITY.md) ---------- */
+
+#define FERRY_RECORD_REPO "ferry-state"
+
+struct tag_record {
+    bool found;
+    char *digest;      /* what the tag was set to */
+    char *created;     /* the signed creation time of the bundle that set it */
+    int64_t created_t; /* the same, in seconds since the epoch */
+    char *statement;   /* that bundle's statement digest, or NULL */
+    char *key_id;      /* the key that signed it, or NULL */
+};
+void record_clear(struct tag_record *rec);
+/* The repository holding the records of repo's tags (ferry_malloc). */
+char *record_repo(const char *repo);
+/* Whether repo is a records repository (no image is pushed into one). */
+bool record_is_state_repo(const char *repo);
+/* Read the record of repo:tag: 0 with rec->found false when there is none;
+ * a record that does not name repo:tag with a valid time is FERRY_E_INVALID. */
+int record_get(struct ferry_registry *reg, const char *repo, const char *tag,
+               struct tag_record *rec, struct ferry_error **err);
+/* Record that the bundle v set repo:tag to digest. */
+int record_put(struct ferry_registry *reg, const char *repo, const char *tag, const char *digest,
+               const struct ferry_verified *v, struct ferry_error **err);
 
 #endif

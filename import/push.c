@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ferry/bundle.h"
 #include "ferry/digest.h"
@@ -74,6 +75,8 @@ struct need {
     struct trepo **repos;
     size_t nrepos;
     bool *done;
+    const struct ferry_stmt_external *x; /* a delta's blob the target must hold, or NULL */
+    char *from;                          /* x: a repository holding it, to mount from */
 };
 
 struct plan {
@@ -91,6 +94,12 @@ struct plan {
     struct ferry_strmap *homes; /* manifest digest -> first struct trepo it goes to */
     struct rplan *rplans;       /* referrers, parents first */
     size_t nrplans;
+    char *prefix;            /* --to's prefix, or NULL */
+    int64_t created;         /* the bundle's signed creation time */
+    struct tag_record *recs; /* per image: its tag's record */
+    char **refused;          /* per image: why it is refused, or NULL */
+    bool *downgrade;         /* per image: moves its tag back past a newer record */
+    size_t nmissing;         /* externals the target lacks */
 };
 
 /* A referrer and the repository it lands in. */
@@ -118,6 +127,7 @@ plan_clear(struct plan *p)
         ferry_free(p->needlist[i]->digest);
         ferry_free(p->needlist[i]->repos);
         ferry_free(p->needlist[i]->done);
+        ferry_free(p->needlist[i]->from);
         ferry_free(p->needlist[i]);
     }
     ferry_free(p->needlist);
@@ -130,6 +140,15 @@ plan_clear(struct plan *p)
             ferry_free(p->tags[i]);
     ferry_free(p->tags);
     ferry_free(p->host);
+    if (p->recs != NULL)
+        for (i = 0; i < p->v->st->nimages; i++)
+            record_clear(&p->recs[i]);
+    ferry_free(p->recs);
+    if (p->refused != NULL)
+        for (i = 0; i < p->v->st->nimages; i++)
+            ferry_free(p->refused[i]);
+    ferry_free(p->refused);
+    ferry_free(p->downgrade);
 }
 
 static int
@@ -186,6 +205,7 @@ plan_blob(struct plan *p, struct trepo *t, const char *digest, struct ferry_erro
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
         p->needlist[p->nneeds++] = nd;
+        nd->x = ferry_strmap_get(p->v->externals, digest);
     }
     for (i = 0; i < nd->nrepos; i++)
         if (nd->repos[i] == t)
@@ -330,19 +350,22 @@ one_image_per_tag(struct plan *p, size_t i, struct ferry_error **err)
  * replaced by --to's and --to's prefix added; without a recorded target the
  * source repository path under --to. */
 static int
-make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error **err)
+make_targets(struct plan *p, const char *prefix, bool have_to, struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
-    size_t i;
+    size_t i, n = st->nimages ? st->nimages : 1;
     int r;
 
     p->needs = ferry_strmap_new();
     p->homes = ferry_strmap_new();
-    p->targets = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->targets);
-    p->tags = ferry_calloc(st->nimages ? st->nimages : 1, sizeof *p->tags);
+    p->targets = ferry_calloc(n, sizeof *p->targets);
+    p->tags = ferry_calloc(n, sizeof *p->tags);
+    p->recs = ferry_calloc(n, sizeof *p->recs);
+    p->refused = ferry_calloc(n, sizeof *p->refused);
+    p->downgrade = ferry_calloc(n, sizeof *p->downgrade);
     p->rplans = ferry_calloc(st->nreferrers ? st->nreferrers : 1, sizeof *p->rplans);
     if (p->needs == NULL || p->homes == NULL || p->targets == NULL || p->tags == NULL ||
-        p->rplans == NULL)
+        p->recs == NULL || p->refused == NULL || p->downgrade == NULL || p->rplans == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
@@ -365,10 +388,11 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
             ferry_free(name);
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
-        if (!ferry_repository_valid(name)) {
-            r = ferry_error_new(err, FERRY_E_INVALID,
-                                "image %s: target repository %.300s is not valid", im->source,
-                                name);
+        if (!ferry_repository_valid(name) || record_is_state_repo(name)) {
+            r = ferry_error_new(
+                err, FERRY_E_INVALID, "image %s: target repository %.300s is not valid%s",
+                im->source, name,
+                record_is_state_repo(name) ? " (ferry keeps tag records there)" : "");
             ferry_free(name);
             return r;
         }
@@ -379,16 +403,34 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
         p->targets[i] = t->name;
         if ((r = one_image_per_tag(p, i, err)) < 0)
             return r;
-        if ((r = plan_manifest(p, t, im->digest, 0, err)) < 0)
-            return ferry_error_wrap(err, "image %s", im->source);
+    }
+    return 0;
+}
+
+/* The graph of every image not refused, then the referrers of those:
+ * into --referrers-tgt as recorded (its host replaced by the target
+ * registry), else the subject's repository. */
+static int
+make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    size_t i;
+    int r;
+
+    for (i = 0; i < st->nimages; i++) {
+        struct trepo *t = ferry_strmap_get(p->repomap, p->targets[i]);
+        if (p->refused[i] != NULL)
+            continue;
+        if ((r = plan_manifest(p, t, st->images[i].digest, 0, err)) < 0)
+            return ferry_error_wrap(err, "image %s", st->images[i].source);
     }
     for (i = 0; i < p->nrepos; i++)
         p->repos[i]->nimage = p->repos[i]->nmanifests;
-    /* Referrers after their subjects: into --referrers-tgt as recorded (its
-     * host replaced by the target registry), else the subject's repository. */
     for (i = 0; i < st->nreferrers; i++) {
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
         struct trepo *t = NULL;
+        if (p->refused[rf->image] != NULL)
+            continue;
         if (rf->target != NULL) {
             char *name = NULL;
             if ((r = map_target(p, rf->target, prefix, have_to, &name, NULL, err)) < 0)
@@ -408,6 +450,168 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
         p->nrplans++;
     }
     return 0;
+}
+
+/* No silent rollback: an image whose tag's record says a newer bundle set it
+ * is refused (its tag would move back), unless allow_downgrade. A tag that
+ * already holds the image's digest moves nowhere and is not refused. */
+static int
+check_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
+              struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    int r;
+
+    for (size_t i = 0; i < st->nimages; i++) {
+        struct ferry_manifest_info info = {0};
+        struct tag_record *rec = &p->recs[i];
+        if (p->tags[i] == NULL)
+            continue;
+        if ((r = record_get(reg, p->targets[i], p->tags[i], rec, err)) < 0)
+            return r;
+        if (!rec->found || rec->created_t <= p->created)
+            continue;
+        r = ferry_registry_head_manifest(reg, p->targets[i], p->tags[i], &info, err);
+        if (r < 0)
+            return r;
+        if (r == 1 && info.digest != NULL && strcmp(info.digest, st->images[i].digest) == 0) {
+            ferry_manifest_info_clear(&info);
+            continue;
+        }
+        ferry_manifest_info_clear(&info);
+        if (allow_downgrade) {
+            p->downgrade[i] = true;
+            continue;
+        }
+        p->refused[i] = ferry_asprintf("older than the bundle that set it (%s)", rec->created);
+        if (p->refused[i] == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* A delta: every expected blob must be in each repository that needs it,
+ * or mountable from the repository the statement records (mapped like a
+ * target) or from another repository of this push that holds it. Only
+ * reads; where to mount from is remembered for the blob job. */
+static int
+check_externals(struct plan *p, struct ferry_registry *reg, const char *host, bool dry_run,
+                struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    struct ferry_buf msg;
+    size_t shown = 0, i, j;
+    bool *bases = NULL;
+    int r = 0;
+
+    ferry_buf_init(&msg, 64u << 10);
+    for (i = 0; i < p->nneeds && r >= 0; i++) {
+        struct need *nd = p->needlist[i];
+        bool all = true;
+        if (nd->x == NULL)
+            continue;
+        for (j = 0; j < nd->nrepos && r >= 0; j++) {
+            r = ferry_registry_head_blob(reg, nd->repos[j]->name, nd->digest, NULL, err);
+            nd->done[j] = r == 1;
+            if (r == 1 && nd->from == NULL && (nd->from = ferry_strdup(nd->repos[j]->name)) == NULL)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            if (r == 0)
+                all = false;
+        }
+        if (r < 0 || all || nd->from != NULL)
+            continue;
+        {
+            const char *rec = nd->x->repository;
+            char *name = p->prefix != NULL && !ferry_path_under(rec, p->prefix)
+                             ? ferry_asprintf("%s/%s", p->prefix, rec)
+                             : ferry_strdup(rec);
+            if (name == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                break;
+            }
+            r = ferry_registry_head_blob(reg, name, nd->digest, NULL, err);
+            if (r == 0 && strcmp(name, rec) != 0) {
+                ferry_free(name);
+                name = ferry_strdup(rec);
+                r = name ? ferry_registry_head_blob(reg, name, nd->digest, NULL, err)
+                         : ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            }
+            if (r == 1) {
+                nd->from = name;
+                continue;
+            }
+            ferry_free(name);
+        }
+        if (r < 0)
+            break;
+        /* missing */
+        p->nmissing++;
+        if (bases == NULL && (bases = ferry_calloc(st->nbases, sizeof *bases)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        bases[nd->x->base] = true;
+        if (shown++ < 8)
+            r = ferry_buf_appendf(&msg, err, "%s%s (%lld bytes, %s)", shown > 1 ? ", " : "",
+                                  nd->digest, (long long)nd->x->size, nd->x->repository);
+    }
+    if (r >= 0 && p->nmissing > 0 && !dry_run) {
+        if (shown < p->nmissing)
+            r = ferry_buf_appendf(&msg, err, " and %zu more", p->nmissing - shown);
+        for (i = 0; r >= 0 && i < st->nbases; i++) {
+            const struct ferry_stmt_base *b = &st->bases[i];
+            char q[256];
+            if (!bases[i])
+                continue;
+            r = ferry_buf_appendf(
+                &msg, err, "; import first %s %s (%s, created %s)",
+                strcmp(b->kind, "receipt") == 0 && b->bundle ? "the bundle recorded by receipt"
+                                                             : "base",
+                b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name)) : "",
+                strcmp(b->kind, "receipt") == 0 && b->bundle ? b->bundle : b->digest, b->created);
+        }
+        if (r >= 0)
+            r = ferry_error_new(err, FERRY_E_BASE_MISSING,
+                                "delta bundle: %s lacks %zu blob%s the bundle expects there, so "
+                                "nothing was pushed: %s",
+                                host, p->nmissing, p->nmissing == 1 ? "" : "s",
+                                msg.data ? msg.data : "");
+    }
+    ferry_free(bases);
+    ferry_buf_free(&msg);
+    return r < 0 ? r : 0;
+}
+
+/* Does image i need an expected blob the target lacks? A walk of its graph
+ * (verified: bounded depth), each manifest once. */
+static bool
+image_missing(struct plan *p, const char *digest, int depth, struct ferry_strmap *seen)
+{
+    struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, digest);
+    struct need *nd;
+    size_t i;
+
+    if (vm == NULL || vm->m == NULL || depth > FERRY_MAX_INDEX_DEPTH ||
+        ferry_strmap_get(seen, digest) != NULL || ferry_strmap_put(seen, digest, (void *)1) < 0)
+        return false;
+    if (vm->m->kind == FERRY_KIND_INDEX) {
+        for (i = 0; i < vm->m->nmanifests; i++)
+            if (image_missing(p, vm->m->manifests[i].digest, depth + 1, seen))
+                return true;
+        return false;
+    }
+    for (i = 0; i <= vm->m->nlayers; i++) {
+        const char *d = i == 0 ? vm->m->config.digest : vm->m->layers[i - 1].digest;
+        nd = ferry_strmap_get(p->needs, d);
+        if (nd != NULL && nd->x != NULL && nd->from == NULL) {
+            bool all = true;
+            for (size_t j = 0; j < nd->nrepos; j++)
+                all = all && nd->done[j];
+            if (!all)
+                return true;
+        }
+    }
+    return false;
 }
 
 /* Fallback tag indexes are read, merged and written by whoever pushes
@@ -631,6 +835,7 @@ struct pool {
     int (*job)(struct pool *pl, struct worker *w, size_t i);
     struct worker *first; /* the worker that failed first (under mu) */
     bool referrers;       /* job_manifests: the referrer phase */
+    bool dry_run;         /* job_blob: only HEAD, counting what would go up */
 };
 
 struct worker {
@@ -774,6 +979,39 @@ out:
     return r;
 }
 
+/* A delta's expected blob: check_externals found it in the repositories
+ * marked done, or in nd->from; the others get it mounted from there. */
+static int
+job_external(struct pool *pl, struct worker *w, struct need *nd)
+{
+    int r;
+
+    for (size_t i = 0; i < nd->nrepos; i++) {
+        if (nd->done[i]) {
+            w->rep.blobs_present++;
+            continue;
+        }
+        if (pl->dry_run) {
+            w->rep.blobs_mounted++;
+            continue;
+        }
+        r = nd->from != NULL ? ferry_registry_mount_blob(w->reg, nd->repos[i]->name, nd->digest,
+                                                         nd->from, &w->err)
+                             : 0;
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return ferry_error_new(&w->err, FERRY_E_BASE_MISSING,
+                                   "delta bundle: %s, expected in %s, could not be mounted from "
+                                   "%s: import its base first",
+                                   nd->digest, nd->repos[i]->name,
+                                   nd->from ? nd->from : "anywhere");
+        w->rep.blobs_mounted++;
+        nd->done[i] = true;
+    }
+    return 0;
+}
+
 /* One blob into every repository that needs it: HEAD, then mount from a
  * repository that has it, else upload. */
 static int
@@ -790,8 +1028,27 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
         return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
     m = ferry_strmap_get(pl->p->v->members, path);
     ferry_free(path);
+    if (m == NULL && nd->x != NULL)
+        return job_external(pl, w, nd);
     if (m == NULL)
         return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", nd->digest);
+    if (pl->dry_run) {
+        for (i = 0; i < nd->nrepos; i++) {
+            if ((r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL,
+                                              &w->err)) < 0)
+                return r;
+            if (r == 1)
+                w->rep.blobs_present++;
+            else if (have == NULL) {
+                w->rep.blobs_missing++;
+                w->rep.bytes_missing += (uint64_t)m->size;
+                have = nd->repos[i]; /* the rest would be mounted */
+            } else {
+                w->rep.blobs_mounted++;
+            }
+        }
+        return 0;
+    }
     for (i = 0; i < nd->nrepos; i++) {
         r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
         if (r < 0)
@@ -993,9 +1250,12 @@ run_pool(struct pool *pl, struct worker *ws, size_t nw, size_t njobs,
     return r;
 }
 
+/* Tags last, each after its record: per image, in the bundle's order.
+ * Refused images are reported, their tags untouched; a dry run reports what
+ * would happen (and what a delta would miss) without writing. */
 static int
-push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pushed_fn cb,
-          void *ud, struct ferry_push_report *rep, struct ferry_error **err)
+push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry_run,
+          ferry_pushed_fn cb, void *ud, struct ferry_push_report *rep, struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
     size_t i;
@@ -1005,45 +1265,98 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, ferry_pu
         const struct ferry_stmt_image *im = &st->images[i];
         struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, im->digest);
         struct trepo *t = ferry_strmap_get(p->repomap, p->targets[i]);
+        const struct tag_record *rec = &p->recs[i];
         struct ferry_manifest_info info = {0};
         struct ferry_pushed what = {0};
-        char *target;
+        char *target, *reason = NULL;
         const char *tag = p->tags[i];
+        what.dry_run = dry_run;
         what.result = t != NULL && ferry_strmap_get(t->fresh, im->digest) != NULL
                           ? FERRY_PUSH_PUSHED
                           : FERRY_PUSH_UNCHANGED;
-        if (tag != NULL) {
+        if (tag != NULL)
+            target = ferry_asprintf("%s/%s:%s", host, p->targets[i], tag);
+        else
+            target = ferry_asprintf("%s/%s@%s", host, p->targets[i], im->digest);
+        if (target == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (p->refused[i] != NULL) {
+            rep->refused++;
+            what.result = FERRY_PUSH_REFUSED;
+            what.reason = p->refused[i];
+        } else if (dry_run && p->nmissing > 0) {
+            struct ferry_strmap *seen = ferry_strmap_new();
+            if (seen != NULL && image_missing(p, im->digest, 0, seen)) {
+                what.result = FERRY_PUSH_MISSING;
+                what.reason = "the target lacks blobs this delta expects there";
+            }
+            ferry_strmap_free(seen);
+        }
+        if (tag != NULL && what.result != FERRY_PUSH_REFUSED) {
             r = ferry_registry_head_manifest(reg, p->targets[i], tag, &info, err);
             if (r < 0)
-                return r;
+                goto fail;
             if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
                 rep->tags_unchanged++;
                 what.result = FERRY_PUSH_UNCHANGED;
-            } else {
-                r = ferry_registry_put_manifest(reg, p->targets[i], tag, vm->m->media_type,
-                                                vm->data, vm->len, NULL, err);
-                if (r < 0) {
-                    ferry_manifest_info_clear(&info);
-                    return ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], tag);
+            } else if (what.result != FERRY_PUSH_MISSING) {
+                if (!dry_run &&
+                    (r = ferry_registry_put_manifest(reg, p->targets[i], tag, vm->m->media_type,
+                                                     vm->data, vm->len, NULL, err)) < 0) {
+                    /* the record, written first, may be ahead of the tag:
+                     * the same bundle pushed again sets it */
+                    ferry_error_wrap(err, "tag %s/%s:%s", host, p->targets[i], tag);
+                    goto fail;
                 }
                 rep->tags_set++;
                 what.result = info.digest != NULL ? FERRY_PUSH_MOVED : FERRY_PUSH_PUSHED;
+                if (p->downgrade[i]) {
+                    what.downgrade = true;
+                    reason = ferry_asprintf("downgrade allowed: older than the bundle that set it "
+                                            "(%s)",
+                                            rec->created);
+                    what.reason = reason;
+                }
             }
-            target = ferry_asprintf("%s/%s:%s", host, p->targets[i], tag);
-        } else {
-            target = ferry_asprintf("%s/%s@%s", host, p->targets[i], im->digest);
         }
-        if (target != NULL && cb) {
+        if (cb) {
             what.source = im->source;
             what.target = target;
             what.digest = im->digest;
             what.previous = what.result == FERRY_PUSH_MOVED ? info.digest : NULL;
             cb(&what, ud);
         }
+        ferry_free(reason);
         ferry_manifest_info_clear(&info);
-        if (target == NULL)
-            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         ferry_free(target);
+        continue;
+    fail:
+        ferry_free(reason);
+        ferry_manifest_info_clear(&info);
+        ferry_free(target);
+        return r;
+    }
+    return 0;
+}
+
+/* The record of each tag about to be set (before it moves, so a crash
+ * between the two leaves the record ahead, never behind): written when there
+ * is none, the bundle is newer than it, or a downgrade is allowed. */
+static int
+write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    int r;
+
+    for (size_t i = 0; i < st->nimages; i++) {
+        const struct tag_record *rec = &p->recs[i];
+        if (p->tags[i] == NULL || p->refused[i] != NULL)
+            continue;
+        if (rec->found && rec->created_t >= p->created && !p->downgrade[i] &&
+            !(rec->created_t == p->created && strcmp(rec->digest, st->images[i].digest) != 0))
+            continue;
+        if ((r = record_put(reg, p->targets[i], p->tags[i], st->images[i].digest, p->v, err)) < 0)
+            return r;
     }
     return 0;
 }
@@ -1073,28 +1386,55 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
     return 0;
 }
 
+void
+ferry_push_report_clear(struct ferry_push_report *rep)
+{
+    if (rep == NULL)
+        return;
+    ferry_strv_free(rep->repos, rep->nrepos);
+    ferry_free(rep->host);
+    rep->host = NULL;
+    rep->repos = NULL;
+    rep->nrepos = 0;
+}
+
 int
 ferry_import_push(const char *path, const struct ferry_verified *v, const struct ferry_push_opts *o,
                   ferry_pushed_fn cb, void *ud, struct ferry_push_report *rep,
                   struct ferry_error **err)
 {
     struct ferry_push_report dummy;
-    struct plan p = {0};
+    struct plan p;
     struct pool pl;
     struct worker *ws = NULL;
     char *host = NULL, *prefix = NULL;
     size_t nw = o->jobs > 0 ? (size_t)o->jobs : 4, i;
     int r;
 
+    memset(&p, 0, sizeof p);
     (void)path; /* blobs are read from the file v holds open: what verify read */
     if (rep == NULL)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
     memset(&pl, 0, sizeof pl);
     p.v = v;
+    if (!ferry_time_parse(v->st->created, &p.created)) {
+        char q[64];
+        r = ferry_error_new(err, FERRY_E_BUNDLE, "bundle created \"%s\" is not an RFC 3339 time",
+                            ferry_quote(q, sizeof q, v->st->created, strlen(v->st->created)));
+        goto out;
+    }
+    if (o->max_age > 0 && (int64_t)time(NULL) - p.created > o->max_age) {
+        r = ferry_error_new(err, FERRY_E_REFUSED,
+                            "bundle created %s is older than --max-age allows (%lld s): nothing "
+                            "was pushed",
+                            v->st->created, (long long)o->max_age);
+        goto out;
+    }
     if (o->to != NULL && (r = ferry_target_parse(o->to, &host, &prefix, err)) < 0)
         goto out;
-    if ((r = make_plan(&p, prefix, o->to != NULL, err)) < 0)
+    p.prefix = prefix;
+    if ((r = make_targets(&p, prefix, o->to != NULL, err)) < 0)
         goto out;
     if (host == NULL) {
         host = p.host;
@@ -1118,7 +1458,27 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         if ((r = ferry_registry_new(host, &o->reg, &ws[i].reg, err)) < 0)
             goto out;
     }
+    /* Nothing is written before these: tag records (refusing images), the
+     * plan of what is not refused, a delta's expected blobs. */
+    if ((r = check_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0 ||
+        (r = make_plan(&p, prefix, o->to != NULL, err)) < 0 ||
+        (r = check_externals(&p, ws[0].reg, host, o->dry_run, err)) < 0)
+        goto out;
+    if ((rep->host = ferry_strdup(host)) == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < p.nrepos; i++) {
+        char *name = ferry_strdup(p.repos[i]->name);
+        if (name == NULL || ferry_strv_push(&rep->repos, &rep->nrepos, name) < 0) {
+            ferry_free(name);
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
     pl.p = &p;
+    pl.dry_run = o->dry_run;
+    rep->missing = p.nmissing;
     pthread_mutex_init(&pl.mu, NULL);
     for (i = 0; i < p.nneeds; i++) {
         const struct ferry_stmt_member *m;
@@ -1130,12 +1490,12 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     }
     /* Blobs first, then manifests per repository, then tags. */
     r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
-    if (r == 0)
+    if (r == 0 && !o->dry_run)
         r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
     /* Referrers after every image manifest: a referrer pushed to another
      * repository (--referrers-tgt) must not precede its subject. */
     pl.referrers = true;
-    if (r == 0)
+    if (r == 0 && !o->dry_run)
         r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
     pthread_mutex_destroy(&pl.mu);
     for (i = 0; i < nw; i++) {
@@ -1145,14 +1505,18 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         rep->bytes_uploaded += ws[i].rep.bytes_uploaded;
         rep->manifests_pushed += ws[i].rep.manifests_pushed;
         rep->manifests_present += ws[i].rep.manifests_present;
+        rep->blobs_missing += ws[i].rep.blobs_missing;
+        rep->bytes_missing += ws[i].rep.bytes_missing;
     }
     if (r < 0)
         goto out;
-    if ((r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
+    if (!o->dry_run && (r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
         goto out;
     rep->referrers = p.nrplans;
-    r = push_tags(&p, ws[0].reg, host, cb, ud, rep, err);
-    if (r == 0)
+    if (!o->dry_run && (r = write_records(&p, ws[0].reg, err)) < 0)
+        goto out;
+    r = push_tags(&p, ws[0].reg, host, o->dry_run, cb, ud, rep, err);
+    if (r == 0 && !o->dry_run)
         r = report_referrers(&p, host, cb, ud, err);
 out:
     if (ws != NULL)

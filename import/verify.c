@@ -21,6 +21,7 @@ ferry_verified_free(struct ferry_verified *v)
     ferry_bundle_index_free(v->index);
     ferry_strmap_free(v->members);
     ferry_strmap_free(v->offsets);
+    ferry_strmap_free(v->externals);
     ferry_statement_free(v->st);
     ferry_free(v);
 }
@@ -34,7 +35,13 @@ ferry_verified_statement(const struct ferry_verified *v)
 const char *
 ferry_verified_key_id(const struct ferry_verified *v)
 {
-    return v->key_id;
+    return v->id.key_id;
+}
+
+const char *
+ferry_verified_statement_digest(const struct ferry_verified *v)
+{
+    return v->id.statement;
 }
 
 bool
@@ -92,132 +99,11 @@ wrap_path(struct ferry_error **err, const char *path)
         ferry_error_wrap(err, "%s", path);
 }
 
-/* Read the current member whole into b (capped by b->max). */
-static int
-read_member(struct ferry_bundle_reader *rd, const char *name, struct ferry_buf *b,
-            struct ferry_error **err)
-{
-    char chunk[16384];
-    int64_t n;
-    int r;
-
-    for (;;) {
-        n = ferry_bundle_reader_read(rd, chunk, sizeof chunk, err);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return 0;
-        if ((r = ferry_buf_append(b, chunk, (size_t)n, err)) < 0)
-            return ferry_error_wrap(err, "bundle member %s", name);
-    }
-}
-
-/* A member over its cap is the bundle's fault (exit 1), not an error of ours. */
-static int
-member_too_large(struct ferry_error **err, int r, enum ferry_status code)
-{
-    if (r == -FERRY_E_TOO_LARGE)
-        return ferry_error_recode(err, code);
-    return r;
-}
-
-/* Open the bundle and read + check the statement (first two members). With
- * keys, the reader's work is then bounded by what the statement lists;
- * without (list), the statement is read under the smaller unsigned cap. */
-static int
-open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
-               struct ferry_bundle_reader **rdout, struct ferry_statement **stout, char *key_id,
-               struct ferry_error **err)
-{
-    struct ferry_bundle_reader *rd = NULL;
-    struct ferry_buf st, sig;
-    const char *name;
-    char safe[128];
-    uint64_t size, bound, frames;
-    size_t which = 0;
-    int r;
-
-    ferry_buf_init(&st, nkeys > 0 ? FERRY_MAX_STATEMENT : FERRY_MAX_UNSIGNED_STATEMENT);
-    ferry_buf_init(&sig, FERRY_MAX_SIGNATURE);
-    if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
-        goto out;
-    r = ferry_bundle_reader_next(rd, &name, &size, err);
-    if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {
-        r = ferry_error_new(err, FERRY_E_BUNDLE, "first member is %s, not %s: not a ferry bundle",
-                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
-                            FERRY_STATEMENT_NAME);
-        goto out;
-    }
-    if (r < 0)
-        goto out;
-    if ((r = read_member(rd, name, &st, err)) < 0) {
-        r = member_too_large(err, r, FERRY_E_BUNDLE);
-        if (r == -FERRY_E_BUNDLE && nkeys == 0)
-            ferry_error_wrap(err, "unsigned %s is read up to %u bytes: give -p to list it",
-                             FERRY_STATEMENT_NAME, FERRY_MAX_UNSIGNED_STATEMENT);
-        goto out;
-    }
-    r = ferry_bundle_reader_next(rd, &name, &size, err);
-    if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_SIG_NAME) != 0)) {
-        r = ferry_error_new(err, FERRY_E_SIGNATURE, "second member is %s, not %s",
-                            r == 0 ? "missing" : ferry_quote(safe, sizeof safe, name, strlen(name)),
-                            FERRY_STATEMENT_SIG_NAME);
-        goto out;
-    }
-    if (r < 0)
-        goto out;
-    if ((r = read_member(rd, name, &sig, err)) < 0) {
-        r = member_too_large(err, r, FERRY_E_SIGNATURE);
-        goto out;
-    }
-    if (nkeys > 0) {
-        r = ferry_verify_buffer(keys, nkeys, sig.data ? sig.data : "", sig.len,
-                                st.data ? st.data : "", st.len, FERRY_STATEMENT_NAME, NULL, &which,
-                                err);
-        if (r < 0)
-            goto out;
-        if (key_id)
-            ferry_pubkey_id(keys[which], key_id, 17);
-    }
-    if ((r = ferry_statement_parse(st.data ? st.data : "", st.len, stout, err)) < 0)
-        goto out;
-    /* Work from here on is bounded by the signed sizes: the seek table must
-     * not list more tar stream than the statement's members take. */
-    bound = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), st.len) +
-            ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), sig.len) +
-            FERRY_BUNDLE_TAR_END;
-    frames = ferry_bundle_member_frame_bound(st.len) + ferry_bundle_member_frame_bound(sig.len) + 1;
-    for (size_t i = 0; i < (*stout)->nmembers && bound != UINT64_MAX; i++) {
-        const struct ferry_stmt_member *m = &(*stout)->members[i];
-        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
-        bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
-        frames += ferry_bundle_member_frame_bound((uint64_t)m->size);
-    }
-    if (nkeys > 0 && (r = ferry_bundle_reader_limit(rd, bound, frames, err)) < 0) {
-        ferry_statement_free(*stout);
-        *stout = NULL;
-        goto out;
-    }
-    *rdout = rd;
-    rd = NULL;
-out:
-    if (r < 0)
-        wrap_path(err, path);
-    ferry_bundle_reader_free(rd);
-    ferry_buf_free(&st);
-    ferry_buf_free(&sig);
-    return r;
-}
-
 int
 ferry_import_read_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                             struct ferry_statement **out, struct ferry_error **err)
 {
-    struct ferry_bundle_reader *rd = NULL;
-    int r = open_statement(path, keys, nkeys, &rd, out, NULL, err);
-
-    ferry_bundle_reader_free(rd);
-    return r;
+    return ferry_bundle_open_statement(path, keys, nkeys, NULL, out, NULL, err);
 }
 
 static int
@@ -351,11 +237,11 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     v = ferry_calloc(1, sizeof *v);
     if (v == NULL || (v->members = ferry_strmap_new()) == NULL ||
         (v->layout = ferry_layout_new()) == NULL || (v->offsets = ferry_strmap_new()) == NULL ||
-        (seen = ferry_strmap_new()) == NULL) {
+        (v->externals = ferry_strmap_new()) == NULL || (seen = ferry_strmap_new()) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((r = open_statement(path, keys, nkeys, &rd, &v->st, v->key_id, err)) < 0)
+    if ((r = ferry_bundle_open_statement(path, keys, nkeys, &rd, &v->st, &v->id, err)) < 0)
         goto out_nowrap;
     /* The reader has checked every frame against the seek table (format
      * v1 requires one); the detached whole-file signature is checked when it
@@ -380,6 +266,17 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) != 0 &&
             strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) != 0 &&
             (r = ferry_layout_add_blob(v->layout, m->digest, m->size, err)) < 0)
+            goto out;
+    }
+    /* A delta's external blobs: manifests may reference them (with their
+     * signed size); push checks the target holds them. */
+    for (i = 0; i < v->st->nexternals; i++) {
+        const struct ferry_stmt_external *x = &v->st->externals[i];
+        if (ferry_strmap_put(v->externals, x->digest, (void *)x) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if ((r = ferry_layout_add_blob(v->layout, x->digest, x->size, err)) < 0)
             goto out;
     }
     for (;;) {

@@ -9,59 +9,218 @@
 #include "cli.h"
 #include "import_cmds.h"
 #include "ferry/import.h"
+#include "ferry/receipt.h"
+#include "ferry/util.h"
 
 static const char usage[] =
     "usage: ferry-import push -p PUBKEY [--to HOST[:PORT][/PREFIX]] [options] BUNDLE\n"
     "\n"
     "Verify the bundle completely, then push it: blobs (skipped when present,\n"
     "mounted across repositories when possible), manifests, indexes, tags last.\n"
-    "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG.\n"
+    "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG. A tag set by a\n"
+    "newer bundle is never moved back (its record is kept in the registry).\n"
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
     "  -j, --jobs N          parallel uploads (default 4)\n"
+    "  --dry-run             verify and show per image what a push would do (new,\n"
+    "                        unchanged, moved, refused, missing base blobs); write nothing\n"
+    "  --allow-downgrade     move tags set by a newer bundle back to this one's images\n"
+    "  --max-age DURATION    refuse a bundle created longer ago than this (30d, 2w, 12h)\n"
+    "  --receipt FILE        write what the target holds afterwards, for ferry-export --base\n"
+    "  --receipt-key FILE    sign the receipt with this minisign secret key (FILE.minisig)\n"
+    "  --key-password-file FILE  read that key's password from FILE\n"
     "  --json                what was pushed, per image and referrer, as JSON on "
     "stdout\n" CLI_REGISTRY_HELP
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
-    "  -v, --verbose         more detail (twice for debug)\n";
+    "  -v, --verbose         more detail (twice for debug)\n"
+    "\n"
+    "Exit codes: 0 ok, 1 verification failed, 2 error, 3 an image or the bundle was\n"
+    "refused (older than the bundle that set a tag, or than --max-age), 4 a delta's\n"
+    "base blobs are missing in the target (nothing pushed), 64 usage.\n";
+
+/* What the push reported, for --json and the receipt. */
+struct outcome {
+    json_t *json; /* --json: the document */
+    struct ferry_receipt_result *res;
+    size_t nres;
+    bool oom;
+};
 
 static const char *
-result_name(enum ferry_push_result r)
+result_name(const struct ferry_pushed *w)
 {
-    return r == FERRY_PUSH_PUSHED ? "pushed" : r == FERRY_PUSH_MOVED ? "moved" : "unchanged";
+    switch (w->result) {
+    case FERRY_PUSH_PUSHED:
+        return w->dry_run ? "new" : "pushed";
+    case FERRY_PUSH_MOVED:
+        return "moved";
+    case FERRY_PUSH_REFUSED:
+        return "refused";
+    case FERRY_PUSH_MISSING:
+        return "missing";
+    default:
+        return "unchanged";
+    }
 }
 
-/* Text: one line per image ("pushed", "unchanged", "moved ... (was ...)");
- * JSON: every image and referrer into the arrays of ud. */
+static void
+keep_result(struct outcome *oc, const struct ferry_pushed *w)
+{
+    struct ferry_receipt_result *n, *e;
+
+    n = ferry_realloc(oc->res, (oc->nres + 1) * sizeof *n);
+    if (n == NULL) {
+        oc->oom = true;
+        return;
+    }
+    oc->res = n;
+    e = &n[oc->nres];
+    memset(e, 0, sizeof *e);
+    e->source = ferry_strdup(w->source);
+    e->target = ferry_strdup(w->target);
+    e->digest = ferry_strdup(w->digest);
+    e->result = ferry_strdup(result_name(w));
+    e->previous = w->previous ? ferry_strdup(w->previous) : NULL;
+    e->reason = w->reason ? ferry_strdup(w->reason) : NULL;
+    oc->nres++;
+    if (!e->source || !e->target || !e->digest || !e->result || (w->previous && !e->previous) ||
+        (w->reason && !e->reason))
+        oc->oom = true;
+}
+
+/* Text: one line per image; JSON: every image and referrer into the arrays
+ * of the document; the receipt: every image. */
 static void
 pushed(const struct ferry_pushed *w, void *ud)
 {
-    json_t *out = ud, *o;
+    struct outcome *oc = ud;
+    json_t *o;
 
-    if (out != NULL) {
+    if (w->subject == NULL)
+        keep_result(oc, w);
+    if (oc->json != NULL) {
         o = json_pack("{s:s, s:s, s:s, s:s}", "source", w->source, "target", w->target, "digest",
-                      w->digest, "result", result_name(w->result));
+                      w->digest, "result", result_name(w));
         if (o == NULL)
             return;
         json_object_set_new(o, "previous", w->previous ? json_string(w->previous) : json_null());
+        if (w->reason != NULL)
+            json_object_set_new(o, "reason", json_string(w->reason));
+        if (w->downgrade)
+            json_object_set_new(o, "downgrade", json_true());
         if (w->subject != NULL) {
             json_object_del(o, "previous");
             json_object_set_new(o, "subject", json_string(w->subject));
             json_object_set_new(o, "artifactType",
                                 w->artifact_type ? json_string(w->artifact_type) : json_null());
         }
-        json_array_append_new(json_object_get(out, w->subject ? "referrers" : "images"), o);
+        json_array_append_new(json_object_get(oc->json, w->subject ? "referrers" : "images"), o);
         return;
     }
     if (w->subject != NULL)
         return; /* referrers are counted in the summary; --json lists them */
     cli_progress_done();
-    if (w->result == FERRY_PUSH_MOVED)
-        printf("moved     %s %s (was %s)\n", w->target, w->digest, w->previous);
+    switch (w->result) {
+    case FERRY_PUSH_MOVED:
+        printf("moved     %s %s -> %s\n", w->target, w->previous, w->digest);
+        if (w->downgrade)
+            cli_warn("%s: %s", w->target, w->reason);
+        break;
+    case FERRY_PUSH_REFUSED:
+    case FERRY_PUSH_MISSING:
+        printf("%-9s %s %s: %s\n", result_name(w), w->target, w->digest, w->reason);
+        break;
+    default:
+        printf("%-9s %s %s\n", result_name(w), w->target, w->digest);
+        break;
+    }
+}
+
+static void
+outcome_clear(struct outcome *oc)
+{
+    for (size_t i = 0; i < oc->nres; i++) {
+        ferry_free(oc->res[i].source);
+        ferry_free(oc->res[i].target);
+        ferry_free(oc->res[i].digest);
+        ferry_free(oc->res[i].result);
+        ferry_free(oc->res[i].previous);
+        ferry_free(oc->res[i].reason);
+    }
+    ferry_free(oc->res);
+    json_decref(oc->json);
+    memset(oc, 0, sizeof *oc);
+}
+
+/* The receipt: an inventory of the repositories the push touched, with the
+ * bundle's identity and the per-image results. */
+static int
+write_receipt(const char *path, const char *key, const char *pwfile,
+              const struct ferry_push_opts *po, const struct ferry_push_report *rep,
+              const struct ferry_verified *v, struct outcome *oc, struct ferry_error **err)
+{
+    struct ferry_receipt *rc = NULL;
+    char *prefix = NULL, *host = NULL;
+    int r;
+
+    if (po->to != NULL && (r = ferry_target_parse(po->to, &host, &prefix, err)) < 0)
+        return r;
+    ferry_free(host);
+    r = ferry_import_inventory(rep->host, &po->reg, (const char *const *)rep->repos, rep->nrepos,
+                               false, &rc, err);
+    if (r < 0) {
+        ferry_free(prefix);
+        return ferry_error_wrap(err, "receipt %s", path);
+    }
+    rc->prefix = prefix;
+    rc->bundle_statement = ferry_strdup(ferry_verified_statement_digest(v));
+    rc->bundle_key_id = ferry_strdup(ferry_verified_key_id(v));
+    rc->bundle_created = ferry_strdup(ferry_verified_statement(v)->created);
+    rc->results = oc->res;
+    rc->nresults = oc->nres;
+    if (rc->bundle_statement == NULL || rc->bundle_key_id == NULL || rc->bundle_created == NULL ||
+        oc->oom)
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     else
-        printf("%s %s %s\n", w->result == FERRY_PUSH_PUSHED ? "pushed   " : "unchanged", w->target,
-               w->digest);
+        r = receipt_write(rc, path, key, pwfile, err);
+    rc->results = NULL; /* still oc's */
+    rc->nresults = 0;
+    ferry_receipt_free(rc);
+    return r;
+}
+
+static void
+print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error *err)
+{
+    char *text;
+
+    if (err != NULL) {
+        /* what was done before the failure: the tags already set are listed */
+        json_object_set_new(out, "ok", json_false());
+        json_object_set_new(out, "exitCode", json_integer(cli_exit_code(err)));
+        json_object_set_new(out, "error", json_string(err->msg ? err->msg : ""));
+    } else {
+        json_object_set_new(out, "ok", json_true());
+        json_object_set_new(
+            out, "report",
+            json_pack(
+                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                "blobsUploaded", (json_int_t)rep->blobs_uploaded, "bytesUploaded",
+                (json_int_t)rep->bytes_uploaded, "blobsMounted", (json_int_t)rep->blobs_mounted,
+                "blobsPresent", (json_int_t)rep->blobs_present, "manifestsPushed",
+                (json_int_t)rep->manifests_pushed, "manifestsPresent",
+                (json_int_t)rep->manifests_present, "tagsSet", (json_int_t)rep->tags_set,
+                "tagsUnchanged", (json_int_t)rep->tags_unchanged, "fallbackTagsWritten",
+                (json_int_t)rep->fallback_set, "fallbackTagsComplete",
+                (json_int_t)rep->fallback_unchanged, "referrersApi", (json_int_t)rep->referrers_api,
+                "refused", (json_int_t)rep->refused, "baseBlobsMissing", (json_int_t)rep->missing));
+    }
+    text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text != NULL)
+        puts(text);
+    free(text);
 }
 
 int
@@ -71,6 +230,12 @@ cmd_push(int argc, char **argv)
         {"pubkey", required_argument, NULL, 'p'},
         {"to", required_argument, NULL, CLI_OPT_TO},
         {"jobs", required_argument, NULL, 'j'},
+        {"dry-run", no_argument, NULL, CLI_OPT_DRY_RUN},
+        {"allow-downgrade", no_argument, NULL, CLI_OPT_ALLOW_DOWNGRADE},
+        {"max-age", required_argument, NULL, CLI_OPT_MAX_AGE},
+        {"receipt", required_argument, NULL, CLI_OPT_RECEIPT},
+        {"receipt-key", required_argument, NULL, CLI_OPT_RECEIPT_KEY},
+        {"key-password-file", required_argument, NULL, CLI_OPT_KEY_PASSWORD_FILE},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"json", no_argument, NULL, CLI_OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
@@ -85,13 +250,16 @@ cmd_push(int argc, char **argv)
     struct ferry_push_report rep;
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
+    struct outcome oc;
+    const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
     bool progress = false, json = false;
-    json_t *out = NULL;
     char sz[32];
     int c, r;
 
     memset(&cr, 0, sizeof cr);
     memset(&po, 0, sizeof po);
+    memset(&rep, 0, sizeof rep);
+    memset(&oc, 0, sizeof oc);
     while ((c = getopt_long(argc, argv, "p:j:qvh", longopts, NULL)) != -1) {
         if (cli_reg_option(&cr, c, optarg))
             continue;
@@ -107,6 +275,27 @@ cmd_push(int argc, char **argv)
             break;
         case CLI_OPT_JSON:
             json = true;
+            break;
+        case CLI_OPT_DRY_RUN:
+            po.dry_run = true;
+            break;
+        case CLI_OPT_ALLOW_DOWNGRADE:
+            po.allow_downgrade = true;
+            break;
+        case CLI_OPT_MAX_AGE:
+            if (!cli_parse_duration(optarg, &po.max_age)) {
+                keyset_free(&ks);
+                return cli_usage("--max-age takes a duration such as 30d, 2w, 12h or 90m");
+            }
+            break;
+        case CLI_OPT_RECEIPT:
+            receipt = optarg;
+            break;
+        case CLI_OPT_RECEIPT_KEY:
+            rkey = optarg;
+            break;
+        case CLI_OPT_KEY_PASSWORD_FILE:
+            pwfile = optarg;
             break;
         case 'j':
             if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
@@ -131,6 +320,12 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("push takes exactly one BUNDLE");
     }
+    if ((rkey != NULL && receipt == NULL) || (receipt != NULL && po.dry_run)) {
+        keyset_free(&ks);
+        return cli_usage(rkey != NULL && receipt == NULL
+                             ? "--receipt-key signs the receipt: give --receipt FILE"
+                             : "a dry run changes nothing to write a receipt of");
+    }
     cli_setup(progress);
     cli_verifying = true;
     if ((r = cli_reg_finish(&cr)) != 0) {
@@ -144,67 +339,67 @@ cmd_push(int argc, char **argv)
         return cli_fail(err);
     }
     cli_progress_done();
-    cli_info("verified %s: signed by key %s", argv[optind], ferry_verified_key_id(v));
+    cli_info("verified %s: signed by key %s, created %s", argv[optind], ferry_verified_key_id(v),
+             ferry_verified_statement(v)->created);
+    if (po.allow_downgrade)
+        cli_warn("--allow-downgrade: tags set by newer bundles may move back to this bundle's "
+                 "images");
     po.reg = cr.o;
-    cli_pushing = true;
-    if (json && (out = json_pack("{s:s, s:s, s:[], s:[]}", "bundle", argv[optind], "keyId",
-                                 ferry_verified_key_id(v), "images", "referrers")) == NULL) {
+    cli_pushing = !po.dry_run;
+    if (json && (oc.json = json_pack("{s:s, s:s, s:s, s:b, s:[], s:[]}", "bundle", argv[optind],
+                                     "keyId", ferry_verified_key_id(v), "statement",
+                                     ferry_verified_statement_digest(v), "dryRun", po.dry_run,
+                                     "images", "referrers")) == NULL) {
         ferry_verified_free(v);
         cli_reg_clear(&cr);
         cli_error("out of memory");
         return FERRY_EXIT_ERROR;
     }
-    r = ferry_import_push(argv[optind], v, &po, pushed, out, &rep, &err);
+    r = ferry_import_push(argv[optind], v, &po, pushed, &oc, &rep, &err);
+    if (r == 0 && receipt != NULL) {
+        r = write_receipt(receipt, rkey, pwfile, &po, &rep, v, &oc, &err);
+        if (r == 0)
+            cli_info("wrote receipt %s%s", receipt, rkey ? " (signed)" : "");
+    }
     ferry_verified_free(v);
     cli_reg_clear(&cr);
-    if (r < 0 && out != NULL) {
-        /* what was done before the failure: the tags already set are listed */
-        char *text;
-        json_object_set_new(out, "ok", json_false());
-        json_object_set_new(out, "exitCode", json_integer(cli_exit_code(err)));
-        json_object_set_new(out, "error", json_string(err && err->msg ? err->msg : ""));
-        text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (text != NULL)
-            puts(text);
-        free(text);
-    }
+    cli_progress_done();
+    if (oc.json != NULL)
+        print_json(oc.json, &rep, r < 0 ? err : NULL);
+    outcome_clear(&oc);
     if (r < 0) {
-        json_decref(out);
+        ferry_push_report_clear(&rep);
         return cli_fail(err);
     }
-    if (out != NULL)
-        json_object_set_new(out, "ok", json_true());
-    cli_progress_done();
-    if (out != NULL) {
-        char *text;
-        json_object_set_new(
-            out, "report",
-            json_pack(
-                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blobsUploaded",
-                (json_int_t)rep.blobs_uploaded, "bytesUploaded", (json_int_t)rep.bytes_uploaded,
-                "blobsMounted", (json_int_t)rep.blobs_mounted, "blobsPresent",
-                (json_int_t)rep.blobs_present, "manifestsPushed", (json_int_t)rep.manifests_pushed,
-                "manifestsPresent", (json_int_t)rep.manifests_present, "tagsSet",
-                (json_int_t)rep.tags_set, "tagsUnchanged", (json_int_t)rep.tags_unchanged,
-                "fallbackTagsWritten", (json_int_t)rep.fallback_set, "fallbackTagsComplete",
-                (json_int_t)rep.fallback_unchanged, "referrersApi", (json_int_t)rep.referrers_api));
-        text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(out);
-        if (text == NULL) {
-            cli_error("out of memory");
-            return FERRY_EXIT_ERROR;
-        }
-        puts(text);
-        free(text);
+    if (po.dry_run) {
+        cli_info("dry run: %zu blobs to upload (%s), %zu to mount, %zu already present; nothing "
+                 "was written",
+                 rep.blobs_missing, cli_size(sz, sizeof sz, rep.bytes_missing), rep.blobs_mounted,
+                 rep.blobs_present);
+    } else {
+        cli_info("blobs: %zu uploaded (%s), %zu mounted, %zu already present; manifests: %zu "
+                 "pushed, %zu already present; tags: %zu set, %zu unchanged",
+                 rep.blobs_uploaded, cli_size(sz, sizeof sz, rep.bytes_uploaded), rep.blobs_mounted,
+                 rep.blobs_present, rep.manifests_pushed, rep.manifests_present, rep.tags_set,
+                 rep.tags_unchanged);
+        if (rep.referrers > 0)
+            cli_info("referrers: %zu; fallback tags: %zu written, %zu already complete; %zu "
+                     "served by the referrers API",
+                     rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
     }
-    cli_info("blobs: %zu uploaded (%s), %zu mounted, %zu already present; manifests: %zu pushed, "
-             "%zu already present; tags: %zu set, %zu unchanged",
-             rep.blobs_uploaded, cli_size(sz, sizeof sz, rep.bytes_uploaded), rep.blobs_mounted,
-             rep.blobs_present, rep.manifests_pushed, rep.manifests_present, rep.tags_set,
-             rep.tags_unchanged);
-    if (rep.referrers > 0)
-        cli_info("referrers: %zu; fallback tags: %zu written, %zu already complete; %zu served by "
-                 "the referrers API",
-                 rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
+    ferry_push_report_clear(&rep);
+    if (rep.refused > 0) {
+        cli_error("%zu image%s refused: older than the bundle that set %s tag%s (push with "
+                  "--allow-downgrade to move %s back)",
+                  rep.refused, rep.refused == 1 ? "" : "s", rep.refused == 1 ? "its" : "their",
+                  rep.refused == 1 ? "" : "s", rep.refused == 1 ? "it" : "them");
+        return FERRY_EXIT_REFUSED;
+    }
+    if (rep.missing > 0) {
+        cli_error("dry run: the target lacks %zu blob%s this delta expects there: import its "
+                  "base first",
+                  rep.missing, rep.missing == 1 ? "" : "s");
+        return FERRY_EXIT_BASE_MISSING;
+    }
     return 0;
 }

@@ -2,11 +2,29 @@
 #define FERRY_IMPORT_CMDS_H
 #include <stdbool.h>
 
+#include "cli.h"
 #include "ferry/sign.h"
 int cmd_verify(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_referrers(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
+
+/* Options of push and inventory. */
+enum {
+    CLI_OPT_RECEIPT = CLI_OPT_FIRST_FREE,
+    CLI_OPT_RECEIPT_KEY,
+    CLI_OPT_DRY_RUN,
+    CLI_OPT_ALLOW_DOWNGRADE,
+    CLI_OPT_MAX_AGE,
+};
+
+/* Write rc to path ("-" or NULL: stdout), replacing the file atomically;
+ * with keypath, sign it into path.minisig (minisign, trusted comment
+ * "timestamp:...\tfile:NAME\thashed"). */
+struct ferry_receipt;
+int receipt_write(const struct ferry_receipt *rc, const char *path, const char *keypath,
+                  const char *pwfile, struct ferry_error **err);
 
 /* Trusted keys from repeated -p options. */
 struct keyset {

@@ -13,13 +13,16 @@ static const char usage[] =
     "  list [--json] [-p PUBKEY] BUNDLE             images, digests, platforms, sizes\n"
     "  push -p PUBKEY [--to HOST[:PORT][/PREFIX]] BUNDLE  verify, then push into a registry\n"
     "  referrers HOST[:PORT]/REPO[:TAG|@DIGEST]     referrers a registry holds for an image\n"
+    "  inventory --to HOST[:PORT][/PREFIX] [REPO...]  what a registry holds, as a receipt\n"
     "\n"
     "  login -u USER [--password-stdin] HOST        check and store registry credentials\n"
     "  logout HOST                                  remove them\n"
     "  version, --version                           versions of ferry and its libraries\n"
     "\n"
     "Run 'ferry-import COMMAND --help' for the options of a command.\n"
-    "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
+    "Exit codes: 0 ok, 1 verification failed, 2 error, 3 refused (older than the\n"
+    "bundle that set a tag, or than --max-age), 4 a delta's base blobs are missing\n"
+    "in the target, 64 usage.\n";
 
 static int
 cmd_help(int argc, char **argv)
@@ -43,6 +46,7 @@ static const struct cli_cmd commands[] = {
     {"list", cmd_list, "list a bundle"},
     {"push", cmd_push, "push a bundle into a registry"},
     {"referrers", cmd_referrers, "list what a registry holds for a digest"},
+    {"inventory", cmd_inventory, "write what a registry holds as a receipt"},
     {"login", cli_cmd_login, "store credentials for a registry"},
     {"logout", cli_cmd_logout, "remove stored credentials"},
     {"--help", cmd_help, NULL},

@@ -23,6 +23,8 @@ FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *
 FERRY_API const struct ferry_statement *ferry_verified_statement(const struct ferry_verified *v);
 /* Key id (16 hex digits) of the key that verified the statement. */
 FERRY_API const char *ferry_verified_key_id(const struct ferry_verified *v);
+/* Digest of the bundle's ferry.json ("sha256:..."): the bundle's identity. */
+FERRY_API const char *ferry_verified_statement_digest(const struct ferry_verified *v);
 /* Whether BUNDLE.minisig was present and verified too. */
 FERRY_API bool ferry_verified_detached(const struct ferry_verified *v);
 FERRY_API uint64_t ferry_verified_bytes(const struct ferry_verified *v);
@@ -37,7 +39,10 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
 struct ferry_push_opts {
     const char *to; /* HOST[:PORT][/PREFIX]; NULL: the targets recorded in the bundle */
     struct ferry_registry_opts reg;
-    int jobs; /* parallel connections; 0 = 4 */
+    int jobs;             /* parallel connections; 0 = 4 */
+    bool dry_run;         /* only read: report per image what a push would do */
+    bool allow_downgrade; /* move a tag set by a newer bundle back (reported as such) */
+    int64_t max_age;      /* refuse a bundle created more than this many seconds ago; 0: any */
 };
 
 struct ferry_push_report {
@@ -49,13 +54,24 @@ struct ferry_push_report {
     size_t fallback_unchanged; /* fallback tags that already listed everything */
     size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
     uint64_t bytes_uploaded;
+    size_t refused;         /* images refused: older than the bundle that set their tag */
+    size_t missing;         /* a delta's expected blobs the target lacks (dry run) */
+    size_t blobs_missing;   /* dry run: blobs that would be uploaded */
+    uint64_t bytes_missing; /* and their bytes */
+    char *host;             /* the registry pushed to */
+    char **repos;           /* the target repositories, in first-use order */
+    size_t nrepos;
 };
+/* Free what a push left in rep (its host and repository list). */
+FERRY_API void ferry_push_report_clear(struct ferry_push_report *rep);
 
 /* What push did with one image or referrer. */
 enum ferry_push_result {
     FERRY_PUSH_PUSHED = 1, /* written (a new tag, or a manifest the registry lacked) */
     FERRY_PUSH_UNCHANGED,  /* already there as the bundle has it */
     FERRY_PUSH_MOVED,      /* the tag pointed at another digest (previous) before */
+    FERRY_PUSH_REFUSED,    /* not pushed: reason says why; its tag untouched */
+    FERRY_PUSH_MISSING,    /* dry run of a delta: the target lacks blobs it expects */
 };
 struct ferry_pushed {
     const char *source;   /* images: the source reference; referrers: the repository read from */
@@ -65,6 +81,9 @@ struct ferry_pushed {
     enum ferry_push_result result;
     const char *subject;       /* referrers: the digest they refer to; images: NULL */
     const char *artifact_type; /* referrers: their artifact type, or NULL */
+    const char *reason;        /* REFUSED, MISSING, and a downgrade: why; else NULL */
+    bool downgrade;            /* moved back past a newer bundle's record (--allow-downgrade) */
+    bool dry_run;              /* what a push would do; nothing was written */
 };
 /* Called per image once its tag is set (in the bundle's order), then per
  * referrer, from the calling thread. */
@@ -74,10 +93,29 @@ typedef void (*ferry_pushed_fn)(const struct ferry_pushed *what, void *ud);
  * one already has it; uploaded from the bundle otherwise, re-hashed as they
  * stream), then child manifests, indexes, and tags last. Re-running changes
  * nothing. Blobs are read from the file v holds open (the one verify read),
- * whatever `path` names by now; path is kept for the API's sake. */
+ * whatever `path` names by now; path is kept for the API's sake.
+ *
+ * Before anything is written: a bundle older than o->max_age is
+ * FERRY_E_REFUSED; an image whose tag was set by a newer bundle (its tag
+ * record, kept in the registry) is refused unless o->allow_downgrade, and
+ * the others go on (rep->refused counts them); a delta whose expected blobs
+ * the target lacks (neither in the repository nor mountable from the one
+ * recorded) is FERRY_E_BASE_MISSING naming them and the bases. Each tag set
+ * gets its record before the tag moves. */
 FERRY_API int ferry_import_push(const char *path, const struct ferry_verified *v,
                                 const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
                                 struct ferry_push_report *rep, struct ferry_error **err);
+
+/* What a registry holds (a receipt without a bundle): for each of repos
+ * (with with_prefix, under to's prefix, put in front once), or with none
+ * every repository of the catalog under the prefix: tags, the manifests they
+ * reach (children, referrers, recursively) and the blobs those reference.
+ * Repositories that do not exist are listed empty; ferry's tag records
+ * repository is left out. *out freed with ferry_receipt_free. */
+struct ferry_receipt;
+FERRY_API int ferry_import_inventory(const char *to, const struct ferry_registry_opts *reg,
+                                     const char *const *repos, size_t nrepos, bool with_prefix,
+                                     struct ferry_receipt **out, struct ferry_error **err);
 
 /* Split "HOST[:PORT][/PREFIX]" into host and prefix (NULL if none). */
 FERRY_API int ferry_target_parse(const char *to, char **host, char **prefix,

@@ -65,7 +65,7 @@ PYEOF
 "$FX" -q -k k.key -o moved.tar.zst --plain-http --no-referrers \
   "$REG_SRC/corpus/app0:1.1=$REG_DST/mirror/dhi-app0:1.0" || fail "export for a move"
 "$FI" push -p k.pub --plain-http moved.tar.zst > moved.out 2>/dev/null || fail "push a moved tag"
-grep -q "^moved     $REG_DST/mirror/dhi-app0:1.0 sha256:[0-9a-f]* (was $subject)\$" moved.out \
+grep -q "^moved     $REG_DST/mirror/dhi-app0:1.0 $subject -> sha256:[0-9a-f]*\$" moved.out \
   || fail "a moved tag is not reported as moved: $(cat moved.out)"
 
 # 3. --to HOST/PREFIX with a target under that prefix: not prefixed twice
