@@ -13,6 +13,8 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include <jansson.h>
+
 #include "ferry/statement.h"
 #include "ferry/limits.h"
 
@@ -561,6 +563,50 @@ cli_parse_duration(const char *s, int64_t *out)
         return false;
     *out = total;
     return true;
+}
+
+void
+cli_print_delta(const struct ferry_statement *st)
+{
+    uint64_t bytes = 0;
+    char sz[32], n1[48], q[256], c[64];
+
+    if (st->nbases == 0)
+        return;
+    for (size_t i = 0; i < st->nexternals; i++)
+        bytes += (uint64_t)st->externals[i].size;
+    printf("delta: expects %s (%s) in the target, made against",
+           cli_count(n1, sizeof n1, st->nexternals, "blob"), cli_size(sz, sizeof sz, bytes));
+    for (size_t i = 0; i < st->nbases; i++) {
+        const struct ferry_stmt_base *b = &st->bases[i];
+        printf("%s %s %s%s%.19s created %s", i ? ";" : "", b->kind,
+               b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name)) : "",
+               b->name ? " " : "", b->digest,
+               ferry_quote(c, sizeof c, b->created, strlen(b->created)));
+    }
+    putchar('\n');
+}
+
+void
+cli_delta_json(const struct ferry_statement *st, void *obj)
+{
+    json_t *o = obj, *bases;
+    json_int_t bytes = 0;
+
+    if (st->nbases == 0 || o == NULL || (bases = json_array()) == NULL)
+        return;
+    for (size_t i = 0; i < st->nexternals; i++)
+        bytes += st->externals[i].size;
+    for (size_t i = 0; i < st->nbases; i++) {
+        const struct ferry_stmt_base *b = &st->bases[i];
+        json_array_append_new(bases, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "kind",
+                                               b->kind, "digest", b->digest, "created", b->created,
+                                               "keyId", b->key_id, "name", b->name, "registry",
+                                               b->registry, "bundle", b->bundle));
+    }
+    json_object_set_new(o, "bases", bases);
+    json_object_set_new(o, "externalBlobs", json_integer((json_int_t)st->nexternals));
+    json_object_set_new(o, "externalBytes", json_integer(bytes));
 }
 
 void

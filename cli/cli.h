@@ -79,6 +79,12 @@ extern bool cli_verifying;
  * (ferry_stmt_referrer_apart): plan and list. */
 struct ferry_statement;
 void cli_warn_apart(const struct ferry_statement *st);
+/* A delta bundle (version 2): one line saying how many blobs it expects in
+ * the target and which bases it was made against; nothing for a full
+ * bundle. And the same as JSON members added to obj (bases, externalBlobs,
+ * externalBytes). */
+void cli_print_delta(const struct ferry_statement *st);
+void cli_delta_json(const struct ferry_statement *st, void *obj);
 /* "1 image", "3 images": count and noun, plural with "s", into buf. */
 const char *cli_count(char *buf, size_t n, size_t count, const char *noun);
 /* Human size "12.3 MiB" into buf. */

@@ -247,34 +247,44 @@ landing_repo(const struct export_plan *p, const struct export_obj *ob, char **ow
     return ob->repo;
 }
 
+/* repo under the receipt's prefix (put in front once, as push does), if
+ * the receipt lists digest there; else NULL. */
+static char *
+listed_at(const struct ferry_export_base *b, const char *repo, const char *digest)
+{
+    const char *prefix = b->receipt->prefix;
+    char *name, *key;
+
+    if (prefix != NULL && !ferry_path_under(repo, prefix))
+        name = ferry_asprintf("%s/%s", prefix, repo);
+    else
+        name = ferry_strdup(repo);
+    key = name ? ferry_asprintf("%s\n%s", name, digest) : NULL;
+    if (key == NULL || ferry_strmap_get(b->where, key) == NULL) {
+        ferry_free(name);
+        name = NULL;
+    }
+    ferry_free(key);
+    return name;
+}
+
 /* Where the far side holds what base b holds of ob: for a receipt, the
- * repository ob lands in when the receipt lists it there (the receipt's
- * prefix put in front once, as push does), else the first that lists it;
- * for a bundle, where ob lands. */
+ * repository ob lands in when the receipt lists it there, else the one its
+ * source repository maps to, else the first that lists it; for a bundle,
+ * where ob lands. */
 static char *
 held_repo(const struct export_plan *p, const struct ferry_export_base *b, const struct held *h,
           const struct export_obj *ob)
 {
-    char *owned, *name = NULL, *key;
+    char *owned, *name;
     const char *land = landing_repo(p, ob, &owned);
-    const char *prefix = b->receipt ? b->receipt->prefix : NULL;
 
-    if (b->receipt == NULL) {
+    if (b->receipt == NULL)
         name = ferry_strdup(land);
-        ferry_free(owned);
-        return name;
-    }
-    if (prefix != NULL && !ferry_path_under(land, prefix))
-        name = ferry_asprintf("%s/%s", prefix, land);
-    else
-        name = ferry_strdup(land);
-    ferry_free(owned);
-    key = name ? ferry_asprintf("%s\n%s", name, ob->digest) : NULL;
-    if (key == NULL || ferry_strmap_get(b->where, key) == NULL) {
-        ferry_free(name);
+    else if ((name = listed_at(b, land, ob->digest)) == NULL &&
+             (name = listed_at(b, ob->repo, ob->digest)) == NULL)
         name = ferry_strdup(h->repo);
-    }
-    ferry_free(key);
+    ferry_free(owned);
     return name;
 }
 

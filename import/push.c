@@ -467,7 +467,16 @@ check_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
         struct tag_record *rec = &p->recs[i];
         if (p->tags[i] == NULL)
             continue;
-        if ((r = record_get(reg, p->targets[i], p->tags[i], rec, err)) < 0)
+        r = record_get(reg, p->targets[i], p->tags[i], rec, err);
+        if (r == -FERRY_E_INVALID && allow_downgrade) {
+            /* a record ferry did not write allows nothing, but the operator
+             * said to move tags regardless: it is replaced */
+            ferry_log(FERRY_LOG_WARN, "%s; replacing it (--allow-downgrade)", (*err)->msg);
+            ferry_error_clear(err);
+            p->downgrade[i] = true;
+            continue;
+        }
+        if (r < 0)
             return r;
         if (!rec->found || rec->created_t <= p->created)
             continue;
@@ -1312,9 +1321,11 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
                 what.result = info.digest != NULL ? FERRY_PUSH_MOVED : FERRY_PUSH_PUSHED;
                 if (p->downgrade[i]) {
                     what.downgrade = true;
-                    reason = ferry_asprintf("downgrade allowed: older than the bundle that set it "
-                                            "(%s)",
-                                            rec->created);
+                    reason = rec->found ? ferry_asprintf("downgrade allowed: older than the "
+                                                         "bundle that set it (%s)",
+                                                         rec->created)
+                                        : ferry_strdup("downgrade allowed: its tag record was "
+                                                       "not one ferry wrote");
                     what.reason = reason;
                 }
             }

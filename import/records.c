@@ -114,7 +114,7 @@ record_get(struct ferry_registry *reg, const char *repo, const char *tag, struct
         ferry_digest_parse(v, &d, NULL) < 0) {
         r = ferry_error_new(err, FERRY_E_INVALID,
                             "tag record %s:%s for %s:%s is not one ferry wrote: remove it, or "
-                            "push with --allow-downgrade",
+                            "push with --allow-downgrade to replace it",
                             state, rtag, repo, tag);
         goto out;
     }

@@ -182,6 +182,7 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
     json_object_set_new(root, "members", json_integer((json_int_t)st->nmembers));
     json_object_set_new(root, "referrers", json_integer((json_int_t)st->nreferrers));
     json_object_set_new(root, "contentBytes", json_integer(total));
+    cli_delta_json(st, root);
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
         json_t *o = json_object(), *pl = json_array();
@@ -272,6 +273,7 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
            cli_count(n2, sizeof n2, st->nreferrers, "referrer"),
            cli_count(n3, sizeof n3, st->nmembers, "member"),
            cli_size(sz, sizeof sz, (unsigned long long)total));
+    cli_print_delta(st);
     tree_free(&t);
     return 0;
 }

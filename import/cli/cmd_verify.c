@@ -34,6 +34,7 @@ print_json(const char *path, const struct ferry_verified *v, const struct ferry_
                       ferry_verified_key_id(v), "images", (json_int_t)st->nimages, "members",
                       (json_int_t)st->nmembers, "bytes", (json_int_t)ferry_verified_bytes(v),
                       "detachedSignature", ferry_verified_detached(v));
+        cli_delta_json(st, o);
     } else {
         o = json_pack("{s:s, s:b, s:i, s:s}", "bundle", path, "ok", 0, "exitCode", cli_exit_code(e),
                       "error", e && e->msg ? e->msg : "");
@@ -112,6 +113,8 @@ cmd_verify(int argc, char **argv)
                cli_count(n2, sizeof n2, st->nmembers, "member"),
                cli_size(sz, sizeof sz, ferry_verified_bytes(v)),
                ferry_verified_detached(v) ? ", detached signature ok" : "");
+    if (!json)
+        cli_print_delta(st);
     ferry_verified_free(v);
     return 0;
 }

@@ -96,7 +96,13 @@ assert new >= 3 << 20, new  # the new layer
 assert size <= new * 1.01, "delta is %d bytes for %d bytes of new blobs" % (size, new)
 print("delta %d bytes, new blobs %d bytes (%.2f %%)" % (size, new, 100.0 * (size - new) / new))
 PYEOF
-"$FI" verify -q -p k.pub b2.tar.zst || fail "the delta does not verify on its own"
+"$FI" verify -p k.pub b2.tar.zst > verify2.out || fail "the delta does not verify on its own"
+grep -q "^delta: expects [0-9]* blobs (.*) in the target, made against receipt r1.json sha256:" verify2.out ||
+  fail "verify does not say what the delta expects: $(cat verify2.out)"
+"$FI" list --json -p k.pub b2.tar.zst | $PY -c "
+import json, sys
+d = json.load(sys.stdin)
+assert d['externalBlobs'] >= 5 and d['bases'][0]['name'] == 'r1.json', d" || fail "list --json of a delta"
 
 # 4. a delta into an empty registry: refused, nothing written, exit 4
 set +e
@@ -131,6 +137,21 @@ grep -q "^moved     $TO/corpus/app0:1.1 $old -> $new$" push2.out || fail "no mov
 [ "$(digest_of "$REG_DST" mirror/corpus/app0:1.1)" = "$new" ] || fail "the tag did not move"
 $PY "$FERRY_SOURCE_DIR/tests/tools/regcheck.py" "$REG_DST" > dst.json || fail "incomplete content after the delta"
 grep -q '"moved"' r2.json || fail "receipt r2 lacks the move"
+
+# a new repository sharing blobs the far side holds elsewhere: they are
+# mounted from the repository the receipt names
+"$FX" -q -k k.key -o b5.tar.zst --plain-http --base r2.json \
+  "$REG_SRC/corpus/base:latest=$REG_DST/mirror/corpus/base2" || fail "export into a new repository"
+statement b5.tar.zst | $PY -c "
+import json, sys
+s = json.load(sys.stdin)
+assert [x['repository'] for x in s['external']] == ['mirror/corpus/base'] * len(s['external']) and s['external'], s['external']
+" || fail "the delta does not name where the far side holds the blob"
+"$FI" push -p k.pub --plain-http --to "$TO" b5.tar.zst > push5.out 2> push5.err || fail "push into a new repository: $(cat push5.err)"
+grep -q "[1-9][0-9]* mounted" push5.err || fail "nothing was mounted: $(cat push5.err)"
+[ "$(digest_of "$REG_DST" mirror/corpus/base2:latest)" = "$(digest_of "$REG_SRC" corpus/base:latest)" ] ||
+  fail "mirror/corpus/base2 does not hold the image"
+$PY "$FERRY_SOURCE_DIR/tests/tools/regcheck.py" "$REG_DST" > dst.json || fail "incomplete content after the mount"
 
 # 7. the older bundle again: refused per image, no tag moves, exit 3
 before=$(cat dst.json)
@@ -185,6 +206,41 @@ grep -q "is older than --max-age allows" age.err || fail "--max-age: $(cat age.e
 "$FI" push -q -p k.pub --plain-http --to "$REG_EMPTY/fresh" --max-age 1d b1.tar.zst > /dev/null ||
   fail "--max-age 1d refused a fresh bundle"
 
+# a tag record ferry did not write (here: naming another repository, and a
+# far-future time) allows nothing: push stops (exit 2) naming it;
+# --allow-downgrade replaces it, and the rollback check works again after
+rtag=tag-$(printf %s "mirror/corpus/app0:1.1" | sha256sum | cut -d' ' -f1)
+$PY - "$REG_DST" "$rtag" <<'PYEOF' || fail "planting a forged tag record"
+import json, sys, urllib.request
+host, tag = sys.argv[1:]
+E = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2},
+     "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2}],
+     "annotations": {"dev.ferry.record.repository": "mirror/corpus/other",
+                     "dev.ferry.record.tag": "1.1", "dev.ferry.record.digest": E,
+                     "dev.ferry.record.bundle-created": "2099-01-01T00:00:00Z"}}
+req = urllib.request.Request("http://%s/v2/mirror/ferry-state/manifests/%s" % (host, tag),
+                             data=json.dumps(m).encode(), method="PUT",
+                             headers={"Content-Type": m["mediaType"]})
+urllib.request.urlopen(req).read()
+PYEOF
+set +e
+"$FI" push -p k.pub --plain-http --to "$TO" b2.tar.zst > forged.out 2> forged.err
+rc=$?
+set -e
+[ $rc = 2 ] || fail "forged record: exit $rc, want 2: $(cat forged.err)"
+grep -q "tag record mirror/ferry-state:$rtag for mirror/corpus/app0:1.1 is not one ferry wrote" forged.err ||
+  fail "forged record: $(cat forged.err)"
+"$FI" push -p k.pub --plain-http --to "$TO" --allow-downgrade b2.tar.zst > /dev/null 2> forged2.err ||
+  fail "--allow-downgrade over a forged record: $(cat forged2.err)"
+grep -q "replacing it (--allow-downgrade)" forged2.err || fail "the replacement is not said: $(cat forged2.err)"
+set +e
+"$FI" push -q -p k.pub --plain-http --to "$TO" b1.tar.zst > /dev/null 2>&1
+rc=$?
+set -e
+[ $rc = 3 ] || fail "after the record was replaced, the older bundle: exit $rc, want 3"
+
 # 11. inventory (when receipts are lost) is a base as good as a receipt;
 # an earlier bundle is one too
 "$FI" inventory --plain-http --to "$TO" -o inv.json --receipt-key rk.key corpus/app0 corpus/app1 corpus/base ||
@@ -210,6 +266,24 @@ import json, sys
 s = json.load(sys.stdin)
 assert s['bases'][0]['kind'] == 'bundle' and len(s['external']) >= 5, s['bases']
 " || fail "a bundle base"
+# receipts come back across the gap: they are read as hostile input. A
+# receipt not signed by the -p key, one changed after signing, a FIFO, one
+# over the cap: refused with a message naming the file.
+cp r1.json r1x.json && cp r1.json.minisig r1x.json.minisig
+sed -i 's/"mirror\/corpus\/app1"/"mirror\/corpus\/app2"/' r1x.json
+mkfifo fifo.json
+head -c $((64 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' > big.json
+for c in "r1.json -p k.pub:1:r1.json" "r1x.json -p rk.pub:1:r1x.json" "fifo.json:2:not a regular file" \
+  "big.json:2:big.json"; do
+  args=${c%%:*} rest=${c#*:} want=${rest%%:*} msg=${rest#*:}
+  set +e
+  # shellcheck disable=SC2086
+  timeout 20 "$FX" plan --plain-http --base $args "${refs[@]}" > /dev/null 2> hostile.err
+  rc=$?
+  set -e
+  [ $rc = "$want" ] || fail "--base $args: exit $rc, want $want: $(cat hostile.err)"
+  grep -q -- "$msg" hostile.err || fail "--base $args: the message does not name it: $(cat hostile.err)"
+done
 # a receipt not signed by the -p key is refused
 set +e
 "$FX" plan --plain-http --base r1.json -p k.pub "${refs[@]}" > /dev/null 2> badkey.err

@@ -39,6 +39,61 @@ test_exit_codes(void **state)
     assert_int_equal(cli_exit_code(&e), FERRY_EXIT_USAGE);
     e.code = FERRY_E_UNTRUSTED_KEY;
     assert_int_equal(cli_exit_code(&e), FERRY_EXIT_VERIFY);
+    e.code = FERRY_E_REFUSED;
+    assert_int_equal(cli_exit_code(&e), 3);
+    e.code = FERRY_E_BASE_MISSING;
+    assert_int_equal(cli_exit_code(&e), 4);
+}
+
+/* RFC 3339 as bundles and tag records carry it: the order of times is what
+ * the rollback check compares. */
+static void
+test_time_parse(void **state)
+{
+    static const char *bad[] = {
+        "",
+        "2026-12-04",
+        "2026-12-04T10:00:00",
+        "2026-13-04T10:00:00Z",
+        "x",
+        "2026-02-30T10:00:00Z",
+        "2026-12-04T24:00:00Z",
+        "2026-12-04T10:00:00Z ",
+        "2026-12-04T10:00:00+0100",
+        "2026-12-04T10:00:00.Z",
+    };
+    int64_t t = 0, u = 0;
+    char buf[32];
+
+    (void)state;
+    assert_true(ferry_time_parse("1970-01-01T00:00:00Z", &t));
+    assert_int_equal(t, 0);
+    assert_true(ferry_time_parse("2026-12-04T10:00:00Z", &t));
+    assert_int_equal(t, 1796378400);
+    assert_true(ferry_time_parse("2026-12-04T11:30:00.123+01:30", &u));
+    assert_int_equal(u, t);
+    assert_true(ferry_time_parse("2024-02-29T23:59:60Z", &u)); /* leap day, leap second */
+    ferry_time_format(t, buf, sizeof buf);
+    assert_string_equal(buf, "2026-12-04T10:00:00Z");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (ferry_time_parse(bad[i], &u))
+            fail_msg("\"%s\" parsed", bad[i]);
+}
+
+static void
+test_parse_duration(void **state)
+{
+    static const char *bad[] = {"", "30", "d", "-1d", "1y", "0s", "99999999999999999999s", "1d "};
+    int64_t d = 0;
+
+    (void)state;
+    assert_true(cli_parse_duration("30d", &d));
+    assert_int_equal(d, 30 * 86400);
+    assert_true(cli_parse_duration("1w2d3h4m5s", &d));
+    assert_int_equal(d, 9 * 86400 + 3 * 3600 + 4 * 60 + 5);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (cli_parse_duration(bad[i], &d))
+            fail_msg("\"%s\" parsed", bad[i]);
 }
 
 static void
@@ -124,6 +179,7 @@ test_alloc_accounting(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_error_wrap_chain), cmocka_unit_test(test_exit_codes),
     cmocka_unit_test(test_buf_cap),          cmocka_unit_test(test_alloc_accounting),
-    cmocka_unit_test(test_open_regular),
+    cmocka_unit_test(test_open_regular),     cmocka_unit_test(test_time_parse),
+    cmocka_unit_test(test_parse_duration),
 };
 FERRY_UNIT_MAIN(tests)
