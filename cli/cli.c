@@ -153,7 +153,7 @@ static void
 progress_handler(const char *phase, const char *object, uint64_t done, uint64_t total, void *ud)
 {
     struct timespec now;
-    char a[32], b[32], rate[32], eta[32], obj[48];
+    char a[32], b[32], rate[48], eta[32], obj[48];
     double secs, bps = 0;
     long ms;
 

@@ -1301,6 +1301,13 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
             }
             ferry_strmap_free(seen);
         }
+        if (tag == NULL && dry_run && what.result == FERRY_PUSH_UNCHANGED) {
+            r = ferry_registry_head_manifest(reg, p->targets[i], im->digest, &info, err);
+            if (r < 0)
+                goto fail;
+            what.result = r == 1 ? FERRY_PUSH_UNCHANGED : FERRY_PUSH_PUSHED;
+            ferry_manifest_info_clear(&info);
+        }
         if (tag != NULL && what.result != FERRY_PUSH_REFUSED) {
             r = ferry_registry_head_manifest(reg, p->targets[i], tag, &info, err);
             if (r < 0)
@@ -1352,7 +1359,10 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
 
 /* The record of each tag about to be set (before it moves, so a crash
  * between the two leaves the record ahead, never behind): written when there
- * is none, the bundle is newer than it, or a downgrade is allowed. */
+ * is none, the bundle is newer than it, or a downgrade is allowed. Each
+ * record is read again first: another import may have set the tag from a
+ * newer bundle while this one uploaded, and then this image is refused
+ * after all (its blobs and manifests are in, its tag untouched). */
 static int
 write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **err)
 {
@@ -1360,9 +1370,30 @@ write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **e
     int r;
 
     for (size_t i = 0; i < st->nimages; i++) {
-        const struct tag_record *rec = &p->recs[i];
+        struct tag_record *rec = &p->recs[i], now;
         if (p->tags[i] == NULL || p->refused[i] != NULL)
             continue;
+        if (!p->downgrade[i]) {
+            if ((r = record_get(reg, p->targets[i], p->tags[i], &now, err)) < 0)
+                return r;
+            if (now.found && now.created_t > p->created &&
+                (!rec->found || now.created_t != rec->created_t ||
+                 strcmp(now.digest, rec->digest) != 0) &&
+                strcmp(now.digest, st->images[i].digest) != 0) {
+                ferry_log(FERRY_LOG_WARN,
+                          "%s:%s was set by a newer bundle (%s) while this push ran; its image "
+                          "is refused",
+                          p->targets[i], p->tags[i], now.created);
+                p->refused[i] =
+                    ferry_asprintf("older than the bundle that set it (%s)", now.created);
+                record_clear(&now);
+                if (p->refused[i] == NULL)
+                    return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+                continue;
+            }
+            record_clear(rec);
+            *rec = now;
+        }
         if (rec->found && rec->created_t >= p->created && !p->downgrade[i] &&
             !(rec->created_t == p->created && strcmp(rec->digest, st->images[i].digest) != 0))
             continue;
@@ -1435,6 +1466,11 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
                             ferry_quote(q, sizeof q, v->st->created, strlen(v->st->created)));
         goto out;
     }
+    if (p.created > (int64_t)time(NULL) + 300)
+        ferry_log(FERRY_LOG_WARN,
+                  "bundle created %s, in the future: its tags' records will refuse every bundle "
+                  "created before then (check the export host's clock)",
+                  v->st->created);
     if (o->max_age > 0 && (int64_t)time(NULL) - p.created > o->max_age) {
         r = ferry_error_new(err, FERRY_E_REFUSED,
                             "bundle created %s is older than --max-age allows (%lld s): nothing "

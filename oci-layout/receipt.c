@@ -337,7 +337,7 @@ parse_blobs(json_t *arr, const char *repo_what, const char *key, struct ferry_re
             size_t *n, struct ferry_error **err)
 {
     static const char *const keys[] = {"digest", "mediaType", "size", NULL};
-    char what[WHAT_SIZE];
+    char what[WHAT_SIZE + 32];
     size_t i;
     int r;
 
@@ -369,7 +369,7 @@ parse_referrers(json_t *arr, const char *repo_what, struct ferry_receipt_repo *r
                 struct ferry_error **err)
 {
     static const char *const keys[] = {"subject", "digest", "artifactType", NULL};
-    char what[WHAT_SIZE];
+    char what[WHAT_SIZE + 32];
     size_t i;
     int r;
 
@@ -406,7 +406,7 @@ static int
 parse_tags(json_t *tags, const char *repo_what, struct ferry_receipt_repo *rp,
            struct ferry_error **err)
 {
-    char what[WHAT_SIZE], q[160];
+    char what[WHAT_SIZE + 32], q[160];
     const char *tag;
     json_t *v;
     int r;
@@ -638,8 +638,8 @@ static int
 emit_blobs(json_t *ro, const char *key, const struct ferry_receipt_blob *bs, size_t n,
            const char *repo_what, struct ferry_error **err)
 {
-    json_t *arr = json_array(), *o;
-    char what[WHAT_SIZE];
+    json_t *arr = json_array(), *o = NULL;
+    char what[WHAT_SIZE + 32];
     size_t i;
     int r;
 
@@ -659,7 +659,7 @@ emit_blobs(json_t *ro, const char *key, const struct ferry_receipt_blob *bs, siz
 static int
 emit_repo(json_t *arr, size_t idx, const struct ferry_receipt_repo *rp, struct ferry_error **err)
 {
-    json_t *ro, *tags, *refs, *o;
+    json_t *ro = NULL, *tags, *refs, *o = NULL;
     char what[WHAT_SIZE], rwhat[WHAT_SIZE + 32];
     size_t i;
     int r;
@@ -701,7 +701,7 @@ emit_repo(json_t *arr, size_t idx, const struct ferry_receipt_repo *rp, struct f
 static int
 emit_results(json_t *root, const struct ferry_receipt *rc, struct ferry_error **err)
 {
-    json_t *arr = json_array(), *o;
+    json_t *arr = json_array(), *o = NULL;
     char what[WHAT_SIZE];
     size_t i;
     int r;
