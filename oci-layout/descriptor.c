@@ -6,6 +6,7 @@
 #include "ferry/limits.h"
 #include "ferry/manifest.h"
 #include "ferry/util.h"
+#include "json_int.h"
 
 bool
 ferry_media_type_is_index(const char *mt)
@@ -19,26 +20,6 @@ ferry_media_type_is_manifest(const char *mt)
 {
     return mt != NULL &&
            (strcmp(mt, FERRY_MT_OCI_MANIFEST) == 0 || strcmp(mt, FERRY_MT_DOCKER_MANIFEST) == 0);
-}
-
-static int
-get_string(json_t *obj, const char *key, bool required, const char *what, char **out,
-           struct ferry_error **err)
-{
-    json_t *v = json_object_get(obj, key);
-
-    *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return ferry_error_new(err, FERRY_E_INVALID, "%s: missing \"%s\"", what, key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not a string", what, key);
-    *out = ferry_strdup(json_string_value(v));
-    if (*out == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
-    return 0;
 }
 
 void
@@ -65,9 +46,10 @@ ferry_descriptor_parse(json_t *obj, const char *what, struct ferry_descriptor *d
     memset(d, 0, sizeof *d);
     if (!json_is_object(obj))
         return ferry_error_new(err, FERRY_E_INVALID, "%s: descriptor is not an object", what);
-    if ((r = get_string(obj, "mediaType", true, what, &d->media_type, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_INVALID, obj, "mediaType", true, what, &d->media_type, err)) <
+        0)
         goto fail;
-    if ((r = get_string(obj, "digest", true, what, &d->digest, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_INVALID, obj, "digest", true, what, &d->digest, err)) < 0)
         goto fail;
     if ((r = ferry_digest_parse(d->digest, &dg, err)) < 0) {
         ferry_error_wrap(err, "%s", what);
@@ -80,7 +62,8 @@ ferry_descriptor_parse(json_t *obj, const char *what, struct ferry_descriptor *d
         goto fail;
     }
     d->size = (int64_t)json_integer_value(v);
-    if ((r = get_string(obj, "artifactType", false, what, &d->artifact_type, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_INVALID, obj, "artifactType", false, what, &d->artifact_type,
+                            err)) < 0)
         goto fail;
     v = json_object_get(obj, "annotations");
     if (v != NULL && !json_is_null(v)) {
@@ -243,7 +226,8 @@ ferry_manifest_parse(const void *data, size_t len, const char *hint, const char 
         r = ferry_error_new(err, FERRY_E_INVALID, "%s: schemaVersion is not 2", what);
         goto out;
     }
-    if ((r = get_string(root, "mediaType", false, what, &m->media_type, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_INVALID, root, "mediaType", false, what, &m->media_type, err)) <
+        0)
         goto out;
     if (m->media_type && hint && *hint && strcmp(m->media_type, hint) != 0) {
         r = ferry_error_new(err, FERRY_E_INVALID, "%s: mediaType %s differs from %s", what,
@@ -300,7 +284,8 @@ ferry_manifest_parse(const void *data, size_t len, const char *hint, const char 
             goto out;
         }
     }
-    if ((r = get_string(root, "artifactType", false, what, &m->artifact_type, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_INVALID, root, "artifactType", false, what, &m->artifact_type,
+                            err)) < 0)
         goto out;
     v = json_object_get(root, "subject");
     if (v != NULL && !json_is_null(v)) {

@@ -10,6 +10,7 @@
 #include "ferry/receipt.h"
 #include "ferry/reference.h"
 #include "ferry/util.h"
+#include "json_int.h"
 
 /* "receipt repositories[N].referrers[M]" */
 #define WHAT_SIZE 96
@@ -101,73 +102,6 @@ nomem(const char *what, struct ferry_error **err)
     return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
 }
 
-/* Fail on keys outside `allowed` (NULL-terminated). */
-static int
-check_keys(json_t *obj, const char *const *allowed, const char *what, struct ferry_error **err)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(obj, key, v)
-    {
-        size_t i;
-        bool ok = false;
-        (void)v;
-        for (i = 0; allowed[i] && !ok; i++)
-            ok = strcmp(allowed[i], key) == 0;
-        if (!ok) {
-            char q[96];
-            return ferry_error_new(err, FERRY_E_INVALID, "%s: unknown key \"%s\"", what,
-                                   ferry_quote(q, sizeof q, key, strlen(key)));
-        }
-    }
-    return 0;
-}
-
-/* A string member; a null one counts as absent. */
-static int
-str_field(json_t *obj, const char *key, bool required, const char *what, char **out,
-          struct ferry_error **err)
-{
-    json_t *v = json_object_get(obj, key);
-
-    *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return ferry_error_new(err, FERRY_E_INVALID, "%s: missing \"%s\"", what, key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not a string", what, key);
-    if ((*out = ferry_strdup(json_string_value(v))) == NULL)
-        return nomem(what, err);
-    return 0;
-}
-
-static int
-size_field(json_t *obj, const char *key, const char *what, int64_t *out, struct ferry_error **err)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not a non-negative integer",
-                               what, key);
-    *out = (int64_t)json_integer_value(v);
-    return 0;
-}
-
-/* Identifiers reach messages and terminals, so they hold no control
- * characters; free text (creator, reason) is quoted where it is shown. */
-static int
-check_text(const char *what, const char *key, const char *v, struct ferry_error **err)
-{
-    for (const unsigned char *p = (const unsigned char *)v; v != NULL && *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" holds a control character",
-                                   what, key);
-    return 0;
-}
-
 /* A lower layer's failure r as this format's: FERRY_E_INVALID naming the
  * field (out of memory stays what it is). Right also when err is NULL. */
 static int
@@ -201,7 +135,7 @@ check_repository(const char *what, const char *key, const char *v, struct ferry_
 
     if (v == NULL)
         return 0;
-    if ((r = check_text(what, key, v, err)) < 0)
+    if ((r = ferry_json_text(FERRY_E_INVALID, what, key, v, err)) < 0)
         return r;
     if (!ferry_repository_valid(v))
         return ferry_error_new(err, FERRY_E_INVALID, "%s: \"%s\" is not a valid repository: \"%s\"",
@@ -215,7 +149,7 @@ check_registry(const char *v, struct ferry_error **err)
 {
     int r;
 
-    if ((r = check_text("receipt", "registry", v, err)) < 0)
+    if ((r = ferry_json_text(FERRY_E_INVALID, "receipt", "registry", v, err)) < 0)
         return r;
     if (v[0] == '\0' || strchr(v, '/') != NULL || strchr(v, ' ') != NULL) {
         char q[128];
@@ -268,13 +202,16 @@ parse_bundle(json_t *o, struct ferry_receipt *rc, struct ferry_error **err)
 
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_INVALID, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "statement", true, what, &rc->bundle_statement, err)) < 0 ||
-        (r = str_field(o, "keyId", true, what, &rc->bundle_key_id, err)) < 0 ||
-        (r = str_field(o, "created", true, what, &rc->bundle_created, err)) < 0 ||
+    if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "statement", true, what, &rc->bundle_statement,
+                            err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "keyId", true, what, &rc->bundle_key_id, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "created", true, what, &rc->bundle_created, err)) <
+            0 ||
         (r = check_digest(what, "statement", rc->bundle_statement, err)) < 0 ||
         (r = check_key_id(what, rc->bundle_key_id, err)) < 0 ||
-        (r = check_text(what, "created", rc->bundle_created, err)) < 0)
+        (r = ferry_json_text(FERRY_E_INVALID, what, "created", rc->bundle_created, err)) < 0)
         return r;
     return 0;
 }
@@ -294,13 +231,14 @@ parse_result(json_t *o, size_t idx, struct ferry_receipt_result *res, struct fer
     snprintf(what, sizeof what, "receipt results[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_INVALID, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "source", true, what, &res->source, err)) < 0 ||
-        (r = str_field(o, "target", true, what, &res->target, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &res->digest, err)) < 0 ||
-        (r = str_field(o, "result", true, what, &res->result, err)) < 0 ||
-        (r = str_field(o, "previous", false, what, &res->previous, err)) < 0 ||
-        (r = str_field(o, "reason", false, what, &res->reason, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "source", true, what, &res->source, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "target", true, what, &res->target, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "digest", true, what, &res->digest, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "result", true, what, &res->result, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "previous", false, what, &res->previous, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "reason", false, what, &res->reason, err)) < 0)
         return r;
     for (i = 0; results[i] != NULL && !known; i++)
         known = strcmp(results[i], res->result) == 0;
@@ -321,7 +259,7 @@ parse_result(json_t *o, size_t idx, struct ferry_receipt_result *res, struct fer
     /* any result may say why (a moved tag: a downgrade allowed); a refusal must */
     if (refused && res->reason == NULL)
         return ferry_error_new(err, FERRY_E_INVALID, "%s: a refused image needs \"reason\"", what);
-    if ((r = check_text(what, "source", res->source, err)) < 0 ||
+    if ((r = ferry_json_text(FERRY_E_INVALID, what, "source", res->source, err)) < 0 ||
         (r = check_digest(what, "digest", res->digest, err)) < 0 ||
         (r = check_digest(what, "previous", res->previous, err)) < 0)
         return r;
@@ -353,12 +291,13 @@ parse_blobs(json_t *arr, const char *repo_what, const char *key, struct ferry_re
         snprintf(what, sizeof what, "%s.%s[%zu]", repo_what, key, i);
         if (!json_is_object(o))
             return ferry_error_new(err, FERRY_E_INVALID, "%s: not an object", what);
-        if ((r = check_keys(o, keys, what, err)) < 0 ||
-            (r = str_field(o, "digest", true, what, &b->digest, err)) < 0 ||
-            (r = str_field(o, "mediaType", false, what, &b->media_type, err)) < 0 ||
-            (r = size_field(o, "size", what, &b->size, err)) < 0 ||
+        if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, what, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_INVALID, o, "digest", true, what, &b->digest, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_INVALID, o, "mediaType", false, what, &b->media_type,
+                                err)) < 0 ||
+            (r = ferry_json_size(FERRY_E_INVALID, o, "size", what, &b->size, err)) < 0 ||
             (r = check_digest(what, "digest", b->digest, err)) < 0 ||
-            (r = check_text(what, "mediaType", b->media_type, err)) < 0)
+            (r = ferry_json_text(FERRY_E_INVALID, what, "mediaType", b->media_type, err)) < 0)
             return r;
     }
     return 0;
@@ -385,13 +324,16 @@ parse_referrers(json_t *arr, const char *repo_what, struct ferry_receipt_repo *r
         snprintf(what, sizeof what, "%s.referrers[%zu]", repo_what, i);
         if (!json_is_object(o))
             return ferry_error_new(err, FERRY_E_INVALID, "%s: not an object", what);
-        if ((r = check_keys(o, keys, what, err)) < 0 ||
-            (r = str_field(o, "subject", true, what, &rf->subject, err)) < 0 ||
-            (r = str_field(o, "digest", true, what, &rf->digest, err)) < 0 ||
-            (r = str_field(o, "artifactType", false, what, &rf->artifact_type, err)) < 0 ||
+        if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, what, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_INVALID, o, "subject", true, what, &rf->subject, err)) <
+                0 ||
+            (r = ferry_json_str(FERRY_E_INVALID, o, "digest", true, what, &rf->digest, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_INVALID, o, "artifactType", false, what, &rf->artifact_type,
+                                err)) < 0 ||
             (r = check_digest(what, "subject", rf->subject, err)) < 0 ||
             (r = check_digest(what, "digest", rf->digest, err)) < 0 ||
-            (r = check_text(what, "artifactType", rf->artifact_type, err)) < 0)
+            (r = ferry_json_text(FERRY_E_INVALID, what, "artifactType", rf->artifact_type, err)) <
+                0)
             return r;
         if (strcmp(rf->subject, rf->digest) == 0)
             return ferry_error_new(err, FERRY_E_INVALID, "%s: %s is its own subject", what,
@@ -452,8 +394,8 @@ parse_repo(json_t *o, size_t idx, struct ferry_receipt_repo *rp, struct ferry_er
     snprintf(what, sizeof what, "receipt repositories[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_INVALID, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "name", true, what, &rp->name, err)) < 0 ||
+    if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, o, "name", true, what, &rp->name, err)) < 0 ||
         (r = check_repository(what, "name", rp->name, err)) < 0 ||
         (r = array_field(o, "manifests", what, &manifests, err)) < 0 ||
         (r = array_field(o, "blobs", what, &blobs, err)) < 0 ||
@@ -498,12 +440,16 @@ parse_root(json_t *root, struct ferry_receipt *rc, struct ferry_error **err)
         return ferry_error_new(err, FERRY_E_INVALID, "receipt: not a json object");
     /* the version first: a later version may have keys this one does not know */
     if ((r = parse_version(root, rc, err)) < 0 ||
-        (r = check_keys(root, keys, "receipt", err)) < 0 ||
-        (r = str_field(root, "creator", true, "receipt", &rc->creator, err)) < 0 ||
-        (r = str_field(root, "created", true, "receipt", &rc->created, err)) < 0 ||
-        (r = str_field(root, "registry", true, "receipt", &rc->registry, err)) < 0 ||
-        (r = str_field(root, "prefix", false, "receipt", &rc->prefix, err)) < 0 ||
-        (r = check_text("receipt", "created", rc->created, err)) < 0 ||
+        (r = ferry_json_keys(FERRY_E_INVALID, root, keys, "receipt", err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, root, "creator", true, "receipt", &rc->creator, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, root, "created", true, "receipt", &rc->created, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, root, "registry", true, "receipt", &rc->registry,
+                            err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_INVALID, root, "prefix", false, "receipt", &rc->prefix, err)) <
+            0 ||
+        (r = ferry_json_text(FERRY_E_INVALID, "receipt", "created", rc->created, err)) < 0 ||
         (r = check_registry(rc->registry, err)) < 0 ||
         (r = check_repository("receipt", "prefix", rc->prefix, err)) < 0 ||
         (r = array_field(root, "results", "receipt", &results, err)) < 0)

@@ -13,6 +13,7 @@
 #include "ferry/limits.h"
 #include "ferry/statement.h"
 #include "ferry/util.h"
+#include "json_int.h"
 
 void
 ferry_stmt_member_clear(struct ferry_stmt_member *m)
@@ -104,73 +105,6 @@ ferry_statement_free(struct ferry_statement *s)
     ferry_free(s);
 }
 
-/* Fail on keys outside `allowed` (NULL-terminated). */
-static int
-check_keys(json_t *obj, const char *const *allowed, const char *what, struct ferry_error **err)
-{
-    const char *key;
-    json_t *v;
-
-    json_object_foreach(obj, key, v)
-    {
-        size_t i;
-        bool ok = false;
-        (void)v;
-        for (i = 0; allowed[i]; i++)
-            if (strcmp(allowed[i], key) == 0)
-                ok = true;
-        if (!ok) {
-            char q[96];
-            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: unknown key \"%s\"", what,
-                                   ferry_quote(q, sizeof q, key, strlen(key)));
-        }
-    }
-    return 0;
-}
-
-static int
-str_field(json_t *obj, const char *key, bool required, const char *what, char **out,
-          struct ferry_error **err)
-{
-    json_t *v = json_object_get(obj, key);
-
-    *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: missing \"%s\"", what, key);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" is not a string", what, key);
-    if ((*out = ferry_strdup(json_string_value(v))) == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
-    return 0;
-}
-
-static int
-int_field(json_t *obj, const char *key, const char *what, int64_t *out, struct ferry_error **err)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" is not a non-negative integer",
-                               what, key);
-    *out = (int64_t)json_integer_value(v);
-    return 0;
-}
-
-/* Identifiers from a bundle reach messages and terminals; they never hold
- * control characters (annotations, creator and created are quoted instead). */
-static int
-check_text(const char *what, const char *key, const char *v, struct ferry_error **err)
-{
-    for (const unsigned char *p = (const unsigned char *)v; v != NULL && *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return ferry_error_new(err, FERRY_E_BUNDLE, "%s: \"%s\" holds a control character",
-                                   what, key);
-    return 0;
-}
-
 /* What push will use must be valid at verify: the repository and tag an
  * image is pushed to, and a recorded target reference. */
 static int
@@ -208,17 +142,17 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
     snprintf(what, sizeof what, "ferry.json members[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "path", true, what, &m->path, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &m->digest, err)) < 0 ||
-        (r = int_field(o, "size", what, &m->size, err)) < 0 ||
-        (r = str_field(o, "mediaType", false, what, &m->media_type, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "path", true, what, &m->path, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &m->digest, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &m->size, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", false, what, &m->media_type, err)) < 0)
         return r;
     if (ferry_digest_parse(m->digest, &d, err) < 0) {
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
-    if ((r = check_text(what, "mediaType", m->media_type, err)) < 0)
+    if ((r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", m->media_type, err)) < 0)
         return r;
     if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) == 0 ||
         strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) == 0)
@@ -250,27 +184,30 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
     snprintf(what, sizeof what, "ferry.json images[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "source", true, what, &im->source, err)) < 0 ||
-        (r = str_field(o, "registry", true, what, &im->registry, err)) < 0 ||
-        (r = str_field(o, "repository", true, what, &im->repository, err)) < 0 ||
-        (r = str_field(o, "tag", false, what, &im->tag, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &im->digest, err)) < 0 ||
-        (r = str_field(o, "mediaType", true, what, &im->media_type, err)) < 0 ||
-        (r = int_field(o, "size", what, &im->size, err)) < 0 ||
-        (r = int_field(o, "total", what, &im->total, err)) < 0 ||
-        (r = str_field(o, "target", false, what, &im->target, err)) < 0 ||
-        (r = str_field(o, "sourceDigest", false, what, &im->source_digest, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "source", true, what, &im->source, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "registry", true, what, &im->registry, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "repository", true, what, &im->repository, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "tag", false, what, &im->tag, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &im->digest, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", true, what, &im->media_type, err)) <
+            0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &im->size, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "total", what, &im->total, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "target", false, what, &im->target, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "sourceDigest", false, what, &im->source_digest,
+                            err)) < 0)
         return r;
     if (ferry_digest_parse(im->digest, &d, err) < 0) {
         ferry_error_recode(err, FERRY_E_BUNDLE);
         return ferry_error_wrap(err, "%s", what);
     }
     if ((r = check_names(what, im->repository, im->tag, im->target, err)) < 0 ||
-        (r = check_text(what, "source", im->source, err)) < 0 ||
-        (r = check_text(what, "registry", im->registry, err)) < 0 ||
-        (r = check_text(what, "mediaType", im->media_type, err)) < 0 ||
-        (r = check_text(what, "sourceDigest", im->source_digest, err)) < 0)
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "source", im->source, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "registry", im->registry, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", im->media_type, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "sourceDigest", im->source_digest, err)) < 0)
         return r;
     pl = json_object_get(o, "platforms");
     if (pl == NULL)
@@ -290,7 +227,7 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
         if ((im->platforms[i] = ferry_strdup(json_string_value(v))) == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
         im->nplatforms++;
-        if ((r = check_text(what, "platforms", im->platforms[i], err)) < 0)
+        if ((r = ferry_json_text(FERRY_E_BUNDLE, what, "platforms", im->platforms[i], err)) < 0)
             return r;
     }
     return 0;
@@ -312,15 +249,17 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     snprintf(what, sizeof what, "ferry.json referrers[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "subject", true, what, &rf->subject, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &rf->digest, err)) < 0 ||
-        (r = str_field(o, "mediaType", true, what, &rf->media_type, err)) < 0 ||
-        (r = int_field(o, "size", what, &rf->size, err)) < 0 ||
-        (r = str_field(o, "artifactType", false, what, &rf->artifact_type, err)) < 0 ||
-        (r = str_field(o, "source", true, what, &rf->source, err)) < 0 ||
-        (r = str_field(o, "target", false, what, &rf->target, err)) < 0 ||
-        (r = int_field(o, "image", what, &image, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "subject", true, what, &rf->subject, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &rf->digest, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", true, what, &rf->media_type, err)) <
+            0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &rf->size, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "artifactType", false, what, &rf->artifact_type,
+                            err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "source", true, what, &rf->source, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "target", false, what, &rf->target, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "image", what, &image, err)) < 0)
         return r;
     if ((size_t)image >= nimages)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: image %lld does not exist", what,
@@ -334,9 +273,9 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     if (strcmp(rf->subject, rf->digest) == 0)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is its own subject", what, rf->digest);
     if ((r = check_names(what, NULL, NULL, rf->target, err)) < 0 ||
-        (r = check_text(what, "mediaType", rf->media_type, err)) < 0 ||
-        (r = check_text(what, "artifactType", rf->artifact_type, err)) < 0 ||
-        (r = check_text(what, "source", rf->source, err)) < 0)
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", rf->media_type, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "artifactType", rf->artifact_type, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "source", rf->source, err)) < 0)
         return r;
     ann = json_object_get(o, "annotations");
     if (ann != NULL && !json_is_null(ann)) {
@@ -380,14 +319,14 @@ parse_base(json_t *o, size_t idx, struct ferry_stmt_base *b, struct ferry_error 
     snprintf(what, sizeof what, "ferry.json bases[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "kind", true, what, &b->kind, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &b->digest, err)) < 0 ||
-        (r = str_field(o, "keyId", false, what, &b->key_id, err)) < 0 ||
-        (r = str_field(o, "created", true, what, &b->created, err)) < 0 ||
-        (r = str_field(o, "name", false, what, &b->name, err)) < 0 ||
-        (r = str_field(o, "registry", false, what, &b->registry, err)) < 0 ||
-        (r = str_field(o, "bundle", false, what, &b->bundle, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "kind", true, what, &b->kind, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &b->digest, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "keyId", false, what, &b->key_id, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "created", true, what, &b->created, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "name", false, what, &b->name, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "registry", false, what, &b->registry, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "bundle", false, what, &b->bundle, err)) < 0)
         return r;
     if (strcmp(b->kind, "bundle") != 0 && strcmp(b->kind, "receipt") != 0) {
         char q[64];
@@ -396,10 +335,10 @@ parse_base(json_t *o, size_t idx, struct ferry_stmt_base *b, struct ferry_error 
     }
     if ((r = digest_field(what, "digest", b->digest, err)) < 0 ||
         (r = digest_field(what, "bundle", b->bundle, err)) < 0 ||
-        (r = check_text(what, "keyId", b->key_id, err)) < 0 ||
-        (r = check_text(what, "created", b->created, err)) < 0 ||
-        (r = check_text(what, "name", b->name, err)) < 0 ||
-        (r = check_text(what, "registry", b->registry, err)) < 0)
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "keyId", b->key_id, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "created", b->created, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "name", b->name, err)) < 0 ||
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "registry", b->registry, err)) < 0)
         return r;
     return 0;
 }
@@ -416,12 +355,14 @@ parse_external(json_t *o, size_t idx, size_t nbases, struct ferry_stmt_external 
     snprintf(what, sizeof what, "ferry.json external[%zu]", idx);
     if (!json_is_object(o))
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
-    if ((r = check_keys(o, keys, what, err)) < 0 ||
-        (r = str_field(o, "digest", true, what, &x->digest, err)) < 0 ||
-        (r = int_field(o, "size", what, &x->size, err)) < 0 ||
-        (r = str_field(o, "mediaType", false, what, &x->media_type, err)) < 0 ||
-        (r = str_field(o, "repository", true, what, &x->repository, err)) < 0 ||
-        (r = int_field(o, "base", what, &base, err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &x->digest, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &x->size, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", false, what, &x->media_type, err)) <
+            0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "repository", true, what, &x->repository, err)) <
+            0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "base", what, &base, err)) < 0)
         return r;
     if ((size_t)base >= nbases)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: base %lld does not exist", what,
@@ -429,7 +370,7 @@ parse_external(json_t *o, size_t idx, size_t nbases, struct ferry_stmt_external 
     x->base = (size_t)base;
     if ((r = digest_field(what, "digest", x->digest, err)) < 0 ||
         (r = check_names(what, x->repository, NULL, NULL, err)) < 0 ||
-        (r = check_text(what, "mediaType", x->media_type, err)) < 0)
+        (r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", x->media_type, err)) < 0)
         return r;
     if (ferry_media_type_is_index(x->media_type) || ferry_media_type_is_manifest(x->media_type))
         return ferry_error_new(err, FERRY_E_BUNDLE,
@@ -538,7 +479,7 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         r = ferry_error_new(err, FERRY_E_BUNDLE, "ferry.json: not a json object");
         goto out;
     }
-    if ((r = check_keys(root, keys, "ferry.json", err)) < 0)
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, root, keys, "ferry.json", err)) < 0)
         goto out;
     v = json_object_get(root, "ferryBundleVersion");
     if (!json_is_integer(v)) {
@@ -555,8 +496,10 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         goto out;
     }
     s->version = (int)json_integer_value(v);
-    if ((r = str_field(root, "creator", true, "ferry.json", &s->creator, err)) < 0 ||
-        (r = str_field(root, "created", true, "ferry.json", &s->created, err)) < 0)
+    if ((r = ferry_json_str(FERRY_E_BUNDLE, root, "creator", true, "ferry.json", &s->creator,
+                            err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, root, "created", true, "ferry.json", &s->created,
+                            err)) < 0)
         goto out;
     v = json_object_get(root, "images");
     if (!json_is_array(v)) {
