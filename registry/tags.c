@@ -101,36 +101,46 @@ tags_page(struct reg_call *c, int page, void *ud, struct ferry_error **err)
     return reg_tags_page_parse(b->data ? b->data : "", b->len, c->what, page, ud, err);
 }
 
+/* GET every page of an initialised call (c's scope set) with page parsing
+ * each, then sort and deduplicate into *out. */
+static int
+list_names(struct reg_call *c, struct ferry_registry *r,
+           int (*page)(struct reg_call *, int, void *, struct ferry_error **), char ***out,
+           size_t *n, struct ferry_error **err)
+{
+    struct ferry_buf body;
+    struct reg_strv all = {0};
+    int rc;
+
+    ferry_buf_init(&body, FERRY_MAX_TAG_LIST);
+    c->q.method = "GET";
+    c->q.accept = "application/json";
+    c->q.out = &body;
+    c->q.follow = true;
+    if ((rc = reg_call_pages(c, r, 200, page, &all, err)) == 0) {
+        reg_tags_sort_unique(&all);
+        *out = all.v;
+        *n = all.n;
+        all.v = NULL;
+        all.n = 0;
+    }
+    ferry_strv_free(all.v, all.n);
+    ferry_buf_free(&body);
+    return rc < 0 ? rc : 0;
+}
+
 int
 ferry_registry_list_tags(struct ferry_registry *r, const char *repo, char ***tags, size_t *n,
                          struct ferry_error **err)
 {
     struct reg_call c = {0};
-    struct ferry_buf page;
-    struct reg_strv all = {0};
     int rc;
 
-    ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
     if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0)
         return rc;
     rc = reg_call_init(&c, r, "list tags", repo, NULL, "pull", err, "/v2/%s/tags/list", repo);
-    if (rc < 0)
-        goto out;
-    c.q.method = "GET";
-    c.q.accept = "application/json";
-    c.q.out = &page;
-    c.q.follow = true;
-    if ((rc = reg_call_pages(&c, r, 200, tags_page, &all, err)) < 0)
-        goto out;
-    reg_tags_sort_unique(&all);
-    *tags = all.v;
-    *n = all.n;
-    all.v = NULL;
-    all.n = 0;
-    rc = 0;
-out:
-    ferry_strv_free(all.v, all.n);
-    ferry_buf_free(&page);
+    if (rc == 0)
+        rc = list_names(&c, r, tags_page, tags, n, err);
     reg_call_clear(&c);
     return rc;
 }
@@ -147,44 +157,26 @@ int
 ferry_registry_catalog(struct ferry_registry *r, char ***repos, size_t *n, struct ferry_error **err)
 {
     struct reg_call c = {0};
-    struct ferry_buf page;
-    struct reg_strv all = {0};
     size_t i, k;
     int rc;
 
-    ferry_buf_init(&page, FERRY_MAX_TAG_LIST);
     if ((rc = reg_check(r, err)) < 0)
         return rc;
     rc = reg_call_init(&c, r, "list repositories", "_catalog", NULL, NULL, err, "/v2/_catalog");
-    if (rc < 0)
-        goto out;
-    if ((c.scope = ferry_strdup("registry:catalog:*")) == NULL) {
+    if (rc == 0 && (c.scope = ferry_strdup("registry:catalog:*")) == NULL)
         rc = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        goto out;
-    }
-    c.q.method = "GET";
-    c.q.accept = "application/json";
-    c.q.out = &page;
-    c.q.follow = true;
-    if ((rc = reg_call_pages(&c, r, 200, catalog_page, &all, err)) < 0)
-        goto out;
-    reg_tags_sort_unique(&all);
-    /* names the registry gives are checked like any reference */
-    for (i = 0, k = 0; i < all.n; i++) {
-        if (ferry_repository_valid(all.v[i]))
-            all.v[k++] = all.v[i];
-        else
-            ferry_free(all.v[i]);
-    }
-    all.n = k;
-    *repos = all.v;
-    *n = all.n;
-    all.v = NULL;
-    all.n = 0;
-    rc = 0;
-out:
-    ferry_strv_free(all.v, all.n);
-    ferry_buf_free(&page);
+    if (rc == 0)
+        rc = list_names(&c, r, catalog_page, repos, n, err);
     reg_call_clear(&c);
-    return rc;
+    if (rc < 0)
+        return rc;
+    /* names the registry gives are checked like any reference */
+    for (i = 0, k = 0; i < *n; i++) {
+        if (ferry_repository_valid((*repos)[i]))
+            (*repos)[k++] = (*repos)[i];
+        else
+            ferry_free((*repos)[i]);
+    }
+    *n = k;
+    return 0;
 }

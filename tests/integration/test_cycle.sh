@@ -252,6 +252,14 @@ assert "bundle" not in inv and "bundle" in r2
 key = lambda r: {x["name"]: (x["tags"], sorted(b["digest"] for b in x["blobs"])) for x in r["repositories"]}
 assert key(inv) == key(r2), (key(inv), key(r2))
 PYEOF
+# without repositories: every one of the catalog under the prefix, ferry's
+# tag records left out
+"$FI" inventory --plain-http --to "$TO" -o invall.json || fail "inventory from the catalog"
+$PY -c "
+import json
+names = [r['name'] for r in json.load(open('invall.json'))['repositories']]
+assert names == ['mirror/corpus/app0', 'mirror/corpus/app1', 'mirror/corpus/base', 'mirror/corpus/base2'], names
+" || fail "inventory from the catalog lists the wrong repositories"
 "$FX" -q -k k.key -o b3.tar.zst --plain-http --base inv.json -p rk.pub "${refs[@]}" || fail "export from the inventory"
 statement b3.tar.zst | $PY -c "
 import json, sys
