@@ -334,6 +334,26 @@ def main():
     d = copy_unpacked(args, "twice-referrer")
     edit_statement(d, lambda st: st["referrers"].append(dict(st["referrers"][0])))
     repack(args, out("twice-referrer"), d, True)
+    # 13. signed deltas (format version 2): a layer left out and expected in
+    # the target with a size its manifest does not give it; an expected
+    # blob that is also a member
+    def delta(st, size_delta, keep):
+        layer = next(m for m in st["members"] if "layer" in (m.get("mediaType") or ""))
+        if not keep:
+            st["members"].remove(layer)
+        st["ferryBundleVersion"] = 2
+        st["bases"] = [{"kind": "receipt", "digest": layer["digest"], "created": st["created"]}]
+        st["external"] = [{"digest": layer["digest"], "size": layer["size"] + size_delta,
+                           "repository": "corpus/app0", "base": 0}]
+        return layer
+    d = copy_unpacked(args, "delta-size")
+    holder = {}
+    edit_statement(d, lambda st: holder.update(layer=delta(st, 1, False)))
+    os.remove(os.path.join(d, holder["layer"]["path"]))
+    repack(args, out("delta-size"), d, True)
+    d = copy_unpacked(args, "delta-member")
+    edit_statement(d, lambda st: delta(st, 0, True))
+    repack(args, out("delta-member"), d, True)
     # 12. signed: an index fanning out 20 x 6 levels over the same digests
     top = fanout(args)
     print(json.dumps({"fanout": top[0]}))
