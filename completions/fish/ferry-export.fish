@@ -42,6 +42,12 @@ complete -c ferry-export -n $sel -l no-referrers -d 'Do not export referrers'
 complete -c ferry-export -n $sel -l referrers-artifact-type -x -d 'Keep only referrers of this artifactType'
 complete -c ferry-export -n $sel -l referrers-src -x -d 'Read referrers from this repository (HOST/REPO)'
 complete -c ferry-export -n $sel -l referrers-tgt -x -d 'Record this repository as their import target'
+# --base FILE: a receipt, which ferry-import writes (push -l receipt or
+# inventory), or an earlier bundle. --help names that option of ferry-import,
+# and tests/lint/test_completions.sh looks for every name --help prints, as
+# fish spells it; ferry-export itself has no such option.
+complete -c ferry-export -n $sel -l base -r -F -d 'A receipt of the far side or an earlier bundle: leave out the blobs it holds'
+complete -c ferry-export -n $sel -s p -l pubkey -r -F -d 'Key a --base must be signed with (repeatable)'
 complete -c ferry-export -n $tls -l plain-http -d 'Talk http:// (loopback or lab registries only)'
 complete -c ferry-export -n $tls -l ca-file -r -F -d 'Trust the CA certificates in FILE as well'
 complete -c ferry-export -n $tls -l insecure-tls -d 'Do not verify TLS certificates'
