@@ -484,7 +484,10 @@ check_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
         if (r < 0)
             return r;
         if (r == 1 && info.digest != NULL && strcmp(info.digest, st->images[i].digest) == 0) {
+            /* nothing moves; with allow_downgrade the record is set back to
+             * this bundle too (a record from the future stops pinning it) */
             ferry_manifest_info_clear(&info);
+            p->downgrade[i] = allow_downgrade;
             continue;
         }
         ferry_manifest_info_clear(&info);
@@ -572,12 +575,27 @@ check_externals(struct plan *p, struct ferry_registry *reg, const char *host, bo
             char q[256];
             if (!bases[i])
                 continue;
-            r = ferry_buf_appendf(
-                &msg, err, "; import first %s %s (%s, created %s)",
-                strcmp(b->kind, "receipt") == 0 && b->bundle ? "the bundle recorded by receipt"
-                                                             : "base",
-                b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name)) : "",
-                strcmp(b->kind, "receipt") == 0 && b->bundle ? b->bundle : b->digest, b->created);
+            if (strcmp(b->kind, "receipt") == 0 && b->bundle != NULL)
+                r = ferry_buf_appendf(&msg, err,
+                                      "; import first the bundle %s (recorded by receipt %s of %s, "
+                                      "created %s)",
+                                      b->bundle,
+                                      b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name))
+                                              : b->digest,
+                                      b->registry ? b->registry : "?", b->created);
+            else if (strcmp(b->kind, "receipt") == 0)
+                r = ferry_buf_appendf(&msg, err,
+                                      "; the inventory %s (%s, created %s) said %s held them: "
+                                      "push into that registry, or export against a current "
+                                      "inventory",
+                                      b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name))
+                                              : "",
+                                      b->digest, b->created, b->registry ? b->registry : "?");
+            else
+                r = ferry_buf_appendf(
+                    &msg, err, "; import first the base bundle %s (%s, created %s)",
+                    b->name ? ferry_quote(q, sizeof q, b->name, strlen(b->name)) : "", b->digest,
+                    b->created);
         }
         if (r >= 0)
             r = ferry_error_new(err, FERRY_E_BASE_MISSING,

@@ -30,17 +30,25 @@ static const char usage[] =
     "  -v, --verbose            more detail (twice for debug)\n";
 
 int
-receipt_write(const struct ferry_receipt *rc, const char *path, const char *keypath,
-              const char *pwfile, struct ferry_error **err)
+receipt_key_load(const char *keypath, const char *pwfile, struct ferry_seckey **sk,
+                 struct ferry_error **err)
 {
-    struct ferry_seckey *sk = NULL;
+    *sk = NULL;
+    if (keypath == NULL)
+        return 0;
+    if (ferry_seckey_load(keypath, cli_key_password, (void *)pwfile, sk, err) < 0)
+        return ferry_error_wrap(err, "receipt key");
+    return 0;
+}
+
+int
+receipt_write(const struct ferry_receipt *rc, const char *path, const struct ferry_seckey *sk,
+              struct ferry_error **err)
+{
     char *text = NULL, *sig = NULL, *sigpath = NULL;
     size_t len = 0;
     int r;
 
-    if (keypath != NULL &&
-        (r = ferry_seckey_load(keypath, cli_key_password, (void *)pwfile, &sk, err)) < 0)
-        return r;
     if ((r = ferry_receipt_serialize(rc, &text, &len, err)) < 0)
         goto out;
     if (path == NULL || strcmp(path, "-") == 0) {
@@ -70,7 +78,6 @@ receipt_write(const struct ferry_receipt *rc, const char *path, const char *keyp
 out:
     if (r < 0)
         ferry_error_wrap(err, "receipt %s", path ? path : "-");
-    ferry_seckey_free(sk);
     ferry_free(text);
     ferry_free(sig);
     ferry_free(sigpath);
@@ -92,6 +99,7 @@ cmd_inventory(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct ferry_receipt *rc = NULL;
+    struct ferry_seckey *sk = NULL;
     struct ferry_error *err = NULL;
     struct cli_reg cr;
     const char *to = NULL, *output = NULL, *key = NULL, *pwfile = NULL;
@@ -136,11 +144,17 @@ cmd_inventory(int argc, char **argv)
     cli_setup(false);
     if ((r = cli_reg_finish(&cr)) != 0)
         return r;
+    /* the key first: a wrong password should not cost a registry walk */
+    if ((r = receipt_key_load(key, pwfile, &sk, &err)) < 0) {
+        cli_reg_clear(&cr);
+        return cli_fail(err);
+    }
     r = ferry_import_inventory(to, &cr.o, (const char *const *)argv + optind,
                                (size_t)(argc - optind), true, &rc, &err);
     cli_reg_clear(&cr);
     if (r == 0)
-        r = receipt_write(rc, output, key, pwfile, &err);
+        r = receipt_write(rc, output, sk, &err);
+    ferry_seckey_free(sk);
     if (r < 0) {
         ferry_receipt_free(rc);
         return cli_fail(err);

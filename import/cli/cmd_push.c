@@ -157,9 +157,9 @@ outcome_clear(struct outcome *oc)
 /* The receipt: an inventory of the repositories the push touched, with the
  * bundle's identity and the per-image results. */
 static int
-write_receipt(const char *path, const char *key, const char *pwfile,
-              const struct ferry_push_opts *po, const struct ferry_push_report *rep,
-              const struct ferry_verified *v, struct outcome *oc, struct ferry_error **err)
+write_receipt(const char *path, const struct ferry_seckey *sk, const struct ferry_push_opts *po,
+              const struct ferry_push_report *rep, const struct ferry_verified *v,
+              struct outcome *oc, struct ferry_error **err)
 {
     struct ferry_receipt *rc = NULL;
     char *prefix = NULL, *host = NULL;
@@ -184,7 +184,7 @@ write_receipt(const char *path, const char *key, const char *pwfile,
         oc->oom)
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     else
-        r = receipt_write(rc, path, key, pwfile, err);
+        r = receipt_write(rc, path, sk, err);
     rc->results = NULL; /* still oc's */
     rc->nresults = 0;
     ferry_receipt_free(rc);
@@ -202,7 +202,13 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
         json_object_set_new(out, "exitCode", json_integer(cli_exit_code(err)));
         json_object_set_new(out, "error", json_string(err->msg ? err->msg : ""));
     } else {
-        json_object_set_new(out, "ok", json_true());
+        int code = rep->missing > 0   ? FERRY_EXIT_BASE_MISSING
+                   : rep->refused > 0 ? FERRY_EXIT_REFUSED
+                                      : FERRY_EXIT_OK;
+        /* the push ran; ok says whether it did all the bundle asks */
+        json_object_set_new(out, "ok", json_boolean(code == FERRY_EXIT_OK));
+        if (code != FERRY_EXIT_OK)
+            json_object_set_new(out, "exitCode", json_integer(code));
         json_object_set_new(
             out, "report",
             json_pack(
@@ -251,6 +257,7 @@ cmd_push(int argc, char **argv)
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
     struct outcome oc;
+    struct ferry_seckey *rsk = NULL;
     const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
     bool progress = false, json = false;
     char sz[32];
@@ -320,11 +327,12 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("push takes exactly one BUNDLE");
     }
-    if ((rkey != NULL && receipt == NULL) || (receipt != NULL && po.dry_run)) {
+    if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
+        (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);
-        return cli_usage(rkey != NULL && receipt == NULL
-                             ? "--receipt-key signs the receipt: give --receipt FILE"
-                             : "a dry run changes nothing to write a receipt of");
+        return cli_usage(receipt != NULL && po.dry_run
+                             ? "a dry run changes nothing to write a receipt of"
+                             : "--receipt-key signs a receipt file: give --receipt FILE");
     }
     cli_setup(progress);
     cli_verifying = true;
@@ -332,9 +340,13 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return r;
     }
-    r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
+    /* the receipt key before anything: a wrong password must not come up
+     * after the push */
+    if ((r = receipt_key_load(rkey, pwfile, &rsk, &err)) == 0)
+        r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
     keyset_free(&ks);
     if (r < 0) {
+        ferry_seckey_free(rsk);
         cli_reg_clear(&cr);
         return cli_fail(err);
     }
@@ -350,6 +362,7 @@ cmd_push(int argc, char **argv)
                                      "keyId", ferry_verified_key_id(v), "statement",
                                      ferry_verified_statement_digest(v), "dryRun", po.dry_run,
                                      "images", "referrers")) == NULL) {
+        ferry_seckey_free(rsk);
         ferry_verified_free(v);
         cli_reg_clear(&cr);
         cli_error("out of memory");
@@ -357,10 +370,11 @@ cmd_push(int argc, char **argv)
     }
     r = ferry_import_push(argv[optind], v, &po, pushed, &oc, &rep, &err);
     if (r == 0 && receipt != NULL) {
-        r = write_receipt(receipt, rkey, pwfile, &po, &rep, v, &oc, &err);
+        r = write_receipt(receipt, rsk, &po, &rep, v, &oc, &err);
         if (r == 0)
             cli_info("wrote receipt %s%s", receipt, rkey ? " (signed)" : "");
     }
+    ferry_seckey_free(rsk);
     ferry_verified_free(v);
     cli_reg_clear(&cr);
     cli_progress_done();
@@ -388,18 +402,18 @@ cmd_push(int argc, char **argv)
                      rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
     }
     ferry_push_report_clear(&rep);
+    if (rep.missing > 0) {
+        cli_error("dry run: the target lacks %zu blob%s this delta expects there: import its "
+                  "base first",
+                  rep.missing, rep.missing == 1 ? "" : "s");
+        return FERRY_EXIT_BASE_MISSING;
+    }
     if (rep.refused > 0) {
         cli_error("%zu image%s refused: older than the bundle that set %s tag%s (push with "
                   "--allow-downgrade to move %s back)",
                   rep.refused, rep.refused == 1 ? "" : "s", rep.refused == 1 ? "its" : "their",
                   rep.refused == 1 ? "" : "s", rep.refused == 1 ? "it" : "them");
         return FERRY_EXIT_REFUSED;
-    }
-    if (rep.missing > 0) {
-        cli_error("dry run: the target lacks %zu blob%s this delta expects there: import its "
-                  "base first",
-                  rep.missing, rep.missing == 1 ? "" : "s");
-        return FERRY_EXIT_BASE_MISSING;
     }
     return 0;
 }

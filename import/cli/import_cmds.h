@@ -20,11 +20,14 @@ enum {
 };
 
 /* Write rc to path ("-" or NULL: stdout), replacing the file atomically;
- * with keypath, sign it into path.minisig (minisign, trusted comment
+ * with sk, sign it into path.minisig (minisign, trusted comment
  * "timestamp:...\tfile:NAME\thashed"). */
 struct ferry_receipt;
-int receipt_write(const struct ferry_receipt *rc, const char *path, const char *keypath,
-                  const char *pwfile, struct ferry_error **err);
+int receipt_write(const struct ferry_receipt *rc, const char *path, const struct ferry_seckey *sk,
+                  struct ferry_error **err);
+/* Load the receipt key (NULL keypath: *sk NULL), before any work. */
+int receipt_key_load(const char *keypath, const char *pwfile, struct ferry_seckey **sk,
+                     struct ferry_error **err);
 
 /* Trusted keys from repeated -p options. */
 struct keyset {

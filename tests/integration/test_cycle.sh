@@ -112,7 +112,7 @@ set -e
 [ $rc = 4 ] || fail "delta into an empty registry: exit $rc, want 4: $(cat empty.err)"
 grep -q "lacks .* blobs the bundle expects there, so nothing was pushed" empty.err ||
   fail "no clear message: $(cat empty.err)"
-grep -q "import first the bundle recorded by receipt r1.json ($(grep -o '"statement": "[^"]*' r1.json | cut -d'"' -f4)" empty.err ||
+grep -q "import first the bundle $(grep -o '"statement": "[^"]*' r1.json | cut -d'"' -f4) (recorded by receipt r1.json of $REG_DST, created " empty.err ||
   fail "the base to import first is not named: $(cat empty.err)"
 [ "$(catalog "$REG_EMPTY")" = '{"repositories":[]}' ] || fail "something was written: $(catalog "$REG_EMPTY")"
 set +e
@@ -240,6 +240,35 @@ set +e
 rc=$?
 set -e
 [ $rc = 3 ] || fail "after the record was replaced, the older bundle: exit $rc, want 3"
+# a well-formed record from the future (a compromised export key's mark)
+# pins the tag even where it already holds the image; --allow-downgrade
+# sets it back to the bundle pushed
+record() { # print one annotation of the record of mirror/corpus/app0:1.1
+  curl -fsS -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+    "http://$REG_DST/v2/mirror/ferry-state/manifests/$rtag" |
+    $PY -c "import json, sys; print(json.load(sys.stdin)['annotations']['$1'])"
+}
+$PY - "$REG_DST" "$rtag" "$new" <<'PYEOF' || fail "planting a future tag record"
+import json, sys, urllib.request
+host, tag, digest = sys.argv[1:]
+E = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2},
+     "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2}],
+     "annotations": {"dev.ferry.record.repository": "mirror/corpus/app0",
+                     "dev.ferry.record.tag": "1.1", "dev.ferry.record.digest": digest,
+                     "dev.ferry.record.bundle-created": "2099-01-01T00:00:00Z"}}
+req = urllib.request.Request("http://%s/v2/mirror/ferry-state/manifests/%s" % (host, tag),
+                             data=json.dumps(m).encode(), method="PUT",
+                             headers={"Content-Type": m["mediaType"]})
+urllib.request.urlopen(req).read()
+PYEOF
+"$FI" push -q -p k.pub --plain-http --to "$TO" b2.tar.zst > /dev/null || fail "push b2 over a future record"
+[ "$(record dev.ferry.record.bundle-created)" = 2099-01-01T00:00:00Z ] || fail "a plain push rewrote a newer record"
+"$FI" push -q -p k.pub --plain-http --to "$TO" --allow-downgrade b2.tar.zst > /dev/null ||
+  fail "--allow-downgrade over a future record"
+[ "$(record dev.ferry.record.bundle-created)" = "$($PY -c "import json; print(json.load(open('s2.json'))['created'])")" ] ||
+  fail "--allow-downgrade did not set the record back: $(record dev.ferry.record.bundle-created)"
 
 # 11. inventory (when receipts are lost) is a base as good as a receipt;
 # an earlier bundle is one too
