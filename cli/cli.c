@@ -292,9 +292,10 @@ cli_bad_option(const char *optstring, char **argv)
 int
 cli_version(const char *extra)
 {
-    printf("%s %s\nbundle format %d\nlibraries: %s, %s%s%s\n", cli_prog, FERRY_VERSION,
-           FERRY_STATEMENT_VERSION, ferry_registry_versions(), ferry_core_versions(),
-           extra ? ", " : "", extra ? extra : "");
+    /* the formats read; the export writes the oldest that holds the bundle */
+    printf("%s %s\nbundle format %d to %d\nlibraries: %s, %s%s%s\n", cli_prog, FERRY_VERSION,
+           FERRY_STATEMENT_VERSION, FERRY_STATEMENT_VERSION_DELTA, ferry_registry_versions(),
+           ferry_core_versions(), extra ? ", " : "", extra ? extra : "");
     return 0;
 }
 
