@@ -570,11 +570,15 @@ check_externals(struct plan *p, struct ferry_registry *reg, const char *host, bo
     if (r >= 0 && p->nmissing > 0 && !dry_run) {
         if (shown < p->nmissing)
             r = ferry_buf_appendf(&msg, err, " and %zu more", p->nmissing - shown);
-        for (i = 0; r >= 0 && i < st->nbases; i++) {
+        for (i = 0, shown = 0; r >= 0 && i < st->nbases; i++) {
             const struct ferry_stmt_base *b = &st->bases[i];
             char q[256];
             if (!bases[i])
                 continue;
+            if (shown++ == 4) { /* a message, not a listing of the statement */
+                r = ferry_buf_appendf(&msg, err, "; and more bases (see ferry-import list)");
+                break;
+            }
             if (strcmp(b->kind, "receipt") == 0 && b->bundle != NULL)
                 r = ferry_buf_appendf(&msg, err,
                                       "; import first the bundle %s (recorded by receipt %s of %s, "
