@@ -2,13 +2,17 @@
  * The statement and its signature go first, then the layout's files and the
  * members in bundle order; blobs download ahead on a few threads (fetch.c)
  * into bounded rings while this thread writes them in order. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "export_int.h"
 #include "fetch_int.h"
 #include "ferry/bundle.h"
 #include "ferry/layout.h"
+#include "ferry/limits.h"
 #include "ferry/manifest.h"
 #include "ferry/util.h"
 
@@ -38,6 +42,53 @@ static char *
 trusted_comment(time_t now, const char *file)
 {
     return ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)now, file);
+}
+
+/* The most bytes the bundle can take (tar stream of the statement, its
+ * signature and the members, each frame's header and checksum, the seek
+ * table), against the free space of the file system the output goes to:
+ * checked before any layer is downloaded, so a full disk costs no transfer. */
+static int
+check_space(const char *output, const struct ferry_statement *st, size_t slen,
+            struct ferry_error **err)
+{
+    uint64_t need, frames, avail;
+    struct statvfs sv;
+    char *dir, a[32], b[32];
+    const char *slash = strrchr(output, '/');
+    int r;
+
+    need = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), slen) +
+           ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), FERRY_MAX_SIGNATURE) +
+           FERRY_BUNDLE_TAR_END;
+    frames = 4;
+    for (size_t i = 0; i < st->nmembers; i++) {
+        need += ferry_bundle_member_tar_bound(strlen(st->members[i].path),
+                                              (uint64_t)st->members[i].size);
+        frames += ferry_bundle_member_frame_bound((uint64_t)st->members[i].size);
+    }
+    need += frames * (18 + 8) + FERRY_MAX_SIGNATURE; /* frame overhead, seek table, .minisig */
+    dir = slash == NULL     ? ferry_strdup(".")
+          : slash == output ? ferry_strdup("/")
+                            : ferry_strndup(output, (size_t)(slash - output));
+    if (dir == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if (statvfs(dir, &sv) < 0) {
+        r = ferry_error_sys(err, errno, "free space of %s", dir);
+        ferry_free(dir);
+        return r;
+    }
+    ferry_free(dir);
+    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    if (avail >= need)
+        return 0;
+    snprintf(a, sizeof a, "%llu", (unsigned long long)need);
+    snprintf(b, sizeof b, "%llu", (unsigned long long)avail);
+    errno = ENOSPC;
+    return ferry_error_sys(err, ENOSPC,
+                           "the bundle needs up to %s bytes and its file system has %s free: "
+                           "nothing was downloaded",
+                           a, b);
 }
 
 int
@@ -73,7 +124,8 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
         else
             rep->blobs++;
     }
-    if ((r = ferry_statement_serialize(st, &stext, &slen, err)) < 0)
+    if ((r = ferry_statement_serialize(st, &stext, &slen, err)) < 0 ||
+        (r = check_space(o->output, st, slen, err)) < 0)
         goto out;
     if ((tc = trusted_comment(now, FERRY_STATEMENT_NAME)) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");

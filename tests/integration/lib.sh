@@ -77,11 +77,23 @@ _ferry_stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# mount_tmpfs DIR SIZE: a small file system for tests of full disks; 1 when
+# this machine does not allow it (callers skip). Unmounted at exit.
+_ferry_mounts=()
+mount_tmpfs() {
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2" tmpfs "$1" 2>/dev/null || return 1
+  _ferry_mounts+=("$1")
+}
+
 _ferry_cleanup() {
-  local rc=$? pid f
+  local rc=$? pid f m
   set +e
   for pid in "${_ferry_pids[@]}"; do
     _ferry_stop_pid "$pid"
+  done
+  for m in "${_ferry_mounts[@]}"; do
+    umount "$m"
   done
   if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then
     rm -rf "$TEST_TMP"

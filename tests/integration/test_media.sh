@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Media that fits (issue 12): export checks the free space of the output's
+# file system against the most the bundle can take before it downloads any
+# layer, says how much is needed, and leaves nothing behind; a bundle that
+# fits is written. Needs a small tmpfs (root); skipped without one.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+flow_need_tools
+
+start_registry SRC anon
+seed_samples "$REG_SRC"
+make_keys "$TEST_TMP/k"
+cd "$TEST_TMP"
+mount_tmpfs "$TEST_TMP/small" 2m || skip "cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)"
+mount_tmpfs "$TEST_TMP/big" 32m || fail "mount a second tmpfs"
+log=$REG_SRC_LOG
+before=$(grep -c '"GET /v2/[^ ]*/blobs/' "$log" || true)
+
+set +e
+"$FX" -k k.key -o small/b.tar.zst --plain-http "$REG_SRC/corpus/app0:1.0" 2> small.err
+rc=$?
+set -e
+[ $rc = 2 ] || fail "export onto a full file system: exit $rc, want 2: $(cat small.err)"
+grep -q "write small/b.tar.zst: the bundle needs up to [0-9]* bytes and its file system has [0-9]* free: nothing was downloaded" small.err ||
+  fail "no clear message: $(cat small.err)"
+[ -z "$(ls -A small)" ] || fail "something was left on the file system: $(ls -A small)"
+# configs are read by the resolve (a few hundred bytes); no layer was fetched
+big_gets=$({ grep '"GET /v2/[^ ]*/blobs/' "$log" || true; } | tail -n +$((before + 1)) |
+  awk '{ if ($(NF-2) + 0 > 65536) n++ } END { print n + 0 }')
+[ "$big_gets" = 0 ] || fail "$big_gets layers were downloaded before the space check"
+
+"$FX" -q -k k.key -o big/b.tar.zst --plain-http "$REG_SRC/corpus/app0:1.0" || fail "export that fits"
+"$FI" verify -q -p k.pub big/b.tar.zst || fail "the bundle that fit does not verify"
+pass "space checked before any layer is downloaded"
