@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "export_int.h"
 #include "fetch_int.h"
@@ -106,6 +107,7 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
     struct fetcher *fetch = NULL;
     size_t njobs = 0;
     double t_commit;
+    bool stream = strcmp(o->output, "-") == 0;
     int r = 0;
 
     version = ferry_layout_version_text(&vlen);
@@ -125,7 +127,7 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
             rep->blobs++;
     }
     if ((r = ferry_statement_serialize(st, &stext, &slen, err)) < 0 ||
-        (r = check_space(o->output, st, slen, err)) < 0)
+        (!stream && (r = check_space(o->output, st, slen, err)) < 0))
         goto out;
     if ((tc = trusted_comment(now, FERRY_STATEMENT_NAME)) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -135,7 +137,16 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
                                &sig, err)) < 0)
         goto out;
 
-    if ((r = ferry_bundle_writer_open(o->output, &wo, &w, err)) < 0)
+    if (stream && isatty(STDOUT_FILENO)) {
+        r = ferry_error_new(err, FERRY_E_USAGE,
+                            "-o -: stdout is a terminal; pipe the bundle somewhere");
+        goto out;
+    }
+    /* a stream carries the signed statement inside; it has no detached
+     * signature beside it */
+    r = stream ? ferry_bundle_writer_open_fd(STDOUT_FILENO, "<stdout>", &wo, &w, err)
+               : ferry_bundle_writer_open(o->output, &wo, &w, err);
+    if (r < 0)
         goto out;
     if ((r = ferry_bundle_writer_add(w, FERRY_STATEMENT_NAME, stext, slen, err)) < 0 ||
         (r = ferry_bundle_writer_add(w, FERRY_STATEMENT_SIG_NAME, sig, strlen(sig), err)) < 0 ||
@@ -198,7 +209,7 @@ export_write(const struct export_plan *p, const struct ferry_statement *st, time
         goto out;
     }
     t_commit = export_clock();
-    if ((r = ferry_bundle_writer_commit(w, o->key, tc, err)) < 0)
+    if ((r = ferry_bundle_writer_commit(w, stream ? NULL : o->key, tc, err)) < 0)
         goto out;
     rep->commit_s = export_clock() - t_commit;
     rep->bundle_bytes = ferry_bundle_writer_bytes(w);

@@ -92,7 +92,8 @@ struct ferry_bundle_writer {
 
     char *path;
     char *dirpath; /* directory of path, fsynced after the rename */
-    char *tmppath; /* NULL once renamed into place */
+    char *tmppath; /* NULL once renamed into place; a stream: its name, never removed */
+    bool stream;   /* writing to a caller's descriptor (a pipe): no rename, no signature */
     int fd;
     struct archive *a;
     ZSTD_CCtx *cctx;
@@ -427,7 +428,7 @@ out_start(struct ferry_bundle_writer *w, struct ferry_error **err)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     /* The flusher first: the writer thread reads fl_running. Without a
      * flusher the fsync at commit does all the work. */
-    if (w->fl_ready)
+    if (w->fl_ready && !w->stream)
         w->fl_running = pthread_create(&w->fl_thread, NULL, flusher_main, w) == 0;
     e = pthread_create(&w->thread, NULL, writer_main, w);
     if (e == 0)
@@ -743,9 +744,11 @@ parent_dir(const char *path)
                            : ferry_strndup(path, (size_t)(slash - path));
 }
 
-int
-ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts *o,
-                         struct ferry_bundle_writer **out, struct ferry_error **err)
+/* Open on path (a temporary file beside it), or with fd >= 0 on that
+ * descriptor, path then only naming it in messages. */
+static int
+writer_open(const char *path, int fd, const struct ferry_bundle_writer_opts *o,
+            struct ferry_bundle_writer **out, struct ferry_error **err)
 {
     struct ferry_bundle_writer *w = NULL;
     int level = o && o->level ? o->level : DEFAULT_LEVEL;
@@ -774,7 +777,8 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
     w->store_min = BUNDLE_STORE_MIN;
     w->path = ferry_strdup(path);
     w->dirpath = parent_dir(path);
-    w->tmppath = ferry_asprintf("%s.tmp.XXXXXX", path);
+    w->stream = fd >= 0;
+    w->tmppath = w->stream ? ferry_strdup(path) : ferry_asprintf("%s.tmp.XXXXXX", path);
     w->signer = ferry_signer_new();
     w->cctx = ZSTD_createCCtx();
     w->a = archive_write_new();
@@ -801,13 +805,14 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
         r = archive_fail(w, "setup", err);
         goto out;
     }
-    w->fd = mkstemp(w->tmppath);
-    if (w->fd < 0) {
+    if (w->stream) {
+        w->fd = fd;
+    } else if ((w->fd = mkstemp(w->tmppath)) < 0) {
         r = ferry_error_sys(err, errno, "create %s", w->tmppath);
         ferry_safefree(w->tmppath); /* nothing to remove */
         goto out;
     }
-    if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(w->fd, 0644) < 0) {
+    if (!w->stream && (fcntl(w->fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(w->fd, 0644) < 0)) {
         r = ferry_error_sys(err, errno, "set mode of %s", w->tmppath);
         goto out;
     }
@@ -824,6 +829,22 @@ ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts
 out:
     ferry_bundle_writer_free(w);
     return r;
+}
+
+int
+ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts *o,
+                         struct ferry_bundle_writer **out, struct ferry_error **err)
+{
+    return writer_open(path, -1, o, out, err);
+}
+
+int
+ferry_bundle_writer_open_fd(int fd, const char *what, const struct ferry_bundle_writer_opts *o,
+                            struct ferry_bundle_writer **out, struct ferry_error **err)
+{
+    if (fd < 0)
+        return ferry_error_new(err, FERRY_E_INTERNAL, "%s: no descriptor", what);
+    return writer_open(what, fd, o, out, err);
 }
 
 /* The test hooks' state, made on first use and published to the writer and
@@ -1210,6 +1231,21 @@ commit(struct ferry_bundle_writer *w, const struct ferry_seckey *sk, const char 
         r = flusher_stop(w, err);
     if (r < 0)
         goto out;
+    if (w->stream) {
+        /* the whole stream went out; a file redirected into is synced too
+         * (a pipe or terminal cannot be) */
+        if (sk != NULL) {
+            r = ferry_error_new(err, FERRY_E_INTERNAL, "%s: a stream has no detached signature",
+                                w->path);
+            goto out;
+        }
+        if (fsync(w->fd) < 0 && errno != EINVAL && errno != EROFS) {
+            r = ferry_error_sys(err, errno, "fsync %s", w->path);
+            goto out;
+        }
+        w->state = W_COMMITTED;
+        goto out;
+    }
     if (fsync(w->fd) < 0) {
         r = ferry_error_sys(err, errno, "fsync %s", w->tmppath);
         goto out;
@@ -1318,9 +1354,9 @@ ferry_bundle_writer_free(struct ferry_bundle_writer *w)
         pthread_cond_destroy(&w->q.queued);
         pthread_mutex_destroy(&w->q.mu);
     }
-    if (w->fd >= 0)
+    if (w->fd >= 0 && !w->stream)
         close(w->fd);
-    if (w->tmppath != NULL && w->state != W_COMMITTED)
+    if (w->tmppath != NULL && w->state != W_COMMITTED && !w->stream)
         unlink(w->tmppath);
     ZSTD_freeCCtx(w->cctx);
     ferry_signer_free(w->signer);

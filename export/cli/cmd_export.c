@@ -25,7 +25,8 @@ static const char usage[] =
     "HOST[:PORT]/REPO@sha256:...\n"
     "\n"
     "  -k, --key FILE           minisign secret key that signs the bundle\n"
-    "  -o, --output FILE        bundle to write (FILE.minisig is written beside it)\n"
+    "  -o, --output FILE        bundle to write (FILE.minisig is written beside it);\n"
+    "                           - writes it to stdout (its statement is signed inside)\n"
     "  --key-password-file FILE read the secret key's password from FILE\n"
     "  --level N                zstd level (default 3); layers already compressed\n"
     "                           (gzip, zstd) are stored as they are\n"
@@ -120,6 +121,8 @@ cmd_export(int argc, char **argv)
         return cli_usage("missing -k SECKEY (create one with: ferry-export keygen -p PUB -s SEC)");
     if (eo.output == NULL)
         return cli_usage("missing -o BUNDLE");
+    if (json && strcmp(eo.output, "-") == 0)
+        return cli_usage("-o - writes the bundle to stdout: --json cannot go there too");
     if (optind >= argc && sel.config == NULL)
         return cli_usage("no image reference given (or -c SYNC.yaml)");
     cli_setup(progress);

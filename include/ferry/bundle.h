@@ -21,6 +21,15 @@ struct ferry_bundle_writer_opts {
  * visible at `path` until ferry_bundle_writer_commit succeeds. */
 FERRY_API int ferry_bundle_writer_open(const char *path, const struct ferry_bundle_writer_opts *o,
                                        struct ferry_bundle_writer **out, struct ferry_error **err);
+/* The same onto an open descriptor (a pipe, stdout), written sequentially
+ * and left open; what names it in messages. Commit writes the seek table and
+ * no detached signature (sk must be NULL); a failed stream cannot be taken
+ * back, so its reader sees it end early (no seek table, no end of archive)
+ * and refuses it. */
+FERRY_API int ferry_bundle_writer_open_fd(int fd, const char *what,
+                                          const struct ferry_bundle_writer_opts *o,
+                                          struct ferry_bundle_writer **out,
+                                          struct ferry_error **err);
 /* Add a regular file member from memory (mode 0644, mtime 0, uid/gid 0). */
 FERRY_API int ferry_bundle_writer_add(struct ferry_bundle_writer *w, const char *name,
                                       const void *data, size_t len, struct ferry_error **err);

@@ -33,4 +33,24 @@ big_gets=$({ grep '"GET /v2/[^ ]*/blobs/' "$log" || true; } | tail -n +$((before
 
 "$FX" -q -k k.key -o big/b.tar.zst --plain-http "$REG_SRC/corpus/app0:1.0" || fail "export that fits"
 "$FI" verify -q -p k.pub big/b.tar.zst || fail "the bundle that fit does not verify"
-pass "space checked before any layer is downloaded"
+
+# -o -: the bundle on stdout, its statement signed inside, no detached
+# signature; what a diode's receiver writes to a file verifies and pushes
+start_registry DST anon
+"$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" "$REG_SRC/corpus/app1:2.0" \
+  > stream.tar.zst 2> stream.err || fail "export to stdout: $(cat stream.err)"
+[ ! -e ./-.minisig ] && [ ! -e ./- ] || fail "-o - wrote a file named -"
+[ "$(zstd -dc stream.tar.zst | tar -tf - | head -2 | tr '\n' ' ')" = "ferry.json ferry.json.minisig " ] ||
+  fail "the stream does not start with the signed statement"
+"$FI" verify -q -p k.pub stream.tar.zst || fail "the streamed bundle does not verify"
+"$FI" push -q -p k.pub --plain-http --to "$REG_DST/m" stream.tar.zst > /dev/null || fail "push the streamed bundle"
+[ "$(digest_of "$REG_DST" m/corpus/app1:2.0)" = "$(digest_of "$REG_SRC" corpus/app1:2.0)" ] ||
+  fail "the streamed bundle did not land"
+# the reader goes away: the export stops with an error, it does not hang
+set +e
+timeout 60 "$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" 2> cut.err | head -c 1000 > /dev/null
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "export into a closed pipe: exit $rc: $(cat cut.err)"
+grep -q "Broken pipe" cut.err || fail "export into a closed pipe: $(cat cut.err)"
+pass "space checked before any layer is downloaded; bundles written to stdout"
