@@ -252,7 +252,9 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
     dj.ix = ferry_bundle_reader_index(rd);
     dj.keys = keys;
     dj.nkeys = nkeys;
-    if (pthread_create(&dj.th, NULL, detached_main, &dj) == 0)
+    if (strcmp(path, "-") == 0) /* a stream: no detached signature beside it */
+        dj.r = -FERRY_E_NOT_FOUND;
+    else if (pthread_create(&dj.th, NULL, detached_main, &dj) == 0)
         dj.started = true;
     else
         detached_main(&dj);

@@ -88,7 +88,19 @@ struct ferry_bundle_index {
     bool sums;
     uint64_t data_end;    /* where the seek table frame starts */
     uint64_t total_dsize; /* length of the tar stream */
+    /* A stream (a pipe): read once, front to back. frames grow as they are
+     * met (csize and dsize set when each ends) and the seek table, last, is
+     * compared with them; until the signed statement bounds them
+     * (ferry_bundle_reader_limit) only the fixed caps apply. */
+    bool stream;
+    size_t capframes;
+    uint64_t max_tar, max_frames;
+    bool ended; /* the seek table was read and checked, and nothing followed */
 };
+
+/* A stream reader over data in memory (the fuzzers, the unit tests). */
+int bundle_reader_open_stream_mem(const void *data, size_t len, struct ferry_bundle_reader **out,
+                                  struct ferry_error **err);
 
 /* Read exactly len bytes at off; FERRY_E_IO, or FERRY_E_BUNDLE past the end. */
 int bundle_src_pread(const struct bundle_src *s, uint64_t off, void *buf, size_t len,

@@ -6,6 +6,7 @@
  * checksum in the last frame or bytes after the seek table as "Truncated input
  * file", and knows neither frames nor offsets, so it can neither check the seek
  * table nor say where a bundle is damaged. See docs/internals/bundle.md. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -209,6 +210,252 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
     }
 }
 
+/* ---- streams: frames met in order, the seek table checked last ------------ */
+
+/* Compressed bytes a frame may take beyond twice what it produces: headers,
+ * checksums and block headers of small frames. More is junk (empty blocks
+ * repeated forever) and refused, so a stream's work stays bounded by the
+ * tar stream the signed statement accounts for. */
+#define STREAM_FRAME_SLACK (1u << 20)
+
+/* Read more of the stream behind the unread input: at least `need` bytes
+ * unread afterwards unless the stream ends first. *avail: unread bytes. */
+static int
+stream_fill(struct ferry_bundle_reader *rd, size_t need, size_t *avail, struct ferry_error **err)
+{
+    struct bundle_src *src = &rd->ix->src;
+    size_t left = rd->in.size - rd->in.pos;
+
+    if (left >= need) {
+        *avail = left;
+        return 0;
+    }
+    memmove(rd->ibuf, rd->ibuf + rd->in.pos, left);
+    rd->in.pos = 0;
+    rd->in.size = left;
+    while (rd->in.size < need) {
+        ssize_t n;
+        if (src->fd >= 0) {
+            n = read(src->fd, rd->ibuf + rd->in.size, FERRY_IO_BUFSIZE - rd->in.size);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return ferry_error_sys(err, errno, "%s: read at offset %llu", rd->what,
+                                       (unsigned long long)rd->cpos);
+        } else {
+            size_t m = src->size - rd->cpos < FERRY_IO_BUFSIZE - rd->in.size
+                           ? (size_t)(src->size - rd->cpos)
+                           : FERRY_IO_BUFSIZE - rd->in.size;
+            memcpy(rd->ibuf + rd->in.size, src->mem + rd->cpos, m);
+            n = (ssize_t)m;
+        }
+        if (n == 0)
+            break;
+        rd->in.size += (size_t)n;
+        rd->cpos += (uint64_t)n;
+    }
+    *avail = rd->in.size;
+    return 0;
+}
+
+/* Offset in the stream of the next unread byte. */
+static uint64_t
+stream_pos(const struct ferry_bundle_reader *rd)
+{
+    return rd->cpos - (rd->in.size - rd->in.pos);
+}
+
+/* Take len bytes of the stream into buf (len <= 12). */
+static int
+stream_take(struct ferry_bundle_reader *rd, unsigned char *buf, size_t len, const char *what,
+            struct ferry_error **err)
+{
+    size_t avail;
+    int r = stream_fill(rd, len, &avail, err);
+
+    if (r < 0)
+        return r;
+    if (avail < len)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: stream ends at offset %llu inside %s",
+                               rd->what, (unsigned long long)stream_pos(rd), what);
+    memcpy(buf, rd->ibuf + rd->in.pos, len);
+    rd->in.pos += len;
+    return 0;
+}
+
+/* The seek table ends the stream: each entry must be the frame met, and
+ * nothing may follow. */
+static int
+stream_seek_table(struct ferry_bundle_reader *rd, struct ferry_error **err)
+{
+    struct ferry_bundle_index *ix = rd->ix;
+    unsigned char h[12];
+    uint64_t at = stream_pos(rd);
+    uint32_t fsize, entry;
+    size_t avail, i;
+    int r;
+
+    if ((r = stream_take(rd, h, BUNDLE_SEEK_HEADER_SIZE, "the seek table", err)) < 0)
+        return r;
+    if (bundle_le32(h) != BUNDLE_SKIPPABLE_MAGIC)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: skippable frame at offset %llu is not a seek table", rd->what,
+                               (unsigned long long)at);
+    fsize = bundle_le32(h + 4);
+    if (fsize < BUNDLE_SEEK_FOOTER_SIZE || (fsize - BUNDLE_SEEK_FOOTER_SIZE) % 8 != 0 ||
+        (fsize - BUNDLE_SEEK_FOOTER_SIZE) / 8 != ix->nframes)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: seek table at offset %llu has %u bytes; the stream had %zu "
+                               "frames",
+                               rd->what, (unsigned long long)at, fsize, ix->nframes);
+    for (i = 0; i < ix->nframes; i++) {
+        if ((r = stream_take(rd, h, 8, "the seek table", err)) < 0)
+            return r;
+        if (bundle_le32(h) != ix->frames[i].csize || bundle_le32(h + 4) != ix->frames[i].dsize)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: seek table entry %zu says %u and %u bytes; frame %zu at "
+                                   "offset %llu had %u and %u",
+                                   rd->what, i, bundle_le32(h), bundle_le32(h + 4), i,
+                                   (unsigned long long)ix->frames[i].coffset, ix->frames[i].csize,
+                                   ix->frames[i].dsize);
+    }
+    if ((r = stream_take(rd, h, BUNDLE_SEEK_FOOTER_SIZE, "the seek table", err)) < 0)
+        return r;
+    entry = bundle_le32(h);
+    if (entry != ix->nframes || (h[4] & (BUNDLE_SEEK_CHECKSUM_FLAG | BUNDLE_SEEK_RESERVED_BITS)) ||
+        bundle_le32(h + 5) != BUNDLE_SEEKABLE_MAGIC)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: bad seek table footer at offset %llu",
+                               rd->what, (unsigned long long)(stream_pos(rd) - 9));
+    if ((r = stream_fill(rd, 1, &avail, err)) < 0)
+        return r;
+    if (avail > 0)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: data after the seek table at offset %llu",
+                               rd->what, (unsigned long long)stream_pos(rd));
+    ix->ended = true;
+    ix->total_dsize = rd->dprod;
+    return 0;
+}
+
+/* The next frame of a stream: a zstd frame with a content checksum (its
+ * place recorded), or the seek table that ends the stream (*end). */
+static int
+stream_frame_start(struct ferry_bundle_reader *rd, bool *end, struct ferry_error **err)
+{
+    struct ferry_bundle_index *ix = rd->ix;
+    uint64_t at = stream_pos(rd);
+    size_t avail;
+    uint32_t magic;
+    int r;
+
+    *end = false;
+    if ((r = stream_fill(rd, 5, &avail, err)) < 0)
+        return r;
+    if (avail == 0)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: stream ends at offset %llu without its seek table (truncated)",
+                               rd->what, (unsigned long long)at);
+    if (avail < 4)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: stream ends at offset %llu inside a frame",
+                               rd->what, (unsigned long long)at);
+    magic = bundle_le32(rd->ibuf + rd->in.pos);
+    if ((magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START) {
+        *end = true;
+        return stream_seek_table(rd, err);
+    }
+    if (magic != ZSTD_MAGICNUMBER)
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not a zstd frame at offset %llu", rd->what,
+                               (unsigned long long)at);
+    if (avail < 5 || !(rd->ibuf[rd->in.pos + 4] & 0x04))
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: frame at offset %llu has no content checksum", rd->what,
+                               (unsigned long long)at);
+    if (ix->nframes >= ix->max_frames || ix->nframes >= FERRY_MAX_BUNDLE_FRAMES)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: more than %llu frames, more than the signed statement's "
+                               "members can take",
+                               rd->what, (unsigned long long)ix->nframes);
+    if (ix->nframes == ix->capframes) {
+        size_t ncap = ix->capframes ? ix->capframes * 2 : 256;
+        struct bundle_frame *nf = ferry_realloc(ix->frames, ncap * sizeof *nf);
+        if (nf == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", rd->what);
+        ix->frames = nf;
+        ix->capframes = ncap;
+    }
+    memset(&ix->frames[ix->nframes], 0, sizeof ix->frames[0]);
+    ix->frames[ix->nframes].coffset = at;
+    ix->frames[ix->nframes].doffset = rd->dprod;
+    rd->fi = ix->nframes++;
+    return 0;
+}
+
+static int
+produce_stream(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
+{
+    struct ferry_bundle_index *ix = rd->ix;
+    int r;
+
+    for (;;) {
+        ZSTD_outBuffer out = {rd->obuf, FERRY_IO_BUFSIZE, 0};
+        struct bundle_frame *f;
+        size_t before, ret, avail;
+
+        if (ix->ended) {
+            *n = 0;
+            return 0;
+        }
+        if (!rd->in_frame) {
+            bool end;
+            if ((r = stream_frame_start(rd, &end, err)) < 0)
+                return r;
+            if (end) {
+                *n = 0;
+                return 0;
+            }
+            rd->in_frame = true;
+            rd->fcons = 0;
+            rd->fprod = 0;
+        }
+        if ((r = stream_fill(rd, 1, &avail, err)) < 0)
+            return r;
+        f = &ix->frames[rd->fi];
+        if (avail == 0)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: stream ends inside frame %zu at offset %llu (truncated)",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset);
+        before = rd->in.pos;
+        ret = ZSTD_decompressStream(rd->dctx, &out, &rd->in);
+        if (ZSTD_isError(ret))
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: corrupt zstd frame %zu at offset %llu: %s", rd->what,
+                                   rd->fi, (unsigned long long)f->coffset, ZSTD_getErrorName(ret));
+        rd->fcons += rd->in.pos - before;
+        rd->fprod += out.pos;
+        rd->dprod += out.pos;
+        if (rd->dprod > ix->max_tar)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: more than the %llu bytes of tar stream the signed "
+                                   "statement accounts for",
+                                   rd->what, (unsigned long long)ix->max_tar);
+        if (rd->fcons > 2 * rd->fprod + STREAM_FRAME_SLACK || rd->fprod > UINT32_MAX ||
+            rd->fcons > UINT32_MAX)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: frame %zu at offset %llu: %llu compressed bytes for %llu "
+                                   "decompressed",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset,
+                                   (unsigned long long)rd->fcons, (unsigned long long)rd->fprod);
+        if (ret == 0) {
+            f->csize = (uint32_t)rd->fcons;
+            f->dsize = (uint32_t)rd->fprod;
+            rd->in_frame = false;
+        }
+        if (out.pos > 0) {
+            *n = out.pos;
+            return 0;
+        }
+    }
+}
+
 static la_ssize_t
 archive_read_cb(struct archive *a, void *ud, const void **buf)
 {
@@ -216,7 +463,8 @@ archive_read_cb(struct archive *a, void *ud, const void **buf)
     size_t n = 0;
 
     (void)a;
-    if (rd->cb_err != NULL || produce(rd, &n, &rd->cb_err) < 0)
+    if (rd->cb_err != NULL ||
+        (rd->ix->stream ? produce_stream(rd, &n, &rd->cb_err) : produce(rd, &n, &rd->cb_err)) < 0)
         return ARCHIVE_FATAL;
     *buf = rd->obuf;
     return (la_ssize_t)n;
@@ -296,6 +544,29 @@ frame_at_doffset(const struct ferry_bundle_reader *rd, uint64_t doff)
         lo++;
     if (lo < rd->ix->nframes && rd->ix->frames[lo].doffset == doff)
         return &rd->ix->frames[lo];
+    return NULL;
+}
+
+/* A stream's frame that starts at tar offset doff with content (the one
+ * being decompressed counts: its size is not known yet), or NULL. */
+static const struct bundle_frame *
+stream_frame_at(const struct ferry_bundle_reader *rd, uint64_t doff)
+{
+    const struct ferry_bundle_index *ix = rd->ix;
+    size_t lo = 0, hi = ix->nframes;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->frames[mid].doffset < doff)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ix->nframes && ix->frames[lo].doffset == doff; lo++) {
+        bool open = lo == rd->fi && rd->in_frame;
+        if (ix->frames[lo].dsize != 0 || open)
+            return &ix->frames[lo];
+    }
     return NULL;
 }
 
@@ -425,6 +696,59 @@ out:
     return r;
 }
 
+/* A stream reader on ix->src as set by the caller. */
+static int
+stream_open(struct ferry_bundle_reader *rd, struct ferry_bundle_reader **out,
+            struct ferry_error **err)
+{
+    int r;
+
+    rd->ix->stream = true;
+    rd->ix->max_tar = UINT64_MAX;
+    rd->ix->max_frames = FERRY_MAX_BUNDLE_FRAMES;
+    if ((r = reader_start(rd, UINT64_MAX, err)) < 0) {
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    *out = rd;
+    return 0;
+}
+
+int
+ferry_bundle_reader_open_stream(int fd, const char *what, struct ferry_bundle_reader **out,
+                                struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r = reader_new(what, NULL, &rd, err);
+
+    if (r < 0) {
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    if ((rd->ix->src.fd = dup(fd)) < 0) {
+        r = ferry_error_sys(err, errno, "%s", what);
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    return stream_open(rd, out, err);
+}
+
+int
+bundle_reader_open_stream_mem(const void *data, size_t len, struct ferry_bundle_reader **out,
+                              struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r = reader_new("<stream>", NULL, &rd, err);
+
+    if (r < 0) {
+        ferry_bundle_reader_free(rd);
+        return r;
+    }
+    rd->ix->src.mem = data;
+    rd->ix->src.size = len;
+    return stream_open(rd, out, err);
+}
+
 struct ferry_bundle_index *
 ferry_bundle_reader_index(struct ferry_bundle_reader *r)
 {
@@ -443,6 +767,9 @@ ferry_bundle_reader_open_index(struct ferry_bundle_index *ix, uint64_t coffset,
 
     if (ix == NULL)
         return ferry_error_new(err, FERRY_E_INTERNAL, "open_index: no index");
+    if (ix->stream)
+        return ferry_error_new(err, FERRY_E_UNSUPPORTED, "%s: a stream is read once, front to back",
+                               ix->what);
     atomic_fetch_add(&ix->refs, 1);
     r = reader_new(ix->what, ix, &rd, err);
     if (r == 0)
@@ -502,20 +829,22 @@ at_end(struct ferry_bundle_reader *rd, struct ferry_error **err)
      * end-of-archive blocks is refused before it is decompressed, so frames
      * after the end (or a stream of zero blocks standing for the whole
      * archive) cost nothing however large they claim to be. */
-    if (rd->ix->total_dsize > rd->member_end + 1024)
+    if (!rd->ix->stream && rd->ix->total_dsize > rd->member_end + 1024)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: %llu bytes after the end of the tar archive at offset %llu "
                                "(listed in the seek table; not decompressed)",
                                rd->what,
                                (unsigned long long)(rd->ix->total_dsize - rd->member_end - 1024),
                                (unsigned long long)(rd->member_end + 1024));
-    if (rd->ix->total_dsize < rd->member_end + 1024)
+    if (!rd->ix->stream && rd->ix->total_dsize < rd->member_end + 1024)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: tar stream ends at offset %llu without its end-of-archive "
                                "blocks (truncated)",
                                rd->what, (unsigned long long)rd->ix->total_dsize);
+    /* a stream is read to its end: the seek table, checked, and nothing more
+     * (what follows the end blocks is bounded by the statement's limit) */
     do {
-        r = produce(rd, &n, err);
+        r = rd->ix->stream ? produce_stream(rd, &n, err) : produce(rd, &n, err);
         if (r < 0)
             return r;
     } while (n > 0);
@@ -540,7 +869,7 @@ next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
     struct archive_entry *ae = NULL;
     const struct bundle_frame *f;
     const char *pn, *why;
-    uint64_t hpos, dpos;
+    uint64_t hpos, dpos, total;
     la_int64_t sz;
     int r;
 
@@ -581,14 +910,14 @@ next_member(struct ferry_bundle_reader *rd, const char **name, uint64_t *size,
                                (unsigned)FERRY_MAX_MEMBERS);
     sz = archive_entry_size(ae);
     dpos = rd->start_doffset + (uint64_t)archive_filter_bytes(rd->a, 0);
-    if (sz < 0 || dpos > rd->ix->total_dsize || (uint64_t)sz > rd->ix->total_dsize - dpos)
-        return ferry_error_new(
-            err, FERRY_E_BUNDLE,
-            "%s: member \"%s\": size %lld exceeds the %llu bytes left in the "
-            "archive",
-            rd->what, q, (long long)sz,
-            (unsigned long long)(dpos > rd->ix->total_dsize ? 0 : rd->ix->total_dsize - dpos));
-    f = frame_at_doffset(rd, hpos);
+    total = rd->ix->stream ? rd->ix->max_tar : rd->ix->total_dsize;
+    if (sz < 0 || dpos > total || (uint64_t)sz > total - dpos)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: member \"%s\": size %lld exceeds the %llu bytes left in the "
+                               "archive",
+                               rd->what, q, (long long)sz,
+                               (unsigned long long)(dpos > total ? 0 : total - dpos));
+    f = rd->ix->stream ? stream_frame_at(rd, hpos) : frame_at_doffset(rd, hpos);
     if (f == NULL)
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "%s: member \"%s\" at tar offset %llu does not start a zstd frame",
@@ -650,6 +979,16 @@ ferry_bundle_reader_limit(struct ferry_bundle_reader *r, uint64_t max_tar_bytes,
     struct ferry_error *e = NULL;
     int ret = check(r, "limit", &e);
 
+    if (ret == 0 && r->ix->stream) {
+        /* frames and tar bytes are counted as they come */
+        r->ix->max_frames = max_frames;
+        r->ix->max_tar = max_tar_bytes;
+        if (r->ix->nframes > max_frames || r->dprod > max_tar_bytes)
+            ret = ferry_error_new(&e, FERRY_E_BUNDLE,
+                                  "%s: more stream read than the signed statement accounts for",
+                                  r->what);
+        return finish(r, ret, e, err);
+    }
     if (ret == 0 && r->ix->nframes > max_frames)
         ret = ferry_error_new(&e, FERRY_E_BUNDLE,
                               "%s: the seek table lists %zu frames, more than the %llu the signed "

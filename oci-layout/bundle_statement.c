@@ -1,6 +1,7 @@
 /* ferry: the first two members of a bundle: the signed statement and its
  * signature, read and checked before anything else (docs/FORMAT.md 2-4). */
 #include <string.h>
+#include <unistd.h>
 
 #include "ferry/bundle.h"
 #include "ferry/digest.h"
@@ -60,7 +61,10 @@ ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, 
 
     ferry_buf_init(&st, nkeys > 0 ? FERRY_MAX_STATEMENT : FERRY_MAX_UNSIGNED_STATEMENT);
     ferry_buf_init(&sig, FERRY_MAX_SIGNATURE);
-    if ((r = ferry_bundle_reader_open(path, &rd, err)) < 0)
+    /* "-": the bundle arrives on stdin, read once front to back */
+    r = strcmp(path, "-") == 0 ? ferry_bundle_reader_open_stream(STDIN_FILENO, "<stdin>", &rd, err)
+                               : ferry_bundle_reader_open(path, &rd, err);
+    if (r < 0)
         goto out;
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {

@@ -327,6 +327,12 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("push takes exactly one BUNDLE");
     }
+    if (strcmp(argv[optind], "-") == 0) {
+        keyset_free(&ks);
+        return cli_usage("push reads the bundle again while it uploads and cannot take a stream "
+                         "yet: write it to a file (cat > FILE), then push the file; "
+                         "'ferry-import verify -' checks a stream");
+    }
     if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
         (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);

@@ -65,6 +65,17 @@ struct ferry_bundle_reader;
 FERRY_API int ferry_bundle_reader_open(const char *path, struct ferry_bundle_reader **out,
                                        struct ferry_error **err);
 /* Same over a bundle in memory; data must outlive the reader (fuzzing, tests). */
+/* A bundle arriving on a descriptor (a pipe, stdin): read once, front to
+ * back, each frame checked as it comes (a zstd frame with a content
+ * checksum, within the window cap, its compressed size in proportion) and
+ * the seek table that ends the stream compared with the frames met; nothing
+ * may follow it. The descriptor is duplicated. Until
+ * ferry_bundle_reader_limit bounds it by the signed statement, a stream is
+ * bounded by the caps of what is read from it (the statement's). Its index
+ * cannot open readers at offsets (FERRY_E_UNSUPPORTED). */
+FERRY_API int ferry_bundle_reader_open_stream(int fd, const char *what,
+                                              struct ferry_bundle_reader **out,
+                                              struct ferry_error **err);
 FERRY_API int ferry_bundle_reader_open_memory(const void *data, size_t len,
                                               struct ferry_bundle_reader **out,
                                               struct ferry_error **err);
@@ -149,8 +160,8 @@ struct ferry_bundle_id {
     char key_id[17];    /* "" when read without keys */
     char statement[72]; /* "sha256:<hex>" */
 };
-/* Open the bundle at path and read its first two members: ferry.json (the
- * statement, parsed) and ferry.json.minisig. With keys, the signature must
+/* Open the bundle at path ("-": a stream on stdin) and read its first two
+ * members: ferry.json (the statement, parsed) and ferry.json.minisig. With keys, the signature must
  * verify with one of them, and the reader's work from here on is bounded by
  * what the signed statement lists (ferry_bundle_reader_limit); without keys
  * (listing only) the statement is read under FERRY_MAX_UNSIGNED_STATEMENT.

@@ -2,10 +2,11 @@
  * Whatever the input, the reader must fail cleanly with an error set, and a
  * member it accepts must yield exactly its declared size.
  *
- * The first byte picks the mode. Even: the rest is a bundle file. Odd: the rest
- * is a tar stream, which is wrapped here in one checksummed zstd frame per
- * 512-byte block plus a matching seek table, so that mutations reach the tar
- * parsing and the member rules instead of dying on zstd checksums. */
+ * The first byte picks the mode. Bit 1: the bundle is read as a stream (once,
+ * front to back, the seek table checked last) instead of as a file. Bit 0
+ * clear: the rest is a bundle. Set: the rest is a tar stream, which is wrapped here in one
+ * checksummed zstd frame per 512-byte block plus a matching seek table, so that mutations reach the
+ * tar parsing and the member rules instead of dying on zstd checksums. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,10 +68,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char buf[4096], *wrapped = NULL;
     const char *name;
     uint64_t msize;
+    bool stream;
     int r;
 
     if (size < 1)
         return 0;
+    stream = (data[0] & 2) != 0;
     if (data[0] & 1) {
         wrapped = wrap(data + 1, size - 1, &size);
         if (wrapped == NULL)
@@ -80,7 +83,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data++;
         size--;
     }
-    r = ferry_bundle_reader_open_memory(data, size, &rd, &err);
+    r = stream ? bundle_reader_open_stream_mem(data, size, &rd, &err)
+               : ferry_bundle_reader_open_memory(data, size, &rd, &err);
     while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &msize, &err)) == 1) {
         uint64_t got = 0;
         int64_t n;

@@ -68,6 +68,8 @@ reject() {
   run "$name.verify" "$want" "$pat" "$FI" verify -p k.pub "corpus/$name.tar.zst"
   run "$name.push" "$want" "$pat" "$FI" push -p k.pub --to "$REG_DST/mirror" --plain-http \
     "corpus/$name.tar.zst"
+  # the same bundle as a stream (verify -): refused too, as fast and small
+  run "$name.stream" "$want" "" sh -c '"$1" verify -p k.pub - < "$2"' sh "$FI" "corpus/$name.tar.zst"
   no_tags_in_target "$name"
 }
 

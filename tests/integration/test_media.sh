@@ -46,6 +46,28 @@ start_registry DST anon
 "$FI" push -q -p k.pub --plain-http --to "$REG_DST/m" stream.tar.zst > /dev/null || fail "push the streamed bundle"
 [ "$(digest_of "$REG_DST" m/corpus/app1:2.0)" = "$(digest_of "$REG_SRC" corpus/app1:2.0)" ] ||
   fail "the streamed bundle did not land"
+# verify - and list - read a stream once, front to back; a stream cut short
+# or with bytes after it is refused; push - says it cannot yet
+"$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" 2>/dev/null |
+  "$FI" verify -p k.pub - > vstream.out || fail "export -o - | verify -"
+grep -q "^-: ok: signed by key" vstream.out || fail "verify -: $(cat vstream.out)"
+"$FI" list -p k.pub - < stream.tar.zst | grep -q "corpus/app1:2.0" || fail "list -"
+size=$(stat -c %s stream.tar.zst)
+for cut in 100 $((size / 2)) $((size - 1)); do
+  set +e
+  head -c "$cut" stream.tar.zst | "$FI" verify -p k.pub - > /dev/null 2> cutv.err
+  rc=$?
+  set -e
+  [ $rc = 1 ] || fail "a stream cut at $cut bytes: exit $rc, want 1: $(cat cutv.err)"
+done
+set +e
+(cat stream.tar.zst; printf x) | "$FI" verify -p k.pub - > /dev/null 2> extra.err
+rc=$?
+"$FI" push -p k.pub --plain-http --to "$REG_DST/m" - < stream.tar.zst > /dev/null 2> pushs.err
+rc2=$?
+set -e
+[ $rc = 1 ] && grep -q "data after the seek table" extra.err || fail "a byte after the stream: exit $rc: $(cat extra.err)"
+[ $rc2 = 64 ] && grep -q "cannot take a stream yet" pushs.err || fail "push -: exit $rc2: $(cat pushs.err)"
 # the reader goes away: the export stops with an error, it does not hang
 set +e
 timeout 60 "$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" 2> cut.err | head -c 1000 > /dev/null
@@ -53,4 +75,4 @@ rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "export into a closed pipe: exit $rc: $(cat cut.err)"
 grep -q "Broken pipe" cut.err || fail "export into a closed pipe: $(cat cut.err)"
-pass "space checked before any layer is downloaded; bundles written to stdout"
+pass "space checked before any layer is downloaded; bundles written to stdout, verified from stdin"

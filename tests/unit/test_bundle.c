@@ -256,6 +256,28 @@ drain(const char *path, struct ferry_error **err)
     return r;
 }
 
+/* The same over a stream in memory. */
+static int
+drain_stream(const unsigned char *data, size_t len, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    unsigned char buf[4096];
+    const char *name;
+    uint64_t size;
+    int r;
+
+    r = bundle_reader_open_stream_mem(data, len, &rd, err);
+    while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &size, err)) == 1) {
+        int64_t k;
+        while ((k = ferry_bundle_reader_read(rd, buf, sizeof buf, err)) > 0)
+            ;
+        if (k < 0)
+            r = (int)k;
+    }
+    ferry_bundle_reader_free(rd);
+    return r;
+}
+
 /* ---- round trips ------------------------------------------------------------ */
 
 static void
@@ -301,6 +323,72 @@ test_roundtrip_memory(void **state)
     free(data);
     free_members(m, n);
     free(path);
+    rmscratch(dir);
+}
+
+/* A stream (read once, front to back) yields what the file does; written
+ * onto a descriptor, the bundle is the same bytes as a file; cut anywhere, or
+ * followed by a byte, the stream is refused, never accepted short. */
+static void
+test_stream(void **state)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_bundle_writer *w = NULL;
+    struct ferry_error *err = NULL;
+    size_t n, len, len2;
+    struct member *m = std_members(&n);
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst"), *path2 = pathjoin(dir, "s");
+    unsigned char *data, *data2, *more;
+    int fd;
+
+    (void)state;
+    write_bundle(path, m, n, SMALL_FRAME, 0, NULL);
+    data = slurp(path, &len);
+    FERRY_ASSERT_OK(bundle_reader_open_stream_mem(data, len, &rd, &err), &err);
+    check_bundle(rd, m, n, 4096);
+    ferry_bundle_reader_free(rd);
+    rd = NULL;
+    /* the same members onto a descriptor: the same bytes */
+    fd = open(path2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    FERRY_ASSERT_OK(ferry_bundle_writer_open_fd(fd, "<fd>", NULL, &w, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_set_frame_size(w, SMALL_FRAME, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        FERRY_ASSERT_OK(ferry_bundle_writer_add(w, m[i].name, m[i].data, m[i].len, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_writer_commit(w, NULL, NULL, &err), &err);
+    ferry_bundle_writer_free(w);
+    assert_int_equal(close(fd), 0);
+    data2 = slurp(path2, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(data2, data, len);
+    fd = open(path2, O_RDONLY);
+    assert_true(fd >= 0);
+    FERRY_ASSERT_OK(ferry_bundle_reader_open_stream(fd, "<fd>", &rd, &err), &err);
+    close(fd); /* the reader has its own descriptor */
+    check_bundle(rd, m, n, 65536);
+    ferry_bundle_reader_free(rd);
+    rd = NULL;
+    /* cut short anywhere, or one byte more: refused */
+    for (size_t cut = 1; cut < len; cut += 997) {
+        assert_true(drain_stream(data, cut, &err) < 0);
+        assert_non_null(err);
+        ferry_error_clear(&err);
+    }
+    assert_true(drain_stream(data, len - 1, &err) < 0);
+    ferry_error_clear(&err);
+    more = malloc(len + 1);
+    assert_non_null(more);
+    memcpy(more, data, len);
+    more[len] = 0;
+    assert_true(drain_stream(more, len + 1, &err) < 0);
+    assert_non_null(strstr(err->msg, "after the seek table"));
+    ferry_error_clear(&err);
+    free(more);
+    free(data);
+    free(data2);
+    free_members(m, n);
+    free(path);
+    free(path2);
     rmscratch(dir);
 }
 
@@ -1927,6 +2015,7 @@ test_commit_trusted_comment(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_roundtrip),
     cmocka_unit_test(test_roundtrip_memory),
+    cmocka_unit_test(test_stream),
     cmocka_unit_test(test_roundtrip_threads),
     cmocka_unit_test(test_empty_bundle),
     cmocka_unit_test(test_deterministic),
