@@ -575,7 +575,9 @@ cli_print_delta(const struct ferry_statement *st)
     if (st->nbases == 0)
         return;
     for (size_t i = 0; i < st->nexternals; i++)
-        bytes += (uint64_t)st->externals[i].size;
+        bytes = (uint64_t)st->externals[i].size > UINT64_MAX - bytes
+                    ? UINT64_MAX
+                    : bytes + (uint64_t)st->externals[i].size;
     printf("delta: expects %s (%s) in the target, made against",
            cli_count(n1, sizeof n1, st->nexternals, "blob"), cli_size(sz, sizeof sz, bytes));
     for (size_t i = 0; i < st->nbases; i++) {
@@ -592,12 +594,15 @@ void
 cli_delta_json(const struct ferry_statement *st, void *obj)
 {
     json_t *o = obj, *bases;
-    json_int_t bytes = 0;
+    uint64_t bytes = 0;
 
     if (st->nbases == 0 || o == NULL || (bases = json_array()) == NULL)
         return;
+    /* sizes come from the bundle (unsigned with list): saturate, never wrap */
     for (size_t i = 0; i < st->nexternals; i++)
-        bytes += st->externals[i].size;
+        bytes = (uint64_t)st->externals[i].size > (uint64_t)INT64_MAX - bytes
+                    ? (uint64_t)INT64_MAX
+                    : bytes + (uint64_t)st->externals[i].size;
     for (size_t i = 0; i < st->nbases; i++) {
         const struct ferry_stmt_base *b = &st->bases[i];
         json_array_append_new(bases, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "kind",
@@ -607,7 +612,7 @@ cli_delta_json(const struct ferry_statement *st, void *obj)
     }
     json_object_set_new(o, "bases", bases);
     json_object_set_new(o, "externalBlobs", json_integer((json_int_t)st->nexternals));
-    json_object_set_new(o, "externalBytes", json_integer(bytes));
+    json_object_set_new(o, "externalBytes", json_integer((json_int_t)bytes));
 }
 
 void

@@ -158,6 +158,14 @@ load_bundle(struct ferry_export_base *b, const char *path, struct ferry_pubkey *
     memset(&id, 0, sizeof id);
     if ((r = ferry_bundle_open_statement(path, keys, nkeys, NULL, &b->st, &id, err)) < 0)
         return ferry_error_wrap(err, "base");
+    {
+        int64_t t;
+        char q[64];
+        if (!ferry_time_parse(b->st->created, &t))
+            return ferry_error_new(
+                err, FERRY_E_BUNDLE, "base %s: created \"%s\" is not an RFC 3339 time", path,
+                ferry_quote(q, sizeof q, b->st->created, strlen(b->st->created)));
+    }
     if ((b->id.kind = ferry_strdup("bundle")) == NULL ||
         (b->id.digest = ferry_strdup(id.statement)) == NULL ||
         (b->id.created = ferry_strdup(b->st->created)) == NULL ||
@@ -247,45 +255,53 @@ landing_repo(const struct export_plan *p, const struct export_obj *ob, char **ow
     return ob->repo;
 }
 
-/* repo under the receipt's prefix (put in front once, as push does), if
- * the receipt lists digest there; else NULL. */
-static char *
-listed_at(const struct ferry_export_base *b, const char *repo, const char *digest)
+/* *out: repo under the receipt's prefix (put in front once, as push does)
+ * if the receipt lists digest there, else NULL. */
+static int
+listed_at(const struct ferry_export_base *b, const char *repo, const char *digest, char **out,
+          struct ferry_error **err)
 {
     const char *prefix = b->receipt->prefix;
     char *name, *key;
 
+    *out = NULL;
     if (prefix != NULL && !ferry_path_under(repo, prefix))
         name = ferry_asprintf("%s/%s", prefix, repo);
     else
         name = ferry_strdup(repo);
     key = name ? ferry_asprintf("%s\n%s", name, digest) : NULL;
-    if (key == NULL || ferry_strmap_get(b->where, key) == NULL) {
+    if (key == NULL) {
         ferry_free(name);
-        name = NULL;
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
+    if (ferry_strmap_get(b->where, key) != NULL)
+        *out = name;
+    else
+        ferry_free(name);
     ferry_free(key);
-    return name;
+    return 0;
 }
 
 /* Where the far side holds what base b holds of ob: for a receipt, the
  * repository ob lands in when the receipt lists it there, else the one its
  * source repository maps to, else the first that lists it; for a bundle,
  * where ob lands. */
-static char *
+static int
 held_repo(const struct export_plan *p, const struct ferry_export_base *b, const struct held *h,
-          const struct export_obj *ob)
+          const struct export_obj *ob, char **out, struct ferry_error **err)
 {
-    char *owned, *name;
+    char *owned;
     const char *land = landing_repo(p, ob, &owned);
+    int r = 0;
 
-    if (b->receipt == NULL)
-        name = ferry_strdup(land);
-    else if ((name = listed_at(b, land, ob->digest)) == NULL &&
-             (name = listed_at(b, ob->repo, ob->digest)) == NULL)
-        name = ferry_strdup(h->repo);
+    *out = NULL;
+    if (b->receipt != NULL && (r = listed_at(b, land, ob->digest, out, err)) == 0 && *out == NULL)
+        r = listed_at(b, ob->repo, ob->digest, out, err);
+    if (r == 0 && *out == NULL &&
+        (*out = ferry_strdup(b->receipt != NULL ? h->repo : land)) == NULL)
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     ferry_free(owned);
-    return name;
+    return r;
 }
 
 int
@@ -293,6 +309,7 @@ export_plan_apply_bases(struct export_plan *p, struct ferry_export_base *const *
                         size_t nbases, struct ferry_error **err)
 {
     size_t i, k, j;
+    int r = 0;
 
     if (nbases == 0)
         return 0;
@@ -313,11 +330,14 @@ export_plan_apply_bases(struct export_plan *p, struct ferry_export_base *const *
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
     /* Blobs (never manifests) a base holds with the same size leave the
-     * plan's objects for its external list; the rest keep their order. */
+     * plan's objects for its external list; the rest keep their order. On
+     * failure the list is still made whole (every object in objs or away
+     * once), so the plan frees each once. */
     for (i = 0, k = 0; i < p->nobjs; i++) {
         struct export_obj *ob = p->objs[i];
         const struct held *h = NULL;
-        if (ob->conn != NULL && !ferry_media_type_is_index(ob->media_type) &&
+        struct ferry_stmt_external *x;
+        if (r == 0 && ob->conn != NULL && !ferry_media_type_is_index(ob->media_type) &&
             !ferry_media_type_is_manifest(ob->media_type)) {
             for (j = 0; j < nbases && h == NULL; j++) {
                 h = ferry_strmap_get(bases[j]->held, ob->digest);
@@ -329,19 +349,21 @@ export_plan_apply_bases(struct export_plan *p, struct ferry_export_base *const *
             p->objs[k++] = ob;
             continue;
         }
-        j--;
-        {
-            struct ferry_stmt_external *x = &p->externals[p->nexternals++];
-            x->base = j;
-            x->size = ob->size;
-            if ((x->digest = ferry_strdup(ob->digest)) == NULL ||
-                (ob->media_type && (x->media_type = ferry_strdup(ob->media_type)) == NULL) ||
-                (x->repository = held_repo(p, bases[j], h, ob)) == NULL)
-                return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        x = &p->externals[p->nexternals++];
+        x->base = j - 1;
+        x->size = ob->size;
+        if ((x->digest = ferry_strdup(ob->digest)) == NULL ||
+            (ob->media_type && (x->media_type = ferry_strdup(ob->media_type)) == NULL))
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        else
+            r = held_repo(p, bases[j - 1], h, ob, &x->repository, err);
+        if (r < 0) {
+            p->objs[k++] = ob; /* kept: away holds only what moved */
+            continue;
         }
         p->away[p->naway++] = ob;
         p->away_bytes += (uint64_t)ob->size;
     }
     p->nobjs = k;
-    return 0;
+    return r;
 }

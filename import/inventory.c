@@ -39,6 +39,17 @@ grow(void **v, size_t n, size_t size)
     return 0;
 }
 
+/* Text from the registry that a receipt can carry: none with control
+ * characters (the receipt's reader refuses them), NULL instead. */
+static const char *
+printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; s != NULL && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return NULL;
+    return s;
+}
+
 static int
 add_blob(struct ferry_receipt_blob **v, size_t *n, const char *digest, int64_t size,
          const char *media_type)
@@ -50,6 +61,7 @@ add_blob(struct ferry_receipt_blob **v, size_t *n, const char *digest, int64_t s
     b = &(*v)[*n];
     memset(b, 0, sizeof *b);
     b->size = size;
+    media_type = printable(media_type);
     if ((b->digest = ferry_strdup(digest)) == NULL ||
         (media_type && (b->media_type = ferry_strdup(media_type)) == NULL)) {
         ferry_free(b->digest);
@@ -87,7 +99,10 @@ walk_referrers(struct inv *c, const char *digest, int depth, struct ferry_error 
     }
     for (i = 0; x != NULL && i < x->nmanifests && r >= 0; i++) {
         const struct ferry_descriptor *d = &x->manifests[i];
+        const char *at = printable(d->artifact_type);
         struct ferry_receipt_referrer *e;
+        if (strcmp(d->digest, digest) == 0) /* its own subject: a faulty listing */
+            continue;
         if (grow((void **)&c->rp->referrers, c->rp->nreferrers, sizeof *e) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             break;
@@ -96,7 +111,7 @@ walk_referrers(struct inv *c, const char *digest, int depth, struct ferry_error 
         memset(e, 0, sizeof *e);
         if ((e->subject = ferry_strdup(digest)) == NULL ||
             (e->digest = ferry_strdup(d->digest)) == NULL ||
-            (d->artifact_type && (e->artifact_type = ferry_strdup(d->artifact_type)) == NULL)) {
+            (at != NULL && (e->artifact_type = ferry_strdup(at)) == NULL)) {
             ferry_free(e->subject);
             ferry_free(e->digest);
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -156,6 +171,10 @@ walk(struct inv *c, const char *ref, const char *hint, int depth, char **digest_
             if (ferry_media_type_is_index(d->media_type) ||
                 ferry_media_type_is_manifest(d->media_type))
                 r = walk(c, d->digest, d->media_type, depth + 1, NULL, err);
+            if (r == -FERRY_E_NOT_FOUND) { /* a child deleted: not held, the rest is */
+                ferry_error_clear(err);
+                r = 0;
+            }
         }
     } else {
         for (i = 0; i <= m->nlayers && r >= 0; i++) {
@@ -221,11 +240,14 @@ inventory_repo(struct inv *c, struct ferry_receipt_repo *rp, struct ferry_error 
         r = walk(c, tags[i], NULL, 0, &digest, err);
         if (r == -FERRY_E_NOT_FOUND) { /* deleted since the listing */
             ferry_error_clear(err);
+            ferry_free(digest);
             r = 0;
             continue;
         }
-        if (r < 0)
+        if (r < 0) {
+            ferry_free(digest);
             break;
+        }
         rp->tags[rp->ntags].tag = tags[i];
         rp->tags[rp->ntags].digest = digest;
         rp->ntags++;

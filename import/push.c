@@ -435,6 +435,14 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
             char *name = NULL;
             if ((r = map_target(p, rf->target, prefix, have_to, &name, NULL, err)) < 0)
                 return ferry_error_wrap(err, "referrer %s", rf->digest);
+            if (record_is_state_repo(name)) {
+                r = ferry_error_new(err, FERRY_E_INVALID,
+                                    "referrer %s: target repository %.300s is where ferry keeps "
+                                    "tag records",
+                                    rf->digest, name);
+                ferry_free(name);
+                return r;
+            }
             r = plan_repo(p, name, &t, err);
             ferry_free(name);
             if (r < 0)
@@ -471,7 +479,8 @@ check_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
         if (r == -FERRY_E_INVALID && allow_downgrade) {
             /* a record ferry did not write allows nothing, but the operator
              * said to move tags regardless: it is replaced */
-            ferry_log(FERRY_LOG_WARN, "%s; replacing it (--allow-downgrade)", (*err)->msg);
+            ferry_log(FERRY_LOG_WARN, "%s; replacing it (--allow-downgrade)",
+                      err != NULL && *err != NULL ? (*err)->msg : "an invalid tag record");
             ferry_error_clear(err);
             p->downgrade[i] = true;
             continue;
@@ -867,6 +876,7 @@ struct pool {
     struct worker *first; /* the worker that failed first (under mu) */
     bool referrers;       /* job_manifests: the referrer phase */
     bool dry_run;         /* job_blob: only HEAD, counting what would go up */
+    bool externals;       /* job_blob: this pass mounts a delta's expected blobs only */
 };
 
 struct worker {
@@ -1023,7 +1033,8 @@ job_external(struct pool *pl, struct worker *w, struct need *nd)
             continue;
         }
         if (pl->dry_run) {
-            w->rep.blobs_mounted++;
+            if (nd->from != NULL) /* else it is reported missing */
+                w->rep.blobs_mounted++;
             continue;
         }
         r = nd->from != NULL ? ferry_registry_mount_blob(w->reg, nd->repos[i]->name, nd->digest,
@@ -1059,6 +1070,10 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
         return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
     m = ferry_strmap_get(pl->p->v->members, path);
     ferry_free(path);
+    /* a delta's expected blobs are mounted in a pass of their own, before
+     * anything is uploaded: a mount refused stops the push with no upload */
+    if (pl->externals != (nd->x != NULL))
+        return 0;
     if (m == NULL && nd->x != NULL)
         return job_external(pl, w, nd);
     if (m == NULL)
@@ -1144,6 +1159,11 @@ ensure_blob(struct pool *pl, struct worker *w, struct trepo *t, const struct fer
         return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
     m = ferry_strmap_get(pl->p->v->members, path);
     ferry_free(path);
+    if (m == NULL && ferry_strmap_get(pl->p->v->externals, d->digest) != NULL)
+        return ferry_error_new(&w->err, FERRY_E_BASE_MISSING,
+                               "delta bundle: %s, expected in %s, went missing while this push "
+                               "ran: import its base again",
+                               d->digest, t->name);
     if (m == NULL)
         return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", d->digest);
     ferry_log(FERRY_LOG_WARN, "%s: blob %s went missing; uploading it again", t->name, d->digest);
@@ -1337,6 +1357,13 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
             if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
                 rep->tags_unchanged++;
                 what.result = FERRY_PUSH_UNCHANGED;
+            } else if (rec->found && rec->created_t > p->created && !p->downgrade[i]) {
+                /* let through because the tag held this image, it has moved
+                 * since: a newer bundle's record never lets it move back */
+                rep->refused++;
+                what.result = FERRY_PUSH_REFUSED;
+                reason = ferry_asprintf("older than the bundle that set it (%s)", rec->created);
+                what.reason = reason ? reason : "older than the bundle that set it";
             } else if (what.result != FERRY_PUSH_MISSING) {
                 if (!dry_run &&
                     (r = ferry_registry_put_manifest(reg, p->targets[i], tag, vm->m->media_type,
@@ -1557,8 +1584,13 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         if (m)
             pl.total_bytes += (uint64_t)m->size;
     }
-    /* Blobs first, then manifests per repository, then tags. */
+    /* A delta's expected blobs (mounted), then the bundle's blobs, then
+     * manifests per repository, then tags. */
+    pl.externals = true;
     r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
+    pl.externals = false;
+    if (r == 0)
+        r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
     if (r == 0 && !o->dry_run)
         r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
     /* Referrers after every image manifest: a referrer pushed to another

@@ -89,12 +89,12 @@ load_bases(struct selection *s, struct ferry_export_opts *eo, struct ferry_error
             nkeys++;
     for (i = 0; i < s->nbases && r == 0; i++) {
         const struct ferry_stmt_base *id;
-        char n1[48];
+        char n1[48], q[64];
         if ((r = ferry_export_base_load(s->base_paths[i], keys, nkeys, &s->bases[i], err)) < 0)
             break;
         id = ferry_export_base_id(s->bases[i]);
         cli_info("base %s: %s %.19s created %s, %s the far side holds%s%s", s->base_paths[i],
-                 id->kind, id->digest, id->created,
+                 id->kind, id->digest, ferry_quote(q, sizeof q, id->created, strlen(id->created)),
                  cli_count(n1, sizeof n1, ferry_export_base_blobs(s->bases[i]), "blob"),
                  id->key_id ? ", signed by key " : " (not authenticated: no -p)",
                  id->key_id ? id->key_id : "");

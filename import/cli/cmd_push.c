@@ -388,6 +388,10 @@ cmd_push(int argc, char **argv)
         print_json(oc.json, &rep, r < 0 ? err : NULL);
     outcome_clear(&oc);
     if (r < 0) {
+        if (rep.refused > 0) /* said before the error, which sets the exit code */
+            cli_error("%zu image%s refused: older than the bundle that set %s tag%s", rep.refused,
+                      rep.refused == 1 ? "" : "s", rep.refused == 1 ? "its" : "their",
+                      rep.refused == 1 ? "" : "s");
         ferry_push_report_clear(&rep);
         return cli_fail(err);
     }

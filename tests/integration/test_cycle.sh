@@ -270,6 +270,36 @@ PYEOF
 [ "$(record dev.ferry.record.bundle-created)" = "$($PY -c "import json; print(json.load(open('s2.json'))['created'])")" ] ||
   fail "--allow-downgrade did not set the record back: $(record dev.ferry.record.bundle-created)"
 
+# a tag let through because it held the bundle's image, moved by a newer
+# bundle while this push ran: refused, not moved back (the record is read
+# again, slowly here: a 429 with Retry-After holds the second read)
+$PY - "$REG_DST" "$old" <<'PYEOF' || fail "putting the tag back on the old image"
+import sys, urllib.request
+host, digest = sys.argv[1:]
+mt = "application/vnd.oci.image.index.v1+json"
+url = "http://%s/v2/mirror/corpus/app0/manifests/" % host
+body = urllib.request.urlopen(urllib.request.Request(url + digest, headers={"Accept": mt})).read()
+urllib.request.urlopen(urllib.request.Request(url + "1.1", data=body, method="PUT",
+                                             headers={"Content-Type": mt})).read()
+PYEOF
+[ "$(digest_of "$REG_DST" mirror/corpus/app0:1.1)" = "$old" ] || fail "the tag was not put back"
+start_fault_proxy SLOW "$REG_DST" --faults 1 --after 1 --mode 429 --retry-after 4 --method GET \
+  --match "/ferry-state/manifests/$rtag"
+"$FI" push -p k.pub --plain-http --to "$PROXY_SLOW/mirror" b1.tar.zst > race.out 2> race.err &
+racer=$!
+for _ in $(seq 100); do
+  grep -q "fault 429 GET" "$PROXY_SLOW_LOG" && break
+  sleep 0.1
+done
+grep -q "fault 429 GET" "$PROXY_SLOW_LOG" || fail "the older push never read the record again"
+"$FI" push -q -p k.pub --plain-http --to "$TO" b2.tar.zst > /dev/null || fail "the newer push meanwhile"
+set +e
+wait $racer
+rc=$?
+set -e
+[ $rc = 3 ] || fail "older push racing a newer one: exit $rc, want 3: $(cat race.err) $(cat race.out)"
+[ "$(digest_of "$REG_DST" mirror/corpus/app0:1.1)" = "$new" ] || fail "the older push moved the tag back"
+
 # 11. inventory (when receipts are lost) is a base as good as a receipt;
 # an earlier bundle is one too
 "$FI" inventory --plain-http --to "$TO" -o inv.json --receipt-key rk.key corpus/app0 corpus/app1 corpus/base ||
