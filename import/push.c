@@ -389,10 +389,14 @@ make_targets(struct plan *p, const char *prefix, bool have_to, struct ferry_erro
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
         if (!ferry_repository_valid(name) || record_is_state_repo(name)) {
+            /* said before anything is written, naming why */
             r = ferry_error_new(
                 err, FERRY_E_INVALID, "image %s: target repository %.300s is not valid%s",
                 im->source, name,
-                record_is_state_repo(name) ? " (ferry keeps tag records there)" : "");
+                record_is_state_repo(name) ? " (ferry keeps tag records there)"
+                : strlen(name) > 255       ? " (longer than the 255 characters registries accept: "
+                                             "use a shorter --to prefix or target)"
+                                           : "");
             ferry_free(name);
             return r;
         }

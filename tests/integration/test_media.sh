@@ -68,6 +68,16 @@ rc2=$?
 set -e
 [ $rc = 1 ] && grep -q "data after the seek table" extra.err || fail "a byte after the stream: exit $rc: $(cat extra.err)"
 [ $rc2 = 64 ] && grep -q "cannot take a stream yet" pushs.err || fail "push -: exit $rc2: $(cat pushs.err)"
+# a target path no registry takes is said before anything is written
+long=$(printf 'p%.0s' $(seq 250))
+set +e
+"$FI" push -p k.pub --plain-http --to "$REG_DST/$long" stream.tar.zst > /dev/null 2> long.err
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "longer than the 255 characters registries accept" long.err ||
+  fail "a target path over 255 characters: exit $rc: $(cat long.err)"
+[ "$(curl -fsS "http://$REG_DST/v2/_catalog")" = '{"repositories":["m/corpus/app0","m/corpus/app1","m/ferry-state"]}' ] ||
+  fail "a refused push wrote something: $(curl -fsS "http://$REG_DST/v2/_catalog")"
 # the reader goes away: the export stops with an error, it does not hang
 set +e
 timeout 60 "$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" 2> cut.err | head -c 1000 > /dev/null
