@@ -45,30 +45,19 @@ trusted_comment(time_t now, const char *file)
     return ferry_asprintf("timestamp:%lld\tfile:%s\thashed", (long long)now, file);
 }
 
-/* The most bytes the bundle can take (tar stream of the statement, its
- * signature and the members, each frame's header and checksum, the seek
- * table), against the free space of the file system the output goes to:
- * checked before any layer is downloaded, so a full disk costs no transfer. */
+/* The most bytes the bundle can take against the free space of the file
+ * system the output goes to: checked before any layer is downloaded, so a
+ * full disk costs no transfer. */
 static int
 check_space(const char *output, const struct ferry_statement *st, size_t slen,
             struct ferry_error **err)
 {
-    uint64_t need, frames, avail;
+    uint64_t need = ferry_bundle_file_bound(st, slen), avail;
     struct statvfs sv;
     char *dir, a[32], b[32];
     const char *slash = strrchr(output, '/');
     int r;
 
-    need = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), slen) +
-           ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), FERRY_MAX_SIGNATURE) +
-           FERRY_BUNDLE_TAR_END;
-    frames = 4;
-    for (size_t i = 0; i < st->nmembers; i++) {
-        need += ferry_bundle_member_tar_bound(strlen(st->members[i].path),
-                                              (uint64_t)st->members[i].size);
-        frames += ferry_bundle_member_frame_bound((uint64_t)st->members[i].size);
-    }
-    need += frames * (18 + 8) + FERRY_MAX_SIGNATURE; /* frame overhead, seek table, .minisig */
     dir = slash == NULL     ? ferry_strdup(".")
           : slash == output ? ferry_strdup("/")
                             : ferry_strndup(output, (size_t)(slash - output));
@@ -85,7 +74,6 @@ check_space(const char *output, const struct ferry_statement *st, size_t slen,
         return 0;
     snprintf(a, sizeof a, "%llu", (unsigned long long)need);
     snprintf(b, sizeof b, "%llu", (unsigned long long)avail);
-    errno = ENOSPC;
     return ferry_error_sys(err, ENOSPC,
                            "the bundle needs up to %s bytes and its file system has %s free: "
                            "nothing was downloaded",

@@ -3,6 +3,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/statvfs.h>
+#include <stdlib.h>
+#include <errno.h>
 
 #include <jansson.h>
 
@@ -215,10 +219,67 @@ detached_join(struct detached *d)
     d->joined = true;
 }
 
+/* A private spool for a stream push: a file in TMPDIR, unlinked at once. */
+static int
+spool_open(int *fd, struct ferry_error **err)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = ferry_asprintf("%s/ferry-spool.XXXXXX", dir && *dir ? dir : "/tmp");
+
+    if (path == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    if ((*fd = mkstemp(path)) < 0) {
+        int r = ferry_error_sys(err, errno, "create %s", path);
+        ferry_free(path);
+        return r;
+    }
+    unlink(path);
+    ferry_free(path);
+    return 0;
+}
+
+/* Is there room for the bundle the statement describes beside the spool? */
+static int
+spool_room(int fd, const struct ferry_statement *st, size_t stmt_len, struct ferry_error **err)
+{
+    uint64_t need = ferry_bundle_file_bound(st, stmt_len), avail;
+    struct statvfs sv;
+
+    if (fstatvfs(fd, &sv) < 0)
+        return ferry_error_sys(err, errno, "free space of the spool in TMPDIR");
+    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    if (avail >= need)
+        return 0;
+    return ferry_error_new(err, FERRY_E_IO,
+                           "push -: the bundle needs up to %llu bytes of spool in TMPDIR, which "
+                           "has %llu free: nothing was pushed",
+                           (unsigned long long)need, (unsigned long long)avail);
+}
+
+static int verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys,
+                       size_t nkeys, struct ferry_verified **out, struct ferry_error **err);
+
 int
 ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                     struct ferry_verified **out, struct ferry_error **err)
 {
+    return verify_impl(path, -1, keys, nkeys, out, err);
+}
+
+int
+ferry_import_verify_stream(int fd, struct ferry_pubkey *const *keys, size_t nkeys,
+                           struct ferry_verified **out, struct ferry_error **err)
+{
+    return verify_impl("-", fd, keys, nkeys, out, err);
+}
+
+/* stream_fd >= 0: the bundle comes on that descriptor, is verified as it
+ * streams and kept in a spool, which push then reads. */
+static int
+verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, size_t nkeys,
+            struct ferry_verified **out, struct ferry_error **err)
+{
+    int spool = -1;
     struct ferry_verified *v = NULL;
     struct ferry_bundle_reader *rd = NULL;
     struct ferry_strmap *seen = NULL;
@@ -241,7 +302,17 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
-    if ((r = ferry_bundle_open_statement(path, keys, nkeys, &rd, &v->st, &v->id, err)) < 0)
+    if (stream_fd >= 0) {
+        if ((r = spool_open(&spool, err)) < 0)
+            goto out_nowrap;
+        r = ferry_bundle_open_statement_stream(stream_fd, spool, "<stdin>", keys, nkeys, &rd,
+                                               &v->st, &v->id, err);
+        if (r == 0)
+            r = spool_room(spool, v->st, v->id.statement_len, err);
+    } else {
+        r = ferry_bundle_open_statement(path, keys, nkeys, &rd, &v->st, &v->id, err);
+    }
+    if (r < 0)
         goto out_nowrap;
     /* The reader has checked every frame against the seek table (format
      * v1 requires one); the detached whole-file signature is checked when it
@@ -343,7 +414,14 @@ ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t n
         goto out;
     if ((r = ferry_statement_layout_check(v->st, v->layout, err)) < 0)
         goto out;
-    if ((v->index = ferry_bundle_reader_index(rd)) == NULL) {
+    if (spool >= 0) {
+        /* the stream checked: push reads the spool it filled, byte for byte
+         * what was verified (private, unlinked) */
+        r = ferry_bundle_index_open_fd(spool, "<stdin> (spooled)", &v->index, err);
+        spool = -1;
+        if (r < 0)
+            goto out;
+    } else if ((v->index = ferry_bundle_reader_index(rd)) == NULL) {
         r = ferry_error_new(err, FERRY_E_INTERNAL, "no index of the bundle");
         goto out;
     }
@@ -353,6 +431,8 @@ out:
     if (r < 0)
         wrap_path(err, path);
 out_nowrap:
+    if (spool >= 0)
+        close(spool);
     detached_join(&dj);
     ferry_bundle_index_free(dj.ix);
     ferry_error_free(dj.err);

@@ -96,6 +96,7 @@ struct ferry_bundle_index {
     size_t capframes;
     uint64_t max_tar, max_frames;
     bool ended; /* the seek table was read and checked, and nothing followed */
+    int tee_fd; /* a stream: every byte read is also written here (a spool), or -1 */
 };
 
 /* A stream reader over data in memory (the fuzzers, the unit tests). */

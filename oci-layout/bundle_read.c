@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -43,6 +44,7 @@ index_new(const char *what)
         return NULL;
     atomic_init(&ix->refs, 1);
     ix->src.fd = -1;
+    ix->tee_fd = -1;
     if ((ix->what = ferry_strdup(what)) == NULL) {
         ferry_free(ix);
         return NULL;
@@ -216,7 +218,7 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
  * checksums and block headers of small frames. More is junk (empty blocks
  * repeated forever) and refused, so a stream's work stays bounded by the
  * tar stream the signed statement accounts for. */
-#define STREAM_FRAME_SLACK (1u << 20)
+#define STREAM_FRAME_SLACK (64u << 10)
 
 /* Read more of the stream behind the unread input: at least `need` bytes
  * unread afterwards unless the stream ends first. *avail: unread bytes. */
@@ -251,6 +253,10 @@ stream_fill(struct ferry_bundle_reader *rd, size_t need, size_t *avail, struct f
         }
         if (n == 0)
             break;
+        if (rd->ix->tee_fd >= 0 &&
+            ferry_write_all(rd->ix->tee_fd, rd->ibuf + rd->in.size, (size_t)n) < 0)
+            return ferry_error_sys(err, errno, "%s: keep a copy at offset %llu", rd->what,
+                                   (unsigned long long)rd->cpos);
         rd->in.size += (size_t)n;
         rd->cpos += (uint64_t)n;
     }
@@ -715,8 +721,8 @@ stream_open(struct ferry_bundle_reader *rd, struct ferry_bundle_reader **out,
 }
 
 int
-ferry_bundle_reader_open_stream(int fd, const char *what, struct ferry_bundle_reader **out,
-                                struct ferry_error **err)
+ferry_bundle_reader_open_stream(int fd, int tee_fd, const char *what,
+                                struct ferry_bundle_reader **out, struct ferry_error **err)
 {
     struct ferry_bundle_reader *rd = NULL;
     int r = reader_new(what, NULL, &rd, err);
@@ -730,6 +736,7 @@ ferry_bundle_reader_open_stream(int fd, const char *what, struct ferry_bundle_re
         ferry_bundle_reader_free(rd);
         return r;
     }
+    rd->ix->tee_fd = tee_fd;
     return stream_open(rd, out, err);
 }
 
@@ -747,6 +754,33 @@ bundle_reader_open_stream_mem(const void *data, size_t len, struct ferry_bundle_
     rd->ix->src.mem = data;
     rd->ix->src.size = len;
     return stream_open(rd, out, err);
+}
+
+int
+ferry_bundle_index_open_fd(int fd, const char *what, struct ferry_bundle_index **out,
+                           struct ferry_error **err)
+{
+    struct ferry_bundle_index *ix = index_new(what);
+    struct stat sb;
+    int r;
+
+    if (ix == NULL) {
+        close(fd);
+        return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
+    }
+    ix->src.fd = fd;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        r = ferry_error_sys(err, errno ? errno : EINVAL, "%s: not a regular file", what);
+        ferry_bundle_index_free(ix);
+        return r;
+    }
+    ix->src.size = (uint64_t)sb.st_size;
+    if ((r = index_parse(ix, err)) < 0) {
+        ferry_bundle_index_free(ix);
+        return r;
+    }
+    *out = ix;
+    return 0;
 }
 
 struct ferry_bundle_index *

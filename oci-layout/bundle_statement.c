@@ -46,12 +46,46 @@ member_too_large(struct ferry_error **err, int r, enum ferry_status code)
     return r;
 }
 
-int
-ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
-                            struct ferry_bundle_reader **rdout, struct ferry_statement **stout,
-                            struct ferry_bundle_id *id, struct ferry_error **err)
+/* Tar stream and frames the statement's members (and the statement and
+ * its signature, of these lengths) can take. */
+static void
+bounds(const struct ferry_statement *s, size_t stlen, size_t siglen, uint64_t *tar,
+       uint64_t *frames)
 {
-    struct ferry_bundle_reader *rd = NULL;
+    uint64_t bound = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), stlen) +
+                     ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), siglen) +
+                     FERRY_BUNDLE_TAR_END;
+    uint64_t n =
+        ferry_bundle_member_frame_bound(stlen) + ferry_bundle_member_frame_bound(siglen) + 1;
+
+    for (size_t i = 0; i < s->nmembers && bound != UINT64_MAX; i++) {
+        const struct ferry_stmt_member *m = &s->members[i];
+        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
+        bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
+        n += ferry_bundle_member_frame_bound((uint64_t)m->size);
+    }
+    *tar = bound;
+    *frames = n;
+}
+
+uint64_t
+ferry_bundle_file_bound(const struct ferry_statement *s, size_t stmt_len)
+{
+    uint64_t tar, frames, extra;
+
+    bounds(s, stmt_len, FERRY_MAX_SIGNATURE, &tar, &frames);
+    /* zstd frame header and checksum, block headers (3 bytes per 128 KiB, as
+     * stored frames and incompressible data take), a seek table entry */
+    extra = tar / 32768 + frames * 32 + FERRY_MAX_SIGNATURE;
+    return tar > UINT64_MAX - extra ? UINT64_MAX : tar + extra;
+}
+
+/* The first two members from rd (taken over: freed on failure). */
+static int
+read_statement(struct ferry_bundle_reader *rd, const char *path, struct ferry_pubkey *const *keys,
+               size_t nkeys, struct ferry_bundle_reader **rdout, struct ferry_statement **stout,
+               struct ferry_bundle_id *id, struct ferry_error **err)
+{
     struct ferry_buf st, sig;
     const char *name;
     char safe[128];
@@ -61,11 +95,6 @@ ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, 
 
     ferry_buf_init(&st, nkeys > 0 ? FERRY_MAX_STATEMENT : FERRY_MAX_UNSIGNED_STATEMENT);
     ferry_buf_init(&sig, FERRY_MAX_SIGNATURE);
-    /* "-": the bundle arrives on stdin, read once front to back */
-    r = strcmp(path, "-") == 0 ? ferry_bundle_reader_open_stream(STDIN_FILENO, "<stdin>", &rd, err)
-                               : ferry_bundle_reader_open(path, &rd, err);
-    if (r < 0)
-        goto out;
     r = ferry_bundle_reader_next(rd, &name, &size, err);
     if (r == 0 || (r > 0 && strcmp(name, FERRY_STATEMENT_NAME) != 0)) {
         r = ferry_error_new(err, FERRY_E_BUNDLE, "first member is %s, not %s: not a ferry bundle",
@@ -110,19 +139,11 @@ ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, 
         struct ferry_digest d;
         ferry_digest_buffer(FERRY_DIGEST_SHA256, st.data ? st.data : "", st.len, &d);
         memcpy(id->statement, d.str, sizeof id->statement);
+        id->statement_len = st.len;
     }
     /* Work from here on is bounded by the signed sizes: the seek table must
      * not list more tar stream than the statement's members take. */
-    bound = ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_NAME), st.len) +
-            ferry_bundle_member_tar_bound(strlen(FERRY_STATEMENT_SIG_NAME), sig.len) +
-            FERRY_BUNDLE_TAR_END;
-    frames = ferry_bundle_member_frame_bound(st.len) + ferry_bundle_member_frame_bound(sig.len) + 1;
-    for (size_t i = 0; i < (*stout)->nmembers && bound != UINT64_MAX; i++) {
-        const struct ferry_stmt_member *m = &(*stout)->members[i];
-        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
-        bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
-        frames += ferry_bundle_member_frame_bound((uint64_t)m->size);
-    }
+    bounds(*stout, st.len, sig.len, &bound, &frames);
     if (nkeys > 0 && (r = ferry_bundle_reader_limit(rd, bound, frames, err)) < 0) {
         ferry_statement_free(*stout);
         *stout = NULL;
@@ -139,4 +160,40 @@ out:
     ferry_buf_free(&st);
     ferry_buf_free(&sig);
     return r;
+}
+
+int
+ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
+                            struct ferry_bundle_reader **rdout, struct ferry_statement **stout,
+                            struct ferry_bundle_id *id, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r;
+
+    /* "-": the bundle arrives on stdin, read once front to back */
+    r = strcmp(path, "-") == 0
+            ? ferry_bundle_reader_open_stream(STDIN_FILENO, -1, "<stdin>", &rd, err)
+            : ferry_bundle_reader_open(path, &rd, err);
+    if (r < 0) {
+        wrap_path(err, path);
+        return r;
+    }
+    return read_statement(rd, path, keys, nkeys, rdout, stout, id, err);
+}
+
+int
+ferry_bundle_open_statement_stream(int fd, int tee_fd, const char *what,
+                                   struct ferry_pubkey *const *keys, size_t nkeys,
+                                   struct ferry_bundle_reader **rdout,
+                                   struct ferry_statement **stout, struct ferry_bundle_id *id,
+                                   struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r = ferry_bundle_reader_open_stream(fd, tee_fd, what, &rd, err);
+
+    if (r < 0) {
+        wrap_path(err, what);
+        return r;
+    }
+    return read_statement(rd, what, keys, nkeys, rdout, stout, id, err);
 }

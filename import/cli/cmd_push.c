@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -327,12 +328,6 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("push takes exactly one BUNDLE");
     }
-    if (strcmp(argv[optind], "-") == 0) {
-        keyset_free(&ks);
-        return cli_usage("push reads the bundle again while it uploads and cannot take a stream "
-                         "yet: write it to a file (cat > FILE), then push the file; "
-                         "'ferry-import verify -' checks a stream");
-    }
     if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
         (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);
@@ -349,7 +344,9 @@ cmd_push(int argc, char **argv)
     /* the receipt key before anything: a wrong password must not come up
      * after the push */
     if ((r = receipt_key_load(rkey, pwfile, &rsk, &err)) == 0)
-        r = ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
+        r = strcmp(argv[optind], "-") == 0
+                ? ferry_import_verify_stream(STDIN_FILENO, ks.keys, ks.n, &v, &err)
+                : ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
     keyset_free(&ks);
     if (r < 0) {
         ferry_seckey_free(rsk);

@@ -73,9 +73,16 @@ FERRY_API int ferry_bundle_reader_open(const char *path, struct ferry_bundle_rea
  * ferry_bundle_reader_limit bounds it by the signed statement, a stream is
  * bounded by the caps of what is read from it (the statement's). Its index
  * cannot open readers at offsets (FERRY_E_UNSUPPORTED). */
-FERRY_API int ferry_bundle_reader_open_stream(int fd, const char *what,
+FERRY_API int ferry_bundle_reader_open_stream(int fd, int tee_fd, const char *what,
                                               struct ferry_bundle_reader **out,
                                               struct ferry_error **err);
+/* tee_fd (>= 0): every byte read from the stream is also written there, so
+ * the stream can be read again from that file once it has checked (a
+ * spool); -1 for none. The caller keeps tee_fd. */
+/* The index (seek table) of an open bundle file; takes fd over. */
+struct ferry_bundle_index;
+FERRY_API int ferry_bundle_index_open_fd(int fd, const char *what, struct ferry_bundle_index **out,
+                                         struct ferry_error **err);
 FERRY_API int ferry_bundle_reader_open_memory(const void *data, size_t len,
                                               struct ferry_bundle_reader **out,
                                               struct ferry_error **err);
@@ -157,8 +164,9 @@ FERRY_API int ferry_bundle_index_verify_signature(const struct ferry_bundle_inde
  * statement's own digest (sha256 of ferry.json), which names the bundle in
  * receipts, tag records and the bases of delta bundles. */
 struct ferry_bundle_id {
-    char key_id[17];    /* "" when read without keys */
-    char statement[72]; /* "sha256:<hex>" */
+    char key_id[17];      /* "" when read without keys */
+    char statement[72];   /* "sha256:<hex>" */
+    size_t statement_len; /* bytes of ferry.json */
 };
 /* Open the bundle at path ("-": a stream on stdin) and read its first two
  * members: ferry.json (the statement, parsed) and ferry.json.minisig. With keys, the signature must
@@ -167,6 +175,18 @@ struct ferry_bundle_id {
  * (listing only) the statement is read under FERRY_MAX_UNSIGNED_STATEMENT.
  * *rd (if rd is not NULL) is left at the third member. Errors name path. */
 struct ferry_statement;
+/* The same on a stream (see ferry_bundle_reader_open_stream, tee_fd
+ * included); what names it in messages. */
+FERRY_API int ferry_bundle_open_statement_stream(int fd, int tee_fd, const char *what,
+                                                 struct ferry_pubkey *const *keys, size_t nkeys,
+                                                 struct ferry_bundle_reader **rd,
+                                                 struct ferry_statement **st,
+                                                 struct ferry_bundle_id *id,
+                                                 struct ferry_error **err);
+/* The most a bundle file with statement st (of stmt_len bytes) can take on
+ * disk: its tar stream, a frame's overhead per frame, the seek table and a
+ * signature. For checking free space before work. */
+FERRY_API uint64_t ferry_bundle_file_bound(const struct ferry_statement *st, size_t stmt_len);
 FERRY_API int ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys,
                                           size_t nkeys, struct ferry_bundle_reader **rd,
                                           struct ferry_statement **st, struct ferry_bundle_id *id,

@@ -20,6 +20,12 @@ struct ferry_verified;
  * FERRY_E_DIGEST_MISMATCH / FERRY_E_SIZE_MISMATCH naming the member. */
 FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                                   struct ferry_verified **out, struct ferry_error **err);
+/* The same for a bundle arriving on fd (a pipe): verified in one pass as it
+ * streams, frame by frame, and kept meanwhile in a private spool in TMPDIR
+ * (unlinked; checked for room once the statement says how much) that push
+ * then reads: what is pushed is what was verified. */
+FERRY_API int ferry_import_verify_stream(int fd, struct ferry_pubkey *const *keys, size_t nkeys,
+                                         struct ferry_verified **out, struct ferry_error **err);
 FERRY_API const struct ferry_statement *ferry_verified_statement(const struct ferry_verified *v);
 /* Key id (16 hex digits) of the key that verified the statement. */
 FERRY_API const char *ferry_verified_key_id(const struct ferry_verified *v);

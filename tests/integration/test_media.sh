@@ -8,6 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 . "$here/flow_lib.sh"
 flow_need_tools
+PY=/usr/bin/python3
 
 start_registry SRC anon
 seed_samples "$REG_SRC"
@@ -63,11 +64,33 @@ done
 set +e
 (cat stream.tar.zst; printf x) | "$FI" verify -p k.pub - > /dev/null 2> extra.err
 rc=$?
-"$FI" push -p k.pub --plain-http --to "$REG_DST/m" - < stream.tar.zst > /dev/null 2> pushs.err
-rc2=$?
 set -e
 [ $rc = 1 ] && grep -q "data after the seek table" extra.err || fail "a byte after the stream: exit $rc: $(cat extra.err)"
-[ $rc2 = 64 ] && grep -q "cannot take a stream yet" pushs.err || fail "push -: exit $rc2: $(cat pushs.err)"
+
+# export -o - | push -: round trip, verified as it streams, pushed from a
+# private spool; cut short, nothing is pushed; no room for the spool, said
+# before anything is pushed
+start_registry PIPE anon
+"$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" "$REG_SRC/corpus/app1:2.0" 2>/dev/null |
+  "$FI" push -p k.pub --plain-http --to "$REG_PIPE/p" - > pipe.out 2> pipe.err ||
+  fail "export -o - | push -: $(cat pipe.err)"
+for r in corpus/app0:1.0 corpus/app1:2.0; do
+  [ "$(digest_of "$REG_PIPE" "p/$r")" = "$(digest_of "$REG_SRC" "$r")" ] || fail "push - did not land $r"
+done
+$PY "$FERRY_SOURCE_DIR/tests/tools/regcheck.py" "$REG_PIPE" > /dev/null || fail "push - left incomplete content"
+start_registry PIPE2 anon
+set +e
+head -c $((size - 100)) stream.tar.zst | "$FI" push -p k.pub --plain-http --to "$REG_PIPE2/p" - > /dev/null 2> pcut.err
+rc=$?
+TMPDIR=$TEST_TMP/small "$FI" push -p k.pub --plain-http --to "$REG_PIPE2/p" - < stream.tar.zst > /dev/null 2> proom.err
+rc2=$?
+set -e
+[ $rc = 1 ] || fail "push - of a cut stream: exit $rc, want 1: $(cat pcut.err)"
+[ $rc2 = 2 ] && grep -q "needs up to [0-9]* bytes of spool in TMPDIR" proom.err ||
+  fail "push - without room for the spool: exit $rc2: $(cat proom.err)"
+[ "$(curl -fsS "http://$REG_PIPE2/v2/_catalog")" = '{"repositories":[]}' ] ||
+  fail "a refused push - wrote something: $(curl -fsS "http://$REG_PIPE2/v2/_catalog")"
+[ -z "$(ls -A "$TEST_TMP/small")" ] || fail "a spool was left behind: $(ls -A "$TEST_TMP/small")"
 # a target path no registry takes is said before anything is written
 long=$(printf 'p%.0s' $(seq 250))
 set +e
@@ -85,4 +108,4 @@ rc=${PIPESTATUS[0]}
 set -e
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "export into a closed pipe: exit $rc: $(cat cut.err)"
 grep -q "Broken pipe" cut.err || fail "export into a closed pipe: $(cat cut.err)"
-pass "space checked before any layer is downloaded; bundles written to stdout, verified from stdin"
+pass "space checked before any layer is downloaded; bundles written to stdout, verified and pushed from stdin"

@@ -363,7 +363,7 @@ test_stream(void **state)
     assert_memory_equal(data2, data, len);
     fd = open(path2, O_RDONLY);
     assert_true(fd >= 0);
-    FERRY_ASSERT_OK(ferry_bundle_reader_open_stream(fd, "<fd>", &rd, &err), &err);
+    FERRY_ASSERT_OK(ferry_bundle_reader_open_stream(fd, -1, "<fd>", &rd, &err), &err);
     close(fd); /* the reader has its own descriptor */
     check_bundle(rd, m, n, 65536);
     ferry_bundle_reader_free(rd);
