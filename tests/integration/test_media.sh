@@ -8,6 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 . "$here/flow_lib.sh"
 flow_need_tools
+ferry_require /usr/bin/time
 PY=/usr/bin/python3
 
 start_registry SRC anon
@@ -72,8 +73,10 @@ set -e
 # before anything is pushed
 start_registry PIPE anon
 "$FX" -k k.key -o - --plain-http "$REG_SRC/corpus/app0:1.0" "$REG_SRC/corpus/app1:2.0" 2>/dev/null |
-  "$FI" push -p k.pub --plain-http --to "$REG_PIPE/p" - > pipe.out 2> pipe.err ||
-  fail "export -o - | push -: $(cat pipe.err)"
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:quarantine_size_mb=0:malloc_context_size=2" \
+    /usr/bin/time -f "%M" -o pipe.rss "$FI" push -p k.pub --plain-http --to "$REG_PIPE/p" - \
+    > pipe.out 2> pipe.err || fail "export -o - | push -: $(cat pipe.err)"
+[ "$(tail -1 pipe.rss)" -lt $((64 * 1024)) ] || fail "push - peak RSS $(tail -1 pipe.rss) KiB, 64 MiB or more"
 for r in corpus/app0:1.0 corpus/app1:2.0; do
   [ "$(digest_of "$REG_PIPE" "p/$r")" = "$(digest_of "$REG_SRC" "$r")" ] || fail "push - did not land $r"
 done
