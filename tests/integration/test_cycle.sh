@@ -210,21 +210,27 @@ grep -q "is older than --max-age allows" age.err || fail "--max-age: $(cat age.e
 # far-future time) allows nothing: push stops (exit 2) naming it;
 # --allow-downgrade replaces it, and the rollback check works again after
 rtag=tag-$(printf %s "mirror/corpus/app0:1.1" | sha256sum | cut -d' ' -f1)
-$PY - "$REG_DST" "$rtag" <<'PYEOF' || fail "planting a forged tag record"
+# plant_record REPOSITORY DIGEST: a record of mirror/corpus/app0:1.1 that
+# names REPOSITORY and DIGEST, from a bundle of 2099
+plant_record() {
+  $PY - "$REG_DST" "$rtag" "$1" "$2" <<'PYEOF'
 import json, sys, urllib.request
-host, tag = sys.argv[1:]
+host, tag, repo, digest = sys.argv[1:]
 E = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
      "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2},
      "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2}],
-     "annotations": {"dev.ferry.record.repository": "mirror/corpus/other",
-                     "dev.ferry.record.tag": "1.1", "dev.ferry.record.digest": E,
+     "annotations": {"dev.ferry.record.repository": repo,
+                     "dev.ferry.record.tag": "1.1", "dev.ferry.record.digest": digest,
                      "dev.ferry.record.bundle-created": "2099-01-01T00:00:00Z"}}
 req = urllib.request.Request("http://%s/v2/mirror/ferry-state/manifests/%s" % (host, tag),
                              data=json.dumps(m).encode(), method="PUT",
                              headers={"Content-Type": m["mediaType"]})
 urllib.request.urlopen(req).read()
 PYEOF
+}
+plant_record mirror/corpus/other sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a ||
+  fail "planting a forged tag record"
 set +e
 "$FI" push -p k.pub --plain-http --to "$TO" b2.tar.zst > forged.out 2> forged.err
 rc=$?
@@ -248,21 +254,7 @@ record() { # print one annotation of the record of mirror/corpus/app0:1.1
     "http://$REG_DST/v2/mirror/ferry-state/manifests/$rtag" |
     $PY -c "import json, sys; print(json.load(sys.stdin)['annotations']['$1'])"
 }
-$PY - "$REG_DST" "$rtag" "$new" <<'PYEOF' || fail "planting a future tag record"
-import json, sys, urllib.request
-host, tag, digest = sys.argv[1:]
-E = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2},
-     "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": E, "size": 2}],
-     "annotations": {"dev.ferry.record.repository": "mirror/corpus/app0",
-                     "dev.ferry.record.tag": "1.1", "dev.ferry.record.digest": digest,
-                     "dev.ferry.record.bundle-created": "2099-01-01T00:00:00Z"}}
-req = urllib.request.Request("http://%s/v2/mirror/ferry-state/manifests/%s" % (host, tag),
-                             data=json.dumps(m).encode(), method="PUT",
-                             headers={"Content-Type": m["mediaType"]})
-urllib.request.urlopen(req).read()
-PYEOF
+plant_record mirror/corpus/app0 "$new" || fail "planting a future tag record"
 "$FI" push -q -p k.pub --plain-http --to "$TO" b2.tar.zst > /dev/null || fail "push b2 over a future record"
 [ "$(record dev.ferry.record.bundle-created)" = 2099-01-01T00:00:00Z ] || fail "a plain push rewrote a newer record"
 "$FI" push -q -p k.pub --plain-http --to "$TO" --allow-downgrade b2.tar.zst > /dev/null ||
