@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
@@ -230,6 +231,15 @@ spool_open(int *fd, struct ferry_error **err)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     if ((*fd = mkstemp(path)) < 0) {
         int r = ferry_error_sys(err, errno, "create %s", path);
+        ferry_free(path);
+        return r;
+    }
+    /* not handed to credential helpers push may start */
+    if (fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0) {
+        int r = ferry_error_sys(err, errno, "set close-on-exec on %s", path);
+        close(*fd);
+        *fd = -1;
+        unlink(path);
         ferry_free(path);
         return r;
     }

@@ -7,6 +7,7 @@
  * file", and knows neither frames nor offsets, so it can neither check the seek
  * table nor say where a bundle is damaged. See docs/internals/bundle.md. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,7 +219,10 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
  * checksums and block headers of small frames. More is junk (empty blocks
  * repeated forever) and refused, so a stream's work stays bounded by the
  * tar stream the signed statement accounts for. */
-#define STREAM_FRAME_SLACK (64u << 10)
+/* zstd takes in a whole block (up to ZSTD_BLOCKSIZE_MAX compressed) before
+ * it gives out a byte of it: one block in flight, its header and the frame
+ * header (at most 18 bytes) are allowed on top. */
+#define STREAM_FRAME_SLACK ((64u << 10) + ZSTD_BLOCKSIZE_MAX + 18u + 3u)
 
 /* Read more of the stream behind the unread input: at least `need` bytes
  * unread afterwards unless the stream ends first. *avail: unread bytes. */
@@ -445,6 +449,12 @@ produce_stream(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **e
                                    rd->what, (unsigned long long)ix->max_tar);
         if (rd->fcons > 2 * rd->fprod + STREAM_FRAME_SLACK || rd->fprod > UINT32_MAX ||
             rd->fcons > UINT32_MAX)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: frame %zu at offset %llu: %llu compressed bytes for %llu "
+                                   "decompressed",
+                                   rd->what, rd->fi, (unsigned long long)f->coffset,
+                                   (unsigned long long)rd->fcons, (unsigned long long)rd->fprod);
+        if (ret == 0 && rd->fcons > 2 * rd->fprod + (64u << 10))
             return ferry_error_new(err, FERRY_E_BUNDLE,
                                    "%s: frame %zu at offset %llu: %llu compressed bytes for %llu "
                                    "decompressed",
@@ -731,7 +741,7 @@ ferry_bundle_reader_open_stream(int fd, int tee_fd, const char *what,
         ferry_bundle_reader_free(rd);
         return r;
     }
-    if ((rd->ix->src.fd = dup(fd)) < 0) {
+    if ((rd->ix->src.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
         r = ferry_error_sys(err, errno, "%s", what);
         ferry_bundle_reader_free(rd);
         return r;

@@ -328,6 +328,11 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("push takes exactly one BUNDLE");
     }
+    if (strcmp(argv[optind], "-") == 0 && cr.password_stdin) {
+        keyset_free(&ks);
+        return cli_usage("push -: the bundle is on stdin; give the password another way "
+                         "(ferry-import login, --authfile)");
+    }
     if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
         (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,67 @@ drain_stream(const unsigned char *data, size_t len, struct ferry_error **err)
     }
     ferry_bundle_reader_free(rd);
     return r;
+}
+
+/* A frame whose first block compresses to 64-128 KiB, starting mid-buffer:
+ * zstd takes the whole block in before it gives out a byte, which the
+ * stream's proportion check must allow. From memory, and through a pipe fed
+ * 4 KiB at a time (a diode's receiver, ssh). */
+static void
+test_stream_big_block(void **state)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    struct ferry_error *err = NULL;
+    struct member m[2] = {{"a", NULL, 40000, 0}, {"blob", NULL, 4u << 20, 0}};
+    char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
+    unsigned char *data, buf[65536];
+    const char *name;
+    uint64_t size;
+    size_t len;
+    int p[2], r;
+    pid_t pid;
+
+    (void)state;
+    srand(1);
+    for (size_t i = 0; i < 2; i++) {
+        m[i].data = malloc(m[i].len);
+        assert_non_null(m[i].data);
+        for (size_t k = 0; k < m[i].len; k++)
+            m[i].data[k] = (unsigned char)(i == 0 ? rand() : rand() & 0x3f); /* 6 bits */
+    }
+    write_bundle(path, m, 2, 0, 0, NULL);
+    data = slurp(path, &len);
+    FERRY_ASSERT_OK(drain_stream(data, len, &err), &err);
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        for (size_t o = 0; o < len; o += 4096) {
+            size_t k = len - o < 4096 ? len - o : 4096;
+            if (write(p[1], data + o, k) != (ssize_t)k)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    r = ferry_bundle_reader_open_stream(p[0], -1, "<pipe>", &rd, &err);
+    close(p[0]);
+    while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &size, &err)) == 1) {
+        int64_t k;
+        while ((k = ferry_bundle_reader_read(rd, buf, sizeof buf, &err)) > 0)
+            ;
+        if (k < 0)
+            r = (int)k;
+    }
+    FERRY_ASSERT_OK(r, &err);
+    ferry_bundle_reader_free(rd);
+    assert_int_equal(waitpid(pid, &r, 0), pid);
+    free(data);
+    free(m[0].data);
+    free(m[1].data);
+    free(path);
+    rmscratch(dir);
 }
 
 /* ---- round trips ------------------------------------------------------------ */
@@ -2016,6 +2078,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_roundtrip),
     cmocka_unit_test(test_roundtrip_memory),
     cmocka_unit_test(test_stream),
+    cmocka_unit_test(test_stream_big_block),
     cmocka_unit_test(test_roundtrip_threads),
     cmocka_unit_test(test_empty_bundle),
     cmocka_unit_test(test_deterministic),
