@@ -235,17 +235,15 @@ check_bundle(struct ferry_bundle_reader *rd, const struct member *m, size_t n, s
     free(buf);
 }
 
-/* Open, read everything; the first error code (0 if the bundle is fine). */
+/* Read every member of an opened reader (r: how the open went) and free
+ * it; the first error code (0 if the bundle is fine). */
 static int
-drain(const char *path, struct ferry_error **err)
+drain_reader(struct ferry_bundle_reader *rd, int r, struct ferry_error **err)
 {
-    struct ferry_bundle_reader *rd = NULL;
     unsigned char buf[4096];
     const char *name;
     uint64_t size;
-    int r;
 
-    r = ferry_bundle_reader_open(path, &rd, err);
     while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &size, err)) == 1) {
         int64_t k;
         while ((k = ferry_bundle_reader_read(rd, buf, sizeof buf, err)) > 0)
@@ -257,26 +255,24 @@ drain(const char *path, struct ferry_error **err)
     return r;
 }
 
+/* Open the bundle at path and read everything. */
+static int
+drain(const char *path, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    int r = ferry_bundle_reader_open(path, &rd, err);
+
+    return drain_reader(rd, r, err);
+}
+
 /* The same over a stream in memory. */
 static int
 drain_stream(const unsigned char *data, size_t len, struct ferry_error **err)
 {
     struct ferry_bundle_reader *rd = NULL;
-    unsigned char buf[4096];
-    const char *name;
-    uint64_t size;
-    int r;
+    int r = bundle_reader_open_stream_mem(data, len, &rd, err);
 
-    r = bundle_reader_open_stream_mem(data, len, &rd, err);
-    while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &size, err)) == 1) {
-        int64_t k;
-        while ((k = ferry_bundle_reader_read(rd, buf, sizeof buf, err)) > 0)
-            ;
-        if (k < 0)
-            r = (int)k;
-    }
-    ferry_bundle_reader_free(rd);
-    return r;
+    return drain_reader(rd, r, err);
 }
 
 /* A frame whose first block compresses to 64-128 KiB, starting mid-buffer:
@@ -290,9 +286,7 @@ test_stream_big_block(void **state)
     struct ferry_error *err = NULL;
     struct member m[2] = {{"a", NULL, 40000, 0}, {"blob", NULL, 4u << 20, 0}};
     char *dir = mkscratch(), *path = pathjoin(dir, "b.tar.zst");
-    unsigned char *data, buf[65536];
-    const char *name;
-    uint64_t size;
+    unsigned char *data;
     size_t len;
     int p[2], r;
     pid_t pid;
@@ -323,15 +317,7 @@ test_stream_big_block(void **state)
     close(p[1]);
     r = ferry_bundle_reader_open_stream(p[0], -1, "<pipe>", &rd, &err);
     close(p[0]);
-    while (r >= 0 && (r = ferry_bundle_reader_next(rd, &name, &size, &err)) == 1) {
-        int64_t k;
-        while ((k = ferry_bundle_reader_read(rd, buf, sizeof buf, &err)) > 0)
-            ;
-        if (k < 0)
-            r = (int)k;
-    }
-    FERRY_ASSERT_OK(r, &err);
-    ferry_bundle_reader_free(rd);
+    FERRY_ASSERT_OK(drain_reader(rd, r, &err), &err);
     assert_int_equal(waitpid(pid, &r, 0), pid);
     free(data);
     free(m[0].data);
