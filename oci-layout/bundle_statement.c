@@ -60,7 +60,10 @@ bounds(const struct ferry_statement *s, size_t stlen, size_t siglen, uint64_t *t
 
     for (size_t i = 0; i < s->nmembers && bound != UINT64_MAX; i++) {
         const struct ferry_stmt_member *m = &s->members[i];
-        uint64_t b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
+        uint64_t b;
+        if (!ferry_stmt_member_here(s, m)) /* another volume's */
+            continue;
+        b = ferry_bundle_member_tar_bound(strlen(m->path), (uint64_t)m->size);
         bound = b > UINT64_MAX - bound ? UINT64_MAX : bound + b;
         n += ferry_bundle_member_frame_bound((uint64_t)m->size);
     }
@@ -77,6 +80,16 @@ ferry_bundle_file_bound(const struct ferry_statement *s, size_t stmt_len)
     /* zstd frame header and checksum, block headers (3 bytes per 128 KiB, as
      * stored frames and incompressible data take), a seek table entry */
     extra = tar / 32768 + frames * 32 + FERRY_MAX_SIGNATURE;
+    return tar > UINT64_MAX - extra ? UINT64_MAX : tar + extra;
+}
+
+uint64_t
+ferry_bundle_member_file_bound(size_t name_len, uint64_t size)
+{
+    /* what ferry_bundle_file_bound counts for one member, rounded up */
+    uint64_t tar = ferry_bundle_member_tar_bound(name_len, size);
+    uint64_t extra = tar / 32768 + 1 + ferry_bundle_member_frame_bound(size) * 32;
+
     return tar > UINT64_MAX - extra ? UINT64_MAX : tar + extra;
 }
 

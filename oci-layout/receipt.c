@@ -221,7 +221,8 @@ parse_result(json_t *o, size_t idx, struct ferry_receipt_result *res, struct fer
 {
     static const char *const keys[] = {"source",   "target", "digest", "result",
                                        "previous", "reason", NULL};
-    static const char *const results[] = {"pushed", "unchanged", "moved", "refused", NULL};
+    static const char *const results[] = {"pushed",  "unchanged", "moved",
+                                          "refused", "waiting",   NULL};
     struct ferry_ref *ref = NULL;
     char what[WHAT_SIZE];
     bool moved, refused, known = false;
@@ -246,11 +247,11 @@ parse_result(json_t *o, size_t idx, struct ferry_receipt_result *res, struct fer
         char q[64];
         return ferry_error_new(
             err, FERRY_E_INVALID,
-            "%s: \"result\" \"%s\" is none of pushed, unchanged, moved and refused", what,
+            "%s: \"result\" \"%s\" is none of pushed, unchanged, moved, refused and waiting", what,
             ferry_quote(q, sizeof q, res->result, strlen(res->result)));
     }
     moved = strcmp(res->result, "moved") == 0;
-    refused = strcmp(res->result, "refused") == 0;
+    refused = strcmp(res->result, "refused") == 0 || strcmp(res->result, "waiting") == 0;
     if (moved != (res->previous != NULL))
         return ferry_error_new(err, FERRY_E_INVALID,
                                moved ? "%s: a moved tag needs \"previous\""
@@ -258,7 +259,8 @@ parse_result(json_t *o, size_t idx, struct ferry_receipt_result *res, struct fer
                                what);
     /* any result may say why (a moved tag: a downgrade allowed); a refusal must */
     if (refused && res->reason == NULL)
-        return ferry_error_new(err, FERRY_E_INVALID, "%s: a refused image needs \"reason\"", what);
+        return ferry_error_new(err, FERRY_E_INVALID,
+                               "%s: a refused or waiting image needs \"reason\"", what);
     if ((r = ferry_json_text(FERRY_E_INVALID, what, "source", res->source, err)) < 0 ||
         (r = check_digest(what, "digest", res->digest, err)) < 0 ||
         (r = check_digest(what, "previous", res->previous, err)) < 0)

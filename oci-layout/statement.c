@@ -21,6 +21,7 @@ ferry_stmt_member_clear(struct ferry_stmt_member *m)
     ferry_free(m->path);
     ferry_free(m->digest);
     ferry_free(m->media_type);
+    ferry_free(m->blob);
 }
 
 void
@@ -79,6 +80,30 @@ ferry_stmt_external_clear(struct ferry_stmt_external *x)
 }
 
 void
+ferry_stmt_split_clear(struct ferry_stmt_split *x)
+{
+    ferry_free(x->digest);
+    ferry_free(x->media_type);
+    memset(x, 0, sizeof *x);
+}
+
+bool
+ferry_stmt_member_here(const struct ferry_statement *s, const struct ferry_stmt_member *m)
+{
+    return m->volume == 0 || m->volume == s->volume;
+}
+
+char *
+ferry_stmt_part_path(const char *blob, size_t n)
+{
+    const char *colon = blob ? strchr(blob, ':') : NULL;
+
+    if (colon == NULL)
+        return NULL;
+    return ferry_asprintf("parts/%.*s/%s.%zu", (int)(colon - blob), blob, colon + 1, n);
+}
+
+void
 ferry_statement_free(struct ferry_statement *s)
 {
     size_t i;
@@ -102,6 +127,10 @@ ferry_statement_free(struct ferry_statement *s)
     for (i = 0; i < s->nexternals; i++)
         ferry_stmt_external_clear(&s->externals[i]);
     ferry_free(s->externals);
+    for (i = 0; i < s->nsplits; i++)
+        ferry_stmt_split_clear(&s->splits[i]);
+    ferry_free(s->splits);
+    ferry_free(s->volume_set);
     ferry_free(s);
 }
 
@@ -130,13 +159,31 @@ check_names(const char *what, const char *repository, const char *tag, const cha
     return 0;
 }
 
+static int digest_field(const char *what, const char *key, const char *v, struct ferry_error **err);
+
+/* An optional non-negative integer member: *out untouched when absent. */
 static int
-parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_error **err)
+opt_size(json_t *o, const char *key, const char *what, int64_t *out, struct ferry_error **err)
 {
-    static const char *const keys[] = {"path", "digest", "size", "mediaType", NULL};
+    if (json_object_get(o, key) == NULL)
+        return 0;
+    return ferry_json_size(FERRY_E_BUNDLE, o, key, what, out, err);
+}
+
+/* One member; `volumes` is the set's count (0: not a volume). A part of a
+ * split blob ("parts/...") is only checked here for its own fields; the
+ * parts of each blob are checked together once all are read. */
+static int
+parse_member(json_t *o, size_t idx, unsigned volumes, struct ferry_stmt_member *m,
+             struct ferry_error **err)
+{
+    static const char *const keys[] = {"path",   "digest", "size",   "mediaType",
+                                       "volume", "blob",   "offset", NULL};
     struct ferry_digest d;
     char what[64];
     char *want = NULL;
+    int64_t vol = 0;
+    bool manifest;
     int r;
 
     snprintf(what, sizeof what, "ferry.json members[%zu]", idx);
@@ -146,7 +193,11 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
         (r = ferry_json_str(FERRY_E_BUNDLE, o, "path", true, what, &m->path, err)) < 0 ||
         (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &m->digest, err)) < 0 ||
         (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &m->size, err)) < 0 ||
-        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", false, what, &m->media_type, err)) < 0)
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", false, what, &m->media_type, err)) <
+            0 ||
+        (r = opt_size(o, "volume", what, &vol, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "blob", false, what, &m->blob, err)) < 0 ||
+        (r = opt_size(o, "offset", what, &m->offset, err)) < 0)
         return r;
     if (ferry_digest_parse(m->digest, &d, err) < 0) {
         ferry_error_recode(err, FERRY_E_BUNDLE);
@@ -154,9 +205,44 @@ parse_member(json_t *o, size_t idx, struct ferry_stmt_member *m, struct ferry_er
     }
     if ((r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", m->media_type, err)) < 0)
         return r;
+    if (volumes == 0 && (json_object_get(o, "volume") != NULL || m->blob != NULL ||
+                         json_object_get(o, "offset") != NULL))
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: volume, blob and offset belong to volumes of a set "
+                               "(ferryBundleVersion %d)",
+                               what, FERRY_STATEMENT_VERSION_VOLUME);
+    if (json_object_get(o, "volume") != NULL && (vol < 1 || vol > (int64_t)volumes))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: volume %lld is not one of the set's %u",
+                               what, (long long)vol, volumes);
+    m->volume = (unsigned)vol;
+    manifest =
+        ferry_media_type_is_index(m->media_type) || ferry_media_type_is_manifest(m->media_type);
     if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) == 0 ||
-        strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) == 0)
+        strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) == 0 || manifest) {
+        /* every volume verifies the whole graph: these travel in each */
+        if (m->volume != 0 || m->blob != NULL)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: %.200s must be in every volume, not in one or in parts",
+                                   what, m->path);
+        if (!manifest)
+            return 0;
+    }
+    if (m->blob != NULL) {
+        if (m->volume == 0 || json_object_get(o, "offset") == NULL || m->media_type != NULL ||
+            m->size == 0)
+            return ferry_error_new(err, FERRY_E_BUNDLE,
+                                   "%s: a part needs a volume, an offset and bytes, and has no "
+                                   "mediaType",
+                                   what);
+        if ((r = digest_field(what, "blob", m->blob, err)) < 0)
+            return r;
+        /* its path ("parts/<alg>/<hex>.<n>") is checked with its blob's parts */
         return 0;
+    }
+    if (volumes != 0 && m->volume == 0 && !manifest)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: blob %s is in no volume (only manifests are in every one)",
+                               what, m->digest);
     want = ferry_layout_blob_path(m->digest);
     if (want == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "%s: out of memory", what);
@@ -446,13 +532,187 @@ parse_delta(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths,
     return r < 0 ? r : 0;
 }
 
+/* "volume" of a set's volume: set, number, count (version 3 only, and
+ * required there). */
+static int
+parse_volume(json_t *root, struct ferry_statement *s, struct ferry_error **err)
+{
+    static const char *const keys[] = {"set", "number", "count", NULL};
+    json_t *o = json_object_get(root, "volume");
+    const char *what = "ferry.json volume";
+    int64_t number = 0, count = 0;
+    int r;
+
+    if (o == NULL && s->version < FERRY_STATEMENT_VERSION_VOLUME)
+        return json_object_get(root, "split") == NULL
+                   ? 0
+                   : ferry_error_new(err, FERRY_E_BUNDLE,
+                                     "ferry.json: split belongs to volumes of a set "
+                                     "(ferryBundleVersion %d)",
+                                     FERRY_STATEMENT_VERSION_VOLUME);
+    if (o == NULL || s->version < FERRY_STATEMENT_VERSION_VOLUME)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: a volume of a set is ferryBundleVersion %d and says "
+                               "which volume it is",
+                               FERRY_STATEMENT_VERSION_VOLUME);
+    if (!json_is_object(o))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+    if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "set", true, what, &s->volume_set, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "number", what, &number, err)) < 0 ||
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "count", what, &count, err)) < 0 ||
+        (r = digest_field(what, "set", s->volume_set, err)) < 0)
+        return r;
+    if (count < 1 || count > FERRY_MAX_VOLUMES || number < 1 || number > count)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: number %lld of %lld is not a volume of a set of 1 to %d", what,
+                               (long long)number, (long long)count, FERRY_MAX_VOLUMES);
+    s->volume = (unsigned)number;
+    s->volumes = (unsigned)count;
+    return 0;
+}
+
+/* split[]: blobs carried in parts. Each once, neither a member nor
+ * external; its parts are the members naming it, in order, contiguous from
+ * 0 to its size, part n at "parts/<alg>/<hex>.<n>"; and every part names a
+ * split blob. */
+static int
+parse_splits(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths,
+             struct ferry_error **err)
+{
+    static const char *const keys[] = {"digest", "size", "mediaType", "parts", NULL};
+    json_t *a = json_object_get(root, "split");
+    struct ferry_strmap *byblob = NULL;
+    size_t i, j;
+    int r = 0;
+
+    if (a != NULL && (!json_is_array(a) || json_array_size(a) > FERRY_MAX_MEMBERS))
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "ferry.json: split is not an array of at most %d",
+                               FERRY_MAX_MEMBERS);
+    if ((byblob = ferry_strmap_new()) == NULL ||
+        (a != NULL && json_array_size(a) > 0 &&
+         (s->splits = ferry_calloc(json_array_size(a), sizeof *s->splits)) == NULL)) {
+        ferry_strmap_free(byblob);
+        return ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+    }
+    for (i = 0; a != NULL && i < json_array_size(a) && r >= 0; i++) {
+        struct ferry_stmt_split *x = &s->splits[i];
+        json_t *o = json_array_get(a, i);
+        char what[64], *path = NULL;
+        int64_t parts = 0;
+        snprintf(what, sizeof what, "ferry.json split[%zu]", i);
+        s->nsplits++;
+        if (!json_is_object(o)) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: not an object", what);
+            break;
+        }
+        if ((r = ferry_json_keys(FERRY_E_BUNDLE, o, keys, what, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_BUNDLE, o, "digest", true, what, &x->digest, err)) < 0 ||
+            (r = ferry_json_size(FERRY_E_BUNDLE, o, "size", what, &x->size, err)) < 0 ||
+            (r = ferry_json_str(FERRY_E_BUNDLE, o, "mediaType", false, what, &x->media_type, err)) <
+                0 ||
+            (r = ferry_json_size(FERRY_E_BUNDLE, o, "parts", what, &parts, err)) < 0 ||
+            (r = digest_field(what, "digest", x->digest, err)) < 0 ||
+            (r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", x->media_type, err)) < 0)
+            break;
+        if (parts < 2 || parts > FERRY_MAX_VOLUMES) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %lld parts (2 to %d)", what,
+                                (long long)parts, FERRY_MAX_VOLUMES);
+            break;
+        }
+        x->parts = (size_t)parts;
+        if (ferry_media_type_is_index(x->media_type) ||
+            ferry_media_type_is_manifest(x->media_type)) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                "%s: %s is a manifest: those are in every "
+                                "volume, whole",
+                                what, x->digest);
+            break;
+        }
+        if ((path = ferry_layout_blob_path(x->digest)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            break;
+        }
+        if (ferry_strmap_get(paths, path) != NULL)
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is also a whole member", what,
+                                x->digest);
+        ferry_free(path);
+        for (j = 0; r >= 0 && j < s->nexternals; j++)
+            if (strcmp(s->externals[j].digest, x->digest) == 0)
+                r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is also external", what,
+                                    x->digest);
+        if (r < 0)
+            break;
+        if ((r = ferry_strmap_put(byblob, x->digest, x)) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            break;
+        }
+        if (r == 0)
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s listed twice", what, x->digest);
+    }
+    if (r >= 0 && s->nsplits > 0) {
+        /* walk the members once: each part must continue its blob */
+        size_t *seen = ferry_calloc(s->nsplits, sizeof *seen);
+        int64_t *at = ferry_calloc(s->nsplits, sizeof *at);
+        if (seen == NULL || at == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+        for (i = 0; r >= 0 && i < s->nmembers; i++) {
+            const struct ferry_stmt_member *m = &s->members[i];
+            struct ferry_stmt_split *x;
+            char *want;
+            size_t k;
+            if (m->blob == NULL)
+                continue;
+            if ((x = ferry_strmap_get(byblob, m->blob)) == NULL) {
+                r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                    "ferry.json members[%zu]: %s is no split blob", i, m->blob);
+                break;
+            }
+            k = (size_t)(x - s->splits);
+            want = ferry_stmt_part_path(x->digest, seen[k] + 1);
+            if (want == NULL) {
+                r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+                break;
+            }
+            if (strcmp(want, m->path) != 0 || m->offset != at[k] || seen[k] == x->parts ||
+                m->size > x->size - at[k])
+                r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                    "ferry.json members[%zu]: not part %zu of %s at offset %lld", i,
+                                    seen[k] + 1, x->digest, (long long)at[k]);
+            ferry_free(want);
+            seen[k]++;
+            at[k] += m->size;
+        }
+        for (i = 0; r >= 0 && i < s->nsplits; i++)
+            if (seen[i] != s->splits[i].parts || at[i] != s->splits[i].size)
+                r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                    "ferry.json split[%zu]: its parts cover %lld of %lld bytes in "
+                                    "%zu of %zu parts",
+                                    i, (long long)at[i], (long long)s->splits[i].size, seen[i],
+                                    s->splits[i].parts);
+        ferry_free(seen);
+        ferry_free(at);
+    } else if (r >= 0) {
+        for (i = 0; i < s->nmembers; i++)
+            if (s->members[i].blob != NULL) {
+                r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                    "ferry.json members[%zu]: %s is no split blob", i,
+                                    s->members[i].blob);
+                break;
+            }
+    }
+    ferry_strmap_free(byblob);
+    return r < 0 ? r : 0;
+}
+
 int
 ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out,
                       struct ferry_error **err)
 {
     static const char *const keys[] = {
-        "ferryBundleVersion", "creator", "created",  "images", "members",
-        "referrers",          "bases",   "external", NULL};
+        "ferryBundleVersion", "creator", "created", "images", "members", "referrers", "bases",
+        "external",           "volume",  "split",   NULL};
     struct ferry_statement *s = NULL;
     struct ferry_strmap *paths = NULL, *refkeys = NULL;
     json_error_t jerr;
@@ -487,15 +747,17 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         goto out;
     }
     if (json_integer_value(v) < FERRY_STATEMENT_VERSION ||
-        json_integer_value(v) > FERRY_STATEMENT_VERSION_DELTA) {
+        json_integer_value(v) > FERRY_STATEMENT_VERSION_VOLUME) {
         r = ferry_error_new(
             err, FERRY_E_UNSUPPORTED,
             "ferry.json: bundle format version %lld is not supported (this ferry reads %d to %d)",
             (long long)json_integer_value(v), FERRY_STATEMENT_VERSION,
-            FERRY_STATEMENT_VERSION_DELTA);
+            FERRY_STATEMENT_VERSION_VOLUME);
         goto out;
     }
     s->version = (int)json_integer_value(v);
+    if ((r = parse_volume(root, s, err)) < 0)
+        goto out;
     if ((r = ferry_json_str(FERRY_E_BUNDLE, root, "creator", true, "ferry.json", &s->creator,
                             err)) < 0 ||
         (r = ferry_json_str(FERRY_E_BUNDLE, root, "created", true, "ferry.json", &s->created,
@@ -533,7 +795,7 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
     }
     for (i = 0; i < json_array_size(v); i++) {
         s->nmembers++;
-        if ((r = parse_member(json_array_get(v, i), i, &s->members[i], err)) < 0)
+        if ((r = parse_member(json_array_get(v, i), i, s->volumes, &s->members[i], err)) < 0)
             goto out;
         r = ferry_strmap_put(paths, s->members[i].path, &s->members[i]);
         if (r < 0) {
@@ -589,6 +851,20 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
                             FERRY_STATEMENT_VERSION_DELTA);
         goto out;
     }
+    if ((r = parse_splits(root, s, paths, err)) < 0)
+        goto out;
+    if (s->volume_set != NULL) {
+        /* every volume of a set says the same but its number */
+        char set[72];
+        if ((r = ferry_statement_volume_set(s, set, err)) < 0)
+            goto out;
+        if (strcmp(set, s->volume_set) != 0) {
+            r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                "ferry.json: volume %u names set %s, but what it says is set %s",
+                                s->volume, s->volume_set, set);
+            goto out;
+        }
+    }
     *out = s;
     s = NULL;
 out:
@@ -617,7 +893,8 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         goto out;
     }
     json_object_set_new(root, "ferryBundleVersion",
-                        json_integer(s->nbases > 0 || s->nexternals > 0
+                        json_integer(s->volumes > 0 ? FERRY_STATEMENT_VERSION_VOLUME
+                                     : s->nbases > 0 || s->nexternals > 0
                                          ? FERRY_STATEMENT_VERSION_DELTA
                                          : FERRY_STATEMENT_VERSION));
     json_object_set_new(root, "creator", json_string(s->creator));
@@ -653,6 +930,12 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         json_object_set_new(o, "size", json_integer(m->size));
         if (m->media_type)
             json_object_set_new(o, "mediaType", json_string(m->media_type));
+        if (m->volume != 0)
+            json_object_set_new(o, "volume", json_integer((json_int_t)m->volume));
+        if (m->blob != NULL) {
+            json_object_set_new(o, "blob", json_string(m->blob));
+            json_object_set_new(o, "offset", json_integer(m->offset));
+        }
         json_array_append_new(members, o);
     }
     if (s->nreferrers > 0) {
@@ -711,6 +994,30 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
             json_array_append_new(ext, o);
         }
     }
+    if (s->nsplits > 0) {
+        json_t *a = json_array();
+        json_object_set_new(root, "split", a);
+        for (i = 0; i < s->nsplits; i++) {
+            const struct ferry_stmt_split *x = &s->splits[i];
+            json_t *o = json_object();
+            json_object_set_new(o, "digest", json_string(x->digest));
+            json_object_set_new(o, "size", json_integer(x->size));
+            if (x->media_type)
+                json_object_set_new(o, "mediaType", json_string(x->media_type));
+            json_object_set_new(o, "parts", json_integer((json_int_t)x->parts));
+            json_array_append_new(a, o);
+        }
+    }
+    if (s->volumes > 0) {
+        /* number and set are left out when the set's identity is computed */
+        json_t *o = json_object();
+        json_object_set_new(root, "volume", o);
+        if (s->volume_set != NULL)
+            json_object_set_new(o, "set", json_string(s->volume_set));
+        if (s->volume != 0)
+            json_object_set_new(o, "number", json_integer((json_int_t)s->volume));
+        json_object_set_new(o, "count", json_integer((json_int_t)s->volumes));
+    }
     if ((r = ferry_json_dump(root, out, len, err)) < 0) {
         ferry_error_wrap(err, "ferry.json");
     } else if (*len > FERRY_MAX_STATEMENT || s->nmembers > FERRY_MAX_MEMBERS) {
@@ -724,6 +1031,25 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
 out:
     json_decref(root);
     return r;
+}
+
+int
+ferry_statement_volume_set(const struct ferry_statement *s, char out[72], struct ferry_error **err)
+{
+    struct ferry_statement copy = *s;
+    struct ferry_digest d;
+    char *text = NULL;
+    size_t len = 0;
+    int r;
+
+    copy.volume = 0;
+    copy.volume_set = NULL;
+    if ((r = ferry_statement_serialize(&copy, &text, &len, err)) < 0)
+        return r;
+    ferry_digest_buffer(FERRY_DIGEST_SHA256, text, len, &d);
+    ferry_free(text);
+    snprintf(out, 72, "%.71s", d.str); /* sha256: 71 characters */
+    return 0;
 }
 
 /* The repository path of a reference (push replaces its host with --to's);

@@ -187,6 +187,10 @@ FERRY_API int ferry_bundle_open_statement_stream(int fd, int tee_fd, const char 
  * disk: its tar stream, a frame's overhead per frame, the seek table and a
  * signature. For checking free space before work. */
 FERRY_API uint64_t ferry_bundle_file_bound(const struct ferry_statement *st, size_t stmt_len);
+/* One member's share of that bound: the sum over a file's members, plus
+ * FERRY_BUNDLE_TAR_END and a signature, is at least the file's bound. For
+ * cutting a bundle into volumes before anything is downloaded. */
+FERRY_API uint64_t ferry_bundle_member_file_bound(size_t name_len, uint64_t size);
 FERRY_API int ferry_bundle_open_statement(const char *path, struct ferry_pubkey *const *keys,
                                           size_t nkeys, struct ferry_bundle_reader **rd,
                                           struct ferry_statement **st, struct ferry_bundle_id *id,

@@ -15,12 +15,20 @@
 /* A delta bundle (bases and external blobs) is version 2: a version-1 reader
  * refuses it rather than push images whose blobs it cannot find. */
 #define FERRY_STATEMENT_VERSION_DELTA 2
+/* A volume of a set (ferry-export --volume-size) is version 3, whatever
+ * else it carries: a reader that knows no volumes must not take one volume
+ * for the whole bundle. */
+#define FERRY_STATEMENT_VERSION_VOLUME 3
+#define FERRY_MAX_VOLUMES 9999 /* volumes in one set */
 
 struct ferry_stmt_member {
     char *path; /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
     char *digest;
     int64_t size;
     char *media_type; /* blobs: media type of the first descriptor naming it, else NULL */
+    unsigned volume;  /* volume sets: the volume that holds it; 0: every volume holds it */
+    char *blob;       /* a part ("parts/<alg>/<hex>.<n>"): the split blob it is part of */
+    int64_t offset;   /* a part: where in that blob it starts */
 };
 
 struct ferry_stmt_image {
@@ -73,6 +81,15 @@ struct ferry_stmt_external {
     size_t base;      /* index into bases[] */
 };
 
+/* A blob of a volume set carried in parts (it is larger than a volume):
+ * members whose `blob` names it, in order, cover it from 0 to size. */
+struct ferry_stmt_split {
+    char *digest;
+    int64_t size;
+    char *media_type; /* or NULL */
+    size_t parts;
+};
+
 struct ferry_statement {
     int version;
     char *creator;
@@ -87,6 +104,13 @@ struct ferry_statement {
     size_t nbases;
     struct ferry_stmt_external *externals; /* each digest once, never also a member */
     size_t nexternals;
+    /* A volume of a set (version 3): the set's identity, this volume's
+     * number and the count. members[] lists the whole set's, each with the
+     * volume holding it (0: every volume); volume is 0 for a plain bundle. */
+    char *volume_set; /* "sha256:<hex>" (ferry_statement_volume_set), or NULL */
+    unsigned volume, volumes;
+    struct ferry_stmt_split *splits; /* blobs carried in parts, each once */
+    size_t nsplits;
 };
 
 /* Parse and validate ferry.json: unknown keys, a wrong version, bad digests,
@@ -103,11 +127,26 @@ FERRY_API void ferry_statement_free(struct ferry_statement *s);
  * image's repository will not show it: plan and list warn. */
 FERRY_API bool ferry_stmt_referrer_apart(const struct ferry_statement *s,
                                          const struct ferry_stmt_referrer *rf);
+/* Is member m in this file: a plain bundle, or m in every volume or in
+ * this one? */
+FERRY_API bool ferry_stmt_member_here(const struct ferry_statement *s,
+                                      const struct ferry_stmt_member *m);
+/* The identity of the volume set s belongs to: the sha256 of s serialised
+ * with its volume number and set left out, so every volume of one set has
+ * the same, and it changes with anything else the statements say. The
+ * parser checks it. out holds "sha256:<hex>". */
+FERRY_API int ferry_statement_volume_set(const struct ferry_statement *s, char out[72],
+                                         struct ferry_error **err);
+/* The member path of part n (from 1) of a split blob:
+ * "parts/<alg>/<hex>.<n>" (ferry_malloc), NULL if out of memory or blob is
+ * no digest. */
+FERRY_API char *ferry_stmt_part_path(const char *blob, size_t n);
 /* Free the strings of one image or member entry (not the struct itself). */
 FERRY_API void ferry_stmt_image_clear(struct ferry_stmt_image *im);
 FERRY_API void ferry_stmt_member_clear(struct ferry_stmt_member *m);
 FERRY_API void ferry_stmt_base_clear(struct ferry_stmt_base *b);
 FERRY_API void ferry_stmt_external_clear(struct ferry_stmt_external *x);
+FERRY_API void ferry_stmt_split_clear(struct ferry_stmt_split *x);
 /* Free the strings of one referrer entry (not the struct itself). */
 FERRY_API void ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r);
 /* ---- the layout a statement describes (statement_layout.c) ------------------ */

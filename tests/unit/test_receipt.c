@@ -361,7 +361,9 @@ test_receipt_refused_without_reason(void **state)
 
     (void)state;
     expect_reject(RESULT("\"result\":\"refused\""), FERRY_E_INVALID,
-                  "receipt results[0]: a refused image needs \"reason\"");
+                  "receipt results[0]: a refused or waiting image needs \"reason\"");
+    expect_reject(RESULT("\"result\":\"waiting\""), FERRY_E_INVALID,
+                  "receipt results[0]: a refused or waiting image needs \"reason\"");
     FERRY_ASSERT_OK(ferry_receipt_parse(moved, strlen(moved), &r, &err), &err);
     assert_string_equal(r->results[0].reason, "downgrade allowed");
     ferry_receipt_free(r);
