@@ -294,7 +294,7 @@ cli_version(const char *extra)
 {
     /* the formats read; the export writes the oldest that holds the bundle */
     printf("%s %s\nbundle format %d to %d\nlibraries: %s, %s%s%s\n", cli_prog, FERRY_VERSION,
-           FERRY_STATEMENT_VERSION, FERRY_STATEMENT_VERSION_DELTA, ferry_registry_versions(),
+           FERRY_STATEMENT_VERSION, FERRY_STATEMENT_VERSION_VOLUME, ferry_registry_versions(),
            ferry_core_versions(), extra ? ", " : "", extra ? extra : "");
     return 0;
 }
@@ -515,6 +515,36 @@ cli_parse_int(const char *s, long min, long max, int *out)
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
         return false;
     *out = (int)v;
+    return true;
+}
+
+bool
+cli_parse_size(const char *s, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    uint64_t v = 0, mul = 1;
+    const char *p = s, *u;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    }
+    if (*p != '\0') {
+        if ((u = strchr(units, *p)) == NULL || *p == '\0')
+            return false;
+        mul = (uint64_t)1 << (10 * (u - units + 1));
+        p++;
+        if (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0)
+            p += strlen(p);
+        if (*p != '\0')
+            return false;
+    }
+    if (v == 0 || v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
     return true;
 }
 

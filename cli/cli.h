@@ -34,6 +34,7 @@ void cli_info(const char *fmt, ...) FERRY_PRINTF(1, 2);
 #define FERRY_EXIT_ERROR 2
 #define FERRY_EXIT_REFUSED 3
 #define FERRY_EXIT_BASE_MISSING 4
+#define FERRY_EXIT_WAITING 5 /* volumes of a set: images wait on volumes not given yet */
 #define FERRY_EXIT_USAGE 64
 /* The exit code for an error (NULL: 0): digest, size, signature, key and
  * bundle errors are 1, usage errors 64, anything else 2. */
@@ -141,5 +142,8 @@ bool cli_parse_int(const char *s, long min, long max, int *out);
 /* A duration: numbers with units s, m, h, d, w, summed ("30d", "1w2d",
  * "90m"); positive. */
 bool cli_parse_duration(const char *s, int64_t *out);
+/* A size in bytes with an optional binary suffix: K, M, G, T (also KiB,
+ * MiB, ...; "4095M" is 4095 * 2^20); positive. */
+bool cli_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -112,6 +112,19 @@ int export_resolve(const struct ferry_export_item *items, size_t nitems,
                    const struct ferry_export_opts *o, struct export_plan **out,
                    struct ferry_error **err);
 
+/* ---- volume.c ------------------------------------------------------------------- */
+
+/* Cut the statement of a finished plan into a set of volumes of at most
+ * volume_size bytes each (what they can take on disk, bounded before
+ * anything is downloaded): manifests and the layout's files in every volume,
+ * the other members in bundle order, a blob larger than a volume in parts
+ * across consecutive ones (read once from its registry to hash them). st
+ * becomes the set's statement (version 3, its set identity filled in,
+ * volume number 0); (*first)[i] is where member i of the statement before
+ * the cut is now (its first part). */
+int export_volumes_cut(const struct export_plan *p, struct ferry_statement *st,
+                       uint64_t volume_size, size_t **first, struct ferry_error **err);
+
 /* ---- write.c ---------------------------------------------------------------------- */
 
 /* Sign st (the statement of p, created at `now`) and stream the finished
@@ -119,7 +132,7 @@ int export_resolve(const struct ferry_export_item *items, size_t nitems,
  * then the members, the streamed ones downloaded ahead on a few threads, and
  * commit. Fills rep's counts and its commit time and bundle size. On failure
  * nothing is left at o->output. */
-int export_write(const struct export_plan *p, const struct ferry_statement *st, time_t now,
+int export_write(const struct export_plan *p, struct ferry_statement *st, time_t now,
                  const struct ferry_export_opts *o, struct ferry_export_report *rep,
                  struct ferry_error **err);
 

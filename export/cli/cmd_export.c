@@ -10,6 +10,7 @@
 #include "export_cmds.h"
 #include "ferry/export.h"
 #include "ferry/sign.h"
+#include "ferry/util.h"
 #include "select.h"
 
 static const char usage[] =
@@ -30,13 +31,18 @@ static const char usage[] =
     "  --key-password-file FILE read the secret key's password from FILE\n"
     "  --level N                zstd level (default 3); layers already compressed\n"
     "                           (gzip, zstd) are stored as they are\n"
-    "  --threads N              zstd worker threads (default 0)\n" SELECT_HELP CLI_REGISTRY_HELP
-    "  --json                   what was written, as JSON on stdout\n"
+    "  --threads N              zstd worker threads (default 0)\n"
+    "  --volume-size SIZE       cut the bundle into volumes of at most SIZE bytes\n"
+    "                           (suffixes K, M, G: 4095M for FAT32): BUNDLE.001.tar.zst,\n"
+    "                           ..., each signed, each verifying and importing alone\n" SELECT_HELP
+        CLI_REGISTRY_HELP "  --json                   what was written, as JSON on stdout\n"
     "  --progress               show progress even when stderr is not a terminal\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail (twice for debug)\n"
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
+
+enum { OPT_VOLUME_SIZE = SEL_OPT_FIRST_FREE };
 
 int
 cmd_export(int argc, char **argv)
@@ -47,6 +53,7 @@ cmd_export(int argc, char **argv)
         {"key-password-file", required_argument, NULL, CLI_OPT_KEY_PASSWORD_FILE},
         {"level", required_argument, NULL, CLI_OPT_LEVEL},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
+        {"volume-size", required_argument, NULL, OPT_VOLUME_SIZE},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"json", no_argument, NULL, CLI_OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
@@ -101,6 +108,11 @@ cmd_export(int argc, char **argv)
             if (!cli_parse_int(optarg, 0, 64, &eo.threads))
                 return cli_usage("--threads must be 0..64");
             break;
+        case OPT_VOLUME_SIZE:
+            if (!cli_parse_size(optarg, &eo.volume_size))
+                return cli_usage("--volume-size: give bytes, or a number with K, M, G or T "
+                                 "(4095M)");
+            break;
         case CLI_OPT_PROGRESS:
             progress = true;
             break;
@@ -146,13 +158,13 @@ out:
     cli_progress_done();
     if (json) {
         json_t *o = json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}}", "bundle", eo.output,
-            "images", (json_int_t)rep.images, "referrers", (json_int_t)rep.referrers, "manifests",
-            (json_int_t)rep.manifests, "blobs", (json_int_t)rep.blobs, "contentBytes",
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}}", "bundle",
+            eo.output, "images", (json_int_t)rep.images, "referrers", (json_int_t)rep.referrers,
+            "manifests", (json_int_t)rep.manifests, "blobs", (json_int_t)rep.blobs, "contentBytes",
             (json_int_t)rep.content_bytes, "bundleBytes", (json_int_t)rep.bundle_bytes,
             "externalBlobs", (json_int_t)rep.external_blobs, "externalBytes",
-            (json_int_t)rep.external_bytes, "seconds", "resolve", rep.resolve_s, "write",
-            rep.write_s, "commit", rep.commit_s);
+            (json_int_t)rep.external_bytes, "volumes", (json_int_t)rep.volumes, "seconds",
+            "resolve", rep.resolve_s, "write", rep.write_s, "commit", rep.commit_s);
         char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (text == NULL) {
@@ -169,6 +181,16 @@ out:
              cli_count(n3, sizeof n3, rep.manifests, "manifest"),
              cli_count(n4, sizeof n4, rep.blobs, "blob"), cli_size(a, sizeof a, rep.content_bytes),
              cli_size(b, sizeof b, rep.bundle_bytes));
+    if (rep.volumes > 0) {
+        char *v1 = ferry_export_volume_path(eo.output, 1, rep.volumes);
+        char *vn = ferry_export_volume_path(eo.output, rep.volumes, rep.volumes);
+        cli_info("in %u volume%s: %s%s%s%s%s", rep.volumes, rep.volumes == 1 ? "" : "s",
+                 v1 ? v1 : "", rep.volumes > 1 ? " to " : "", rep.volumes > 1 && vn ? vn : "",
+                 rep.parts > 0 ? "; blobs larger than a volume in " : "",
+                 rep.parts > 0 ? cli_count(n1, sizeof n1, rep.parts, "part") : "");
+        ferry_free(v1);
+        ferry_free(vn);
+    }
     if (rep.external_blobs > 0)
         cli_info("delta: %s (%s) left out, expected in the target",
                  cli_count(n1, sizeof n1, rep.external_blobs, "blob"),

@@ -79,7 +79,14 @@ struct ferry_export_opts {
     size_t nbases;
     int level;   /* zstd level (0 = 3) */
     int threads; /* zstd workers (0 = single-threaded) */
+    /* A set of volumes of at most this many bytes each (output NAME.tar.zst
+     * becomes NAME.001.tar.zst, ...), each a bundle of its own; 0: one file. */
+    uint64_t volume_size;
 };
+
+/* The file of volume k of count: NAME.tar.zst -> NAME.001.tar.zst (three
+ * digits, four from 1000 volumes on), ferry_free. */
+FERRY_API char *ferry_export_volume_path(const char *output, unsigned k, unsigned count);
 
 struct ferry_export_report {
     size_t images;
@@ -87,7 +94,9 @@ struct ferry_export_report {
     size_t blobs;           /* distinct non-manifest blobs */
     size_t referrers;       /* referrer manifests (graph edges) */
     uint64_t content_bytes; /* sum of distinct member sizes */
-    uint64_t bundle_bytes;  /* compressed size */
+    uint64_t bundle_bytes;  /* compressed size (of every volume) */
+    unsigned volumes;       /* volumes written (--volume-size), else 0 */
+    size_t parts;           /* parts of blobs larger than a volume */
     size_t external_blobs;  /* a delta: blobs left out, the bases hold them */
     uint64_t external_bytes;
     /* Wall-clock seconds of the phases: resolving references (manifests,
