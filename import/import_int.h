@@ -8,10 +8,15 @@
 
 struct ferry_verified {
     struct ferry_statement *st;
-    struct ferry_strmap *members;     /* path -> struct ferry_stmt_member (in st) */
-    struct ferry_layout *layout;      /* the blobs, and the manifests held in memory, parsed */
-    struct ferry_strmap *offsets;     /* path -> frame offset + 1 */
-    struct ferry_strmap *externals;   /* digest -> struct ferry_stmt_external (in st) */
+    struct ferry_strmap *members;   /* path -> struct ferry_stmt_member (in st) */
+    struct ferry_layout *layout;    /* the blobs, and the manifests held in memory, parsed */
+    struct ferry_strmap *offsets;   /* path -> frame offset + 1 */
+    struct ferry_strmap *externals; /* digest -> struct ferry_stmt_external (in st) */
+    /* A volume of a set: the blobs other volumes hold whole (digest ->
+     * struct ferry_stmt_member), and the blobs carried in parts (digest ->
+     * struct ferry_stmt_split); members holds this volume's only. */
+    struct ferry_strmap *away;
+    struct ferry_strmap *splits;
     struct ferry_bundle_index *index; /* the file verified and its seek table */
     struct ferry_bundle_id id;        /* the signing key and the statement's digest */
     uint64_t bytes;
@@ -27,6 +32,44 @@ bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uin
  * the table again). FERRY_E_BUNDLE if the member is not where verify saw it. */
 int ferry_verified_open_member(const struct ferry_verified *v, const struct ferry_stmt_member *m,
                                struct ferry_bundle_reader **out, struct ferry_error **err);
+
+/* ---- parts.c: the volumes of a set, and blobs carried in parts ---------- */
+
+#include <stdatomic.h>
+
+/* The member at path in the first of vols that holds it (and that volume in
+ * *from), or NULL. */
+const struct ferry_stmt_member *ferry_verified_find(const struct ferry_verified *const *vols,
+                                                    size_t nvols, const char *path,
+                                                    const struct ferry_verified **from);
+/* The same for the blob of a digest (blobs/<alg>/<hex>). */
+const struct ferry_stmt_member *ferry_verified_find_blob(const struct ferry_verified *const *vols,
+                                                         size_t nvols, const char *digest,
+                                                         const struct ferry_verified **from);
+
+/* Where one part of a split blob is: a volume of this run (from), or parked
+ * in the registry by an earlier run, or neither. */
+struct part_loc {
+    const struct ferry_stmt_member *m;
+    const struct ferry_verified *from; /* NULL: not in a volume of this run */
+    bool parked;                       /* in the records repository (HEAD) */
+};
+/* Locate the x->parts parts of x (*out: x->parts entries, ferry_free);
+ * with reg NULL the registry is not asked. */
+int parts_locate(const struct ferry_verified *const *vols, size_t nvols,
+                 const struct ferry_stmt_split *x, struct ferry_registry *reg,
+                 const char *parts_repo, struct part_loc **out, struct ferry_error **err);
+/* An upload source (ferry_source_fn / ferry_seek_fn) over the parts of x,
+ * each where loc says (parked ones read over reg, a connection of its own,
+ * from parts_repo); checks each part and the whole. cancel (or NULL) stops
+ * it between reads. */
+struct parts_src;
+int parts_src_new(const struct ferry_stmt_split *x, const struct part_loc *loc,
+                  struct ferry_registry *reg, const char *parts_repo, const atomic_bool *cancel,
+                  struct parts_src **out, struct ferry_error **err);
+int64_t parts_src_read(void *buf, size_t len, void *ud, struct ferry_error **err);
+int parts_src_seek(void *ud, uint64_t offset, struct ferry_error **err);
+void parts_src_free(struct parts_src *s);
 
 /* ---- records.c: tag records in the registry (docs/SECURITY.md) ---------- */
 

@@ -75,12 +75,21 @@ struct need {
     struct trepo **repos;
     size_t nrepos;
     bool *done;
-    const struct ferry_stmt_external *x; /* a delta's blob the target must hold, or NULL */
-    char *from;                          /* x: a repository holding it, to mount from */
+    const struct ferry_stmt_external *x;  /* a delta's blob the target must hold, or NULL */
+    char *from;                           /* x: a repository holding it, to mount from */
+    const struct ferry_stmt_split *split; /* a volume set's blob carried in parts, or NULL */
+    bool absent;                          /* in no volume of this run, nor in the target */
+    unsigned *wait;                       /* absent: the volumes that would bring it */
+    size_t nwait;
 };
 
 struct plan {
-    const struct ferry_verified *v;
+    const struct ferry_verified *v;           /* the bundle, or the first volume given */
+    const struct ferry_verified *const *vols; /* volumes of one set (v among them) */
+    size_t nvols;
+    char **waiting;  /* per image: the volumes its content waits on, or NULL */
+    bool *rwaiting;  /* per referrer of the statement: waits on a volume */
+    size_t nwaiting; /* images waiting */
     struct trepo **repos;
     size_t nrepos;
     struct ferry_strmap *repomap; /* name -> struct trepo */
@@ -128,6 +137,7 @@ plan_clear(struct plan *p)
         ferry_free(p->needlist[i]->repos);
         ferry_free(p->needlist[i]->done);
         ferry_free(p->needlist[i]->from);
+        ferry_free(p->needlist[i]->wait);
         ferry_free(p->needlist[i]);
     }
     ferry_free(p->needlist);
@@ -149,6 +159,11 @@ plan_clear(struct plan *p)
             ferry_free(p->refused[i]);
     ferry_free(p->refused);
     ferry_free(p->downgrade);
+    if (p->waiting != NULL)
+        for (i = 0; i < p->v->st->nimages; i++)
+            ferry_free(p->waiting[i]);
+    ferry_free(p->waiting);
+    ferry_free(p->rwaiting);
 }
 
 static int
@@ -206,6 +221,7 @@ plan_blob(struct plan *p, struct trepo *t, const char *digest, struct ferry_erro
         }
         p->needlist[p->nneeds++] = nd;
         nd->x = ferry_strmap_get(p->v->externals, digest);
+        nd->split = ferry_strmap_get(p->v->splits, digest);
     }
     for (i = 0; i < nd->nrepos; i++)
         if (nd->repos[i] == t)
@@ -363,9 +379,12 @@ make_targets(struct plan *p, const char *prefix, bool have_to, struct ferry_erro
     p->recs = ferry_calloc(n, sizeof *p->recs);
     p->refused = ferry_calloc(n, sizeof *p->refused);
     p->downgrade = ferry_calloc(n, sizeof *p->downgrade);
+    p->waiting = ferry_calloc(n, sizeof *p->waiting);
     p->rplans = ferry_calloc(st->nreferrers ? st->nreferrers : 1, sizeof *p->rplans);
+    p->rwaiting = ferry_calloc(st->nreferrers ? st->nreferrers : 1, sizeof *p->rwaiting);
     if (p->needs == NULL || p->homes == NULL || p->targets == NULL || p->tags == NULL ||
-        p->recs == NULL || p->refused == NULL || p->downgrade == NULL || p->rplans == NULL)
+        p->recs == NULL || p->refused == NULL || p->downgrade == NULL || p->rplans == NULL ||
+        p->waiting == NULL || p->rwaiting == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (i = 0; i < st->nimages; i++) {
         const struct ferry_stmt_image *im = &st->images[i];
@@ -423,7 +442,7 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
 
     for (i = 0; i < st->nimages; i++) {
         struct trepo *t = ferry_strmap_get(p->repomap, p->targets[i]);
-        if (p->refused[i] != NULL)
+        if (p->refused[i] != NULL || p->waiting[i] != NULL)
             continue;
         if ((r = plan_manifest(p, t, st->images[i].digest, 0, err)) < 0)
             return ferry_error_wrap(err, "image %s", st->images[i].source);
@@ -433,7 +452,7 @@ make_plan(struct plan *p, const char *prefix, bool have_to, struct ferry_error *
     for (i = 0; i < st->nreferrers; i++) {
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
         struct trepo *t = NULL;
-        if (p->refused[rf->image] != NULL)
+        if (p->refused[rf->image] != NULL || p->waiting[rf->image] != NULL || p->rwaiting[i])
             continue;
         if (rf->target != NULL) {
             char *name = NULL;
@@ -656,6 +675,143 @@ image_missing(struct plan *p, const char *digest, int depth, struct ferry_strmap
         }
     }
     return false;
+}
+
+/* Does the graph of digest reference an absent blob? Marks the volumes
+ * that would bring them (mark[1..count]). A walk of a verified graph:
+ * bounded depth, each manifest once. */
+static bool
+graph_waits(struct plan *p, const char *digest, int depth, struct ferry_strmap *seen, bool *mark)
+{
+    struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, digest);
+    bool waits = false;
+    size_t i;
+
+    if (vm == NULL || vm->m == NULL || depth > FERRY_MAX_INDEX_DEPTH ||
+        ferry_strmap_get(seen, digest) != NULL || ferry_strmap_put(seen, digest, (void *)1) < 0)
+        return false;
+    if (vm->m->kind == FERRY_KIND_INDEX) {
+        for (i = 0; i < vm->m->nmanifests; i++)
+            waits |= graph_waits(p, vm->m->manifests[i].digest, depth + 1, seen, mark);
+        return waits;
+    }
+    for (i = 0; i <= vm->m->nlayers; i++) {
+        const char *d = i == 0 ? vm->m->config.digest : vm->m->layers[i - 1].digest;
+        struct need *nd = ferry_strmap_get(p->needs, d);
+        if (nd == NULL || !nd->absent)
+            continue;
+        waits = true;
+        for (size_t k = 0; k < nd->nwait; k++)
+            if (nd->wait[k] <= p->v->st->volumes)
+                mark[nd->wait[k]] = true;
+    }
+    return waits;
+}
+
+/* "volume 3 of 5", "volumes 2, 4 of 5" (ferry_malloc). */
+static char *
+volumes_text(const bool *mark, unsigned count)
+{
+    struct ferry_buf b;
+    unsigned n = 0;
+    char *out;
+    size_t len;
+
+    ferry_buf_init(&b, 64u << 10);
+    for (unsigned k = 1; k <= count; k++)
+        n += mark[k];
+    if (ferry_buf_appendf(&b, NULL, "waiting on volume%s ", n == 1 ? "" : "s") < 0)
+        goto fail;
+    for (unsigned k = 1, i = 0; k <= count; k++)
+        if (mark[k] && ferry_buf_appendf(&b, NULL, "%s%u", i++ ? ", " : "", k) < 0)
+            goto fail;
+    if (n == 0 && ferry_buf_appendf(&b, NULL, "?") < 0) /* a mount refused, for one */
+        goto fail;
+    if (ferry_buf_appendf(&b, NULL, " of %u", count) < 0 || ferry_buf_append(&b, "", 1, NULL) < 0)
+        goto fail;
+    out = ferry_buf_take(&b, &len);
+    return out;
+fail:
+    ferry_buf_free(&b);
+    return NULL;
+}
+
+/* A volume set: which images and referrers wait on volumes not given (their
+ * content is neither in this run nor in the target), and the volumes that
+ * would bring it; then the manifests are planned again without them. */
+static int
+find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push_report *rep,
+             struct ferry_error **err)
+{
+    const struct ferry_statement *st = p->v->st;
+    bool *all = NULL, *mark = NULL;
+    struct ferry_strmap *seen = NULL;
+    size_t i, nw = 0;
+    int r = 0;
+
+    if (st->volumes == 0)
+        return 0;
+    all = ferry_calloc(st->volumes + 1u, sizeof *all);
+    mark = ferry_calloc(st->volumes + 1u, sizeof *mark);
+    if (all == NULL || mark == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < st->nimages + st->nreferrers && r >= 0; i++) {
+        bool image = i < st->nimages;
+        size_t j = image ? i : i - st->nimages;
+        const char *digest = image ? st->images[j].digest : st->referrers[j].digest;
+        size_t owner = image ? j : st->referrers[j].image;
+        if (p->refused[owner] != NULL || (!image && p->waiting[owner] != NULL))
+            continue;
+        ferry_strmap_free(seen);
+        memset(mark, 0, (st->volumes + 1u) * sizeof *mark);
+        if ((seen = ferry_strmap_new()) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        if (!graph_waits(p, digest, 0, seen, mark))
+            continue;
+        for (unsigned k = 1; k <= st->volumes; k++)
+            all[k] = all[k] || mark[k];
+        if (!image) {
+            p->rwaiting[j] = true;
+            continue;
+        }
+        if ((p->waiting[j] = volumes_text(mark, st->volumes)) == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        p->nwaiting++;
+    }
+    for (unsigned k = 1; r >= 0 && k <= st->volumes; k++)
+        nw += all[k];
+    if (r >= 0 && nw > 0) {
+        if ((rep->volumes_missing = ferry_calloc(nw, sizeof *rep->volumes_missing)) == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        for (unsigned k = 1; r >= 0 && k <= st->volumes; k++)
+            if (all[k])
+                rep->volumes_missing[rep->nvolumes_missing++] = k;
+    }
+    if (r >= 0) {
+        /* plan the manifests again, without what waits */
+        for (i = 0; i < p->nrepos; i++) {
+            struct trepo *t = p->repos[i];
+            t->nmanifests = t->nimage = 0;
+            ferry_strmap_free(t->planned);
+            if ((t->planned = ferry_strmap_new()) == NULL)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        ferry_strmap_free(p->homes);
+        p->nrplans = 0;
+        if (r >= 0 && (p->homes = ferry_strmap_new()) == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if (r >= 0)
+            r = make_plan(p, prefix, have_to, err);
+    }
+out:
+    ferry_strmap_free(seen);
+    ferry_free(all);
+    ferry_free(mark);
+    return r;
 }
 
 /* Fallback tag indexes are read, merged and written by whoever pushes
@@ -881,6 +1037,8 @@ struct pool {
     bool referrers;       /* job_manifests: the referrer phase */
     bool dry_run;         /* job_blob: only HEAD, counting what would go up */
     bool externals;       /* job_blob: this pass mounts a delta's expected blobs only */
+    const char *host;     /* the registry, for connections of the pool's own (parked parts) */
+    const struct ferry_registry_opts *ropts;
 };
 
 struct worker {
@@ -986,17 +1144,18 @@ upload_seek(void *ud, uint64_t offset, struct ferry_error **err)
     return 0;
 }
 
-/* Upload the member of `m` to repo t, reading it from its own frame offset. */
+/* Upload member m of the volume (or bundle) `from` to repo, reading it from
+ * its own frame offset. */
 static int
-upload_one(struct pool *pl, struct worker *w, const struct ferry_stmt_member *m, struct trepo *t,
-           struct ferry_error **err)
+upload_one(struct pool *pl, struct worker *w, const struct ferry_verified *from,
+           const struct ferry_stmt_member *m, const char *repo, struct ferry_error **err)
 {
     struct usrc u = {0};
     int r;
 
     if ((r = ferry_digest_parse(m->digest, &u.want, err)) < 0)
         return r;
-    u.v = pl->p->v;
+    u.v = from;
     u.m = m;
     u.size = (uint64_t)m->size;
     u.name = m->path;
@@ -1008,11 +1167,11 @@ upload_one(struct pool *pl, struct worker *w, const struct ferry_stmt_member *m,
     }
     if ((r = usrc_open(&u, err)) < 0)
         goto out;
-    ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, t->name);
-    r = ferry_registry_put_blob(w->reg, t->name, m->digest, m->size, upload_source, upload_seek, &u,
+    ferry_log(FERRY_LOG_DEBUG, "upload %s to %s", m->digest, repo);
+    r = ferry_registry_put_blob(w->reg, repo, m->digest, m->size, upload_source, upload_seek, &u,
                                 err);
     if (r < 0) {
-        ferry_error_wrap(err, "push %s@%s", t->name, m->digest);
+        ferry_error_wrap(err, "push %s@%s", repo, m->digest);
         goto out;
     }
     w->rep.blobs_uploaded++;
@@ -1060,26 +1219,156 @@ job_external(struct pool *pl, struct worker *w, struct need *nd)
 
 /* One blob into every repository that needs it: HEAD, then mount from a
  * repository that has it, else upload. */
+/* Note the volumes that would bring an absent blob: its own, or those of
+ * its parts that are neither in this run nor parked. */
+static int
+wait_on(struct pool *pl, struct worker *w, struct need *nd, const struct part_loc *loc)
+{
+    const struct ferry_stmt_member *m = ferry_strmap_get(pl->p->v->away, nd->digest);
+    size_t n = nd->split ? nd->split->parts : 1;
+
+    nd->absent = true;
+    ferry_free(nd->wait);
+    nd->nwait = 0;
+    if ((nd->wait = ferry_calloc(n, sizeof *nd->wait)) == NULL)
+        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
+    if (nd->split == NULL && m != NULL)
+        nd->wait[nd->nwait++] = m->volume;
+    for (size_t k = 0; nd->split != NULL && loc != NULL && k < n; k++)
+        if (loc[k].from == NULL && !loc[k].parked)
+            nd->wait[nd->nwait++] = loc[k].m->volume;
+    return 0;
+}
+
+/* A blob carried in parts that no repository of the push holds yet: with
+ * every part here or parked, it is put together into the first repository
+ * (*have); else the parts of this run are parked in the records
+ * repository for a later run, and the blob waits on the others. */
+static int
+job_split(struct pool *pl, struct worker *w, struct need *nd, struct trepo **have)
+{
+    const struct ferry_stmt_split *x = nd->split;
+    struct ferry_registry *own = NULL;
+    struct parts_src *src = NULL;
+    struct part_loc *loc = NULL;
+    char *parts_repo = record_repo(nd->repos[0]->name);
+    bool all = true, parked = false;
+    size_t k;
+    int r;
+
+    if (parts_repo == NULL)
+        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
+    if ((r = parts_locate(pl->p->vols, pl->p->nvols, x, w->reg, parts_repo, &loc, &w->err)) < 0)
+        goto out;
+    for (k = 0; k < x->parts; k++) {
+        all = all && (loc[k].from != NULL || loc[k].parked);
+        parked = parked || (loc[k].from == NULL && loc[k].parked);
+    }
+    if (!all) {
+        for (k = 0; k < x->parts && !pl->dry_run; k++) {
+            if (loc[k].from == NULL || loc[k].parked)
+                continue;
+            if ((r = upload_one(pl, w, loc[k].from, loc[k].m, parts_repo, &w->err)) < 0)
+                goto out;
+            loc[k].parked = true;
+            w->rep.parts_parked++;
+        }
+        r = wait_on(pl, w, nd, loc);
+        goto out;
+    }
+    if (pl->dry_run) {
+        w->rep.blobs_missing++;
+        w->rep.bytes_missing += (uint64_t)x->size;
+        r = 0;
+        goto out;
+    }
+    if (parked && (r = ferry_registry_new(pl->host, pl->ropts, &own, &w->err)) < 0)
+        goto out;
+    if ((r = parts_src_new(x, loc, own, parts_repo, &pl->failed, &src, &w->err)) < 0)
+        goto out;
+    ferry_log(FERRY_LOG_INFO, "%s: putting %s together from its %zu parts", nd->repos[0]->name,
+              x->digest, x->parts);
+    r = ferry_registry_put_blob(w->reg, nd->repos[0]->name, x->digest, x->size, parts_src_read,
+                                parts_src_seek, src, &w->err);
+    if (r < 0) {
+        ferry_error_wrap(&w->err, "push %s@%s", nd->repos[0]->name, x->digest);
+        goto out;
+    }
+    w->rep.blobs_uploaded++;
+    w->rep.bytes_uploaded += (uint64_t)x->size;
+    nd->done[0] = true;
+    *have = nd->repos[0];
+out:
+    parts_src_free(src);
+    ferry_registry_free(own);
+    ferry_free(loc);
+    ferry_free(parts_repo);
+    return r;
+}
+
+/* A volume set's blob that no volume of this run holds: the target may
+ * have it already (from an earlier volume), in one repository or another
+ * (mounted from there), or it is put together from its parts; else it is
+ * absent, and what needs it waits. */
+static int
+job_away(struct pool *pl, struct worker *w, struct need *nd)
+{
+    struct trepo *have = NULL;
+    size_t i;
+    int r;
+
+    for (i = 0; i < nd->nrepos; i++) {
+        r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
+        if (r < 0)
+            return r;
+        nd->done[i] = r == 1;
+        if (r == 1) {
+            w->rep.blobs_present++;
+            if (have == NULL)
+                have = nd->repos[i];
+        }
+    }
+    if (have == NULL && nd->split != NULL && (r = job_split(pl, w, nd, &have)) < 0)
+        return r;
+    if (have == NULL)
+        return nd->absent ? 0 : pl->dry_run && nd->split ? 0 : wait_on(pl, w, nd, NULL);
+    for (i = 0; i < nd->nrepos; i++) {
+        if (nd->done[i])
+            continue;
+        if (pl->dry_run) {
+            w->rep.blobs_mounted++;
+            continue;
+        }
+        r = ferry_registry_mount_blob(w->reg, nd->repos[i]->name, nd->digest, have->name, &w->err);
+        if (r < 0)
+            return r;
+        if (r == 0) /* the registry would not mount it: its volume brings it */
+            return wait_on(pl, w, nd, NULL);
+        w->rep.blobs_mounted++;
+        nd->done[i] = true;
+    }
+    return 0;
+}
+
 static int
 job_blob(struct pool *pl, struct worker *w, size_t idx)
 {
     struct need *nd = pl->p->needlist[idx];
     const struct ferry_stmt_member *m;
+    const struct ferry_verified *from = NULL;
     struct trepo *have = NULL;
-    char *path = ferry_layout_blob_path(nd->digest);
     size_t i;
     int r = 0;
 
-    if (path == NULL)
-        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
-    m = ferry_strmap_get(pl->p->v->members, path);
-    ferry_free(path);
+    m = ferry_verified_find_blob(pl->p->vols, pl->p->nvols, nd->digest, &from);
     /* a delta's expected blobs are mounted in a pass of their own, before
      * anything is uploaded: a mount refused stops the push with no upload */
     if (pl->externals != (nd->x != NULL))
         return 0;
     if (m == NULL && nd->x != NULL)
         return job_external(pl, w, nd);
+    if (m == NULL && pl->p->v->st->volumes > 0)
+        return job_away(pl, w, nd);
     if (m == NULL)
         return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", nd->digest);
     if (pl->dry_run) {
@@ -1124,7 +1413,7 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
                 continue;
             }
         }
-        if ((r = upload_one(pl, w, m, nd->repos[i], &w->err)) < 0)
+        if ((r = upload_one(pl, w, from, m, nd->repos[i]->name, &w->err)) < 0)
             return r;
         nd->done[i] = true;
         have = nd->repos[i];
@@ -1154,15 +1443,12 @@ static int
 ensure_blob(struct pool *pl, struct worker *w, struct trepo *t, const struct ferry_descriptor *d)
 {
     const struct ferry_stmt_member *m;
-    char *path;
+    const struct ferry_verified *from = NULL;
     int r;
 
     if ((r = ferry_registry_head_blob(w->reg, t->name, d->digest, NULL, &w->err)) != 0)
         return r < 0 ? r : 0;
-    if ((path = ferry_layout_blob_path(d->digest)) == NULL)
-        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
-    m = ferry_strmap_get(pl->p->v->members, path);
-    ferry_free(path);
+    m = ferry_verified_find_blob(pl->p->vols, pl->p->nvols, d->digest, &from);
     if (m == NULL && ferry_strmap_get(pl->p->v->externals, d->digest) != NULL)
         return ferry_error_new(&w->err, FERRY_E_BASE_MISSING,
                                "delta bundle: %s, expected in %s, went missing while this push "
@@ -1171,7 +1457,7 @@ ensure_blob(struct pool *pl, struct worker *w, struct trepo *t, const struct fer
     if (m == NULL)
         return ferry_error_new(&w->err, FERRY_E_BUNDLE, "blob %s is not in the bundle", d->digest);
     ferry_log(FERRY_LOG_WARN, "%s: blob %s went missing; uploading it again", t->name, d->digest);
-    return upload_one(pl, w, m, t, &w->err);
+    return upload_one(pl, w, from, m, t->name, &w->err);
 }
 
 static int
@@ -1339,6 +1625,10 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
             rep->refused++;
             what.result = FERRY_PUSH_REFUSED;
             what.reason = p->refused[i];
+        } else if (p->waiting[i] != NULL) {
+            rep->waiting++;
+            what.result = FERRY_PUSH_WAITING;
+            what.reason = p->waiting[i];
         } else if (dry_run && p->nmissing > 0) {
             struct ferry_strmap *seen = ferry_strmap_new();
             if (seen != NULL && image_missing(p, im->digest, 0, seen)) {
@@ -1347,14 +1637,15 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
             }
             ferry_strmap_free(seen);
         }
-        if (tag == NULL && dry_run && what.result == FERRY_PUSH_UNCHANGED) {
+        if (tag == NULL && dry_run && what.result == FERRY_PUSH_UNCHANGED &&
+            p->waiting[i] == NULL) {
             r = ferry_registry_head_manifest(reg, p->targets[i], im->digest, &info, err);
             if (r < 0)
                 goto fail;
             what.result = r == 1 ? FERRY_PUSH_UNCHANGED : FERRY_PUSH_PUSHED;
             ferry_manifest_info_clear(&info);
         }
-        if (tag != NULL && what.result != FERRY_PUSH_REFUSED) {
+        if (tag != NULL && what.result != FERRY_PUSH_REFUSED && what.result != FERRY_PUSH_WAITING) {
             r = ferry_registry_head_manifest(reg, p->targets[i], tag, &info, err);
             if (r < 0)
                 goto fail;
@@ -1424,7 +1715,7 @@ write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **e
 
     for (size_t i = 0; i < st->nimages; i++) {
         struct tag_record *rec = &p->recs[i], now;
-        if (p->tags[i] == NULL || p->refused[i] != NULL)
+        if (p->tags[i] == NULL || p->refused[i] != NULL || p->waiting[i] != NULL)
             continue;
         if (!p->downgrade[i]) {
             if ((r = record_get(reg, p->targets[i], p->tags[i], &now, err)) < 0)
@@ -1461,6 +1752,23 @@ static int
 report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
                  struct ferry_error **err)
 {
+    const struct ferry_statement *st = p->v->st;
+
+    /* those that wait on volumes (their image's, or their own content) */
+    for (size_t i = 0; cb != NULL && i < st->nreferrers; i++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[i];
+        struct ferry_pushed what = {0};
+        if (p->refused[rf->image] != NULL || (!p->rwaiting[i] && p->waiting[rf->image] == NULL))
+            continue;
+        what.source = rf->source;
+        what.target = rf->source;
+        what.digest = rf->digest;
+        what.result = FERRY_PUSH_WAITING;
+        what.reason = p->waiting[rf->image] ? p->waiting[rf->image] : "waiting on a volume";
+        what.subject = rf->subject;
+        what.artifact_type = rf->artifact_type;
+        cb(&what, ud);
+    }
     for (size_t i = 0; cb != NULL && i < p->nrplans; i++) {
         const struct ferry_stmt_referrer *rf = p->rplans[i].rf;
         struct trepo *t = p->rplans[i].t;
@@ -1488,9 +1796,12 @@ ferry_push_report_clear(struct ferry_push_report *rep)
         return;
     ferry_strv_free(rep->repos, rep->nrepos);
     ferry_free(rep->host);
+    ferry_free(rep->volumes_missing);
     rep->host = NULL;
     rep->repos = NULL;
     rep->nrepos = 0;
+    rep->volumes_missing = NULL;
+    rep->nvolumes_missing = 0;
 }
 
 int
@@ -1498,6 +1809,42 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
                   ferry_pushed_fn cb, void *ud, struct ferry_push_report *rep,
                   struct ferry_error **err)
 {
+    (void)path; /* blobs are read from the file v holds open: what verify read */
+    return ferry_import_push_set(&v, 1, o, cb, ud, rep, err);
+}
+
+/* Volumes pushed together are of one set, each once. */
+static int
+check_set(const struct ferry_verified *const *vols, size_t nvols, struct ferry_error **err)
+{
+    const struct ferry_statement *a = vols[0]->st;
+
+    if (nvols == 0)
+        return ferry_error_new(err, FERRY_E_USAGE, "no bundle to push");
+    for (size_t i = 1; i < nvols; i++) {
+        const struct ferry_statement *b = vols[i]->st;
+        if (a->volume_set == NULL || b->volume_set == NULL)
+            return ferry_error_new(err, FERRY_E_USAGE,
+                                   "only volumes of one set are pushed together; push bundles one "
+                                   "at a time");
+        if (strcmp(a->volume_set, b->volume_set) != 0)
+            return ferry_error_new(err, FERRY_E_USAGE,
+                                   "volume %u is of set %s, volume %u of set %s: push each set on "
+                                   "its own",
+                                   a->volume, a->volume_set, b->volume, b->volume_set);
+        for (size_t j = 0; j < i; j++)
+            if (vols[j]->st->volume == b->volume)
+                return ferry_error_new(err, FERRY_E_USAGE, "volume %u is given twice", b->volume);
+    }
+    return 0;
+}
+
+int
+ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
+                      const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
+                      struct ferry_push_report *rep, struct ferry_error **err)
+{
+    const struct ferry_verified *v = nvols > 0 ? vols[0] : NULL;
     struct ferry_push_report dummy;
     struct plan p;
     struct pool pl;
@@ -1507,12 +1854,15 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     int r;
 
     memset(&p, 0, sizeof p);
-    (void)path; /* blobs are read from the file v holds open: what verify read */
     if (rep == NULL)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
     memset(&pl, 0, sizeof pl);
+    if ((r = check_set(vols, nvols, err)) < 0)
+        return r;
     p.v = v;
+    p.vols = vols;
+    p.nvols = nvols;
     if (!ferry_time_parse(v->st->created, &p.created)) {
         char q[64];
         r = ferry_error_new(err, FERRY_E_BUNDLE, "bundle created \"%s\" is not an RFC 3339 time",
@@ -1578,13 +1928,13 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     }
     pl.p = &p;
     pl.dry_run = o->dry_run;
+    pl.host = host;
+    pl.ropts = &o->reg;
     rep->missing = p.nmissing;
     pthread_mutex_init(&pl.mu, NULL);
     for (i = 0; i < p.nneeds; i++) {
-        const struct ferry_stmt_member *m;
-        char *bp = ferry_layout_blob_path(p.needlist[i]->digest);
-        m = bp ? ferry_strmap_get(v->members, bp) : NULL;
-        ferry_free(bp);
+        const struct ferry_stmt_member *m =
+            ferry_verified_find_blob(vols, nvols, p.needlist[i]->digest, NULL);
         if (m)
             pl.total_bytes += (uint64_t)m->size;
     }
@@ -1595,6 +1945,9 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     pl.externals = false;
     if (r == 0)
         r = run_pool(&pl, ws, nw, p.nneeds, job_blob, err);
+    /* a volume set: what waits on volumes not given is left out from here */
+    if (r == 0)
+        r = find_waiting(&p, prefix, o->to != NULL, rep, err);
     if (r == 0 && !o->dry_run)
         r = run_pool(&pl, ws, nw, p.nrepos, job_manifests, err);
     /* Referrers after every image manifest: a referrer pushed to another
@@ -1612,6 +1965,7 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
         rep->manifests_present += ws[i].rep.manifests_present;
         rep->blobs_missing += ws[i].rep.blobs_missing;
         rep->bytes_missing += ws[i].rep.bytes_missing;
+        rep->parts_parked += ws[i].rep.parts_parked;
     }
     if (r < 0)
         goto out;

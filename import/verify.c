@@ -27,6 +27,8 @@ ferry_verified_free(struct ferry_verified *v)
     ferry_strmap_free(v->members);
     ferry_strmap_free(v->offsets);
     ferry_strmap_free(v->externals);
+    ferry_strmap_free(v->away);
+    ferry_strmap_free(v->splits);
     ferry_statement_free(v->st);
     ferry_free(v);
 }
@@ -47,6 +49,16 @@ const char *
 ferry_verified_statement_digest(const struct ferry_verified *v)
 {
     return v->id.statement;
+}
+
+unsigned
+ferry_verified_volume(const struct ferry_verified *v, unsigned *count, const char **set)
+{
+    if (count != NULL)
+        *count = v->st->volumes;
+    if (set != NULL)
+        *set = v->st->volume_set;
+    return v->st->volume;
 }
 
 bool
@@ -308,7 +320,8 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
     v = ferry_calloc(1, sizeof *v);
     if (v == NULL || (v->members = ferry_strmap_new()) == NULL ||
         (v->layout = ferry_layout_new()) == NULL || (v->offsets = ferry_strmap_new()) == NULL ||
-        (v->externals = ferry_strmap_new()) == NULL || (seen = ferry_strmap_new()) == NULL) {
+        (v->externals = ferry_strmap_new()) == NULL || (v->away = ferry_strmap_new()) == NULL ||
+        (v->splits = ferry_strmap_new()) == NULL || (seen = ferry_strmap_new()) == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -341,14 +354,31 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
         detached_main(&dj);
     for (i = 0; i < v->st->nmembers; i++) {
         const struct ferry_stmt_member *m = &v->st->members[i];
-        if (ferry_strmap_put(v->members, m->path, (void *)m) < 0) {
+        bool here = ferry_stmt_member_here(v->st, m);
+        if (!here && m->blob == NULL && ferry_strmap_put(v->away, m->digest, (void *)m) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
-        v->total += (uint64_t)m->size; /* signed sizes; each under 2^63, members capped */
+        if (here && ferry_strmap_put(v->members, m->path, (void *)m) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (here) /* signed sizes; each under 2^63, members capped */
+            v->total += (uint64_t)m->size;
+        /* manifests may reference blobs of other volumes (with their
+         * signed sizes): push takes them from the volume that has them */
         if (strcmp(m->path, FERRY_LAYOUT_VERSION_FILE) != 0 &&
-            strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) != 0 &&
+            strcmp(m->path, FERRY_LAYOUT_INDEX_FILE) != 0 && m->blob == NULL &&
             (r = ferry_layout_add_blob(v->layout, m->digest, m->size, err)) < 0)
+            goto out;
+    }
+    for (i = 0; i < v->st->nsplits; i++) {
+        const struct ferry_stmt_split *x = &v->st->splits[i];
+        if (ferry_strmap_put(v->splits, x->digest, (void *)x) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if ((r = ferry_layout_add_blob(v->layout, x->digest, x->size, err)) < 0)
             goto out;
     }
     /* A delta's external blobs: manifests may reference them (with their
@@ -412,6 +442,8 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
         v->detached = true;
     }
     for (i = 0; i < v->st->nmembers; i++) {
+        if (!ferry_stmt_member_here(v->st, &v->st->members[i]))
+            continue;
         if (ferry_strmap_get(seen, v->st->members[i].path) == NULL) {
             r = ferry_error_new(err, FERRY_E_BUNDLE,
                                 "member %s is listed in the signed %s but missing",

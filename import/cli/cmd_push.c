@@ -15,11 +15,14 @@
 
 static const char usage[] =
     "usage: ferry-import push -p PUBKEY [--to HOST[:PORT][/PREFIX]] [options] BUNDLE\n"
+    "       ferry-import push -p PUBKEY [--to ...] [options] VOLUME...\n"
     "\n"
     "Verify the bundle completely, then push it: blobs (skipped when present,\n"
     "mounted across repositories when possible), manifests, indexes, tags last.\n"
     "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG. A tag set by a\n"
     "newer bundle is never moved back (its record is kept in the registry).\n"
+    "Volumes of a set (ferry-export --volume-size) go in any order, one or several\n"
+    "per run: an image is set once everything it needs is in the target.\n"
     "  -p, --pubkey FILE     trusted minisign public key (repeatable)\n"
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
@@ -39,7 +42,8 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 3 an image or the bundle was\n"
     "refused (older than the bundle that set a tag, or than --max-age), 4 a delta's\n"
-    "base blobs are missing in the target (nothing pushed), 64 usage.\n";
+    "base blobs are missing in the target (nothing pushed), 5 images wait on volumes\n"
+    "of the set not pushed yet, 64 usage.\n";
 
 /* What the push reported, for --json and the receipt. */
 struct outcome {
@@ -61,6 +65,8 @@ result_name(const struct ferry_pushed *w)
         return "refused";
     case FERRY_PUSH_MISSING:
         return "missing";
+    case FERRY_PUSH_WAITING:
+        return "waiting";
     default:
         return "unchanged";
     }
@@ -131,6 +137,7 @@ pushed(const struct ferry_pushed *w, void *ud)
         break;
     case FERRY_PUSH_REFUSED:
     case FERRY_PUSH_MISSING:
+    case FERRY_PUSH_WAITING:
         printf("%-9s %s %s: %s\n", result_name(w), w->target, w->digest, w->reason);
         break;
     default:
@@ -205,6 +212,7 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
     } else {
         int code = rep->missing > 0   ? FERRY_EXIT_BASE_MISSING
                    : rep->refused > 0 ? FERRY_EXIT_REFUSED
+                   : rep->waiting > 0 ? FERRY_EXIT_WAITING
                                       : FERRY_EXIT_OK;
         /* the push ran; ok says whether it did all the bundle asks */
         json_object_set_new(out, "ok", json_boolean(code == FERRY_EXIT_OK));
@@ -223,6 +231,13 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
                 (json_int_t)rep->fallback_set, "fallbackTagsComplete",
                 (json_int_t)rep->fallback_unchanged, "referrersApi", (json_int_t)rep->referrers_api,
                 "refused", (json_int_t)rep->refused, "baseBlobsMissing", (json_int_t)rep->missing));
+        if (rep->nvolumes_missing > 0 || rep->waiting > 0) {
+            json_t *a = json_array();
+            for (size_t i = 0; i < rep->nvolumes_missing; i++)
+                json_array_append_new(a, json_integer((json_int_t)rep->volumes_missing[i]));
+            json_object_set_new(out, "waiting", json_integer((json_int_t)rep->waiting));
+            json_object_set_new(out, "volumesMissing", a);
+        }
     }
     text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text != NULL)
@@ -255,9 +270,10 @@ cmd_push(int argc, char **argv)
     struct cli_reg cr;
     struct ferry_push_opts po;
     struct ferry_push_report rep;
-    struct ferry_verified *v = NULL;
+    struct ferry_verified *v = NULL, **vols = NULL;
     struct ferry_error *err = NULL;
     struct outcome oc;
+    size_t nvols = 0, i;
     struct ferry_seckey *rsk = NULL;
     const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
     bool progress = false, json = false;
@@ -324,10 +340,15 @@ cmd_push(int argc, char **argv)
         keyset_free(&ks);
         return cli_usage("missing -p PUBKEY: nothing is pushed without verification");
     }
-    if (optind + 1 != argc) {
+    if (optind >= argc) {
         keyset_free(&ks);
-        return cli_usage("push takes exactly one BUNDLE");
+        return cli_usage("push takes a BUNDLE, or VOLUMEs of one set");
     }
+    for (i = (size_t)optind; i < (size_t)argc; i++)
+        if (strcmp(argv[i], "-") == 0 && argc - optind > 1) {
+            keyset_free(&ks);
+            return cli_usage("push -: the stream is the only bundle of the run");
+        }
     if (strcmp(argv[optind], "-") == 0 && cr.password_stdin) {
         keyset_free(&ks);
         return cli_usage("push -: the bundle is on stdin; give the password another way "
@@ -348,19 +369,38 @@ cmd_push(int argc, char **argv)
     }
     /* the receipt key before anything: a wrong password must not come up
      * after the push */
-    if ((r = receipt_key_load(rkey, pwfile, &rsk, &err)) == 0)
-        r = strcmp(argv[optind], "-") == 0
-                ? ferry_import_verify_stream(STDIN_FILENO, ks.keys, ks.n, &v, &err)
-                : ferry_import_verify(argv[optind], ks.keys, ks.n, &v, &err);
+    if ((r = receipt_key_load(rkey, pwfile, &rsk, &err)) == 0 &&
+        (vols = ferry_calloc((size_t)(argc - optind), sizeof *vols)) == NULL)
+        r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory");
+    /* every volume verified before anything is pushed */
+    for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++) {
+        r = strcmp(argv[i], "-") == 0
+                ? ferry_import_verify_stream(STDIN_FILENO, ks.keys, ks.n, &vols[nvols], &err)
+                : ferry_import_verify(argv[i], ks.keys, ks.n, &vols[nvols], &err);
+        if (r == 0) {
+            unsigned count, k = ferry_verified_volume(vols[nvols], &count, NULL);
+            cli_progress_done();
+            if (k > 0)
+                cli_info("verified %s: volume %u of %u, signed by key %s, created %s", argv[i], k,
+                         count, ferry_verified_key_id(vols[nvols]),
+                         ferry_verified_statement(vols[nvols])->created);
+            else
+                cli_info("verified %s: signed by key %s, created %s", argv[i],
+                         ferry_verified_key_id(vols[nvols]),
+                         ferry_verified_statement(vols[nvols])->created);
+            nvols++;
+        }
+    }
     keyset_free(&ks);
     if (r < 0) {
+        for (i = 0; i < nvols; i++)
+            ferry_verified_free(vols[i]);
+        ferry_free(vols);
         ferry_seckey_free(rsk);
         cli_reg_clear(&cr);
         return cli_fail(err);
     }
-    cli_progress_done();
-    cli_info("verified %s: signed by key %s, created %s", argv[optind], ferry_verified_key_id(v),
-             ferry_verified_statement(v)->created);
+    v = vols[0];
     if (po.allow_downgrade)
         cli_warn("--allow-downgrade: tags set by newer bundles may move back to this bundle's "
                  "images");
@@ -371,19 +411,25 @@ cmd_push(int argc, char **argv)
                                      ferry_verified_statement_digest(v), "dryRun", po.dry_run,
                                      "images", "referrers")) == NULL) {
         ferry_seckey_free(rsk);
-        ferry_verified_free(v);
+        for (i = 0; i < nvols; i++)
+            ferry_verified_free(vols[i]);
+        ferry_free(vols);
         cli_reg_clear(&cr);
         cli_error("out of memory");
         return FERRY_EXIT_ERROR;
     }
-    r = ferry_import_push(argv[optind], v, &po, pushed, &oc, &rep, &err);
+    r = ferry_import_push_set((const struct ferry_verified *const *)vols, nvols, &po, pushed, &oc,
+                              &rep, &err);
     if (r == 0 && receipt != NULL) {
         r = write_receipt(receipt, rsk, &po, &rep, v, &oc, &err);
         if (r == 0)
             cli_info("wrote receipt %s%s", receipt, rkey ? " (signed)" : "");
     }
     ferry_seckey_free(rsk);
-    ferry_verified_free(v);
+    for (i = 0; i < nvols; i++)
+        ferry_verified_free(vols[i]);
+    ferry_free(vols);
+    v = NULL;
     cli_reg_clear(&cr);
     cli_progress_done();
     if (oc.json != NULL)
@@ -412,6 +458,24 @@ cmd_push(int argc, char **argv)
             cli_info("referrers: %zu; fallback tags: %zu written, %zu already complete; %zu "
                      "served by the referrers API",
                      rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
+    }
+    if (rep.parts_parked > 0)
+        cli_info("parked %zu part%s of blobs larger than a volume in the registry, for the "
+                 "volumes still to come",
+                 rep.parts_parked, rep.parts_parked == 1 ? "" : "s");
+    if (rep.waiting > 0 && rep.missing == 0 && rep.refused == 0) {
+        char list[256] = "";
+        size_t at = 0;
+        for (i = 0; i < rep.nvolumes_missing && at + 16 < sizeof list; i++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%u", i ? ", " : "",
+                                   rep.volumes_missing[i]);
+        cli_error("%zu image%s wait%s on volume%s %s of the set: push %s next (what is here is "
+                  "in the target already)",
+                  rep.waiting, rep.waiting == 1 ? "" : "s", rep.waiting == 1 ? "s" : "",
+                  rep.nvolumes_missing == 1 ? "" : "s", list[0] ? list : "?",
+                  rep.nvolumes_missing == 1 ? "it" : "them");
+        ferry_push_report_clear(&rep);
+        return FERRY_EXIT_WAITING;
     }
     ferry_push_report_clear(&rep);
     if (rep.missing > 0) {

@@ -60,12 +60,16 @@ struct ferry_push_report {
     size_t fallback_unchanged; /* fallback tags that already listed everything */
     size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
     uint64_t bytes_uploaded;
-    size_t refused;         /* images refused: older than the bundle that set their tag */
-    size_t missing;         /* a delta's expected blobs the target lacks (dry run) */
-    size_t blobs_missing;   /* dry run: blobs that would be uploaded */
-    uint64_t bytes_missing; /* and their bytes */
-    char *host;             /* the registry pushed to */
-    char **repos;           /* the target repositories, in first-use order */
+    size_t refused;            /* images refused: older than the bundle that set their tag */
+    size_t missing;            /* a delta's expected blobs the target lacks (dry run) */
+    size_t blobs_missing;      /* dry run: blobs that would be uploaded */
+    uint64_t bytes_missing;    /* and their bytes */
+    size_t waiting;            /* volumes: images whose content waits on volumes not given */
+    size_t parts_parked;       /* volumes: parts of split blobs parked for a later run */
+    unsigned *volumes_missing; /* volumes: those the waiting images need, ascending */
+    size_t nvolumes_missing;
+    char *host;   /* the registry pushed to */
+    char **repos; /* the target repositories, in first-use order */
     size_t nrepos;
 };
 /* Free what a push left in rep (its host and repository list). */
@@ -78,6 +82,7 @@ enum ferry_push_result {
     FERRY_PUSH_MOVED,      /* the tag pointed at another digest (previous) before */
     FERRY_PUSH_REFUSED,    /* not pushed: reason says why; its tag untouched */
     FERRY_PUSH_MISSING,    /* dry run of a delta: the target lacks blobs it expects */
+    FERRY_PUSH_WAITING,    /* a volume set: content of it is on volumes not given yet */
 };
 struct ferry_pushed {
     const char *source;   /* images: the source reference; referrers: the repository read from */
@@ -87,7 +92,7 @@ struct ferry_pushed {
     enum ferry_push_result result;
     const char *subject;       /* referrers: the digest they refer to; images: NULL */
     const char *artifact_type; /* referrers: their artifact type, or NULL */
-    const char *reason;        /* REFUSED, MISSING, and a downgrade: why; else NULL */
+    const char *reason;        /* REFUSED, MISSING, WAITING, and a downgrade: why; else NULL */
     bool downgrade;            /* moved back past a newer bundle's record (--allow-downgrade) */
     bool dry_run;              /* what a push would do; nothing was written */
 };
@@ -111,6 +116,21 @@ typedef void (*ferry_pushed_fn)(const struct ferry_pushed *what, void *ud);
 FERRY_API int ferry_import_push(const char *path, const struct ferry_verified *v,
                                 const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
                                 struct ferry_push_report *rep, struct ferry_error **err);
+/* Push volumes of one set (docs/FORMAT.md 3.3), given in any order, one or
+ * several: blobs from whichever volume holds them, a blob carried in parts
+ * put together once every part is here or parked in the registry by an
+ * earlier run (the parts here are parked otherwise). An image (a referrer)
+ * is set only when everything it references is in the target; the others
+ * are reported FERRY_PUSH_WAITING with the volumes they need
+ * (rep->waiting, rep->volumes_missing). Volumes of different sets, or one
+ * volume twice, are FERRY_E_USAGE. */
+FERRY_API int ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
+                                    const struct ferry_push_opts *o, ferry_pushed_fn cb, void *ud,
+                                    struct ferry_push_report *rep, struct ferry_error **err);
+/* The volume a verified bundle is (1-based) and the count of its set; 0 and
+ * 0 for a bundle that is no volume. set (if not NULL) gets the set's id. */
+FERRY_API unsigned ferry_verified_volume(const struct ferry_verified *v, unsigned *count,
+                                         const char **set);
 
 /* What a registry holds (a receipt without a bundle): for each of repos
  * (with with_prefix, under to's prefix, put in front once), or with none
