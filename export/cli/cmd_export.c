@@ -175,22 +175,27 @@ out:
         free(text);
         return 0;
     }
-    cli_info("wrote %s: %s, %s, %s, %s, %s of content in %s", eo.output,
-             cli_count(n1, sizeof n1, rep.images, "image"),
-             cli_count(n2, sizeof n2, rep.referrers, "referrer"),
-             cli_count(n3, sizeof n3, rep.manifests, "manifest"),
-             cli_count(n4, sizeof n4, rep.blobs, "blob"), cli_size(a, sizeof a, rep.content_bytes),
-             cli_size(b, sizeof b, rep.bundle_bytes));
-    if (rep.volumes > 0) {
-        char *v1 = ferry_export_volume_path(eo.output, 1, rep.volumes);
-        char *vn = ferry_export_volume_path(eo.output, rep.volumes, rep.volumes);
-        cli_info("in %u volume%s: %s%s%s%s%s", rep.volumes, rep.volumes == 1 ? "" : "s",
-                 v1 ? v1 : "", rep.volumes > 1 ? " to " : "", rep.volumes > 1 && vn ? vn : "",
-                 rep.parts > 0 ? "; blobs larger than a volume in " : "",
-                 rep.parts > 0 ? cli_count(n1, sizeof n1, rep.parts, "part") : "");
+    {
+        char *v1 = rep.volumes ? ferry_export_volume_path(eo.output, 1, rep.volumes) : NULL;
+        char *vn =
+            rep.volumes ? ferry_export_volume_path(eo.output, rep.volumes, rep.volumes) : NULL;
+        char what[1024];
+        if (rep.volumes > 1 && v1 && vn)
+            snprintf(what, sizeof what, "%s to %s (%u volumes)", v1, vn, rep.volumes);
+        else
+            snprintf(what, sizeof what, "%s%s", v1 ? v1 : eo.output, v1 ? " (1 volume)" : "");
+        cli_info("wrote %s: %s, %s, %s, %s, %s of content in %s", what,
+                 cli_count(n1, sizeof n1, rep.images, "image"),
+                 cli_count(n2, sizeof n2, rep.referrers, "referrer"),
+                 cli_count(n3, sizeof n3, rep.manifests, "manifest"),
+                 cli_count(n4, sizeof n4, rep.blobs, "blob"),
+                 cli_size(a, sizeof a, rep.content_bytes), cli_size(b, sizeof b, rep.bundle_bytes));
         ferry_free(v1);
         ferry_free(vn);
     }
+    if (rep.parts > 0)
+        cli_info("blobs larger than a volume: in %s across consecutive volumes",
+                 cli_count(n1, sizeof n1, rep.parts, "part"));
     if (rep.external_blobs > 0)
         cli_info("delta: %s (%s) left out, expected in the target",
                  cli_count(n1, sizeof n1, rep.external_blobs, "blob"),

@@ -248,6 +248,16 @@ print_table(const char *path, const struct ferry_statement *st, bool verified, b
            verified ? "signature checked" : "UNVERIFIED: signature not checked, use -p",
            ferry_quote(created, sizeof created, st->created, strlen(st->created)),
            ferry_quote(creator, sizeof creator, st->creator, strlen(st->creator)));
+    if (st->volumes > 0) {
+        /* a volume lists the whole set: say which part of it this file is */
+        size_t here = 0, split = 0;
+        for (i = 0; i < st->nmembers; i++)
+            here += ferry_stmt_member_here(st, &st->members[i]) && st->members[i].volume != 0;
+        split = st->nsplits;
+        printf("volume %u of %u of set %s: %zu of the set's blobs and parts are in this file%s%s\n",
+               st->volume, st->volumes, st->volume_set, here, split ? "; blobs in parts: " : "",
+               split ? cli_count(n1, sizeof n1, split, "blob") : "");
+    }
     for (i = 0; i < st->nimages; i++) {
         const char *q =
             ferry_quote(safe, sizeof safe, st->images[i].source, strlen(st->images[i].source));
