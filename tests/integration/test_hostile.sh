@@ -3,7 +3,7 @@
 # the corpus tests/tools/mkhostile.py writes (decompression bombs, lying and
 # flooded seek tables, oversized statement and signature, a malformed pax
 # header, terminal escapes, a tag push cannot set, referrers that refer to
-# themselves, an index fanning out 20 x 6 levels over the same digests) and
+# themselves, volumes whose set or parts do not hold together, an index fanning out 20 x 6 levels over the same digests) and
 # FIFOs in place of a bundle or its signature get the documented exit code and
 # message within a time and memory bound, and no tag changes in the target.
 # The fan-out index, pushed to a registry, is then exported again: a hostile
@@ -87,6 +87,9 @@ reject self-referrer 1 "is its own subject"
 reject twice-referrer 1 "listed twice"
 reject delta-size 1 "with size [0-9]+, the bundle has [0-9]+ bytes"
 reject delta-member 1 "is also a member of the bundle"
+reject volume-set 1 "volume 1 names set sha256:abab[0-9a-f]*, but what it says is set"
+reject volume-foreign 1 "is not listed in the signed ferry.json"
+reject volume-gap 1 "not part 2 of sha256:[0-9a-f]* at offset"
 # list without -p: the bombs cost nothing (only the statement is read)...
 run bomb-last.list 0 "UNVERIFIED" "$FI" list -r corpus/bomb-last.tar.zst
 run bomb-first.list 1 "" "$FI" list corpus/bomb-first.tar.zst

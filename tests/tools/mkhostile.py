@@ -354,6 +354,45 @@ def main():
     d = copy_unpacked(args, "delta-member")
     edit_statement(d, lambda st: delta(st, 0, True))
     repack(args, out("delta-member"), d, True)
+    # 14. signed volumes of a set (format version 3): a set id that is not
+    # the statement's; a member of volume 2 present in volume 1; the parts
+    # of a blob with a gap between them
+    def volume(st, tweak=None, set_id=None):
+        st["ferryBundleVersion"] = 3
+        for m in st["members"]:
+            mt = m.get("mediaType") or ""
+            if m["path"].startswith("blobs/") and "manifest" not in mt and "index" not in mt:
+                m["volume"] = 1
+        if tweak:
+            tweak(st)
+        st["volume"] = {"count": 2}
+        text = json.dumps(st, separators=(",", ":"), ensure_ascii=False).encode()
+        st["volume"] = {"set": set_id or "sha256:" + hashlib.sha256(text).hexdigest(),
+                        "number": 1, "count": 2}
+    d = copy_unpacked(args, "volume-set")
+    edit_statement(d, lambda st: volume(st, set_id="sha256:" + "ab" * 32))
+    repack(args, out("volume-set"), d, True)
+
+    def foreign(st):
+        next(m for m in st["members"] if m.get("volume") == 1)["volume"] = 2
+    d = copy_unpacked(args, "volume-foreign")
+    edit_statement(d, lambda st: volume(st, foreign))
+    repack(args, out("volume-foreign"), d, True)
+
+    def gap(st):
+        layer = next(m for m in st["members"] if "layer" in (m.get("mediaType") or ""))
+        i = st["members"].index(layer)
+        hexd = layer["digest"].split(":")[1]
+        half = layer["size"] // 2
+        parts = [{"path": "parts/sha256/%s.%d" % (hexd, n + 1), "digest": layer["digest"],
+                  "size": size, "volume": n + 1, "blob": layer["digest"], "offset": off}
+                 for n, (size, off) in enumerate([(half, 0), (layer["size"] - half, half + 1)])]
+        st["members"][i:i + 1] = parts
+        st["split"] = [{"digest": layer["digest"], "size": layer["size"],
+                        "mediaType": layer["mediaType"], "parts": 2}]
+    d = copy_unpacked(args, "volume-gap")
+    edit_statement(d, lambda st: volume(st, gap))
+    repack(args, out("volume-gap"), d, True)
     # 12. signed: an index fanning out 20 x 6 levels over the same digests
     top = fanout(args)
     print(json.dumps({"fanout": top[0]}))

@@ -313,6 +313,132 @@ test_statement_delta(void **state)
 #undef V
 }
 
+/* A volume of a set (version 3): what is refused before anything else, and
+ * a set that round-trips, every volume with the same set id, which changes
+ * with anything else the statement says. */
+static void
+test_statement_volume(void **state)
+{
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+#define H3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define VOL(num, count) ",\"volume\":{\"set\":\"" D2 "\",\"number\":" #num ",\"count\":" #count "}"
+#define V(n) "{\"ferryBundleVersion\":" #n ",\"creator\":\"x\",\"created\":\"y\",\"images\":[],"
+#define BLOB(extra) "{\"path\":\"blobs/sha256/" H3 "\",\"digest\":\"" D3 "\",\"size\":4" extra "}"
+#define PART(n, off, size, vol)                                                                    \
+    "{\"path\":\"parts/sha256/" H3 "." #n "\",\"digest\":\"" D2 "\",\"size\":" #size               \
+    ",\"volume\":" #vol ",\"blob\":\"" D3 "\",\"offset\":" #off "}"
+#define SPLIT(parts) ",\"split\":[{\"digest\":\"" D3 "\",\"size\":4,\"parts\":" #parts "}]"
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {V(1) "\"members\":[" BLOB(",\"volume\":1") "]}", "belong to volumes of a set"},
+        {V(3) "\"members\":[" BLOB(",\"volume\":1") "]}", "is ferryBundleVersion 3"},
+        {V(1) "\"members\":[" BLOB("") "]" VOL(1, 2) "}", "is ferryBundleVersion 3"},
+        {V(3) "\"members\":[" BLOB(",\"volume\":1") "]" VOL(3, 2) "}", "is not a volume of"},
+        {V(3) "\"members\":[" BLOB(",\"volume\":3") "]" VOL(1, 2) "}", "is not one of the set's 2"},
+        {V(3) "\"members\":[" BLOB("") "]" VOL(1, 2) "}", "is in no volume"},
+        {V(3) "\"members\":[" BLOB(",\"volume\":1,\"mediaType\":"
+                                   "\"application/vnd.oci.image.manifest.v1+json\"") "]" VOL(1,
+                                                                                             2) "}",
+         "must be in every volume"},
+        {V(3) "\"members\":[" PART(1, 0, 2, 1) "," PART(2, 2, 2, 2) "]" VOL(1, 2) "}",
+         "is no split blob"},
+        {V(3) "\"members\":[" PART(1, 0, 2, 1) "]" SPLIT(2) VOL(1, 2) "}",
+         "its parts cover 2 of 4"},
+        {V(3) "\"members\":[" PART(1, 0, 2, 1) "," PART(2, 3, 1, 2) "]" SPLIT(2) VOL(1, 2) "}",
+         "not part 2 of"},
+        {V(3) "\"members\":[" PART(2, 0, 2, 1) "," PART(1, 2, 2, 2) "]" SPLIT(2) VOL(1, 2) "}",
+         "not part 1 of"},
+        {V(3) "\"members\":[" BLOB(",\"volume\":1") "]" SPLIT(2) VOL(1, 2) "}",
+         "is also a whole member"},
+        {V(3) "\"members\":[" PART(1, 0, 2, 1) "," PART(2, 2, 2, 2) "]" SPLIT(2) VOL(1, 2) "}",
+         "names set " D2 ", but what it says is set"},
+    };
+    struct ferry_statement st = {0}, *s = NULL, *s2 = NULL;
+    struct ferry_stmt_member m[3] = {0};
+    struct ferry_stmt_split x = {0};
+    struct ferry_error *err = NULL;
+    char set[72], *text = NULL, *text2 = NULL, *p;
+    size_t len = 0, len2 = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(ferry_statement_parse(bad[i].text, strlen(bad[i].text), &s, &err),
+                         -FERRY_E_BUNDLE);
+        assert_null(s);
+        if (strstr(err->msg, bad[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err->msg, bad[i].want);
+        ferry_error_clear(&err);
+    }
+    /* a set of two: the index in both, a blob in parts across them */
+    st.creator = "x";
+    st.created = "y";
+    m[0].path = "index.json";
+    m[0].digest = EMPTY;
+    m[0].size = 2;
+    m[1].path = "parts/sha256/" H3 ".1";
+    m[1].digest = D2;
+    m[1].size = 3;
+    m[1].volume = 1;
+    m[1].blob = D3;
+    m[2].path = "parts/sha256/" H3 ".2";
+    m[2].digest = EMPTY;
+    m[2].size = 1;
+    m[2].volume = 2;
+    m[2].blob = D3;
+    m[2].offset = 3;
+    x.digest = D3;
+    x.size = 4;
+    x.parts = 2;
+    st.members = m;
+    st.nmembers = 3;
+    st.splits = &x;
+    st.nsplits = 1;
+    st.volumes = 2;
+    FERRY_ASSERT_OK(ferry_statement_volume_set(&st, set, &err), &err);
+    st.volume_set = set;
+    st.volume = 1;
+    FERRY_ASSERT_OK(ferry_statement_serialize(&st, &text, &len, &err), &err);
+    assert_non_null(strstr(text, "\"ferryBundleVersion\":3"));
+    FERRY_ASSERT_OK(ferry_statement_parse(text, len, &s, &err), &err);
+    assert_int_equal(s->volume, 1);
+    assert_int_equal(s->volumes, 2);
+    assert_string_equal(s->volume_set, set);
+    assert_int_equal(s->nsplits, 1);
+    assert_int_equal(s->members[2].offset, 3);
+    assert_true(ferry_stmt_member_here(s, &s->members[0]));
+    assert_true(ferry_stmt_member_here(s, &s->members[1]));
+    assert_false(ferry_stmt_member_here(s, &s->members[2]));
+    /* volume 2 says the same but its number: the same set */
+    st.volume = 2;
+    FERRY_ASSERT_OK(ferry_statement_serialize(&st, &text2, &len2, &err), &err);
+    FERRY_ASSERT_OK(ferry_statement_parse(text2, len2, &s2, &err), &err);
+    assert_string_equal(s2->volume_set, s->volume_set);
+    assert_true(ferry_stmt_member_here(s2, &s2->members[2]));
+    ferry_statement_free(s2);
+    s2 = NULL;
+    /* anything else changed (here: a part's digest) is another set */
+    p = strstr(text2, D2);
+    assert_non_null(p);
+    p[strlen("sha256:")] = '4';
+    assert_int_equal(ferry_statement_parse(text2, len2, &s2, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "but what it says is set"));
+    ferry_error_clear(&err);
+    assert_null(ferry_stmt_part_path("nodigest", 1));
+    ferry_free(text);
+    ferry_free(text2);
+    ferry_statement_free(s);
+#undef D2
+#undef D3
+#undef H3
+#undef VOL
+#undef V
+#undef BLOB
+#undef PART
+#undef SPLIT
+}
+
 static void
 test_strmap_grows(void **state)
 {
@@ -345,6 +471,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_statement_rejects_names),
     cmocka_unit_test(test_statement_future_version),
     cmocka_unit_test(test_statement_delta),
+    cmocka_unit_test(test_statement_volume),
     cmocka_unit_test(test_strmap_grows),
 };
 FERRY_UNIT_MAIN(tests)
