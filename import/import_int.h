@@ -20,8 +20,11 @@ struct ferry_verified {
     struct ferry_bundle_index *index; /* the file verified and its seek table */
     struct ferry_bundle_id id;        /* the signing key and the statement's digest */
     uint64_t bytes;
-    uint64_t total; /* what the statement lists: progress shows bytes of it */
-    bool detached;  /* BUNDLE.minisig was present and verified */
+    uint64_t total;           /* what the statement lists: progress shows bytes of it */
+    unsigned volume, volumes; /* a volume of a set: its number and the count; else 0 */
+    char set[72];             /* and the set's id */
+    bool st_borrowed;         /* st is another volume's (ferry_verified_share) */
+    bool detached;            /* BUNDLE.minisig was present and verified */
 };
 
 /* Frame offset of a member, recorded by the verification pass. */

@@ -1817,24 +1817,28 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
 static int
 check_set(const struct ferry_verified *const *vols, size_t nvols, struct ferry_error **err)
 {
-    const struct ferry_statement *a = vols[0]->st;
+    const struct ferry_verified *a = nvols > 0 ? vols[0] : NULL;
 
     if (nvols == 0)
         return ferry_error_new(err, FERRY_E_USAGE, "no bundle to push");
     for (size_t i = 1; i < nvols; i++) {
-        const struct ferry_statement *b = vols[i]->st;
-        if (a->volume_set == NULL || b->volume_set == NULL)
+        const struct ferry_verified *b = vols[i];
+        if (a->volume == 0 || b->volume == 0)
             return ferry_error_new(err, FERRY_E_USAGE,
                                    "only volumes of one set are pushed together; push bundles one "
                                    "at a time");
-        if (strcmp(a->volume_set, b->volume_set) != 0)
+        if (strcmp(a->set, b->set) != 0)
             return ferry_error_new(err, FERRY_E_USAGE,
                                    "volume %u is of set %s, volume %u of set %s: push each set on "
                                    "its own",
-                                   a->volume, a->volume_set, b->volume, b->volume_set);
+                                   a->volume, a->set, b->volume, b->set);
         for (size_t j = 0; j < i; j++)
-            if (vols[j]->st->volume == b->volume)
+            if (vols[j]->volume == b->volume)
                 return ferry_error_new(err, FERRY_E_USAGE, "volume %u is given twice", b->volume);
+        if (b->st_borrowed && b->st != a->st)
+            return ferry_error_new(err, FERRY_E_USAGE,
+                                   "volume %u shares another volume's statement than the first's",
+                                   b->volume);
     }
     return 0;
 }

@@ -29,7 +29,8 @@ ferry_verified_free(struct ferry_verified *v)
     ferry_strmap_free(v->externals);
     ferry_strmap_free(v->away);
     ferry_strmap_free(v->splits);
-    ferry_statement_free(v->st);
+    if (!v->st_borrowed)
+        ferry_statement_free(v->st);
     ferry_free(v);
 }
 
@@ -55,10 +56,52 @@ unsigned
 ferry_verified_volume(const struct ferry_verified *v, unsigned *count, const char **set)
 {
     if (count != NULL)
-        *count = v->st->volumes;
+        *count = v->volumes;
     if (set != NULL)
-        *set = v->st->volume_set;
-    return v->st->volume;
+        *set = v->volume > 0 ? v->set : NULL;
+    return v->volume;
+}
+
+int
+ferry_verified_share(struct ferry_verified *v, const struct ferry_verified *first,
+                     struct ferry_error **err)
+{
+    struct ferry_strmap *members = NULL, *empty[3] = {NULL, NULL, NULL};
+    const struct ferry_statement *st = first->st;
+
+    if (v == first || v->st_borrowed)
+        return 0;
+    if (v->volume == 0 || first->volume == 0 || strcmp(v->set, first->set) != 0)
+        return ferry_error_new(err, FERRY_E_USAGE, "only volumes of one set share a statement");
+    /* the same set says the same: the members here are first's, by path */
+    if ((members = ferry_strmap_new()) == NULL || (empty[0] = ferry_strmap_new()) == NULL ||
+        (empty[1] = ferry_strmap_new()) == NULL || (empty[2] = ferry_strmap_new()) == NULL)
+        goto oom;
+    for (size_t i = 0; i < st->nmembers; i++) {
+        const struct ferry_stmt_member *m = &st->members[i];
+        if ((m->volume == 0 || m->volume == v->volume) &&
+            ferry_strmap_put(members, m->path, (void *)m) < 0)
+            goto oom;
+    }
+    ferry_strmap_free(v->members);
+    ferry_strmap_free(v->externals);
+    ferry_strmap_free(v->away);
+    ferry_strmap_free(v->splits);
+    v->members = members;
+    v->externals = empty[0];
+    v->away = empty[1];
+    v->splits = empty[2];
+    ferry_layout_free(v->layout); /* the graph is first's */
+    v->layout = NULL;
+    ferry_statement_free(v->st);
+    v->st = (struct ferry_statement *)st;
+    v->st_borrowed = true;
+    return 0;
+oom:
+    ferry_strmap_free(members);
+    for (size_t i = 0; i < 3; i++)
+        ferry_strmap_free(empty[i]);
+    return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
 }
 
 bool
@@ -456,6 +499,10 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
         goto out;
     if ((r = ferry_statement_layout_check(v->st, v->layout, err)) < 0)
         goto out;
+    if ((v->volume = v->st->volume) > 0) {
+        v->volumes = v->st->volumes;
+        snprintf(v->set, sizeof v->set, "%.71s", v->st->volume_set);
+    }
     if (spool >= 0) {
         /* the stream checked: push reads the spool it filled, byte for byte
          * what was verified (private, unlinked) */

@@ -378,7 +378,8 @@ cmd_push(int argc, char **argv)
                 ? ferry_import_verify_stream(STDIN_FILENO, ks.keys, ks.n, &vols[nvols], &err)
                 : ferry_import_verify(argv[i], ks.keys, ks.n, &vols[nvols], &err);
         if (r == 0) {
-            unsigned count, k = ferry_verified_volume(vols[nvols], &count, NULL);
+            const char *set = NULL, *set0 = NULL;
+            unsigned count, k = ferry_verified_volume(vols[nvols], &count, &set);
             cli_progress_done();
             if (k > 0)
                 cli_info("verified %s: volume %u of %u, signed by key %s, created %s", argv[i], k,
@@ -388,12 +389,16 @@ cmd_push(int argc, char **argv)
                 cli_info("verified %s: signed by key %s, created %s", argv[i],
                          ferry_verified_key_id(vols[nvols]),
                          ferry_verified_statement(vols[nvols])->created);
+            /* one statement and graph in memory, however many volumes */
+            if (nvols > 0 && k > 0 && ferry_verified_volume(vols[0], NULL, &set0) > 0 &&
+                strcmp(set, set0) == 0)
+                r = ferry_verified_share(vols[nvols], vols[0], &err);
             nvols++;
         }
     }
     keyset_free(&ks);
     if (r < 0) {
-        for (i = 0; i < nvols; i++)
+        for (i = nvols; i-- > 0;)
             ferry_verified_free(vols[i]);
         ferry_free(vols);
         ferry_seckey_free(rsk);
@@ -411,7 +416,7 @@ cmd_push(int argc, char **argv)
                                      ferry_verified_statement_digest(v), "dryRun", po.dry_run,
                                      "images", "referrers")) == NULL) {
         ferry_seckey_free(rsk);
-        for (i = 0; i < nvols; i++)
+        for (i = nvols; i-- > 0;)
             ferry_verified_free(vols[i]);
         ferry_free(vols);
         cli_reg_clear(&cr);
@@ -426,7 +431,7 @@ cmd_push(int argc, char **argv)
             cli_info("wrote receipt %s%s", receipt, rkey ? " (signed)" : "");
     }
     ferry_seckey_free(rsk);
-    for (i = 0; i < nvols; i++)
+    for (i = nvols; i-- > 0;) /* the later ones borrow the first's statement */
         ferry_verified_free(vols[i]);
     ferry_free(vols);
     v = NULL;

@@ -131,6 +131,12 @@ FERRY_API int ferry_import_push_set(const struct ferry_verified *const *vols, si
  * 0 for a bundle that is no volume. set (if not NULL) gets the set's id. */
 FERRY_API unsigned ferry_verified_volume(const struct ferry_verified *v, unsigned *count,
                                          const char **set);
+/* Volumes of one set say the same but their number: let v (verified) use
+ * first's statement and graph and drop its own, so a push of many volumes
+ * holds one. first must outlive v; v then serves only as a source of its
+ * blobs (ferry_import_push_set, first given first). */
+FERRY_API int ferry_verified_share(struct ferry_verified *v, const struct ferry_verified *first,
+                                   struct ferry_error **err);
 
 /* What a registry holds (a receipt without a bundle): for each of repos
  * (with with_prefix, under to's prefix, put in front once), or with none
