@@ -486,6 +486,42 @@ archive_read_cb(struct archive *a, void *ud, const void **buf)
     return (la_ssize_t)n;
 }
 
+/* libarchive passes over the unread data of a member (the next member is
+ * asked for before the data was read): whole frames go by without being
+ * decompressed when the skip reaches past the frame being read, so a reader
+ * that wants the headers alone (and the offsets of members) costs what the
+ * headers take. The frames passed over are not checked, their checksums
+ * neither: whoever uses a member reads it, and then everything is. A
+ * stream declines (it is read whole); so does a skip within one frame. */
+static la_int64_t
+archive_skip_cb(struct archive *a, void *ud, la_int64_t request)
+{
+    struct ferry_bundle_reader *rd = ud;
+    const struct ferry_bundle_index *ix = rd->ix;
+    uint64_t want = request > 0 ? (uint64_t)request : 0, done = 0;
+
+    (void)a;
+    if (ix->stream || rd->cb_err != NULL || want == 0 || rd->fi >= ix->nframes)
+        return 0;
+    if (rd->in_frame) {
+        uint64_t rest = ix->frames[rd->fi].dsize - rd->fprod;
+        if (want < rest)
+            return 0;
+        done = rest;
+        rd->fi++;
+        rd->in_frame = false;
+        ZSTD_DCtx_reset(rd->dctx, ZSTD_reset_session_only);
+    }
+    while (rd->fi < ix->nframes && want - done >= ix->frames[rd->fi].dsize) {
+        done += ix->frames[rd->fi].dsize;
+        rd->fi++;
+    }
+    rd->cpos = rd->fi < ix->nframes ? ix->frames[rd->fi].coffset : ix->data_end;
+    rd->in.pos = rd->in.size = 0;
+    rd->dprod += done;
+    return (la_int64_t)done;
+}
+
 /* ---- handle state ---------------------------------------------------------- */
 
 static int
@@ -652,7 +688,10 @@ reader_start(struct ferry_bundle_reader *rd, uint64_t at, struct ferry_error **e
     }
     rd->member_end = rd->start_doffset;
     if (archive_read_support_format_tar(rd->a) != ARCHIVE_OK ||
-        archive_read_open(rd->a, rd, NULL, archive_read_cb, NULL) != ARCHIVE_OK)
+        archive_read_set_read_callback(rd->a, archive_read_cb) != ARCHIVE_OK ||
+        archive_read_set_skip_callback(rd->a, archive_skip_cb) != ARCHIVE_OK ||
+        archive_read_set_callback_data(rd->a, rd) != ARCHIVE_OK ||
+        archive_read_open1(rd->a) != ARCHIVE_OK)
         return archive_fail(rd, "not a tar stream", err);
     return 0;
 }

@@ -3,7 +3,9 @@
  * member it accepts must yield exactly its declared size.
  *
  * The first byte picks the mode. Bit 1: the bundle is read as a stream (once,
- * front to back, the seek table checked last) instead of as a file. Bit 0
+ * front to back, the seek table checked last) instead of as a file. Bit 2:
+ * every other member's data is left unread, so the reader passes over its
+ * frames (what push does with the blobs it does not upload). Bit 0
  * clear: the rest is a bundle. Set: the rest is a tar stream, which is wrapped here in one
  * checksummed zstd frame per 512-byte block plus a matching seek table, so that mutations reach the
  * tar parsing and the member rules instead of dying on zstd checksums. */
@@ -68,12 +70,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char buf[4096], *wrapped = NULL;
     const char *name;
     uint64_t msize;
-    bool stream;
+    bool stream, skip;
+    size_t k = 0;
     int r;
 
     if (size < 1)
         return 0;
     stream = (data[0] & 2) != 0;
+    skip = (data[0] & 4) != 0;
     if (data[0] & 1) {
         wrapped = wrap(data + 1, size - 1, &size);
         if (wrapped == NULL)
@@ -90,6 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t n;
         if (name == NULL || ferry_bundle_reader_member_offset(rd) >= size)
             abort();
+        if (skip && k++ % 2 == 1)
+            continue;
         while ((n = ferry_bundle_reader_read(rd, buf, sizeof buf, &err)) > 0)
             got += (uint64_t)n;
         if (n < 0)
