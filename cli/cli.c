@@ -255,8 +255,9 @@ cli_fail(struct ferry_error *err)
             fprintf(stderr, "Try '%s%s%s --help' for more information.\n", cli_prog,
                     cli_cmd_name ? " " : "", cli_cmd_name ? cli_cmd_name : "");
         else if (code == FERRY_EXIT_VERIFY && cli_pushing)
-            cli_error("content read again while pushing did not match; tags not yet set were "
-                      "left unchanged");
+            cli_error(
+                "content read while pushing did not match its signed digest; tags not yet set "
+                "were left unchanged");
         else if (code == FERRY_EXIT_VERIFY && cli_verifying)
             cli_error("verification failed: nothing was changed");
     }

@@ -24,7 +24,8 @@ struct ferry_verified {
     unsigned volume, volumes; /* a volume of a set: its number and the count; else 0 */
     char set[72];             /* and the set's id */
     bool st_borrowed;         /* st is another volume's (ferry_verified_share) */
-    bool detached;            /* BUNDLE.minisig was present and verified */
+    bool deferred; /* blobs not held in memory are checked when read (ferry_import_open) */
+    bool detached; /* BUNDLE.minisig was present and verified */
 };
 
 /* Frame offset of a member, recorded by the verification pass. */

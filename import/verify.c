@@ -321,28 +321,41 @@ spool_room(int fd, const struct ferry_statement *st, size_t stmt_len, struct fer
                            (unsigned long long)need, (unsigned long long)avail);
 }
 
-static int verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys,
-                       size_t nkeys, struct ferry_verified **out, struct ferry_error **err);
+static int verify_impl(const char *path, int stream_fd, bool deferred,
+                       struct ferry_pubkey *const *keys, size_t nkeys, struct ferry_verified **out,
+                       struct ferry_error **err);
 
 int
 ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                     struct ferry_verified **out, struct ferry_error **err)
 {
-    return verify_impl(path, -1, keys, nkeys, out, err);
+    return verify_impl(path, -1, false, keys, nkeys, out, err);
+}
+
+int
+ferry_import_open(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
+                  struct ferry_verified **out, struct ferry_error **err)
+{
+    if (strcmp(path, "-") == 0) /* a stream is read whole anyway */
+        return verify_impl(path, -1, false, keys, nkeys, out, err);
+    return verify_impl(path, -1, true, keys, nkeys, out, err);
 }
 
 int
 ferry_import_verify_stream(int fd, struct ferry_pubkey *const *keys, size_t nkeys,
                            struct ferry_verified **out, struct ferry_error **err)
 {
-    return verify_impl("-", fd, keys, nkeys, out, err);
+    return verify_impl("-", fd, false, keys, nkeys, out, err);
 }
 
 /* stream_fd >= 0: the bundle comes on that descriptor, is verified as it
- * streams and kept in a spool, which push then reads. */
+ * streams and kept in a spool, which push then reads. deferred: the blobs
+ * held in memory (manifests) and the layout's files are read and checked,
+ * the other members only located (their frames passed over); whoever reads
+ * one checks its digest (push, as it uploads). */
 static int
-verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, size_t nkeys,
-            struct ferry_verified **out, struct ferry_error **err)
+verify_impl(const char *path, int stream_fd, bool deferred, struct ferry_pubkey *const *keys,
+            size_t nkeys, struct ferry_verified **out, struct ferry_error **err)
 {
     int spool = -1;
     struct ferry_verified *v = NULL;
@@ -389,8 +402,8 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
     dj.ix = ferry_bundle_reader_index(rd);
     dj.keys = keys;
     dj.nkeys = nkeys;
-    if (strcmp(path, "-") == 0) /* a stream: no detached signature beside it */
-        dj.r = -FERRY_E_NOT_FOUND;
+    if (strcmp(path, "-") == 0 || deferred) /* a stream: no detached signature beside it; */
+        dj.r = -FERRY_E_NOT_FOUND;          /* deferred: the digests cover the same */
     else if (pthread_create(&dj.th, NULL, detached_main, &dj) == 0)
         dj.started = true;
     else
@@ -468,6 +481,17 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
             ferry_buf_reset(&mbuf);
             keep = &mbuf;
         }
+        if (deferred && keep == NULL && m != NULL) {
+            /* listed, once, of its signed size: its digest is checked by
+             * whoever reads it */
+            if (size != (uint64_t)m->size) {
+                r = ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                                    "member %s is %llu bytes, the signed statement says %lld", name,
+                                    (unsigned long long)size, (long long)m->size);
+                goto out;
+            }
+            continue;
+        }
         if ((r = check_member(v, rd, name, size, keep, err)) < 0)
             goto out;
         if (keep == &mbuf && (r = add_manifest(v, m, &mbuf, err)) < 0)
@@ -499,6 +523,7 @@ verify_impl(const char *path, int stream_fd, struct ferry_pubkey *const *keys, s
         goto out;
     if ((r = ferry_statement_layout_check(v->st, v->layout, err)) < 0)
         goto out;
+    v->deferred = deferred;
     if ((v->volume = v->st->volume) > 0) {
         v->volumes = v->st->volumes;
         snprintf(v->set, sizeof v->set, "%.71s", v->st->volume_set);

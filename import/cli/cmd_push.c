@@ -17,8 +17,10 @@ static const char usage[] =
     "usage: ferry-import push -p PUBKEY [--to HOST[:PORT][/PREFIX]] [options] BUNDLE\n"
     "       ferry-import push -p PUBKEY [--to ...] [options] VOLUME...\n"
     "\n"
-    "Verify the bundle completely, then push it: blobs (skipped when present,\n"
-    "mounted across repositories when possible), manifests, indexes, tags last.\n"
+    "Check the bundle's signed statement and every manifest, then push it: blobs\n"
+    "(skipped when present, mounted across repositories when possible, else\n"
+    "uploaded, each digest checked before its upload commits), manifests,\n"
+    "indexes, tags last: nothing is set that was not verified.\n"
     "REPO:TAG from the source lands at HOST[:PORT]/PREFIX/REPO:TAG. A tag set by a\n"
     "newer bundle is never moved back (its record is kept in the registry).\n"
     "Volumes of a set (ferry-export --volume-size) go in any order, one or several\n"
@@ -27,6 +29,8 @@ static const char usage[] =
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
     "  -j, --jobs N          parallel uploads (default 4)\n"
+    "  --verify-first        verify every blob (and BUNDLE.minisig) before uploading\n"
+    "                        anything, as ferry-import verify does: a second pass\n"
     "  --dry-run             verify and show per image what a push would do (new,\n"
     "                        unchanged, moved, refused, missing base blobs); write nothing\n"
     "  --allow-downgrade     move tags set by a newer bundle back to this one's images\n"
@@ -253,6 +257,7 @@ cmd_push(int argc, char **argv)
         {"to", required_argument, NULL, CLI_OPT_TO},
         {"jobs", required_argument, NULL, 'j'},
         {"dry-run", no_argument, NULL, CLI_OPT_DRY_RUN},
+        {"verify-first", no_argument, NULL, CLI_OPT_VERIFY_FIRST},
         {"allow-downgrade", no_argument, NULL, CLI_OPT_ALLOW_DOWNGRADE},
         {"max-age", required_argument, NULL, CLI_OPT_MAX_AGE},
         {"receipt", required_argument, NULL, CLI_OPT_RECEIPT},
@@ -276,6 +281,7 @@ cmd_push(int argc, char **argv)
     size_t nvols = 0, i;
     struct ferry_seckey *rsk = NULL;
     const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
+    bool verify_first = false;
     bool progress = false, json = false;
     char sz[32];
     int c, r;
@@ -302,6 +308,9 @@ cmd_push(int argc, char **argv)
             break;
         case CLI_OPT_DRY_RUN:
             po.dry_run = true;
+            break;
+        case CLI_OPT_VERIFY_FIRST:
+            verify_first = true;
             break;
         case CLI_OPT_ALLOW_DOWNGRADE:
             po.allow_downgrade = true;
@@ -376,19 +385,21 @@ cmd_push(int argc, char **argv)
     for (i = (size_t)optind; r == 0 && i < (size_t)argc; i++) {
         r = strcmp(argv[i], "-") == 0
                 ? ferry_import_verify_stream(STDIN_FILENO, ks.keys, ks.n, &vols[nvols], &err)
-                : ferry_import_verify(argv[i], ks.keys, ks.n, &vols[nvols], &err);
+            : verify_first ? ferry_import_verify(argv[i], ks.keys, ks.n, &vols[nvols], &err)
+                           : ferry_import_open(argv[i], ks.keys, ks.n, &vols[nvols], &err);
         if (r == 0) {
             const char *set = NULL, *set0 = NULL;
             unsigned count, k = ferry_verified_volume(vols[nvols], &count, &set);
             cli_progress_done();
+            char vol[64] = "";
             if (k > 0)
-                cli_info("verified %s: volume %u of %u, signed by key %s, created %s", argv[i], k,
-                         count, ferry_verified_key_id(vols[nvols]),
-                         ferry_verified_statement(vols[nvols])->created);
-            else
-                cli_info("verified %s: signed by key %s, created %s", argv[i],
-                         ferry_verified_key_id(vols[nvols]),
-                         ferry_verified_statement(vols[nvols])->created);
+                snprintf(vol, sizeof vol, "volume %u of %u, ", k, count);
+            cli_info("%s %s: %ssigned by key %s, created %s",
+                     verify_first || strcmp(argv[i], "-") == 0
+                         ? "verified"
+                         : "checked the statement and manifests of",
+                     argv[i], vol, ferry_verified_key_id(vols[nvols]),
+                     ferry_verified_statement(vols[nvols])->created);
             /* one statement and graph in memory, however many volumes */
             if (nvols > 0 && k > 0 && ferry_verified_volume(vols[0], NULL, &set0) > 0 &&
                 strcmp(set, set0) == 0)

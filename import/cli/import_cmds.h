@@ -17,6 +17,7 @@ enum {
     CLI_OPT_DRY_RUN,
     CLI_OPT_ALLOW_DOWNGRADE,
     CLI_OPT_MAX_AGE,
+    CLI_OPT_VERIFY_FIRST,
 };
 
 /* Write rc to path ("-" or NULL: stdout), replacing the file atomically;

@@ -20,6 +20,16 @@ struct ferry_verified;
  * FERRY_E_DIGEST_MISMATCH / FERRY_E_SIZE_MISMATCH naming the member. */
 FERRY_API int ferry_import_verify(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
                                   struct ferry_verified **out, struct ferry_error **err);
+/* What push needs before it writes anything, in one pass over the head of
+ * the bundle: the statement signed by one of keys, every member listed,
+ * present once and of its signed size, oci-layout, index.json and every
+ * manifest read and checked (digest, parse, graph). The other blobs are
+ * located, not read: push checks each digest as it uploads it, and holds
+ * back its last bytes until it matches, so nothing unverified commits
+ * (docs/SECURITY.md). The detached signature is not read. "-" reads a
+ * stream whole, as ferry_import_verify does. */
+FERRY_API int ferry_import_open(const char *path, struct ferry_pubkey *const *keys, size_t nkeys,
+                                struct ferry_verified **out, struct ferry_error **err);
 /* The same for a bundle arriving on fd (a pipe): verified in one pass as it
  * streams, frame by frame, and kept meanwhile in a private spool in TMPDIR
  * (unlinked; checked for room once the statement says how much) that push
