@@ -1103,8 +1103,8 @@ usrc_read(struct usrc *u, void *buf, size_t len, struct ferry_error **err)
         ferry_hasher_final(u->h, &got);
         if (strcmp(got.str, u->want.str) != 0)
             return ferry_error_new(err, FERRY_E_DIGEST_MISMATCH,
-                                   "member %s changed since verification: digest %s, expected %s",
-                                   u->name, got.str, u->want.str);
+                                   "member %s has digest %s, the signed statement says %s", u->name,
+                                   got.str, u->want.str);
     }
     return n;
 }
