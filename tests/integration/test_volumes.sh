@@ -7,7 +7,9 @@
 # the state the single-file bundle gives (the same inventory); after every
 # run no tag points at missing content, the images not yet complete say
 # which volumes they wait on (exit 5), and parts of split blobs are parked
-# until their other parts come. A second run changes nothing. Volumes of two
+# until their other parts come. A second run changes nothing. A dry run of a
+# volume writes nothing and says what would wait; a delta cut into volumes
+# pushes where its base is and is refused (exit 4) elsewhere. Volumes of two
 # sets, one volume twice, a size too small, and --volume-size with -o - are
 # refused with their messages; a push of volumes stays under 64 MiB.
 set -euo pipefail
@@ -88,8 +90,9 @@ grep -q "$((n - 2)) of $n volumes still to come: $want_missing" v13.out ||
 grep -q "all $n volumes verified" vall.out || fail "verify all: $(cat vall.out)"
 "$FI" list -p k.pub set.002.tar.zst | grep -q "^volume 2 of $n of set sha256:" || fail "list of a volume"
 
-# 3. the reference state: the single-file bundle
-"$FI" push -q -p k.pub --plain-http --to "$REG_ONE/m" one.tar.zst > /dev/null || fail "push one bundle"
+# 3. the reference state: the single-file bundle (with a receipt, for 7.)
+"$FI" push -q -p k.pub --plain-http --to "$REG_ONE/m" --receipt one.receipt one.tar.zst > /dev/null ||
+  fail "push one bundle"
 inventory() {
   "$FI" inventory --plain-http --to "$1/m" -o "$2" || fail "inventory of $1"
 }
@@ -175,7 +178,31 @@ grep -q "blobs: 0 uploaded (0 B), 0 mounted" again.err || fail "the second run u
 grep -q "tags: 0 set" again.err || fail "the second run set tags: $(cat again.err)"
 [ "$(grep -c '^unchanged ' again.out)" = 4 ] || fail "the second run: $(cat again.out)"
 
-# 7. what is refused
+# 7. a dry run of one volume into an empty registry writes nothing and says
+# what would wait (exit 5); a delta cut into volumes (everything it needs is
+# in the receipt's registry already) pushes there and nowhere else
+set +e
+"$FI" push --dry-run -p k.pub --plain-http --to "$REG_ALL/dry" set.002.tar.zst > dry.out 2> dry.err
+rc=$?
+set -e
+[ $rc = 5 ] || fail "dry run of one volume: exit $rc, want 5: $(cat dry.err)"
+grep -q "^waiting   $REG_ALL/dry/corpus/" dry.out || fail "dry run: no waiting image: $(cat dry.out)"
+curl -fsS "http://$REG_ALL/v2/_catalog" | grep -q '"dry/' && fail "the dry run wrote into the registry"
+"$FX" -k k.key -o delta.tar.zst --volume-size 1536K --base one.receipt --plain-http "${refs[@]}" 2> delta.err ||
+  fail "export a delta in volumes: $(cat delta.err)"
+dvols=(delta.*.tar.zst)
+[ "$(statement "${dvols[0]}" | $PY -c 'import json,sys; s=json.load(sys.stdin); print(s["ferryBundleVersion"], len(s["external"]) > 0, "volume" in s)')" = "3 True True" ] ||
+  fail "the delta's volumes are not version 3 with external blobs"
+"$FI" push -p k.pub --plain-http --to "$REG_ONE/m" "${dvols[@]}" > delta.out 2> delta-push.err ||
+  fail "push the delta's volumes where its base is: $(cat delta-push.err)"
+[ "$(grep -c '^unchanged ' delta.out)" = 4 ] || fail "the delta's volumes: $(cat delta.out)"
+set +e
+"$FI" push -p k.pub --plain-http --to "$REG_SRC/elsewhere" "${dvols[@]}" > /dev/null 2> delta-missing.err
+rc=$?
+set -e
+[ $rc = 4 ] || fail "the delta's volumes where the base is not: exit $rc, want 4: $(cat delta-missing.err)"
+
+# 8. what is refused
 set +e
 "$FX" -k k.key -o other.tar.zst --volume-size 1536K --plain-http "$REG_SRC/corpus/base:latest" 2> /dev/null
 "$FI" push -p k.pub --plain-http --to "$REG_ALL/x" set.001.tar.zst other.001.tar.zst > mix.out 2> mix.err
