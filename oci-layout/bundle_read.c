@@ -280,7 +280,7 @@ static int
 stream_take(struct ferry_bundle_reader *rd, unsigned char *buf, size_t len, const char *what,
             struct ferry_error **err)
 {
-    size_t avail;
+    size_t avail = 0; /* set by stream_fill; gcc -O2 cannot see it */
     int r = stream_fill(rd, len, &avail, err);
 
     if (r < 0)
