@@ -84,6 +84,7 @@ ferry_stmt_split_clear(struct ferry_stmt_split *x)
 {
     ferry_free(x->digest);
     ferry_free(x->media_type);
+    ferry_free(x->members);
     memset(x, 0, sizeof *x);
 }
 
@@ -582,20 +583,27 @@ parse_splits(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths
 {
     static const char *const keys[] = {"digest", "size", "mediaType", "parts", NULL};
     json_t *a = json_object_get(root, "split");
-    struct ferry_strmap *byblob = NULL;
-    size_t i, j;
+    struct ferry_strmap *byblob = NULL, *ext = NULL;
+    size_t i;
     int r = 0;
 
     if (a != NULL && (!json_is_array(a) || json_array_size(a) > FERRY_MAX_MEMBERS))
         return ferry_error_new(err, FERRY_E_BUNDLE,
                                "ferry.json: split is not an array of at most %d",
                                FERRY_MAX_MEMBERS);
-    if ((byblob = ferry_strmap_new()) == NULL ||
+    if ((byblob = ferry_strmap_new()) == NULL || (ext = ferry_strmap_new()) == NULL ||
         (a != NULL && json_array_size(a) > 0 &&
          (s->splits = ferry_calloc(json_array_size(a), sizeof *s->splits)) == NULL)) {
         ferry_strmap_free(byblob);
+        ferry_strmap_free(ext);
         return ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
     }
+    for (i = 0; i < s->nexternals; i++)
+        if (ferry_strmap_put(ext, s->externals[i].digest, (void *)1) < 0) {
+            ferry_strmap_free(byblob);
+            ferry_strmap_free(ext);
+            return ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+        }
     for (i = 0; a != NULL && i < json_array_size(a) && r >= 0; i++) {
         struct ferry_stmt_split *x = &s->splits[i];
         json_t *o = json_array_get(a, i);
@@ -638,12 +646,14 @@ parse_splits(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths
             r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is also a whole member", what,
                                 x->digest);
         ferry_free(path);
-        for (j = 0; r >= 0 && j < s->nexternals; j++)
-            if (strcmp(s->externals[j].digest, x->digest) == 0)
-                r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is also external", what,
-                                    x->digest);
+        if (r >= 0 && ferry_strmap_get(ext, x->digest) != NULL)
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is also external", what, x->digest);
         if (r < 0)
             break;
+        if ((x->members = ferry_calloc(x->parts, sizeof *x->members)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+            break;
+        }
         if ((r = ferry_strmap_put(byblob, x->digest, x)) < 0) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
             break;
@@ -681,6 +691,9 @@ parse_splits(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths
                                     "ferry.json members[%zu]: not part %zu of %s at offset %lld", i,
                                     seen[k] + 1, x->digest, (long long)at[k]);
             ferry_free(want);
+            if (r < 0)
+                break;
+            x->members[seen[k]] = i;
             seen[k]++;
             at[k] += m->size;
         }
@@ -703,6 +716,7 @@ parse_splits(json_t *root, struct ferry_statement *s, struct ferry_strmap *paths
             }
     }
     ferry_strmap_free(byblob);
+    ferry_strmap_free(ext);
     return r < 0 ? r : 0;
 }
 

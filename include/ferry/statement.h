@@ -88,6 +88,7 @@ struct ferry_stmt_split {
     int64_t size;
     char *media_type; /* or NULL */
     size_t parts;
+    size_t *members; /* parsed statements: the index in members[] of each part, in order */
 };
 
 struct ferry_statement {
