@@ -58,11 +58,9 @@ parts_locate(const struct ferry_verified *const *vols, size_t nvols,
 
     if (pl == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    /* the parser checked the parts: x->parts members name x, in order */
-    for (size_t i = 0; i < st->nmembers && n < x->parts && r >= 0; i++) {
-        const struct ferry_stmt_member *m = &st->members[i];
-        if (m->blob == NULL || strcmp(m->blob, x->digest) != 0)
-            continue;
+    /* the parser checked the parts and recorded where each is */
+    for (n = 0; x->members != NULL && n < x->parts && r >= 0; n++) {
+        const struct ferry_stmt_member *m = &st->members[x->members[n]];
         pl[n].m = ferry_verified_find(vols, nvols, m->path, &pl[n].from);
         if (pl[n].m == NULL) {
             pl[n].m = m;
@@ -72,7 +70,6 @@ parts_locate(const struct ferry_verified *const *vols, size_t nvols,
                 pl[n].parked = r == 1;
             }
         }
-        n++;
     }
     if (r >= 0 && n != x->parts)
         r = ferry_error_new(err, FERRY_E_INTERNAL, "%s: %zu of %zu parts listed", x->digest, n,

@@ -87,9 +87,10 @@ struct plan {
     const struct ferry_verified *v;           /* the bundle, or the first volume given */
     const struct ferry_verified *const *vols; /* volumes of one set (v among them) */
     size_t nvols;
-    char **waiting;  /* per image: the volumes its content waits on, or NULL */
-    bool *rwaiting;  /* per referrer of the statement: waits on a volume */
-    size_t nwaiting; /* images waiting */
+    char **waiting;   /* per image: the volumes its content waits on, or NULL */
+    bool *rwaiting;   /* per referrer of the statement: waits on a volume */
+    size_t nwaiting;  /* images waiting */
+    char *parts_repo; /* where parts of split blobs are parked: stable across runs */
     struct trepo **repos;
     size_t nrepos;
     struct ferry_strmap *repomap; /* name -> struct trepo */
@@ -164,6 +165,7 @@ plan_clear(struct plan *p)
             ferry_free(p->waiting[i]);
     ferry_free(p->waiting);
     ferry_free(p->rwaiting);
+    ferry_free(p->parts_repo);
 }
 
 static int
@@ -427,6 +429,16 @@ make_targets(struct plan *p, const char *prefix, bool have_to, struct ferry_erro
         if ((r = one_image_per_tag(p, i, err)) < 0)
             return r;
     }
+    if (st->nsplits > 0) {
+        /* parked parts go to the records repository of the first image
+         * target in name order: the same whichever images a run refuses */
+        const char *first = NULL;
+        for (i = 0; i < st->nimages; i++)
+            if (first == NULL || strcmp(p->targets[i], first) < 0)
+                first = p->targets[i];
+        if (first != NULL && (p->parts_repo = record_repo(first)) == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -677,11 +689,30 @@ image_missing(struct plan *p, const char *digest, int depth, struct ferry_strmap
     return false;
 }
 
+/* The volumes one image waits on: stamped with the walk's number, so no
+ * array of the set's size is cleared per image, and listed as met. */
+struct vmarks {
+    unsigned *stamp; /* [1..count]: the walk that last marked it */
+    unsigned walk;
+    unsigned *list; /* the volumes this walk marked */
+    size_t n;
+};
+
+static void
+vmark(struct vmarks *mk, unsigned v)
+{
+    if (mk->stamp[v] == mk->walk)
+        return;
+    mk->stamp[v] = mk->walk;
+    mk->list[mk->n++] = v;
+}
+
 /* Does the graph of digest reference an absent blob? Marks the volumes
- * that would bring them (mark[1..count]). A walk of a verified graph:
- * bounded depth, each manifest once. */
+ * that would bring them. A walk of a verified graph: bounded depth, each
+ * manifest once. */
 static bool
-graph_waits(struct plan *p, const char *digest, int depth, struct ferry_strmap *seen, bool *mark)
+graph_waits(struct plan *p, const char *digest, int depth, struct ferry_strmap *seen,
+            struct vmarks *mark)
 {
     struct ferry_layout_manifest *vm = ferry_layout_get_manifest(p->v->layout, digest);
     bool waits = false;
@@ -690,40 +721,52 @@ graph_waits(struct plan *p, const char *digest, int depth, struct ferry_strmap *
     if (vm == NULL || vm->m == NULL || depth > FERRY_MAX_INDEX_DEPTH ||
         ferry_strmap_get(seen, digest) != NULL || ferry_strmap_put(seen, digest, (void *)1) < 0)
         return false;
-    if (vm->m->kind == FERRY_KIND_INDEX) {
-        for (i = 0; i < vm->m->nmanifests; i++)
-            waits |= graph_waits(p, vm->m->manifests[i].digest, depth + 1, seen, mark);
-        return waits;
-    }
-    for (i = 0; i <= vm->m->nlayers; i++) {
-        const char *d = i == 0 ? vm->m->config.digest : vm->m->layers[i - 1].digest;
-        struct need *nd = ferry_strmap_get(p->needs, d);
+    for (i = 0; i < (vm->m->kind == FERRY_KIND_INDEX ? vm->m->nmanifests : vm->m->nlayers + 1);
+         i++) {
+        const char *d = vm->m->kind == FERRY_KIND_INDEX ? vm->m->manifests[i].digest
+                        : i == 0                        ? vm->m->config.digest
+                                                        : vm->m->layers[i - 1].digest;
+        struct ferry_layout_manifest *cm = ferry_layout_get_manifest(p->v->layout, d);
+        struct need *nd;
+        if (cm != NULL && cm->m != NULL) { /* a child manifest */
+            waits |= graph_waits(p, d, depth + 1, seen, mark);
+            continue;
+        }
+        /* a blob (a plain blob listed in an index counts as one too) */
+        nd = ferry_strmap_get(p->needs, d);
         if (nd == NULL || !nd->absent)
             continue;
         waits = true;
         for (size_t k = 0; k < nd->nwait; k++)
-            if (nd->wait[k] <= p->v->st->volumes)
-                mark[nd->wait[k]] = true;
+            if (nd->wait[k] >= 1 && nd->wait[k] <= p->v->st->volumes)
+                vmark(mark, nd->wait[k]);
     }
     return waits;
 }
 
-/* "volume 3 of 5", "volumes 2, 4 of 5" (ferry_malloc). */
+static int
+cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* "waiting on volume 3 of 5", "... volumes 2, 4 of 5" (ferry_malloc); the
+ * list is sorted here. */
 static char *
-volumes_text(const bool *mark, unsigned count)
+volumes_text(unsigned *list, size_t n, unsigned count)
 {
     struct ferry_buf b;
-    unsigned n = 0;
     char *out;
     size_t len;
 
     ferry_buf_init(&b, 64u << 10);
-    for (unsigned k = 1; k <= count; k++)
-        n += mark[k];
+    qsort(list, n, sizeof *list, cmp_unsigned);
     if (ferry_buf_appendf(&b, NULL, "waiting on volume%s ", n == 1 ? "" : "s") < 0)
         goto fail;
-    for (unsigned k = 1, i = 0; k <= count; k++)
-        if (mark[k] && ferry_buf_appendf(&b, NULL, "%s%u", i++ ? ", " : "", k) < 0)
+    for (size_t i = 0; i < n; i++)
+        if (ferry_buf_appendf(&b, NULL, "%s%u", i ? ", " : "", list[i]) < 0)
             goto fail;
     if (n == 0 && ferry_buf_appendf(&b, NULL, "?") < 0) /* a mount refused, for one */
         goto fail;
@@ -744,16 +787,22 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
              struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
-    bool *all = NULL, *mark = NULL;
+    bool *all = NULL;
+    struct vmarks mark = {0};
     struct ferry_strmap *seen = NULL;
     size_t i, nw = 0;
     int r = 0;
 
     if (st->volumes == 0)
         return 0;
+    for (i = 0; i < p->nneeds && !p->needlist[i]->absent; i++)
+        ;
+    if (i == p->nneeds) /* nothing waits */
+        return 0;
     all = ferry_calloc(st->volumes + 1u, sizeof *all);
-    mark = ferry_calloc(st->volumes + 1u, sizeof *mark);
-    if (all == NULL || mark == NULL) {
+    mark.stamp = ferry_calloc(st->volumes + 1u, sizeof *mark.stamp);
+    mark.list = ferry_calloc(st->volumes + 1u, sizeof *mark.list);
+    if (all == NULL || mark.stamp == NULL || mark.list == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -765,22 +814,39 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
         if (p->refused[owner] != NULL || (!image && p->waiting[owner] != NULL))
             continue;
         ferry_strmap_free(seen);
-        memset(mark, 0, (st->volumes + 1u) * sizeof *mark);
+        mark.walk++;
+        mark.n = 0;
         if ((seen = ferry_strmap_new()) == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             break;
         }
-        if (!graph_waits(p, digest, 0, seen, mark))
+        if (!graph_waits(p, digest, 0, seen, &mark))
             continue;
-        for (unsigned k = 1; k <= st->volumes; k++)
-            all[k] = all[k] || mark[k];
+        for (size_t k = 0; k < mark.n; k++)
+            all[mark.list[k]] = true;
         if (!image) {
             p->rwaiting[j] = true;
             continue;
         }
-        if ((p->waiting[j] = volumes_text(mark, st->volumes)) == NULL)
+        if ((p->waiting[j] = volumes_text(mark.list, mark.n, st->volumes)) == NULL)
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         p->nwaiting++;
+    }
+    if (r >= 0) {
+        /* a referrer of a referrer that waits (a signature on an SBOM)
+         * waits too: parents come before their referrers */
+        struct ferry_strmap *w = ferry_strmap_new();
+        if (w == NULL)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        for (i = 0; r >= 0 && i < st->nreferrers; i++) {
+            const struct ferry_stmt_referrer *rf = &st->referrers[i];
+            if (!p->rwaiting[i] && ferry_strmap_get(w, rf->subject) != NULL)
+                p->rwaiting[i] = true;
+            if ((p->rwaiting[i] || p->waiting[rf->image] != NULL) &&
+                ferry_strmap_put(w, rf->digest, (void *)1) < 0)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        ferry_strmap_free(w);
     }
     for (unsigned k = 1; r >= 0 && k <= st->volumes; k++)
         nw += all[k];
@@ -810,7 +876,8 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
 out:
     ferry_strmap_free(seen);
     ferry_free(all);
-    ferry_free(mark);
+    ferry_free(mark.stamp);
+    ferry_free(mark.list);
     return r;
 }
 
@@ -1245,19 +1312,17 @@ wait_on(struct pool *pl, struct worker *w, struct need *nd, const struct part_lo
  * (*have); else the parts of this run are parked in the records
  * repository for a later run, and the blob waits on the others. */
 static int
-job_split(struct pool *pl, struct worker *w, struct need *nd, struct trepo **have)
+job_split(struct pool *pl, struct worker *w, struct need *nd, size_t into, struct trepo **have)
 {
     const struct ferry_stmt_split *x = nd->split;
     struct ferry_registry *own = NULL;
     struct parts_src *src = NULL;
     struct part_loc *loc = NULL;
-    char *parts_repo = record_repo(nd->repos[0]->name);
+    const char *parts_repo = pl->p->parts_repo, *repo = nd->repos[into]->name;
     bool all = true, parked = false;
     size_t k;
     int r;
 
-    if (parts_repo == NULL)
-        return ferry_error_new(&w->err, FERRY_E_NOMEM, "out of memory");
     if ((r = parts_locate(pl->p->vols, pl->p->nvols, x, w->reg, parts_repo, &loc, &w->err)) < 0)
         goto out;
     for (k = 0; k < x->parts; k++) {
@@ -1286,23 +1351,22 @@ job_split(struct pool *pl, struct worker *w, struct need *nd, struct trepo **hav
         goto out;
     if ((r = parts_src_new(x, loc, own, parts_repo, &pl->failed, &src, &w->err)) < 0)
         goto out;
-    ferry_log(FERRY_LOG_INFO, "%s: putting %s together from its %zu parts", nd->repos[0]->name,
-              x->digest, x->parts);
-    r = ferry_registry_put_blob(w->reg, nd->repos[0]->name, x->digest, x->size, parts_src_read,
-                                parts_src_seek, src, &w->err);
+    ferry_log(FERRY_LOG_INFO, "%s: putting %s together from its %zu parts", repo, x->digest,
+              x->parts);
+    r = ferry_registry_put_blob(w->reg, repo, x->digest, x->size, parts_src_read, parts_src_seek,
+                                src, &w->err);
     if (r < 0) {
-        ferry_error_wrap(&w->err, "push %s@%s", nd->repos[0]->name, x->digest);
+        ferry_error_wrap(&w->err, "push %s@%s", repo, x->digest);
         goto out;
     }
     w->rep.blobs_uploaded++;
     w->rep.bytes_uploaded += (uint64_t)x->size;
-    nd->done[0] = true;
-    *have = nd->repos[0];
+    nd->done[into] = true;
+    *have = nd->repos[into];
 out:
     parts_src_free(src);
     ferry_registry_free(own);
     ferry_free(loc);
-    ferry_free(parts_repo);
     return r;
 }
 
@@ -1328,7 +1392,7 @@ job_away(struct pool *pl, struct worker *w, struct need *nd)
                 have = nd->repos[i];
         }
     }
-    if (have == NULL && nd->split != NULL && (r = job_split(pl, w, nd, &have)) < 0)
+    if (have == NULL && nd->split != NULL && (r = job_split(pl, w, nd, 0, &have)) < 0)
         return r;
     if (have == NULL)
         return nd->absent ? 0 : pl->dry_run && nd->split ? 0 : wait_on(pl, w, nd, NULL);
@@ -1342,6 +1406,15 @@ job_away(struct pool *pl, struct worker *w, struct need *nd)
         r = ferry_registry_mount_blob(w->reg, nd->repos[i]->name, nd->digest, have->name, &w->err);
         if (r < 0)
             return r;
+        if (r == 0 && nd->split != NULL) {
+            /* no volume carries it whole: put it together here too */
+            struct trepo *also = NULL;
+            if ((r = job_split(pl, w, nd, i, &also)) < 0)
+                return r;
+            if (also == NULL)
+                return 0; /* waits, on the volumes job_split named */
+            continue;
+        }
         if (r == 0) /* the registry would not mount it: its volume brings it */
             return wait_on(pl, w, nd, NULL);
         w->rep.blobs_mounted++;
@@ -1821,6 +1894,9 @@ check_set(const struct ferry_verified *const *vols, size_t nvols, struct ferry_e
 
     if (nvols == 0)
         return ferry_error_new(err, FERRY_E_USAGE, "no bundle to push");
+    if (a->st_borrowed || a->layout == NULL)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "the first volume given must hold its own statement and graph");
     for (size_t i = 1; i < nvols; i++) {
         const struct ferry_verified *b = vols[i];
         if (a->volume == 0 || b->volume == 0)
