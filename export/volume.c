@@ -338,7 +338,9 @@ export_volumes_cut(const struct export_plan *p, struct ferry_statement *st, uint
         r = ferry_statement_serialize(st, &text, &len, err);
     if (r == 0) {
         ferry_free(text);
-        if (len + 32 > stlen) /* the set's statement outgrew what the cut counted */
+        /* the set's statement (set and number still to come) outgrew what
+         * the cut counted */
+        if (len + 128 > stlen)
             r = ferry_error_new(err, FERRY_E_INTERNAL,
                                 "volumes: statement of %zu bytes, %llu "
                                 "counted",
