@@ -370,6 +370,8 @@ cmd_push(int argc, char **argv)
                              ? "a dry run changes nothing to write a receipt of"
                              : "--receipt-key signs a receipt file: give --receipt FILE");
     }
+    if (po.dry_run) /* a pre-flight check reads everything: it uploads nothing to check it by */
+        verify_first = true;
     cli_setup(progress);
     cli_verifying = true;
     if ((r = cli_reg_finish(&cr)) != 0) {
