@@ -1370,6 +1370,25 @@ out:
     return r;
 }
 
+/* HEAD the blob in every repository that needs it: done[] says where it is,
+ * *have the first of those (or NULL). */
+static int
+head_all(struct worker *w, struct need *nd, struct trepo **have)
+{
+    for (size_t i = 0; i < nd->nrepos; i++) {
+        int r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
+        if (r < 0)
+            return r;
+        nd->done[i] = r == 1;
+        if (r == 1) {
+            w->rep.blobs_present++;
+            if (*have == NULL)
+                *have = nd->repos[i];
+        }
+    }
+    return 0;
+}
+
 /* A volume set's blob that no volume of this run holds: the target may
  * have it already (from an earlier volume), in one repository or another
  * (mounted from there), or it is put together from its parts; else it is
@@ -1381,17 +1400,8 @@ job_away(struct pool *pl, struct worker *w, struct need *nd)
     size_t i;
     int r;
 
-    for (i = 0; i < nd->nrepos; i++) {
-        r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
-        if (r < 0)
-            return r;
-        nd->done[i] = r == 1;
-        if (r == 1) {
-            w->rep.blobs_present++;
-            if (have == NULL)
-                have = nd->repos[i];
-        }
-    }
+    if ((r = head_all(w, nd, &have)) < 0)
+        return r;
     if (have == NULL && nd->split != NULL && (r = job_split(pl, w, nd, 0, &have)) < 0)
         return r;
     if (have == NULL)
@@ -1461,17 +1471,8 @@ job_blob(struct pool *pl, struct worker *w, size_t idx)
         }
         return 0;
     }
-    for (i = 0; i < nd->nrepos; i++) {
-        r = ferry_registry_head_blob(w->reg, nd->repos[i]->name, nd->digest, NULL, &w->err);
-        if (r < 0)
-            return r;
-        nd->done[i] = r == 1;
-        if (r == 1) {
-            w->rep.blobs_present++;
-            if (have == NULL)
-                have = nd->repos[i];
-        }
-    }
+    if ((r = head_all(w, nd, &have)) < 0)
+        return r;
     for (i = 0; i < nd->nrepos; i++) {
         if (nd->done[i])
             continue;
