@@ -21,7 +21,7 @@ ferry_require /usr/bin/time
 PY=/usr/bin/python3
 
 start_registry SRC anon
-for r in ONE REV SHUF ALL; do start_registry "$r" anon; done
+for r in ONE REV SHUF ALL NOMOUNT; do start_registry "$r" anon; done
 seed_samples "$REG_SRC"
 make_keys "$TEST_TMP/k"
 cd "$TEST_TMP"
@@ -177,6 +177,18 @@ same_as_one all.inv "all at once"
 grep -q "blobs: 0 uploaded (0 B), 0 mounted" again.err || fail "the second run uploaded: $(cat again.err)"
 grep -q "tags: 0 set" again.err || fail "the second run set tags: $(cat again.err)"
 [ "$(grep -c '^unchanged ' again.out)" = 4 ] || fail "the second run: $(cat again.out)"
+
+# 6b. a registry that refuses cross-repository mounts (202, a session): the
+# blobs cut in parts, needed in several repositories, are put together in
+# each; the same state again
+start_fault_proxy NOMOUNT "$REG_NOMOUNT" --mode no-mount --faults 1000000 --method POST \
+  --match '/blobs/uploads/'
+"$FI" push -p k.pub --plain-http --to "$PROXY_NOMOUNT/m" "${vols[@]}" > nomount.out 2> nomount.err ||
+  fail "push through a registry that refuses mounts: $(cat nomount.err)"
+grep -q "fault no-mount" "$PROXY_NOMOUNT_LOG" || fail "no mount was tried (and refused)"
+complete "$REG_NOMOUNT" "mounts refused"
+inventory "$REG_NOMOUNT" nomount.inv
+same_as_one nomount.inv "mounts refused"
 
 # 7. a dry run of one volume into an empty registry writes nothing and says
 # what would wait (exit 5); a delta cut into volumes (everything it needs is

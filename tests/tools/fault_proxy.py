@@ -14,6 +14,11 @@ and path match, the next N (--faults) get a fault instead:
                 400 MANIFEST_BLOB_UNKNOWN, as distribution answers a manifest
                 PUT while another client's upload of a blob it references is
                 being linked (concurrent imports)
+  --mode no-mount
+                a cross-repository mount (POST .../blobs/uploads/?mount=...)
+                is forwarded without its mount and from parameters, so the
+                registry opens an upload session and answers 202, as one that
+                refuses mounts does
   --mode cut    the upstream answer is forwarded, but the connection is reset
                 after half of its body (tests resuming downloads with Range);
                 an answer without a body is cut in its headers
@@ -153,6 +158,17 @@ def make_handler(args):
                 return self.reset()
             body = self.read_body()
             faulty = fault is not None and fault[0] == "cut"
+            path = self.path
+            if fault and fault[0] == "no-mount":
+                if "mount=" not in path:
+                    fault = None
+                else:
+                    base, _, query = path.partition("?")
+                    keep = [q for q in query.split("&")
+                            if not q.startswith("mount=") and not q.startswith("from=")]
+                    path = base + ("?" + "&".join(keep) if keep else "")
+                    self.note("fault no-mount")
+                    fault = None
             if fault and not faulty:
                 return self.fault(*fault)
             host, _, port = args.upstream.rpartition(":")
@@ -166,7 +182,7 @@ def make_handler(args):
                 headers[k] = headers[k] + ", " + v if k in headers else v
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
-            conn.request(self.command, self.path, body=body if body else None, headers=headers)
+            conn.request(self.command, path, body=body if body else None, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
             conn.close()
@@ -214,7 +230,8 @@ def main():
     ap.add_argument("--rate", type=float, default=0.0,
                     help="random mode: the probability of a fault for each matching request")
     ap.add_argument("--seed", default="0", help="random mode: seed of the fault generator")
-    ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown"], default="429")
+    ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown", "no-mount"],
+                    default="429")
     ap.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
     ap.add_argument("--match", default="", help="regex the request path must match")
     ap.add_argument("--method", default="", help="comma-separated methods that get faults")
