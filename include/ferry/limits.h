@@ -36,4 +36,13 @@
 #define FERRY_SYNC_MAX_ANCHORS 256     /* YAML anchors per file: real configs use a handful */
 #define FERRY_SYNC_MAX_NOTICES 64      /* distinct notices kept; the rest are counted */
 
+/* cosign / Sigstore signatures (sigstore.h); going over is FERRY_E_TOO_LARGE. */
+#define FERRY_SIGSTORE_MAX_KEY (64u << 10)  /* a PEM public key (file) */
+#define FERRY_SIGSTORE_MAX_DOC (1u << 20)   /* envelope, bundle, payload, statement */
+#define FERRY_SIGSTORE_MAX_SIG (16u << 10)  /* one signature, base64 text */
+#define FERRY_SIGSTORE_MAX_CERT (64u << 10) /* one certificate, PEM or DER */
+#define FERRY_SIGSTORE_MAX_SIGNATURES 64    /* signatures in one DSSE envelope */
+#define FERRY_SIGSTORE_MAX_SUBJECTS 10000   /* subjects of one in-toto statement */
+#define FERRY_SIGSTORE_MAX_TLOG_ENTRIES 16  /* tlogEntries of one bundle */
+
 #endif
