@@ -1832,16 +1832,24 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
     for (size_t i = 0; cb != NULL && i < st->nreferrers; i++) {
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
         struct ferry_pushed what = {0};
+        char *target;
         if (p->refused[rf->image] != NULL || (!p->rwaiting[i] && p->waiting[rf->image] == NULL))
             continue;
+        /* where it would land: with its image, or its recorded target */
+        target = rf->target != NULL
+                     ? ferry_asprintf("%s@%s", rf->target, rf->digest)
+                     : ferry_asprintf("%s/%s@%s", host, p->targets[rf->image], rf->digest);
+        if (target == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         what.source = rf->source;
-        what.target = rf->source;
+        what.target = target;
         what.digest = rf->digest;
         what.result = FERRY_PUSH_WAITING;
         what.reason = p->waiting[rf->image] ? p->waiting[rf->image] : "waiting on a volume";
         what.subject = rf->subject;
         what.artifact_type = rf->artifact_type;
         cb(&what, ud);
+        ferry_free(target);
     }
     for (size_t i = 0; cb != NULL && i < p->nrplans; i++) {
         const struct ferry_stmt_referrer *rf = p->rplans[i].rf;
