@@ -508,7 +508,7 @@ check_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
     for (size_t i = 0; i < st->nimages; i++) {
         struct ferry_manifest_info info = {0};
         struct tag_record *rec = &p->recs[i];
-        if (p->tags[i] == NULL)
+        if (p->tags[i] == NULL || p->refused[i] != NULL)
             continue;
         r = record_get(reg, p->targets[i], p->tags[i], rec, err);
         if (r == -FERRY_E_INVALID && allow_downgrade) {
@@ -1895,6 +1895,49 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
     return ferry_import_push_set(&v, 1, o, cb, ud, rep, err);
 }
 
+/* The signature gate: an image without a signature by a required key is
+ * refused before anything is read from the registry. */
+struct gate {
+    struct plan *p;
+    size_t bad;
+    bool oom;
+};
+
+static void
+gate_verdict(size_t image, const char *key_id, const char *why, void *ud)
+{
+    struct gate *g = ud;
+
+    if (why == NULL) {
+        ferry_log(FERRY_LOG_INFO, "%s: signed by key %.16s", g->p->v->st->images[image].source,
+                  key_id ? key_id : "?");
+        return;
+    }
+    g->bad++;
+    ferry_free(g->p->refused[image]);
+    if ((g->p->refused[image] = ferry_asprintf("not signed by a required key: %s", why)) == NULL)
+        g->oom = true;
+}
+
+static int
+signature_gate(struct plan *p, const struct ferry_sig_trust *trust, struct ferry_push_report *rep,
+               struct ferry_error **err)
+{
+    struct gate g = {p, 0, false};
+    int r;
+
+    if (p->v->st->volumes > 0)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "--require-signature does not take volume sets yet: push the set, "
+                               "or export it as one bundle");
+    if ((r = ferry_import_check_signatures(p->v, trust, gate_verdict, &g, NULL, err)) < 0)
+        return r;
+    if (g.oom)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rep->unsigned_images = g.bad;
+    return 0;
+}
+
 /* Volumes pushed together are of one set, each once. */
 static int
 check_set(const struct ferry_verified *const *vols, size_t nvols, struct ferry_error **err)
@@ -1997,9 +2040,11 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
         if ((r = ferry_registry_new(host, &o->reg, &ws[i].reg, err)) < 0)
             goto out;
     }
-    /* Nothing is written before these: tag records (refusing images), the
-     * plan of what is not refused, a delta's expected blobs. */
-    if ((r = check_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0 ||
+    /* Nothing is written before these: the signatures required, tag
+     * records (refusing images), the plan of what is not refused, a delta's
+     * expected blobs. */
+    if ((o->require != NULL && (r = signature_gate(&p, o->require, rep, err)) < 0) ||
+        (r = check_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0 ||
         (r = make_plan(&p, prefix, o->to != NULL, err)) < 0 ||
         (r = check_externals(&p, ws[0].reg, host, o->dry_run, err)) < 0)
         goto out;

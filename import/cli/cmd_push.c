@@ -29,6 +29,9 @@ static const char usage[] =
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
     "  -j, --jobs N          parallel uploads (default 4)\n"
+    "  --require-signature KEY.pub  refuse each image without a signature by this\n"
+    "                        PEM key (cosign signature or Sigstore bundle referrer;\n"
+    "                        repeatable: any one key suffices)\n"
     "  --verify-first        verify every blob (and BUNDLE.minisig) before uploading\n"
     "                        anything, as ferry-import verify does: a second pass\n"
     "  --dry-run             verify and show per image what a push would do (new,\n"
@@ -258,6 +261,7 @@ cmd_push(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {"dry-run", no_argument, NULL, CLI_OPT_DRY_RUN},
         {"verify-first", no_argument, NULL, CLI_OPT_VERIFY_FIRST},
+        {"require-signature", required_argument, NULL, CLI_OPT_REQUIRE_SIGNATURE},
         {"allow-downgrade", no_argument, NULL, CLI_OPT_ALLOW_DOWNGRADE},
         {"max-age", required_argument, NULL, CLI_OPT_MAX_AGE},
         {"receipt", required_argument, NULL, CLI_OPT_RECEIPT},
@@ -282,6 +286,7 @@ cmd_push(int argc, char **argv)
     struct ferry_seckey *rsk = NULL;
     const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
     bool verify_first = false;
+    struct sigkeys sigk = {0};
     bool progress = false, json = false;
     char sz[32];
     int c, r;
@@ -297,6 +302,7 @@ cmd_push(int argc, char **argv)
             continue;
         if (r < 0) {
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return -r;
         }
         switch (c) {
@@ -312,12 +318,21 @@ cmd_push(int argc, char **argv)
         case CLI_OPT_VERIFY_FIRST:
             verify_first = true;
             break;
+        case CLI_OPT_REQUIRE_SIGNATURE:
+            if ((r = sigkeys_add(&sigk, optarg)) != 0) {
+                keyset_free(&ks);
+                sigkeys_free(&sigk);
+                sigkeys_free(&sigk);
+                return r;
+            }
+            break;
         case CLI_OPT_ALLOW_DOWNGRADE:
             po.allow_downgrade = true;
             break;
         case CLI_OPT_MAX_AGE:
             if (!cli_parse_duration(optarg, &po.max_age)) {
                 keyset_free(&ks);
+                sigkeys_free(&sigk);
                 return cli_usage("--max-age takes a duration such as 30d, 2w, 12h or 90m");
             }
             break;
@@ -333,39 +348,47 @@ cmd_push(int argc, char **argv)
         case 'j':
             if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
                 keyset_free(&ks);
+                sigkeys_free(&sigk);
                 return cli_usage("--jobs must be 1..32");
             }
             break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return 0;
         default:
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return cli_bad_option("p:j:qvh", argv);
         }
     }
     if (ks.n == 0) {
         keyset_free(&ks);
+        sigkeys_free(&sigk);
         return cli_usage("missing -p PUBKEY: nothing is pushed without verification");
     }
     if (optind >= argc) {
         keyset_free(&ks);
+        sigkeys_free(&sigk);
         return cli_usage("push takes a BUNDLE, or VOLUMEs of one set");
     }
     for (i = (size_t)optind; i < (size_t)argc; i++)
         if (strcmp(argv[i], "-") == 0 && argc - optind > 1) {
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return cli_usage("push -: the stream is the only bundle of the run");
         }
     if (strcmp(argv[optind], "-") == 0 && cr.password_stdin) {
         keyset_free(&ks);
+        sigkeys_free(&sigk);
         return cli_usage("push -: the bundle is on stdin; give the password another way "
                          "(ferry-import login, --authfile)");
     }
     if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
         (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);
+        sigkeys_free(&sigk);
         return cli_usage(receipt != NULL && po.dry_run
                              ? "a dry run changes nothing to write a receipt of"
                              : "--receipt-key signs a receipt file: give --receipt FILE");
@@ -411,6 +434,7 @@ cmd_push(int argc, char **argv)
     }
     keyset_free(&ks);
     if (r < 0) {
+        sigkeys_free(&sigk);
         for (i = nvols; i-- > 0;)
             ferry_verified_free(vols[i]);
         ferry_free(vols);
@@ -423,12 +447,14 @@ cmd_push(int argc, char **argv)
         cli_warn("--allow-downgrade: tags set by newer bundles may move back to this bundle's "
                  "images");
     po.reg = cr.o;
+    po.require = sigkeys_trust(&sigk);
     cli_pushing = !po.dry_run;
     if (json && (oc.json = json_pack("{s:s, s:s, s:s, s:b, s:[], s:[]}", "bundle", argv[optind],
                                      "keyId", ferry_verified_key_id(v), "statement",
                                      ferry_verified_statement_digest(v), "dryRun", po.dry_run,
                                      "images", "referrers")) == NULL) {
         ferry_seckey_free(rsk);
+        sigkeys_free(&sigk);
         for (i = nvols; i-- > 0;)
             ferry_verified_free(vols[i]);
         ferry_free(vols);
@@ -438,6 +464,8 @@ cmd_push(int argc, char **argv)
     }
     r = ferry_import_push_set((const struct ferry_verified *const *)vols, nvols, &po, pushed, &oc,
                               &rep, &err);
+    po.require = NULL;
+    sigkeys_free(&sigk);
     if (r == 0 && receipt != NULL) {
         r = write_receipt(receipt, rsk, &po, &rep, v, &oc, &err);
         if (r == 0)
@@ -455,9 +483,7 @@ cmd_push(int argc, char **argv)
     outcome_clear(&oc);
     if (r < 0) {
         if (rep.refused > 0) /* said before the error, which sets the exit code */
-            cli_error("%zu image%s refused: older than the bundle that set %s tag%s", rep.refused,
-                      rep.refused == 1 ? "" : "s", rep.refused == 1 ? "its" : "their",
-                      rep.refused == 1 ? "" : "s");
+            cli_error("%zu image%s refused (see above)", rep.refused, rep.refused == 1 ? "" : "s");
         ferry_push_report_clear(&rep);
         return cli_fail(err);
     }
@@ -502,12 +528,17 @@ cmd_push(int argc, char **argv)
                   rep.missing, rep.missing == 1 ? "" : "s");
         return FERRY_EXIT_BASE_MISSING;
     }
-    if (rep.refused > 0) {
+    if (rep.unsigned_images > 0)
+        cli_error("%zu image%s refused: not signed by a required key (--require-signature)",
+                  rep.unsigned_images, rep.unsigned_images == 1 ? "" : "s");
+    if (rep.refused > rep.unsigned_images) {
+        size_t n = rep.refused - rep.unsigned_images;
         cli_error("%zu image%s refused: older than the bundle that set %s tag%s (push with "
                   "--allow-downgrade to move %s back)",
-                  rep.refused, rep.refused == 1 ? "" : "s", rep.refused == 1 ? "its" : "their",
-                  rep.refused == 1 ? "" : "s", rep.refused == 1 ? "it" : "them");
-        return FERRY_EXIT_REFUSED;
+                  n, n == 1 ? "" : "s", n == 1 ? "its" : "their", n == 1 ? "" : "s",
+                  n == 1 ? "it" : "them");
     }
+    if (rep.refused > 0)
+        return FERRY_EXIT_REFUSED;
     return 0;
 }

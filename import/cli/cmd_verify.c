@@ -18,6 +18,9 @@ static const char usage[] =
     "and referencing only content of the bundle. Each volume of a set verifies on\n"
     "its own; given volumes of one set, it names those still missing.\n"
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n"
+    "  --require-signature KEY.pub  also check that each image has a signature by\n"
+    "                      this PEM key (cosign signature or Sigstore bundle\n"
+    "                      referrer; repeatable); exit 3 when one has none\n"
     "  --json              the result as JSON on stdout (also when verification fails)\n"
     "  --progress          show progress even when stderr is not a terminal\n"
     "  -q, --quiet         only errors\n"
@@ -97,6 +100,24 @@ set_note(struct setseen *ss, const struct ferry_statement *st)
     ss->have[st->volume] = true;
 }
 
+/* --require-signature: a line per image (on stderr with --json). */
+struct sigprint {
+    const struct ferry_statement *st;
+    bool json;
+};
+
+static void
+print_verdict(size_t image, const char *key_id, const char *why, void *ud)
+{
+    const struct sigprint *sp = ud;
+    FILE *out = sp->json ? stderr : stdout;
+
+    if (why == NULL)
+        fprintf(out, "signed    %s by key %.16s\n", sp->st->images[image].source, key_id);
+    else
+        fprintf(out, "unsigned  %s: %s\n", sp->st->images[image].source, why);
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
@@ -104,11 +125,14 @@ cmd_verify(int argc, char **argv)
         {"pubkey", required_argument, NULL, 'p'},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"json", no_argument, NULL, CLI_OPT_JSON},
+        {"require-signature", required_argument, NULL, CLI_OPT_REQUIRE_SIGNATURE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    struct sigkeys sigk = {0};
+    size_t unsigned_total = 0;
     struct keyset ks = {0};
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
@@ -130,27 +154,36 @@ cmd_verify(int argc, char **argv)
         case CLI_OPT_JSON:
             json = true;
             break;
+        case CLI_OPT_REQUIRE_SIGNATURE:
+            if ((r = sigkeys_add(&sigk, optarg)) != 0) {
+                keyset_free(&ks);
+                sigkeys_free(&sigk);
+                return r;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return 0;
         default:
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             return cli_bad_option("p:qvh", argv);
         }
     }
-    if (ks.n == 0) {
+    if (ks.n == 0 || optind >= argc) {
         keyset_free(&ks);
-        return cli_usage("missing -p PUBKEY: a bundle is only verified against a trusted key");
-    }
-    if (optind >= argc) {
-        keyset_free(&ks);
-        return cli_usage("verify takes a BUNDLE (or several)");
+        sigkeys_free(&sigk);
+        return cli_usage(ks.n == 0 ? "missing -p PUBKEY: a bundle is only verified against a "
+                                     "trusted key"
+                                   : "verify takes a BUNDLE (or several)");
     }
     cli_setup(progress);
     cli_verifying = true;
     if (json && argc - optind > 1 && (all = json_array()) == NULL) {
         keyset_free(&ks);
+        sigkeys_free(&sigk);
         cli_error("out of memory");
         return FERRY_EXIT_ERROR;
     }
@@ -167,11 +200,27 @@ cmd_verify(int argc, char **argv)
             }
             json_decref(all);
             keyset_free(&ks);
+            sigkeys_free(&sigk);
             free(ss.have);
             return cli_fail(err);
         }
         cli_progress_done();
         st = ferry_verified_statement(v);
+        if (sigk.n > 0) {
+            size_t bad = 0;
+            struct sigprint sp = {st, json};
+            r = ferry_import_check_signatures(v, sigkeys_trust(&sigk), print_verdict, &sp, &bad,
+                                              &err);
+            if (r < 0) {
+                ferry_verified_free(v);
+                json_decref(all);
+                keyset_free(&ks);
+                sigkeys_free(&sigk);
+                free(ss.have);
+                return cli_fail(err);
+            }
+            unsigned_total += bad;
+        }
         set_note(&ss, st);
         if (json) {
             json_t *o = result_json(argv[i], v, NULL);
@@ -219,5 +268,11 @@ cmd_verify(int argc, char **argv)
             cli_info("set %.19s...: all %u volumes verified", ss.set, ss.count);
     }
     free(ss.have);
+    sigkeys_free(&sigk);
+    if (unsigned_total > 0) {
+        cli_error("%zu image%s without a signature by a required key", unsigned_total,
+                  unsigned_total == 1 ? "" : "s");
+        return FERRY_EXIT_REFUSED;
+    }
     return 0;
 }

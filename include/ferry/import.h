@@ -52,6 +52,22 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
                                           size_t nkeys, struct ferry_statement **out,
                                           struct ferry_error **err);
 
+/* The signature gate (issue 13): per image of v, whether a referrer of its
+ * digest (or of the source index it was filtered from) carries a signature
+ * that verifies with one of trust's keys: cosign's simple signing
+ * (application/vnd.dev.cosign.artifact.sig.v1+json, its layers' signature
+ * annotations) or a Sigstore bundle (cosign v3). cb gets, per image in the
+ * statement's order, the key id that verified or why none did ("no
+ * signature", "no valid signature: wrong key", ...). *unsigned_images counts
+ * the latter. Signature blobs are read from the bundle and checked against
+ * their signed digests. Not for a volume that borrows its graph. */
+struct ferry_sig_trust;
+typedef void (*ferry_sig_verdict_fn)(size_t image, const char *key_id, const char *why, void *ud);
+FERRY_API int ferry_import_check_signatures(const struct ferry_verified *v,
+                                            const struct ferry_sig_trust *trust,
+                                            ferry_sig_verdict_fn cb, void *ud,
+                                            size_t *unsigned_images, struct ferry_error **err);
+
 struct ferry_push_opts {
     const char *to; /* HOST[:PORT][/PREFIX]; NULL: the targets recorded in the bundle */
     struct ferry_registry_opts reg;
@@ -59,6 +75,9 @@ struct ferry_push_opts {
     bool dry_run;         /* only read: report per image what a push would do */
     bool allow_downgrade; /* move a tag set by a newer bundle back (reported as such) */
     int64_t max_age;      /* refuse a bundle created more than this many seconds ago; 0: any */
+    /* Refuse every image without a signature by one of these keys
+     * (ferry_import_check_signatures); NULL: no gate. Not with volume sets. */
+    const struct ferry_sig_trust *require;
 };
 
 struct ferry_push_report {
@@ -70,7 +89,8 @@ struct ferry_push_report {
     size_t fallback_unchanged; /* fallback tags that already listed everything */
     size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
     uint64_t bytes_uploaded;
-    size_t refused;            /* images refused: older than the bundle that set their tag */
+    size_t refused; /* images refused: older than the bundle that set their tag, or unsigned */
+    size_t unsigned_images;    /* of those, refused for want of a required signature */
     size_t missing;            /* a delta's expected blobs the target lacks (dry run) */
     size_t blobs_missing;      /* dry run: blobs that would be uploaded */
     uint64_t bytes_missing;    /* and their bytes */

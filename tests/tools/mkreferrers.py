@@ -16,7 +16,8 @@ pushed by digest:
   subject       the subject's descriptor.
 
 SPEC is KIND[,name=NAME][,type=ARTIFACT_TYPE] with KIND one of
-  signature   application/vnd.dev.cosign.artifact.sig.v1+json (fake cosign signature)
+  signature   application/vnd.dev.cosign.artifact.sig.v1+json (fake cosign signature;
+              a real one with --sign-key)
   sbom        application/spdx+json
   provenance  application/vnd.in-toto+json (SLSA provenance statement)
   vex         application/vnd.openvex+json
@@ -45,6 +46,7 @@ Standard library only; plain HTTP; anonymous, Basic, or Docker token auth (--cre
 """
 import argparse
 import base64
+import subprocess
 import hashlib
 import http.client
 import json
@@ -315,6 +317,8 @@ def main():
     ap.add_argument("--creds", help="USER:PASS for --registry (Basic, or for a token realm)")
     ap.add_argument("--subject-creds", help="USER:PASS for --subject-registry (default: --creds)")
     ap.add_argument("--seed", default="ferry-referrers", help="content seed (default %(default)s)")
+    ap.add_argument("--sign-key", metavar="PEM",
+                    help="sign the signature artifacts for real with this private key (openssl)")
     ap.add_argument("--created", default="2024-01-01T00:00:00Z",
                     help="org.opencontainers.image.created value (default %(default)s)")
     ap.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
@@ -391,7 +395,14 @@ def main():
             layer = layer_content(kind, name, art_type, subj, args.seed, sref)
             ldigest = reg.push_blob(repo, layer)
             ldesc = {"mediaType": layer_type, "digest": ldigest, "size": len(layer)}
-            if kind == "signature":
+            if kind == "signature" and args.sign_key:
+                # a real cosign signature: ECDSA (or what the key is) over the
+                # payload's SHA-256, DER, base64, as `cosign sign --key` writes
+                sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", args.sign_key],
+                                     input=layer, capture_output=True, check=True).stdout
+                ldesc["annotations"] = {
+                    "dev.cosignproject.cosign/signature": base64.b64encode(sig).decode()}
+            elif kind == "signature":
                 # a stand-in for cosign's signature annotation: random, NOT a real signature
                 ldesc["annotations"] = {"dev.cosignproject.cosign/signature": base64.b64encode(
                     prng(args.seed, name, subj["digest"], "sig", n=64)).decode()}
