@@ -32,6 +32,7 @@ complete -c ferry-import -n "__fish_seen_subcommand_from list" -s r -l referrers
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l to -x -d 'Target registry and optional prefix: HOST[:PORT][/PREFIX]'
 complete -c ferry-import -n "__fish_seen_subcommand_from inventory" -l to -x -d 'The registry and prefix to read: HOST[:PORT][/PREFIX]'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -s j -l jobs -x -d 'Parallel uploads (default 4)'
+complete -c ferry-import -n "__fish_seen_subcommand_from verify push" -l require-signature -r -F -d 'Require a signature by this PEM key (cosign, Sigstore bundle)'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l verify-first -d 'Verify every blob (and BUNDLE.minisig) before uploading anything'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l dry-run -d 'Show per image what a push would do; write nothing'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l allow-downgrade -d "Move tags set by a newer bundle back to this bundle's images"
