@@ -120,6 +120,14 @@ check_referrer(const struct ferry_verified *v, const struct ferry_sig_trust *tru
             continue;
         ferry_buf_init(&blob, FERRY_SIGSTORE_MAX_DOC);
         r = read_blob(v, d->digest, FERRY_SIGSTORE_MAX_DOC, &blob, err);
+        if (r == -FERRY_E_TOO_LARGE) { /* no signature of ours is that large */
+            ferry_error_clear(err);
+            if (weight(FERRY_SIG_MALFORMED) > weight(best->reason)) {
+                ferry_sig_result_clear(best);
+                best->reason = FERRY_SIG_MALFORMED;
+            }
+            r = 0;
+        }
         if (r <= 0) {
             ferry_buf_free(&blob);
             if (r == 0)
