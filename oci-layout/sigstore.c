@@ -260,13 +260,8 @@ ferry_cosign_verify_simple(const struct ferry_cosign_layer *layer,
     res->reason = FERRY_SIG_VERIFIED;
     r = 0;
 out:
-    if (r < 0) {
-        enum ferry_sig_reason reason = res->reason;
-        enum ferry_tlog_status tlog = res->tlog;
-        ferry_sig_result_clear(res);
-        res->reason = reason;
-        res->tlog = tlog;
-    }
+    if (r < 0)
+        ferry_sig_result_failed(res);
     ferry_tlog_entry_clear(&entry);
     ferry_sig_key_free(certkey);
     ferry_free(sig);
@@ -593,13 +588,8 @@ ferry_dsse_verify(const void *envelope, size_t len, const struct ferry_sig_trust
     res->reason = FERRY_SIG_VERIFIED;
     r = 0;
 out:
-    if (r < 0) {
-        enum ferry_sig_reason reason = res->reason;
-        enum ferry_tlog_status tlog = res->tlog;
-        ferry_sig_result_clear(res);
-        res->reason = reason;
-        res->tlog = tlog;
-    }
+    if (r < 0)
+        ferry_sig_result_failed(res);
     ferry_dsse_clear(&d);
     json_decref(root);
     if (res == &local)

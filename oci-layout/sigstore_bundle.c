@@ -426,13 +426,8 @@ ferry_sigstore_bundle_verify(const void *bundle, size_t len, const struct ferry_
     res->reason = FERRY_SIG_VERIFIED;
     r = 0;
 out:
-    if (r < 0) {
-        enum ferry_sig_reason reason = res->reason;
-        enum ferry_tlog_status tlog = res->tlog;
-        ferry_sig_result_clear(res);
-        res->reason = reason;
-        res->tlog = tlog;
-    }
+    if (r < 0)
+        ferry_sig_result_failed(res);
     ferry_free(msgsig);
     ferry_dsse_clear(&d);
     bundle_clear(&b);

@@ -203,4 +203,8 @@ int ferry_tlog_check(const struct ferry_tlog_entry *entries, size_t n,
                      const struct ferry_sig_trust *trust, const struct ferry_tlog_binding *b,
                      const char *what, struct ferry_sig_result *res, struct ferry_error **err);
 
+/* A check failed: keep why (reason, tlog status), drop what a success
+ * would have reported (key, identity, types). */
+void ferry_sig_result_failed(struct ferry_sig_result *res);
+
 #endif

@@ -420,3 +420,14 @@ ferry_sig_json_bytes(json_t *obj, const char *key, bool required, size_t max, co
                              outlen, err);
     return r < 0 ? ferry_sig_lower(res, r) : 0;
 }
+
+void
+ferry_sig_result_failed(struct ferry_sig_result *res)
+{
+    enum ferry_sig_reason reason = res->reason;
+    enum ferry_tlog_status tlog = res->tlog;
+
+    ferry_sig_result_clear(res);
+    res->reason = reason;
+    res->tlog = tlog;
+}
