@@ -30,6 +30,7 @@
 #define ANN_STATEMENT "dev.ferry.record.bundle"
 #define ANN_KEY "dev.ferry.record.key-id"
 #define ANN_SET "org.opencontainers.image.created"
+#define RECORD_PUT_ATTEMPTS 4
 
 void
 record_clear(struct tag_record *rec)
@@ -191,12 +192,27 @@ record_put(struct ferry_registry *reg, const char *repo, const char *tag, const 
     }
     if ((r = ferry_json_dump(root, &text, &len, err)) < 0)
         goto out;
-    if ((r = ferry_registry_head_blob(reg, state, RECORD_EMPTY_DIGEST, NULL, err)) == 0)
-        r = ferry_registry_put_blob(reg, state, RECORD_EMPTY_DIGEST, (int64_t)src.len, mem_read,
-                                    mem_seek, &src, err);
-    if (r >= 0)
-        r = ferry_registry_put_manifest(reg, state, rtag, FERRY_MT_OCI_MANIFEST, text, len, NULL,
-                                        err);
+    /* Two imports setting the same tag write its record at once, each
+     * uploading the empty blob first; distribution may refuse a manifest
+     * PUT (BLOB_UNKNOWN) while the other's upload of that blob is linked:
+     * then the blob is made sure of and the PUT tried again. */
+    for (int attempt = 1;; attempt++) {
+        src.off = 0;
+        if ((r = ferry_registry_head_blob(reg, state, RECORD_EMPTY_DIGEST, NULL, err)) == 0)
+            r = ferry_registry_put_blob(reg, state, RECORD_EMPTY_DIGEST, (int64_t)src.len, mem_read,
+                                        mem_seek, &src, err);
+        if (r >= 0)
+            r = ferry_registry_put_manifest(reg, state, rtag, FERRY_MT_OCI_MANIFEST, text, len,
+                                            NULL, err);
+        if (r >= 0 || attempt == RECORD_PUT_ATTEMPTS || err == NULL || *err == NULL ||
+            (*err)->code != FERRY_E_HTTP || (*err)->http_status != 400 || (*err)->msg == NULL ||
+            strstr((*err)->msg, "BLOB_UNKNOWN") == NULL)
+            break;
+        ferry_log(FERRY_LOG_WARN, "%s; writing the tag record again (attempt %d of %d)",
+                  (*err)->msg, attempt + 1, RECORD_PUT_ATTEMPTS);
+        ferry_error_clear(err);
+        ferry_sleep_ms(100L * attempt);
+    }
 out:
     if (r < 0)
         ferry_error_wrap(err, "write the tag record of %s:%s into %s", repo, tag, state);
