@@ -103,19 +103,26 @@ set_note(struct setseen *ss, const struct ferry_statement *st)
 /* --require-signature: a line per image (on stderr with --json). */
 struct sigprint {
     const struct ferry_statement *st;
-    bool json;
+    json_t *json; /* --json: the verdicts, else NULL (lines on stdout) */
 };
 
 static void
 print_verdict(size_t image, const char *key_id, const char *why, void *ud)
 {
     const struct sigprint *sp = ud;
-    FILE *out = sp->json ? stderr : stdout;
+    const char *src = sp->st->images[image].source;
 
-    if (why == NULL)
-        fprintf(out, "signed    %s by key %.16s\n", sp->st->images[image].source, key_id);
-    else
-        fprintf(out, "unsigned  %s: %s\n", sp->st->images[image].source, why);
+    if (sp->json != NULL) {
+        json_t *o = why == NULL
+                        ? json_pack("{s:s, s:b, s:s}", "source", src, "signed", 1, "keyId", key_id)
+                        : json_pack("{s:s, s:b, s:s}", "source", src, "signed", 0, "reason", why);
+        if (o != NULL)
+            json_array_append_new(sp->json, o);
+    } else if (why == NULL) {
+        printf("signed    %s by key %.16s\n", src, key_id);
+    } else {
+        printf("unsigned  %s: %s\n", src, why);
+    }
 }
 
 int
@@ -133,6 +140,7 @@ cmd_verify(int argc, char **argv)
     };
     struct sigkeys sigk = {0};
     size_t unsigned_total = 0;
+    json_t *verdicts = NULL;
     struct keyset ks = {0};
     struct ferry_verified *v = NULL;
     struct ferry_error *err = NULL;
@@ -206,14 +214,17 @@ cmd_verify(int argc, char **argv)
         }
         cli_progress_done();
         st = ferry_verified_statement(v);
+        json_decref(verdicts);
+        verdicts = NULL;
         if (sigk.n > 0) {
             size_t bad = 0;
-            struct sigprint sp = {st, json};
+            struct sigprint sp = {st, json ? (verdicts = json_array()) : NULL};
             r = ferry_import_check_signatures(v, sigkeys_trust(&sigk), print_verdict, &sp, &bad,
                                               &err);
             if (r < 0) {
                 ferry_verified_free(v);
                 json_decref(all);
+                json_decref(verdicts);
                 keyset_free(&ks);
                 sigkeys_free(&sigk);
                 free(ss.have);
@@ -224,6 +235,10 @@ cmd_verify(int argc, char **argv)
         set_note(&ss, st);
         if (json) {
             json_t *o = result_json(argv[i], v, NULL);
+            if (o != NULL && verdicts != NULL) {
+                json_object_set_new(o, "signatures", verdicts);
+                verdicts = NULL;
+            }
             if (all != NULL)
                 json_array_append_new(all, o);
             else {
@@ -269,6 +284,7 @@ cmd_verify(int argc, char **argv)
     }
     free(ss.have);
     sigkeys_free(&sigk);
+    json_decref(verdicts);
     if (unsigned_total > 0) {
         cli_error("%zu image%s without a signature by a required key", unsigned_total,
                   unsigned_total == 1 ? "" : "s");

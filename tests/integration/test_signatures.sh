@@ -51,6 +51,20 @@ grep -q "^unsigned  $REG_SRC/corpus/app0:1.1: no valid signature: " v.out || fai
 grep -q "^unsigned  $REG_SRC/corpus/base:latest: no signature" v.out || fail "verify: base: $(cat v.out)"
 grep -q "3 images without a signature by a required key" v.err || fail "verify summary: $(cat v.err)"
 
+set +e
+"$FI" verify --json -p k.pub --require-signature vendor.pub b.tar.zst > vj.out 2> vj.err
+rc=$?
+set -e
+[ $rc = 3 ] || fail "verify --json --require-signature: exit $rc, want 3: $(cat vj.err)"
+$PY - vj.out <<'PYEOF' || fail "verify --json: $(cat vj.out)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+sig = {x["source"].split("/", 1)[1]: x for x in d["signatures"]}
+assert sig["corpus/app0:1.0"]["signed"] and len(sig["corpus/app0:1.0"]["keyId"]) == 64, sig
+assert not sig["corpus/app1:2.0"]["signed"] and "wrong key" in sig["corpus/app1:2.0"]["reason"], sig
+assert sig["corpus/base:latest"]["reason"] == "no signature", sig
+PYEOF
+
 # push: only the signed image lands; the others are refused, tags untouched
 set +e
 "$FI" push -p k.pub --require-signature vendor.pub --plain-http --to "$REG_DST/m" \
