@@ -144,6 +144,26 @@ frame_start(struct ferry_bundle_reader *rd, struct ferry_error **err)
     return 0;
 }
 
+/* One step of frame f (the one being read) into out: its compressed and
+ * decompressed counts kept; *ret is zstd's (0: the frame ended). A file
+ * and a stream share it; each then holds the counts to its own bounds. */
+static int
+decompress_step(struct ferry_bundle_reader *rd, const struct bundle_frame *f, ZSTD_outBuffer *out,
+                size_t *ret, struct ferry_error **err)
+{
+    size_t before = rd->in.pos;
+
+    *ret = ZSTD_decompressStream(rd->dctx, out, &rd->in);
+    if (ZSTD_isError(*ret))
+        return ferry_error_new(err, FERRY_E_BUNDLE, "%s: corrupt zstd frame %zu at offset %llu: %s",
+                               rd->what, rd->fi, (unsigned long long)f->coffset,
+                               ZSTD_getErrorName(*ret));
+    rd->fcons += rd->in.pos - before;
+    rd->fprod += out->pos;
+    rd->dprod += out->pos;
+    return 0;
+}
+
 /* Produce the next piece of the tar stream into rd->obuf: *n bytes, 0 at the
  * end of the compressed data (after checking that the last frame is complete). */
 static int
@@ -154,7 +174,7 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
     for (;;) {
         const struct bundle_frame *f;
         ZSTD_outBuffer out = {rd->obuf, FERRY_IO_BUFSIZE, 0};
-        size_t before, ret;
+        size_t ret;
 
         if (rd->in.pos == rd->in.size) {
             size_t load;
@@ -185,15 +205,8 @@ produce(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **err)
             rd->fprod = 0;
         }
         f = &rd->ix->frames[rd->fi];
-        before = rd->in.pos;
-        ret = ZSTD_decompressStream(rd->dctx, &out, &rd->in);
-        if (ZSTD_isError(ret))
-            return ferry_error_new(err, FERRY_E_BUNDLE,
-                                   "%s: corrupt zstd frame %zu at offset %llu: %s", rd->what,
-                                   rd->fi, (unsigned long long)f->coffset, ZSTD_getErrorName(ret));
-        rd->fcons += rd->in.pos - before;
-        rd->fprod += out.pos;
-        rd->dprod += out.pos;
+        if ((r = decompress_step(rd, f, &out, &ret, err)) < 0)
+            return r;
         if (rd->fcons > f->csize || rd->fprod > f->dsize ||
             (ret == 0 && (rd->fcons != f->csize || rd->fprod != f->dsize)))
             return ferry_error_new(err, FERRY_E_BUNDLE,
@@ -408,7 +421,7 @@ produce_stream(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **e
     for (;;) {
         ZSTD_outBuffer out = {rd->obuf, FERRY_IO_BUFSIZE, 0};
         struct bundle_frame *f;
-        size_t before, ret, avail;
+        size_t ret, avail;
 
         if (ix->ended) {
             *n = 0;
@@ -433,15 +446,8 @@ produce_stream(struct ferry_bundle_reader *rd, size_t *n, struct ferry_error **e
             return ferry_error_new(err, FERRY_E_BUNDLE,
                                    "%s: stream ends inside frame %zu at offset %llu (truncated)",
                                    rd->what, rd->fi, (unsigned long long)f->coffset);
-        before = rd->in.pos;
-        ret = ZSTD_decompressStream(rd->dctx, &out, &rd->in);
-        if (ZSTD_isError(ret))
-            return ferry_error_new(err, FERRY_E_BUNDLE,
-                                   "%s: corrupt zstd frame %zu at offset %llu: %s", rd->what,
-                                   rd->fi, (unsigned long long)f->coffset, ZSTD_getErrorName(ret));
-        rd->fcons += rd->in.pos - before;
-        rd->fprod += out.pos;
-        rd->dprod += out.pos;
+        if ((r = decompress_step(rd, f, &out, &ret, err)) < 0)
+            return r;
         if (rd->dprod > ix->max_tar)
             return ferry_error_new(err, FERRY_E_BUNDLE,
                                    "%s: more than the %llu bytes of tar stream the signed "
