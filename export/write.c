@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,31 +126,16 @@ static int
 check_space(const char *output, uint64_t need, struct ferry_error **err)
 {
     uint64_t avail;
-    struct statvfs sv;
-    char *dir, a[32], b[32];
-    const char *slash = strrchr(output, '/');
     int r;
 
-    dir = slash == NULL     ? ferry_strdup(".")
-          : slash == output ? ferry_strdup("/")
-                            : ferry_strndup(output, (size_t)(slash - output));
-    if (dir == NULL)
-        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-    if (statvfs(dir, &sv) < 0) {
-        r = ferry_error_sys(err, errno, "free space of %s", dir);
-        ferry_free(dir);
+    if ((r = ferry_fs_free(output, -1, NULL, &avail, err)) < 0)
         return r;
-    }
-    ferry_free(dir);
-    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
     if (avail >= need)
         return 0;
-    snprintf(a, sizeof a, "%llu", (unsigned long long)need);
-    snprintf(b, sizeof b, "%llu", (unsigned long long)avail);
     return ferry_error_sys(err, ENOSPC,
-                           "the bundle needs up to %s bytes and its file system has %s free: "
+                           "the bundle needs up to %llu bytes and its file system has %llu free: "
                            "nothing was downloaded",
-                           a, b);
+                           (unsigned long long)need, (unsigned long long)avail);
 }
 
 /* Commit the open volume (its detached signature beside it; a stream has

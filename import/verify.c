@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <errno.h>
 
@@ -308,11 +307,10 @@ static int
 spool_room(int fd, const struct ferry_statement *st, size_t stmt_len, struct ferry_error **err)
 {
     uint64_t need = ferry_bundle_file_bound(st, stmt_len), avail;
-    struct statvfs sv;
+    int r;
 
-    if (fstatvfs(fd, &sv) < 0)
-        return ferry_error_sys(err, errno, "free space of the spool in TMPDIR");
-    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    if ((r = ferry_fs_free(NULL, fd, "the spool in TMPDIR", &avail, err)) < 0)
+        return r;
     if (avail >= need)
         return 0;
     return ferry_error_new(err, FERRY_E_IO,

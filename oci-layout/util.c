@@ -1,5 +1,6 @@
 /* ferry: errors, allocation accounting, capped buffers, log and progress hooks. */
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -706,4 +707,33 @@ ferry_write_file_atomic(const char *path, const void *data, size_t len, struct f
         unlink(tmp);
     ferry_free(tmp);
     return r;
+}
+
+int
+ferry_fs_free(const char *path, int fd, const char *what, uint64_t *avail, struct ferry_error **err)
+{
+    struct statvfs sv;
+    const char *slash;
+    char *dir;
+    int r;
+
+    if (fd >= 0) {
+        if (fstatvfs(fd, &sv) < 0)
+            return ferry_error_sys(err, errno, "free space of %s", what ? what : "a file");
+    } else {
+        slash = strrchr(path, '/');
+        dir = slash == NULL   ? ferry_strdup(".")
+              : slash == path ? ferry_strdup("/")
+                              : ferry_strndup(path, (size_t)(slash - path));
+        if (dir == NULL)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        r = statvfs(dir, &sv);
+        if (r < 0)
+            r = ferry_error_sys(err, errno, "free space of %s", dir);
+        ferry_free(dir);
+        if (r < 0)
+            return r;
+    }
+    *avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return 0;
 }

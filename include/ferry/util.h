@@ -116,6 +116,11 @@ FERRY_API int ferry_strv_push(char ***v, size_t *n, char *s);
 FERRY_API void ferry_strv_free(char **v, size_t n);
 /* Replace path with data: a temporary file beside it (mode 0644), written,
  * fsync'd and renamed over it, so readers see the old file or the new one. */
+/* Bytes free to an unprivileged writer on the file system of fd (>= 0),
+ * else of the directory a file at path would go to. For checking room
+ * before work; errors name the directory (or `what` for an fd). */
+FERRY_API int ferry_fs_free(const char *path, int fd, const char *what, uint64_t *avail,
+                            struct ferry_error **err);
 FERRY_API int ferry_write_file_atomic(const char *path, const void *data, size_t len,
                                       struct ferry_error **err);
 
