@@ -252,6 +252,16 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
     free(text);
 }
 
+/* The verified volumes, the last first: the later ones borrow the first's
+ * statement. */
+static void
+vols_free(struct ferry_verified **vols, size_t n)
+{
+    while (n-- > 0)
+        ferry_verified_free(vols[n]);
+    ferry_free(vols);
+}
+
 int
 cmd_push(int argc, char **argv)
 {
@@ -435,9 +445,7 @@ cmd_push(int argc, char **argv)
     keyset_free(&ks);
     if (r < 0) {
         sigkeys_free(&sigk);
-        for (i = nvols; i-- > 0;)
-            ferry_verified_free(vols[i]);
-        ferry_free(vols);
+        vols_free(vols, nvols);
         ferry_seckey_free(rsk);
         cli_reg_clear(&cr);
         return cli_fail(err);
@@ -455,9 +463,7 @@ cmd_push(int argc, char **argv)
                                      "images", "referrers")) == NULL) {
         ferry_seckey_free(rsk);
         sigkeys_free(&sigk);
-        for (i = nvols; i-- > 0;)
-            ferry_verified_free(vols[i]);
-        ferry_free(vols);
+        vols_free(vols, nvols);
         cli_reg_clear(&cr);
         cli_error("out of memory");
         return FERRY_EXIT_ERROR;
@@ -472,9 +478,7 @@ cmd_push(int argc, char **argv)
             cli_info("wrote receipt %s%s", receipt, rkey ? " (signed)" : "");
     }
     ferry_seckey_free(rsk);
-    for (i = nvols; i-- > 0;) /* the later ones borrow the first's statement */
-        ferry_verified_free(vols[i]);
-    ferry_free(vols);
+    vols_free(vols, nvols);
     v = NULL;
     cli_reg_clear(&cr);
     cli_progress_done();
