@@ -37,10 +37,6 @@ bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uin
 int ferry_verified_open_member(const struct ferry_verified *v, const struct ferry_stmt_member *m,
                                struct ferry_bundle_reader **out, struct ferry_error **err);
 
-/* ---- parts.c: the volumes of a set, and blobs carried in parts ---------- */
-
-#include <stdatomic.h>
-
 /* The member at path in the first of vols that holds it (and that volume in
  * *from), or NULL. */
 const struct ferry_stmt_member *ferry_verified_find(const struct ferry_verified *const *vols,
@@ -50,6 +46,10 @@ const struct ferry_stmt_member *ferry_verified_find(const struct ferry_verified 
 const struct ferry_stmt_member *ferry_verified_find_blob(const struct ferry_verified *const *vols,
                                                          size_t nvols, const char *digest,
                                                          const struct ferry_verified **from);
+
+/* ---- parts.c: blobs carried in parts across the volumes of a set --------- */
+
+#include <stdatomic.h>
 
 /* Where one part of a split blob is: a volume of this run (from), or parked
  * in the registry by an earlier run, or neither. */

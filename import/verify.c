@@ -150,6 +150,35 @@ ferry_verified_open_member(const struct ferry_verified *v, const struct ferry_st
     return 0;
 }
 
+const struct ferry_stmt_member *
+ferry_verified_find(const struct ferry_verified *const *vols, size_t nvols, const char *path,
+                    const struct ferry_verified **from)
+{
+    for (size_t i = 0; i < nvols; i++) {
+        const struct ferry_stmt_member *m = ferry_strmap_get(vols[i]->members, path);
+        if (m != NULL) {
+            if (from != NULL)
+                *from = vols[i];
+            return m;
+        }
+    }
+    return NULL;
+}
+
+const struct ferry_stmt_member *
+ferry_verified_find_blob(const struct ferry_verified *const *vols, size_t nvols, const char *digest,
+                         const struct ferry_verified **from)
+{
+    char *path = ferry_layout_blob_path(digest);
+    const struct ferry_stmt_member *m;
+
+    if (path == NULL)
+        return NULL;
+    m = ferry_verified_find(vols, nvols, path, from);
+    ferry_free(path);
+    return m;
+}
+
 /* Name the bundle file in an error unless the message already starts with it. */
 static void
 wrap_path(struct ferry_error **err, const char *path)
