@@ -134,6 +134,42 @@ out:
     return r;
 }
 
+/* A certificate-based layer, once its signature verified with the
+ * certificate's key and its SET (if any) checked: the signing time is the
+ * integratedTime of a verified SET (cosign pkg/cosign/verify.go
+ * verifyInternal: keyless needs the tlog or a TSA), then the certificate
+ * (sigstore_cert.c). The chain annotation gives untrusted intermediates
+ * only. */
+static int
+simple_keyless(const struct ferry_cosign_layer *layer, const struct ferry_sig_trust *trust,
+               const char *what, struct ferry_sig_result *res, struct ferry_error **err)
+{
+    STACK_OF(X509) *leaf = NULL, *chain = NULL;
+    int r;
+
+    if (res->tlog != FERRY_TLOG_VERIFIED)
+        return ferry_sig_fail(res, FERRY_SIG_TLOG_MISSING, err,
+                              "%s: a certificate-based signature needs a verified tlog entry for "
+                              "its time, and none verified",
+                              what);
+    r = ferry_sig_certs_from_pem(layer->certificate, strlen(layer->certificate), 1,
+                                 "signature certificate", &leaf, err);
+    if (r == 0 && layer->chain != NULL)
+        r = ferry_sig_certs_from_pem(layer->chain, strlen(layer->chain), FERRY_SIGSTORE_MAX_CHAIN,
+                                     "signature certificate chain", &chain, err);
+    if (r < 0) {
+        ferry_error_wrap(err, "%s", what);
+        ferry_sig_lower(res, r);
+        goto out;
+    }
+    r = ferry_sig_keyless_check(trust, sk_X509_value(leaf, 0), chain, res->tlog_integrated_time,
+                                what, res, err);
+out:
+    sk_X509_pop_free(leaf, X509_free);
+    sk_X509_pop_free(chain, X509_free);
+    return r;
+}
+
 int
 ferry_cosign_verify_simple(const struct ferry_cosign_layer *layer,
                            const struct ferry_sig_trust *trust, const char *image_digest,
@@ -251,11 +287,18 @@ ferry_cosign_verify_simple(const struct ferry_cosign_layer *layer,
     if (r < 0)
         goto out;
     if (certkey != NULL) {
-        r = ferry_sig_fail(res, FERRY_SIG_NEEDS_TRUSTED_ROOT, err,
-                           "%s: certificate-based: needs a trusted root (not supported yet)", what);
-        goto out;
+        if (trust->root == NULL) {
+            r = ferry_sig_fail(res, FERRY_SIG_NEEDS_TRUSTED_ROOT, err,
+                               "%s: certificate-based: needs a trusted root", what);
+            goto out;
+        }
+        if ((r = simple_keyless(layer, trust, what, res, err)) < 0)
+            goto out;
+        res->key_index = SIZE_MAX;
+        snprintf(res->key_id, sizeof res->key_id, "%s", certkey->id);
+    } else {
+        ferry_sig_result_key(res, trust, which);
     }
-    ferry_sig_result_key(res, trust, which);
     res->claim_checked = true;
     res->reason = FERRY_SIG_VERIFIED;
     r = 0;

@@ -42,6 +42,8 @@ bundle_version(const char *mt)
 
 struct bundle {
     struct ferry_sig_key *certkey; /* certificate material: its (untrusted) key */
+    X509 *leaf;                    /* ... the certificate */
+    STACK_OF(X509) * chain;        /* ... x509CertificateChain's others (untrusted) */
     bool hinted;                   /* publicKey.hint names one of the given keys */
     struct ferry_tlog_entry *entries;
     size_t nentries;
@@ -56,16 +58,21 @@ bundle_clear(struct bundle *b)
         ferry_tlog_entry_clear(&b->entries[i]);
     ferry_free(b->entries);
     ferry_sig_key_free(b->certkey);
+    X509_free(b->leaf);
+    sk_X509_pop_free(b->chain, X509_free);
     memset(b, 0, sizeof *b);
 }
 
+/* One {rawBytes} certificate: the leaf (its key too), or one more of the
+ * chain. */
 static int
-cert_material(json_t *obj, const char *what, struct bundle *b, struct ferry_sig_result *res,
-              struct ferry_error **err)
+cert_material(json_t *obj, const char *what, bool leaf, struct bundle *b,
+              struct ferry_sig_result *res, struct ferry_error **err)
 {
     static const char *const keys[] = {"rawBytes", NULL};
     unsigned char *der = NULL;
     size_t der_len = 0;
+    X509 *x = NULL;
     int r;
 
     if (!json_is_object(obj))
@@ -75,9 +82,25 @@ cert_material(json_t *obj, const char *what, struct bundle *b, struct ferry_sig_
         (r = ferry_sig_json_bytes(obj, "rawBytes", true, FERRY_SIGSTORE_MAX_CERT, what, &der,
                                   &der_len, res, err)) < 0)
         return r;
-    r = ferry_sig_key_from_cert(der, der_len, what, &b->certkey, err);
+    if (leaf && (r = ferry_sig_key_from_cert(der, der_len, what, &b->certkey, err)) < 0) {
+        ferry_free(der);
+        return ferry_sig_lower(res, r);
+    }
+    x = ferry_sig_x509_from_der(der, der_len);
     ferry_free(der);
-    return r < 0 ? ferry_sig_lower(res, r) : 0;
+    if (x == NULL)
+        return ferry_sig_fail(res, FERRY_SIG_MALFORMED, err, "%s: not a valid x.509 certificate",
+                              what);
+    if (leaf) {
+        b->leaf = x;
+        return 0;
+    }
+    if ((b->chain == NULL && (b->chain = sk_X509_new_null()) == NULL) ||
+        sk_X509_push(b->chain, x) <= 0) {
+        X509_free(x);
+        return ferry_sig_failc(res, FERRY_SIG_ERROR, FERRY_E_NOMEM, err, "%s: out of memory", what);
+    }
+    return 0;
 }
 
 static int
@@ -132,7 +155,7 @@ bundle_material(json_t *vm, const struct ferry_sig_trust *trust, const char *wha
             ferry_free(h);
         }
     } else if (cert != NULL) {
-        if ((r = cert_material(cert, what, b, res, err)) < 0)
+        if ((r = cert_material(cert, what, true, b, res, err)) < 0)
             return r;
     } else {
         if ((r = ferry_sig_json_keys(chain, chain_keys, what, res, err)) < 0 ||
@@ -142,8 +165,15 @@ bundle_material(json_t *vm, const struct ferry_sig_trust *trust, const char *wha
         if (json_array_size(v) == 0)
             return ferry_sig_fail(res, FERRY_SIG_MALFORMED, err, "%s: empty certificate chain",
                                   what);
-        if ((r = cert_material(json_array_get(v, 0), what, b, res, err)) < 0)
-            return r;
+        if (json_array_size(v) > FERRY_SIGSTORE_MAX_CHAIN + 1)
+            return ferry_sig_failc(res, FERRY_SIG_MALFORMED, FERRY_E_TOO_LARGE, err,
+                                   "%s: %zu certificates in the chain, more than %d", what,
+                                   json_array_size(v), FERRY_SIGSTORE_MAX_CHAIN + 1);
+        /* the leaf first; the others only ever untrusted intermediates
+         * (sigstore-go reads only the leaf) */
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if ((r = cert_material(json_array_get(v, i), what, i == 0, b, res, err)) < 0)
+                return r;
     }
     if (tlog != NULL && json_array_size(tlog) > 0) {
         size_t n = json_array_size(tlog);
@@ -416,13 +446,31 @@ ferry_sigstore_bundle_verify(const void *bundle, size_t len, const struct ferry_
     if ((r = ferry_tlog_check(b.entries, b.nentries, trust, &bind, what, res, err)) < 0)
         goto out;
     if (b.certkey != NULL) {
-        r = ferry_sig_fail(res, FERRY_SIG_NEEDS_TRUSTED_ROOT, err,
-                           "%s: certificate-based: needs a trusted root (not supported yet)", what);
-        goto out;
+        if (trust->root == NULL) {
+            r = ferry_sig_fail(res, FERRY_SIG_NEEDS_TRUSTED_ROOT, err,
+                               "%s: certificate-based: needs a trusted root", what);
+            goto out;
+        }
+        /* the signing time comes from a verified SET (sigstore-go
+         * pkg/verify/signed_entity.go: keyless needs an observer timestamp;
+         * RFC 3161 stamps are not checked here) */
+        if (res->tlog != FERRY_TLOG_VERIFIED) {
+            r = ferry_sig_fail(res, FERRY_SIG_TLOG_MISSING, err,
+                               "%s: a certificate-based signature needs a verified tlog entry "
+                               "for its time, and none verified",
+                               what);
+            goto out;
+        }
+        if ((r = ferry_sig_keyless_check(trust, b.leaf, b.chain, res->tlog_integrated_time, what,
+                                         res, err)) < 0)
+            goto out;
+        res->key_index = SIZE_MAX;
+        snprintf(res->key_id, sizeof res->key_id, "%s", b.certkey->id);
+    } else {
+        ferry_sig_result_key(res, trust, which);
     }
     if (b.msgsig != NULL)
         res->claim_checked = true;
-    ferry_sig_result_key(res, trust, which);
     res->reason = FERRY_SIG_VERIFIED;
     r = 0;
 out:

@@ -1,17 +1,21 @@
 /* ferry: internals of the sigstore module, shared by its files and reachable
  * from its unit tests: sigstore_util.c (results, encodings, JSON),
  * sigstore_key.c (keys, signature checks), sigstore.c (simple signing, DSSE),
- * sigstore_tlog.c (Rekor entries), sigstore_bundle.c (bundles). */
+ * sigstore_tlog.c (Rekor entries), sigstore_bundle.c (bundles),
+ * sigstore_root.c (trusted roots, identities), sigstore_cert.c (certificate
+ * chains and identities of certificate-based signatures). */
 #ifndef FERRY_SIGSTORE_INT_H
 #define FERRY_SIGSTORE_INT_H
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "ferry/digest.h"
 #include "ferry/sigstore.h"
 
-#define FERRY_SIG_KEY_MAGIC 0x66736b79u /* "fsky" */
+#define FERRY_SIG_KEY_MAGIC 0x66736b79u  /* "fsky" */
+#define FERRY_SIG_ROOT_MAGIC 0x6673726fu /* "fsro" */
 
 struct ferry_sig_key {
     unsigned int magic;
@@ -23,6 +27,71 @@ struct ferry_sig_key {
     char id[FERRY_SIGSTORE_KEY_ID_LEN + 1];
     char desc[16];
 };
+
+/* A point in time: seconds since the epoch and nanoseconds. */
+struct ferry_sig_time {
+    int64_t sec;
+    int32_t nsec;
+};
+
+/* validFor: an absent bound is unbounded. Inclusive at both ends, as
+ * sigstore-go compares (Before(start) / After(end) fail). */
+struct ferry_sig_range {
+    bool has_start, has_end;
+    struct ferry_sig_time start, end;
+};
+
+struct ferry_sig_root_ca {
+    STACK_OF(X509) * anchors;       /* trust anchors */
+    STACK_OF(X509) * intermediates; /* untrusted helpers */
+    struct ferry_sig_range valid;
+};
+
+struct ferry_sig_root_tlog {
+    struct ferry_sig_key *key;
+    char log_id[FERRY_SIGSTORE_KEY_ID_LEN + 1]; /* hex of logId.keyId */
+    struct ferry_sig_range valid;
+};
+
+struct ferry_sig_root {
+    unsigned int magic;
+    struct ferry_sig_root_ca *cas;
+    size_t ncas;
+    struct ferry_sig_root_tlog *tlogs;
+    size_t ntlogs;
+};
+
+/* ---- trusted roots (sigstore_root.c) ------------------------------------------- */
+
+/* Parse an RFC 3339 time ("2021-03-07T03:20:29.000Z", offsets allowed). */
+int ferry_sig_time_parse(const char *s, struct ferry_sig_time *out);
+/* Whether second t lies in r. */
+bool ferry_sig_range_contains(const struct ferry_sig_range *r, int64_t t);
+/* t as "2023-01-20T20:51:33Z" into buf (at least 32 bytes). */
+void ferry_sig_time_format(int64_t t, char *buf, size_t size);
+/* Whether s (n bytes) matches the identity regexp pattern, unanchored.
+ * 1 yes, 0 no, negative with *err: FERRY_E_USAGE (does not compile),
+ * FERRY_E_TOO_LARGE (backtracking limit), FERRY_E_NOMEM. */
+int ferry_sig_regexp_match(const char *pattern, const char *s, size_t n, struct ferry_error **err);
+
+/* ---- certificates (sigstore_cert.c) -------------------------------------------- */
+
+/* A DER certificate, the whole of der. NULL if it is not one. */
+X509 *ferry_sig_x509_from_der(const unsigned char *der, size_t len);
+/* One or more PEM "CERTIFICATE" blocks (whitespace around them) into a new
+ * stack of at most max certificates. FERRY_E_INVALID naming `what`,
+ * FERRY_E_TOO_LARGE, FERRY_E_NOMEM. */
+int ferry_sig_certs_from_pem(const char *text, size_t len, size_t max, const char *what,
+                             STACK_OF(X509) * *out, struct ferry_error **err);
+/* The checks of a certificate-based signature that come after the
+ * signature and the tlog (see struct ferry_sig_trust): leaf (untrusted
+ * intermediates in chain, may be NULL) chains to a CA of trust->root valid
+ * at time t, is valid itself at t, has the code-signing usage, and shows one
+ * of trust->identities. Fills res->cert_subject, cert_issuer. Fails
+ * UNTRUSTED_CERT, CERT_EXPIRED, IDENTITY_MISMATCH, ERROR. */
+int ferry_sig_keyless_check(const struct ferry_sig_trust *trust, X509 *leaf, STACK_OF(X509) * chain,
+                            int64_t t, const char *what, struct ferry_sig_result *res,
+                            struct ferry_error **err);
 
 /* ---- results (sigstore_util.c) ------------------------------------------------ */
 
@@ -129,6 +198,8 @@ int ferry_sig_trust_check(const struct ferry_sig_trust *trust, struct ferry_sig_
                           struct ferry_error **err);
 void ferry_sig_result_key(struct ferry_sig_result *res, const struct ferry_sig_trust *trust,
                           size_t which);
+/* Tlog keys to check SETs with: trust->tlog_keys and the root's tlogs. */
+size_t ferry_sig_tlog_key_count(const struct ferry_sig_trust *trust);
 
 /* ---- DSSE (sigstore.c) ---------------------------------------------------------- */
 

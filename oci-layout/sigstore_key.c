@@ -560,12 +560,32 @@ ferry_sig_trust_check(const struct ferry_sig_trust *trust, struct ferry_sig_resu
         if (trust->tlog_keys[i] == NULL || trust->tlog_keys[i]->magic != FERRY_SIG_KEY_MAGIC)
             return ferry_sig_failc(res, FERRY_SIG_ERROR, FERRY_E_USAGE, err,
                                    "signature check: tlog key %zu is not a loaded key", i);
-    if (trust->require_tlog && trust->ntlog_keys == 0)
+    if (trust->root != NULL && trust->root->magic != FERRY_SIG_ROOT_MAGIC)
+        return ferry_sig_failc(res, FERRY_SIG_ERROR, FERRY_E_USAGE, err,
+                               "signature check: the trusted root is not a loaded root");
+    if (trust->nidentities > 0 && trust->identities == NULL)
+        return ferry_sig_failc(res, FERRY_SIG_ERROR, FERRY_E_USAGE, err,
+                               "signature check: identity list missing");
+    for (size_t i = 0; i < trust->nidentities; i++) {
+        int r = ferry_sig_identity_check(&trust->identities[i], err);
+        if (r < 0) {
+            ferry_error_wrap(err, "signature check: identity %zu", i);
+            res->reason = FERRY_SIG_ERROR;
+            return r;
+        }
+    }
+    if (trust->require_tlog && ferry_sig_tlog_key_count(trust) == 0)
         return ferry_sig_failc(res, FERRY_SIG_ERROR, FERRY_E_USAGE, err,
                                "signature check: a tlog entry is required but no tlog key given");
-    if (trust->ntlog_keys > 0)
+    if (ferry_sig_tlog_key_count(trust) > 0)
         res->tlog = FERRY_TLOG_ABSENT;
     return 0;
+}
+
+size_t
+ferry_sig_tlog_key_count(const struct ferry_sig_trust *trust)
+{
+    return trust->ntlog_keys + (trust->root != NULL ? trust->root->ntlogs : 0);
 }
 
 void

@@ -393,7 +393,7 @@ ferry_tlog_check(const struct ferry_tlog_entry *entries, size_t n,
 {
     int r;
 
-    if (trust->ntlog_keys == 0) {
+    if (ferry_sig_tlog_key_count(trust) == 0) {
         res->tlog = FERRY_TLOG_NOT_CHECKED;
         return 0;
     }
@@ -402,12 +402,31 @@ ferry_tlog_check(const struct ferry_tlog_entry *entries, size_t n,
         const struct ferry_tlog_entry *e = &entries[i];
         const struct ferry_sig_key *logkey = NULL;
         char ewhat[WHAT_SIZE + 64], *msg;
+        bool stale = false;
         if (e->set == NULL)
             continue; /* an inclusion proof alone is not checked (yet) */
         snprintf(ewhat, sizeof ewhat, "%s: tlog entry %" PRId64, what, e->log_index);
         for (size_t k = 0; k < trust->ntlog_keys && logkey == NULL; k++)
             if (strcmp(trust->tlog_keys[k]->id, e->log_id) == 0)
                 logkey = trust->tlog_keys[k];
+        /* a root's log by its logId, within its validFor at the entry's
+         * time (sigstore-go pkg/tlog/entry.go VerifySET, ValidityPeriod) */
+        for (size_t k = 0; trust->root != NULL && k < trust->root->ntlogs && logkey == NULL; k++) {
+            const struct ferry_sig_root_tlog *t = &trust->root->tlogs[k];
+            if (strcmp(t->log_id, e->log_id) != 0)
+                continue;
+            if (ferry_sig_range_contains(&t->valid, e->integrated_time))
+                logkey = t->key;
+            else
+                stale = true;
+        }
+        if (logkey == NULL && stale) {
+            char when[40];
+            ferry_sig_time_format(e->integrated_time, when, sizeof when);
+            return ferry_sig_fail(res, FERRY_SIG_BAD_TLOG, err,
+                                  "%s: log %s of the trusted root is not valid at %s", ewhat,
+                                  e->log_id, when);
+        }
         if (logkey == NULL)
             return ferry_sig_fail(res, FERRY_SIG_BAD_TLOG, err,
                                   "%s: from log %s, whose key was not given", ewhat, e->log_id);

@@ -32,6 +32,8 @@ ferry_sig_result_clear(struct ferry_sig_result *res)
     ferry_free(res->identity);
     ferry_free(res->payload_type);
     ferry_free(res->predicate_type);
+    ferry_free(res->cert_subject);
+    ferry_free(res->cert_issuer);
     ferry_sig_result_init(res);
 }
 
@@ -63,6 +65,12 @@ ferry_sig_reason_name(enum ferry_sig_reason reason)
         return "unsupported";
     case FERRY_SIG_ERROR:
         return "error";
+    case FERRY_SIG_UNTRUSTED_CERT:
+        return "untrusted certificate";
+    case FERRY_SIG_CERT_EXPIRED:
+        return "certificate expired";
+    case FERRY_SIG_IDENTITY_MISMATCH:
+        return "identity mismatch";
     }
     return "unknown";
 }
@@ -95,6 +103,9 @@ ferry_sig_reason_code(enum ferry_sig_reason reason)
     case FERRY_SIG_TLOG_MISSING:
         return FERRY_E_SIGNATURE;
     case FERRY_SIG_WRONG_KEY:
+    case FERRY_SIG_UNTRUSTED_CERT:
+    case FERRY_SIG_CERT_EXPIRED:
+    case FERRY_SIG_IDENTITY_MISMATCH:
         return FERRY_E_UNTRUSTED_KEY;
     case FERRY_SIG_DIGEST_MISMATCH:
     case FERRY_SIG_SUBJECT_MISMATCH:

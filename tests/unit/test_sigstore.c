@@ -981,7 +981,7 @@ test_v03_legacy_fulcio(void **state)
     keys_init(&ks, false, false, "v01-legacy-key/cosign.pub", NULL);
     expect_fail(ferry_cosign_verify_simple(&l.layer, &ks.trust, l.image.str, &res, &err), &err,
                 &res, FERRY_E_UNSUPPORTED, FERRY_SIG_NEEDS_TRUSTED_ROOT,
-                "certificate-based: needs a trusted root (not supported yet)");
+                "certificate-based: needs a trusted root");
     keys_free(&ks);
     /* with the Rekor key its SET (naming the certificate) checks out first */
     keys_init(&ks, true, false, "v01-legacy-key/cosign.pub", NULL);
@@ -1500,8 +1500,7 @@ test_v08_bundle_cert_cosign(void **state)
 
     keys_init(&ks, false, false, "v01-legacy-key/cosign.pub", NULL);
     expect_fail(bverify(&v, &ks, false, NULL, &res, &err), &err, &res, FERRY_E_UNSUPPORTED,
-                FERRY_SIG_NEEDS_TRUSTED_ROOT,
-                "certificate-based: needs a trusted root (not supported yet)");
+                FERRY_SIG_NEEDS_TRUSTED_ROOT, "certificate-based: needs a trusted root");
     /* the subject the statement names still has to match */
     expect_fail(bverify(&v, &ks, false,
                         "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4",
@@ -1844,7 +1843,7 @@ static void
 test_names(void **state)
 {
     (void)state;
-    for (int r = FERRY_SIG_VERIFIED; r <= FERRY_SIG_ERROR; r++) {
+    for (int r = FERRY_SIG_VERIFIED; r <= FERRY_SIG_IDENTITY_MISMATCH; r++) {
         assert_string_not_equal(ferry_sig_reason_name((enum ferry_sig_reason)r), "unknown");
         assert_int_equal(ferry_sig_reason_code((enum ferry_sig_reason)r) == FERRY_OK,
                          r == FERRY_SIG_VERIFIED);
@@ -1854,6 +1853,895 @@ test_names(void **state)
     assert_string_equal(ferry_tlog_status_name(FERRY_TLOG_VERIFIED), "tlog verified");
     assert_int_equal(ferry_sig_reason_code(FERRY_SIG_WRONG_KEY), FERRY_E_UNTRUSTED_KEY);
     assert_int_equal(ferry_sig_reason_code(FERRY_SIG_NEEDS_TRUSTED_ROOT), FERRY_E_UNSUPPORTED);
+    assert_string_equal(ferry_sig_reason_name(FERRY_SIG_UNTRUSTED_CERT), "untrusted certificate");
+    assert_string_equal(ferry_sig_reason_name(FERRY_SIG_CERT_EXPIRED), "certificate expired");
+    assert_string_equal(ferry_sig_reason_name(FERRY_SIG_IDENTITY_MISMATCH), "identity mismatch");
+    assert_int_equal(FERRY_SIG_UNTRUSTED_CERT, 12);
+    assert_int_equal(FERRY_SIG_CERT_EXPIRED, 13);
+    assert_int_equal(FERRY_SIG_IDENTITY_MISMATCH, 14);
+    assert_int_equal(ferry_sig_reason_code(FERRY_SIG_IDENTITY_MISMATCH), FERRY_E_UNTRUSTED_KEY);
+}
+
+/* ---- certificate-based ("keyless") signatures --------------------------------------- */
+
+/* The identities the vectors' certificates carry (openssl x509 -text). */
+#define V03_EMAIL "mitr@redhat.com"
+#define V08_EMAIL "cody@soyland.com"
+#define GITHUB_OAUTH "https://github.com/login/oauth"
+#define V09_URI                                                                                    \
+    "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/"      \
+    "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+#define GITHUB_ACTIONS "https://token.actions.githubusercontent.com"
+#define V03_TIME 1674247893 /* integratedTime of v03's SET */
+#define V03_NOT_BEFORE 1674247891
+#define V03_NOT_AFTER 1674248491
+
+/* The public-good trusted root as JSON, or NULL (then the caller skips). */
+static json_t *
+root_json(void)
+{
+    size_t len;
+    char *text = vec_read("rekor/trusted_root_public_good.json", &len);
+    json_error_t jerr;
+    json_t *doc;
+
+    if (text == NULL)
+        return NULL;
+    doc = json_loadb(text, len, 0, &jerr);
+    ferry_free(text);
+    assert_non_null(doc);
+    return doc;
+}
+
+static int
+root_from_json(json_t *doc, struct ferry_sig_root **out, struct ferry_error **err)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    int r;
+
+    assert_non_null(text);
+    r = ferry_sig_root_load(text, strlen(text), out, err);
+    free(text);
+    return r;
+}
+
+/* The public-good root, or one changed by edit (NULL: as it is). */
+static struct ferry_sig_root *
+root_public_good(void (*edit)(json_t *doc))
+{
+    struct ferry_sig_root *root = NULL;
+    struct ferry_error *err = NULL;
+    json_t *doc = root_json();
+
+    assert_non_null(doc);
+    if (edit != NULL)
+        edit(doc);
+    FERRY_ASSERT_OK(root_from_json(doc, &root, &err), &err);
+    json_decref(doc);
+    return root;
+}
+
+/* Trust: a root, identities, no keys, no other tlog key. */
+struct keyless {
+    struct ferry_sig_root *root;
+    struct ferry_sig_identity ids[2];
+    struct ferry_sig_trust trust;
+};
+
+static void
+keyless_init(struct keyless *kl, struct ferry_sig_root *root, const char *subject,
+             const char *subject_regexp, const char *issuer, const char *issuer_regexp)
+{
+    memset(kl, 0, sizeof *kl);
+    kl->root = root;
+    kl->ids[0].subject = subject;
+    kl->ids[0].subject_regexp = subject_regexp;
+    kl->ids[0].issuer = issuer;
+    kl->ids[0].issuer_regexp = issuer_regexp;
+    kl->trust.root = root;
+    kl->trust.identities = kl->ids;
+    kl->trust.nidentities = 1;
+}
+
+static void
+keyless_free(struct keyless *kl)
+{
+    ferry_sig_root_free(kl->root);
+    memset(kl, 0, sizeof *kl);
+}
+
+static void
+test_root_load_public_good(void **state)
+{
+    struct ferry_sig_root *root = NULL;
+    struct ferry_error *err = NULL;
+    char path[4096];
+    json_t *doc = root_json();
+    (void)state;
+
+    if (doc == NULL) {
+        FERRY_SKIP("cosign vectors not present");
+        return;
+    }
+    json_decref(doc);
+    assert_true(vec_path("rekor/trusted_root_public_good.json", path, sizeof path));
+    FERRY_ASSERT_OK(ferry_sig_root_load_file(path, &root, &err), &err);
+    /* two Fulcio CAs (the 2021 root alone; intermediate + root), one Rekor */
+    assert_int_equal(root->ncas, 2);
+    assert_int_equal(sk_X509_num(root->cas[0].anchors), 1);
+    assert_int_equal(sk_X509_num(root->cas[0].intermediates), 0);
+    assert_int_equal(sk_X509_num(root->cas[1].anchors), 1);
+    assert_int_equal(sk_X509_num(root->cas[1].intermediates), 1);
+    assert_true(root->cas[0].valid.has_end);
+    assert_false(root->cas[1].valid.has_end);
+    assert_int_equal(root->cas[1].valid.start.sec, 1649880375); /* 2022-04-13T20:06:15Z */
+    assert_int_equal(root->ntlogs, 1);
+    assert_string_equal(root->tlogs[0].log_id,
+                        "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d");
+    assert_string_equal(root->tlogs[0].log_id, ferry_sig_key_id(root->tlogs[0].key));
+    ferry_sig_root_free(root);
+    ferry_sig_root_free(NULL);
+
+    /* files: messages name the path */
+    assert_int_equal(ferry_sig_root_load_file("/nonexistent/trusted_root.json", &root, &err),
+                     -FERRY_E_NOT_FOUND);
+    assert_non_null(strstr(err->msg, "/nonexistent/trusted_root.json"));
+    ferry_error_clear(&err);
+    assert_true(ferry_sig_root_load_file("/", &root, &err) < 0);
+    assert_non_null(strstr(err->msg, "trusted root /"));
+    ferry_error_clear(&err);
+    {
+        char rel[4096];
+        assert_true(vec_path("v01-legacy-key/cosign.pub", rel, sizeof rel));
+        assert_int_equal(ferry_sig_root_load_file(rel, &root, &err), -FERRY_E_INVALID);
+        assert_non_null(strstr(err->msg, rel));
+        ferry_error_clear(&err);
+    }
+}
+
+/* Load doc after edit, expect code and text. */
+static void
+root_expect(json_t *doc, enum ferry_status code, const char *text)
+{
+    struct ferry_sig_root *root = NULL;
+    struct ferry_error *err = NULL;
+    int r = root_from_json(doc, &root, &err);
+
+    if (r != -(int)code)
+        fail_msg("want %s, got %d: %s", ferry_strerror(code), r,
+                 err != NULL ? err->msg : "(no error)");
+    assert_null(root);
+    if (strstr(err->msg, text) == NULL)
+        fail_msg("message \"%s\" lacks \"%s\"", err->msg, text);
+    ferry_error_clear(&err);
+}
+
+static json_t *
+path_get(json_t *doc, const char *a, size_t i, const char *b)
+{
+    json_t *v = json_array_get(json_object_get(doc, a), i);
+    assert_non_null(v);
+    return b != NULL ? json_object_get(v, b) : v;
+}
+
+static void
+test_root_load_rejects(void **state)
+{
+    struct ferry_sig_root *root = NULL;
+    struct ferry_error *err = NULL;
+    json_t *doc = root_json(), *v;
+    (void)state;
+
+    if (doc == NULL) {
+        FERRY_SKIP("cosign vectors not present");
+        return;
+    }
+    /* malformed json, with line and column */
+    assert_int_equal(ferry_sig_root_load("{\"mediaType\":", 13, &root, &err), -FERRY_E_INVALID);
+    assert_non_null(strstr(err->msg, "trusted root: invalid json at line 1"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_sig_root_load("[]", 2, &root, &err), -FERRY_E_INVALID);
+    ferry_error_clear(&err);
+    assert_int_equal(
+        ferry_sig_root_load("{\"mediaType\":\"a\",\"mediaType\":\"b\"}", 34, &root, &err),
+        -FERRY_E_INVALID);
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_sig_root_load(NULL, 0, NULL, &err), -FERRY_E_USAGE);
+    ferry_error_clear(&err);
+    /* over the size cap */
+    {
+        size_t n = FERRY_SIGSTORE_MAX_ROOT + 1;
+        char *big = ferry_malloc(n);
+        assert_non_null(big);
+        memset(big, ' ', n);
+        assert_int_equal(ferry_sig_root_load(big, n, &root, &err), -FERRY_E_TOO_LARGE);
+        ferry_error_clear(&err);
+        ferry_free(big);
+    }
+
+    /* mediaType: missing, wrong, other accepted forms */
+    json_object_del(doc, "mediaType");
+    root_expect(doc, FERRY_E_INVALID, "trusted root: missing \"mediaType\"");
+    json_object_set_new(doc, "mediaType",
+                        json_string("application/vnd.dev.sigstore.bundle.v0.3+json"));
+    root_expect(doc, FERRY_E_UNSUPPORTED, "mediaType application/vnd.dev.sigstore.bundle");
+    json_object_set_new(doc, "mediaType",
+                        json_string("application/vnd.dev.sigstore.trustedroot.v0.2+json"));
+    FERRY_ASSERT_OK(root_from_json(doc, &root, &err), &err);
+    ferry_sig_root_free(root);
+    root = NULL;
+    /* unknown keys */
+    json_object_set_new(doc, "publicKeys", json_array());
+    root_expect(doc, FERRY_E_INVALID, "publicKeys");
+    json_object_del(doc, "publicKeys");
+    json_object_set_new(path_get(doc, "tlogs", 0, "publicKey"), "hint", json_string("x"));
+    root_expect(doc, FERRY_E_INVALID, "trusted root: tlogs[0]: publicKey");
+    json_object_del(path_get(doc, "tlogs", 0, "publicKey"), "hint");
+    json_decref(doc);
+
+    /* tlogs: bad key, keyDetails, logId, validFor */
+    doc = root_json();
+    json_object_set_new(path_get(doc, "tlogs", 0, "publicKey"), "rawBytes",
+                        json_string("MFkwEwYHKoZIzj0CAQ=="));
+    root_expect(doc, FERRY_E_INVALID, "trusted root: tlogs[0]: publicKey.rawBytes");
+    json_decref(doc);
+    doc = root_json();
+    json_object_set_new(path_get(doc, "tlogs", 0, "publicKey"), "keyDetails",
+                        json_string("PKIX_ED25519"));
+    root_expect(doc, FERRY_E_INVALID, "keyDetails PKIX_ED25519 does not match the key");
+    json_object_set_new(path_get(doc, "tlogs", 0, "publicKey"), "keyDetails",
+                        json_string("LMS_SHA256"));
+    root_expect(doc, FERRY_E_UNSUPPORTED, "keyDetails LMS_SHA256 is not supported");
+    json_decref(doc);
+    doc = root_json();
+    json_object_set_new(path_get(doc, "tlogs", 0, "logId"), "keyId", json_string("AAAA"));
+    root_expect(doc, FERRY_E_INVALID, "trusted root: tlogs[0]: logId: keyId is 3 bytes");
+    json_decref(doc);
+    doc = root_json();
+    json_object_set_new(json_object_get(path_get(doc, "tlogs", 0, "publicKey"), "validFor"),
+                        "start", json_string("2021-01-12 11:53:27"));
+    root_expect(doc, FERRY_E_INVALID, "tlogs[0]: publicKey: validFor.start");
+    json_object_set_new(json_object_get(path_get(doc, "tlogs", 0, "publicKey"), "validFor"),
+                        "start", json_string("2021-02-30T00:00:00Z"));
+    root_expect(doc, FERRY_E_INVALID, "is not an RFC 3339 time");
+    json_object_set_new(json_object_get(path_get(doc, "tlogs", 0, "publicKey"), "validFor"),
+                        "start", json_string("2021-01-12T12:53:27.5+01:00"));
+    json_object_set_new(json_object_get(path_get(doc, "tlogs", 0, "publicKey"), "validFor"), "end",
+                        json_string("2021-01-01T00:00:00Z"));
+    root_expect(doc, FERRY_E_INVALID, "validFor ends before it starts");
+    json_decref(doc);
+
+    /* certificateAuthorities: no certificate, bad DER, too many */
+    doc = root_json();
+    v = json_object_get(
+        json_object_get(path_get(doc, "certificateAuthorities", 1, NULL), "certChain"),
+        "certificates");
+    json_array_clear(v);
+    root_expect(doc, FERRY_E_INVALID, "trusted root: certificateAuthorities[1]: certChain: no");
+    json_decref(doc);
+    doc = root_json();
+    v = json_object_get(
+        json_object_get(path_get(doc, "certificateAuthorities", 1, NULL), "certChain"),
+        "certificates");
+    json_object_set_new(json_array_get(v, 1), "rawBytes", json_string("MIIB"));
+    root_expect(doc, FERRY_E_INVALID,
+                "certificateAuthorities[1]: certChain.certificates[1]: rawBytes is not a DER");
+    json_decref(doc);
+    doc = root_json();
+    v = json_object_get(
+        json_object_get(path_get(doc, "certificateAuthorities", 1, NULL), "certChain"),
+        "certificates");
+    while (json_array_size(v) <= FERRY_SIGSTORE_MAX_CHAIN)
+        json_array_append(v, json_array_get(v, 0));
+    root_expect(doc, FERRY_E_TOO_LARGE, "certChain: 11 certificates, more than 10");
+    json_decref(doc);
+    /* caps on the lists, the ignored ones too */
+    doc = root_json();
+    v = json_object_get(doc, "certificateAuthorities");
+    while (json_array_size(v) <= FERRY_SIGSTORE_MAX_CAS)
+        json_array_append(v, json_array_get(v, 0));
+    root_expect(doc, FERRY_E_TOO_LARGE, "certificateAuthorities: 65 entries, more than 64");
+    json_decref(doc);
+    doc = root_json();
+    v = json_object_get(doc, "tlogs");
+    while (json_array_size(v) <= FERRY_SIGSTORE_MAX_ROOT_TLOGS)
+        json_array_append(v, json_array_get(v, 0));
+    root_expect(doc, FERRY_E_TOO_LARGE, "tlogs: 65 entries, more than 64");
+    json_decref(doc);
+    doc = root_json();
+    v = json_object_get(doc, "ctlogs");
+    json_array_append_new(v, json_string("x"));
+    root_expect(doc, FERRY_E_INVALID, "trusted root: ctlogs[2]: not an object");
+    json_decref(doc);
+    doc = root_json();
+    json_object_set_new(doc, "timestampAuthorities", json_object());
+    root_expect(doc, FERRY_E_INVALID, "\"timestampAuthorities\" is not an array");
+    json_decref(doc);
+
+    /* building one: PEM text that is not a certificate chain */
+    FERRY_ASSERT_OK(ferry_sig_root_new(&root, &err), &err);
+    assert_int_equal(ferry_sig_root_add_ca_pem(root, "", 0, &err), -FERRY_E_INVALID);
+    assert_non_null(strstr(err->msg, "certificate authority: no PEM certificate"));
+    ferry_error_clear(&err);
+    {
+        char *pem = vec_read("v01-legacy-key/cosign.pub", NULL);
+        assert_int_equal(ferry_sig_root_add_ca_pem(root, pem, strlen(pem), &err), -FERRY_E_INVALID);
+        assert_non_null(strstr(err->msg, "is not a certificate"));
+        ferry_error_clear(&err);
+        ferry_free(pem);
+    }
+    {
+        char *chain = vec_read("v03-legacy-fulcio-rekor/chain.pem", NULL), *two;
+        two = ferry_asprintf("%s garbage\n", chain);
+        assert_int_equal(ferry_sig_root_add_ca_pem(root, two, strlen(two), &err), -FERRY_E_INVALID);
+        ferry_error_clear(&err);
+        ferry_free(two);
+        assert_int_equal(ferry_sig_root_add_tlog_key(root, NULL, &err), -FERRY_E_USAGE);
+        ferry_error_clear(&err);
+        assert_int_equal(ferry_sig_root_add_ca_pem(NULL, chain, strlen(chain), &err),
+                         -FERRY_E_USAGE);
+        ferry_error_clear(&err);
+        assert_int_equal(root->ncas, 0);
+        ferry_free(chain);
+    }
+    ferry_sig_root_free(root);
+}
+
+static void
+test_identity_check(void **state)
+{
+    struct ferry_error *err = NULL;
+    struct ferry_sig_identity id = {.subject = V03_EMAIL, .issuer = GITHUB_OAUTH};
+    (void)state;
+
+    FERRY_ASSERT_OK(ferry_sig_identity_check(&id, &err), &err);
+    id.subject = NULL;
+    id.subject_regexp = "^.*@redhat\\.com$";
+    id.issuer = NULL;
+    id.issuer_regexp = "github";
+    FERRY_ASSERT_OK(ferry_sig_identity_check(&id, &err), &err);
+    /* PCRE2's message, naming the pattern */
+    id.subject_regexp = "^(mitr@redhat\\.com";
+    assert_int_equal(ferry_sig_identity_check(&id, &err), -FERRY_E_USAGE);
+    assert_non_null(strstr(err->msg, "identity regexp \"^(mitr@redhat\\\\.com\""));
+    assert_non_null(strstr(err->msg, "missing closing parenthesis"));
+    ferry_error_clear(&err);
+    id.subject_regexp = "x";
+    id.issuer_regexp = "[z-a]";
+    assert_int_equal(ferry_sig_identity_check(&id, &err), -FERRY_E_USAGE);
+    assert_non_null(strstr(err->msg, "[z-a]"));
+    ferry_error_clear(&err);
+    /* forms: both, or neither */
+    id.issuer_regexp = "x";
+    id.subject = "a";
+    assert_int_equal(ferry_sig_identity_check(&id, &err), -FERRY_E_USAGE);
+    assert_non_null(strstr(err->msg, "not both"));
+    ferry_error_clear(&err);
+    id.subject = NULL;
+    id.subject_regexp = "";
+    assert_int_equal(ferry_sig_identity_check(&id, &err), -FERRY_E_USAGE);
+    assert_non_null(strstr(err->msg, "a subject or a subject regexp is required"));
+    ferry_error_clear(&err);
+    id.subject = "a";
+    id.issuer_regexp = NULL;
+    assert_int_equal(ferry_sig_identity_check(&id, &err), -FERRY_E_USAGE);
+    assert_non_null(strstr(err->msg, "an issuer or an issuer regexp is required"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_sig_identity_check(NULL, &err), -FERRY_E_USAGE);
+    ferry_error_clear(&err);
+}
+
+/* Unanchored like Go's MatchString; $ only at the very end. */
+static void
+test_identity_regexp_semantics(void **state)
+{
+    struct ferry_error *err = NULL;
+    (void)state;
+
+    assert_int_equal(ferry_sig_regexp_match("redhat", V03_EMAIL, strlen(V03_EMAIL), &err), 1);
+    assert_int_equal(ferry_sig_regexp_match("^redhat", V03_EMAIL, strlen(V03_EMAIL), &err), 0);
+    assert_int_equal(ferry_sig_regexp_match("com$", "a.com\n", 6, &err), 0);
+    assert_int_equal(ferry_sig_regexp_match("com$", "a.com", 5, &err), 1);
+    assert_int_equal(ferry_sig_regexp_match("^a.c$", "a\nc", 3, &err), 0);
+    assert_int_equal(
+        ferry_sig_regexp_match("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 40, &err),
+        -FERRY_E_TOO_LARGE);
+    assert_non_null(strstr(err->msg, "too much backtracking"));
+    ferry_error_clear(&err);
+    assert_null(err);
+}
+
+static void
+edit_only_2021_ca(json_t *doc)
+{
+    json_t *cas = json_object_get(doc, "certificateAuthorities");
+
+    json_array_remove(cas, 1);
+    json_object_del(json_object_get(json_array_get(cas, 0), "validFor"), "end");
+}
+
+static void
+test_v03_keyless(void **state)
+{
+    struct keyless kl;
+    struct ferry_sig_result res;
+    struct ferry_error *err = NULL;
+    struct ferry_sig_identity ids[2];
+    char *chain;
+    NEED_LEGACY(l, "v03-legacy-fulcio-rekor");
+    (void)state;
+
+    chain = vec_read("v03-legacy-fulcio-rekor/chain.pem", NULL);
+    assert_non_null(chain);
+    /* public-good root, exact identity */
+    keyless_init(&kl, root_public_good(NULL), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err, &res);
+    assert_string_equal(res.cert_subject, V03_EMAIL);
+    assert_string_equal(res.cert_issuer, GITHUB_OAUTH); /* legacy extension 1.1 only */
+    assert_int_equal(res.tlog, FERRY_TLOG_VERIFIED);
+    assert_int_equal(res.tlog_integrated_time, V03_TIME);
+    assert_true(res.claim_checked);
+    assert_true(res.key_index == SIZE_MAX);
+    assert_int_equal(strlen(res.key_id), 64);
+    assert_string_equal(res.identity, "192.168.64.2:5000/cosign-signed/fulcio-rekor-1");
+    ferry_sig_result_clear(&res);
+    /* with the chain annotation too */
+    l.layer.chain = chain;
+    expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err, &res);
+    ferry_sig_result_clear(&res);
+    /* regexps, unanchored */
+    kl.ids[0] = (struct ferry_sig_identity){.subject_regexp = "^[a-z]+@redhat\\.com$",
+                                            .issuer_regexp = "github\\.com/login"};
+    expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err, &res);
+    ferry_sig_result_clear(&res);
+    /* wrong subject, wrong issuer (exact and regexp): identity mismatch */
+    kl.ids[0] = (struct ferry_sig_identity){.subject = "mitr@redhat.co", .issuer = GITHUB_OAUTH};
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH,
+                "certificate identity \"mitr@redhat.com\" with issuer "
+                "\"https://github.com/login/oauth\" matches none of the 1 given");
+    assert_null(res.cert_subject);
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V03_EMAIL, .issuer = GITHUB_ACTIONS};
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, "matches none");
+    kl.ids[0] = (struct ferry_sig_identity){.subject_regexp = "^redhat", .issuer_regexp = "github"};
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, "matches none");
+    /* no identity at all */
+    kl.trust.nidentities = 0;
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, "no identity given");
+    /* any one of several identities */
+    ids[0] = (struct ferry_sig_identity){.subject = V08_EMAIL, .issuer = GITHUB_OAUTH};
+    ids[1] = (struct ferry_sig_identity){.subject = V03_EMAIL, .issuer_regexp = "^https://"};
+    kl.trust.identities = ids;
+    kl.trust.nidentities = 2;
+    expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err, &res);
+    ferry_sig_result_clear(&res);
+    /* a bad identity is a bad call */
+    ids[1].issuer = "x";
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_USAGE, FERRY_SIG_ERROR, "identity 1");
+    keyless_free(&kl);
+
+    /* a root built from the chain PEM (containers-policy fulcio.caPath) and
+     * the Rekor key */
+    {
+        struct ferry_sig_key *rekor = vec_key("rekor/rekor-public-good.pub");
+        struct ferry_sig_root *root = NULL;
+        FERRY_ASSERT_OK(ferry_sig_root_new(&root, &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_ca_pem(root, chain, strlen(chain), &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_tlog_key(root, rekor, &err), &err);
+        ferry_sig_key_free(rekor); /* the root keeps its own copy */
+        keyless_init(&kl, root, V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+        l.layer.chain = NULL;
+        expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                  &res);
+        ferry_sig_result_clear(&res);
+        keyless_free(&kl);
+    }
+    /* a root holding only Fulcio's root certificate: the intermediate must
+     * come from the chain annotation */
+    {
+        struct ferry_sig_key *rekor = vec_key("rekor/rekor-public-good.pub");
+        struct ferry_sig_root *root = NULL;
+        const char *second = strstr(chain + 1, "-----BEGIN CERTIFICATE-----");
+        assert_non_null(second);
+        FERRY_ASSERT_OK(ferry_sig_root_new(&root, &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_ca_pem(root, second, strlen(second), &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_tlog_key(root, rekor, &err), &err);
+        ferry_sig_key_free(rekor);
+        keyless_init(&kl, root, V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT,
+                    "does not chain to a certificate authority of the trusted root");
+        l.layer.chain = chain;
+        expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                  &res);
+        ferry_sig_result_clear(&res);
+        keyless_free(&kl);
+    }
+    /* a root without Fulcio's CA: the carried chain (with its own root)
+     * adds no trust */
+    {
+        struct ferry_sig_key *rekor = vec_key("rekor/rekor-public-good.pub");
+        struct ferry_sig_root *root = NULL;
+        FERRY_ASSERT_OK(ferry_sig_root_new(&root, &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_tlog_key(root, rekor, &err), &err);
+        keyless_init(&kl, root, V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT,
+                    "no certificate authority");
+        keyless_free(&kl);
+        /* only the 2021 public-good root (another key), valid at all times */
+        keyless_init(&kl, root_public_good(edit_only_2021_ca), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+        assert_int_equal(kl.root->ncas, 1);
+        l.layer.chain = chain;
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT,
+                    "does not chain to a certificate authority of the trusted root at "
+                    "2023-01-20T20:51:33Z");
+        keyless_free(&kl);
+        ferry_sig_key_free(rekor);
+    }
+    l.layer.chain = NULL;
+    /* tlog: no key at all, a damaged SET, a tampered integratedTime */
+    {
+        struct ferry_sig_root *root = NULL;
+        char *saved = ferry_strdup(l.bundle);
+        FERRY_ASSERT_OK(ferry_sig_root_new(&root, &err), &err);
+        FERRY_ASSERT_OK(ferry_sig_root_add_ca_pem(root, chain, strlen(chain), &err), &err);
+        keyless_init(&kl, root, V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_SIGNATURE, FERRY_SIG_TLOG_MISSING, "needs a verified tlog entry");
+        /* the Rekor key given the old way works as well */
+        {
+            struct ferry_sig_key *rekor = vec_key("rekor/rekor-public-good.pub");
+            kl.trust.tlog_keys = &rekor;
+            kl.trust.ntlog_keys = 1;
+            expect_ok(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err),
+                      &err, &res);
+            ferry_sig_result_clear(&res);
+            tamper(l.bundle, "integratedTime", 0);
+            expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err),
+                        &err, &res, FERRY_E_SIGNATURE, FERRY_SIG_BAD_TLOG, "does not verify");
+            strcpy(l.bundle, saved);
+            tamper(l.bundle, "SignedEntryTimestamp", 8);
+            expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err),
+                        &err, &res, FERRY_E_SIGNATURE, FERRY_SIG_BAD_TLOG, NULL);
+            strcpy(l.bundle, saved);
+            ferry_sig_key_free(rekor);
+        }
+        /* no Rekor bundle at all */
+        l.layer.rekor_bundle = NULL;
+        kl.trust.tlog_keys = NULL;
+        kl.trust.ntlog_keys = 0;
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_SIGNATURE, FERRY_SIG_TLOG_MISSING, NULL);
+        l.layer.rekor_bundle = l.bundle;
+        ferry_free(saved);
+        keyless_free(&kl);
+    }
+    /* no root: refused as before */
+    {
+        struct keys ks;
+        keys_init(&ks, true, false, "v01-legacy-key/cosign.pub", NULL);
+        ks.trust.identities = ids; /* ignored without a root */
+        ks.trust.nidentities = 1;
+        expect_fail(ferry_cosign_verify_simple(&l.layer, &ks.trust, l.image.str, &res, &err), &err,
+                    &res, FERRY_E_UNSUPPORTED, FERRY_SIG_NEEDS_TRUSTED_ROOT,
+                    "needs a trusted root");
+        keys_free(&ks);
+    }
+    ferry_free(chain);
+    legacy_free(&l);
+}
+
+static void
+edit_ca_end_2022(json_t *doc)
+{
+    json_object_set_new(
+        json_object_get(path_get(doc, "certificateAuthorities", 1, NULL), "validFor"), "end",
+        json_string("2023-01-20T20:51:32.999Z"));
+}
+
+static void
+edit_ca_start_late(json_t *doc)
+{
+    json_object_set_new(
+        json_object_get(path_get(doc, "certificateAuthorities", 1, NULL), "validFor"), "start",
+        json_string("2023-01-20T20:51:33.001Z"));
+}
+
+static void
+edit_tlog_end(json_t *doc)
+{
+    json_object_set_new(json_object_get(path_get(doc, "tlogs", 0, "publicKey"), "validFor"), "end",
+                        json_string("2022-12-31T23:59:59Z"));
+}
+
+static void
+edit_no_tlogs(json_t *doc)
+{
+    json_object_del(doc, "tlogs");
+}
+
+/* Times: a CA's validFor, a tlog's validFor, the leaf's own validity. */
+static void
+test_keyless_times(void **state)
+{
+    struct keyless kl;
+    struct ferry_sig_result res;
+    struct ferry_error *err = NULL;
+    STACK_OF(X509) *leaf = NULL, *chain = NULL;
+    NEED_LEGACY(l, "v03-legacy-fulcio-rekor");
+    (void)state;
+
+    /* the root CA entry's validFor excludes the signing time, by a fraction
+     * of a second at either end */
+    keyless_init(&kl, root_public_good(edit_ca_end_2022), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT,
+                "no certificate authority of the trusted root is valid at the signing time "
+                "2023-01-20T20:51:33Z");
+    keyless_free(&kl);
+    keyless_init(&kl, root_public_good(edit_ca_start_late), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT, "no certificate authority");
+    keyless_free(&kl);
+    /* the tlog's validFor excludes the entry's time */
+    keyless_init(&kl, root_public_good(edit_tlog_end), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_SIGNATURE, FERRY_SIG_BAD_TLOG,
+                "log c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d of the "
+                "trusted root is not valid at 2023-01-20T20:51:33Z");
+    keyless_free(&kl);
+    /* a root without tlogs and no tlog key: no time */
+    keyless_init(&kl, root_public_good(edit_no_tlogs), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_fail(ferry_cosign_verify_simple(&l.layer, &kl.trust, l.image.str, &res, &err), &err,
+                &res, FERRY_E_SIGNATURE, FERRY_SIG_TLOG_MISSING, NULL);
+    assert_int_equal(res.tlog, FERRY_TLOG_NOT_CHECKED);
+    keyless_free(&kl);
+
+    /* the leaf at times around its ten minutes (a verified SET cannot be
+     * made to say so: the internal check takes the time directly) */
+    keyless_init(&kl, root_public_good(NULL), V03_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    FERRY_ASSERT_OK(ferry_sig_certs_from_pem(l.cert, strlen(l.cert), 1, "leaf", &leaf, &err), &err);
+    FERRY_ASSERT_OK(ferry_sig_keyless_check(&kl.trust, sk_X509_value(leaf, 0), NULL, V03_TIME,
+                                            "v03", &res, &err),
+                    &err);
+    ferry_sig_result_clear(&res);
+    FERRY_ASSERT_OK(ferry_sig_keyless_check(&kl.trust, sk_X509_value(leaf, 0), NULL, V03_NOT_BEFORE,
+                                            "v03", &res, &err),
+                    &err);
+    ferry_sig_result_clear(&res);
+    ferry_sig_result_init(&res);
+    expect_fail(ferry_sig_keyless_check(&kl.trust, sk_X509_value(leaf, 0), NULL, V03_NOT_BEFORE - 1,
+                                        "v03", &res, &err),
+                &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_CERT_EXPIRED,
+                "certificate valid from 2023-01-20T20:51:31Z to 2023-01-20T21:01:31Z, not at the "
+                "signing time 2023-01-20T20:51:30Z");
+    ferry_sig_result_clear(&res);
+    expect_fail(ferry_sig_keyless_check(&kl.trust, sk_X509_value(leaf, 0), NULL, V03_NOT_AFTER + 1,
+                                        "v03", &res, &err),
+                &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_CERT_EXPIRED, "not at the signing");
+    ferry_sig_result_clear(&res);
+    /* before the CA's validFor (2022-04-13): no CA then */
+    expect_fail(ferry_sig_keyless_check(&kl.trust, sk_X509_value(leaf, 0), NULL, 1600000000, "v03",
+                                        &res, &err),
+                &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT, "no certificate");
+    ferry_sig_result_clear(&res);
+    /* the chain PEM's certificates as leaves */
+    {
+        char *pem = vec_read("v03-legacy-fulcio-rekor/chain.pem", NULL);
+        FERRY_ASSERT_OK(ferry_sig_certs_from_pem(pem, strlen(pem), 10, "chain", &chain, &err),
+                        &err);
+        assert_int_equal(sk_X509_num(chain), 2);
+        /* Fulcio's intermediate allows code signing, but shows no identity */
+        expect_fail(ferry_sig_keyless_check(&kl.trust, sk_X509_value(chain, 0), NULL, V03_TIME,
+                                            "intermediate", &res, &err),
+                    &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH,
+                    "the certificate names no OIDC issuer");
+        ferry_sig_result_clear(&res);
+        /* its root (an anchor itself) has no extended key usage */
+        expect_fail(ferry_sig_keyless_check(&kl.trust, sk_X509_value(chain, 1), NULL, V03_TIME,
+                                            "root", &res, &err),
+                    &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_UNTRUSTED_CERT,
+                    "lacks the code-signing extended key usage");
+        ferry_sig_result_clear(&res);
+        ferry_free(pem);
+    }
+    sk_X509_pop_free(leaf, X509_free);
+    sk_X509_pop_free(chain, X509_free);
+    keyless_free(&kl);
+    legacy_free(&l);
+}
+
+static void
+test_v08_keyless(void **state)
+{
+    struct keyless kl;
+    struct ferry_sig_result res;
+    struct ferry_error *err = NULL;
+    char *saved;
+    NEED_BUNDLE(v, "v08-bundle-v03-cert-dsse-cosign", "bundle.sigstore.json", NULL);
+    (void)state;
+
+    keyless_init(&kl, root_public_good(NULL), V08_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_ok(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+              &err, &res);
+    assert_string_equal(res.cert_subject, V08_EMAIL);
+    assert_string_equal(res.cert_issuer, GITHUB_OAUTH); /* extension 1.8 */
+    assert_int_equal(res.tlog, FERRY_TLOG_VERIFIED);
+    assert_int_equal(res.tlog_integrated_time, 1740770291);
+    assert_true(res.key_index == SIZE_MAX);
+    assert_false(res.claim_checked);
+    ferry_sig_result_clear(&res);
+    /* with the subject the statement names */
+    expect_ok(ferry_sigstore_bundle_verify(
+                  v.bundle, v.len, &kl.trust,
+                  "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4", NULL,
+                  0, &res, &err),
+              &err, &res);
+    assert_true(res.claim_checked);
+    ferry_sig_result_clear(&res);
+    expect_fail(
+        ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, made_digest, NULL, 0, &res, &err),
+        &err, &res, FERRY_E_DIGEST_MISMATCH, FERRY_SIG_SUBJECT_MISMATCH, NULL);
+    /* regexp */
+    kl.ids[0] =
+        (struct ferry_sig_identity){.subject_regexp = "@soyland\\.com$", .issuer = GITHUB_OAUTH};
+    expect_ok(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+              &err, &res);
+    ferry_sig_result_clear(&res);
+    /* v03's identity is not v08's */
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V03_EMAIL, .issuer = GITHUB_OAUTH};
+    expect_fail(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+                &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH,
+                "\"cody@soyland.com\"");
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V08_EMAIL, .issuer_regexp = "^https://tok"};
+    expect_fail(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+                &err, &res, FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, NULL);
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V08_EMAIL, .issuer = GITHUB_OAUTH};
+    /* tampered integratedTime: the SET no longer verifies */
+    saved = ferry_strdup(v.bundle);
+    tamper(v.bundle, "integratedTime", 0);
+    expect_fail(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+                &err, &res, FERRY_E_SIGNATURE, FERRY_SIG_BAD_TLOG, "does not verify");
+    memcpy(v.bundle, saved, v.len);
+    ferry_free(saved);
+    keyless_free(&kl);
+    /* no tlog key */
+    keyless_init(&kl, root_public_good(edit_no_tlogs), V08_EMAIL, NULL, GITHUB_OAUTH, NULL);
+    expect_fail(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, NULL, 0, &res, &err),
+                &err, &res, FERRY_E_SIGNATURE, FERRY_SIG_TLOG_MISSING, "needs a verified tlog");
+    keyless_free(&kl);
+    bvec_free(&v);
+}
+
+static void
+test_v09_keyless(void **state)
+{
+    struct keyless kl;
+    struct ferry_sig_result res;
+    struct ferry_error *err = NULL;
+    json_t *doc;
+    char *text;
+    NEED_BUNDLE(v, "v09-bundle-v03-cert-dsse", "bundle.sigstore.json", "artifact");
+    (void)state;
+
+    keyless_init(&kl, root_public_good(NULL), V09_URI, NULL, GITHUB_ACTIONS, NULL);
+    expect_ok(bverify(&v, &(struct keys){.trust = kl.trust}, true, NULL, &res, &err), &err, &res);
+    assert_string_equal(res.cert_subject, V09_URI);
+    assert_string_equal(res.cert_issuer, GITHUB_ACTIONS);
+    assert_true(res.claim_checked);
+    assert_int_equal(res.tlog_integrated_time, 1734374576);
+    ferry_sig_result_clear(&res);
+    kl.ids[0] = (struct ferry_sig_identity){
+        .subject_regexp = "^https://github\\.com/sigstore-conformance/",
+        .issuer_regexp = "^https://token\\.actions\\.githubusercontent\\.com$"};
+    expect_ok(bverify(&v, &(struct keys){.trust = kl.trust}, true, NULL, &res, &err), &err, &res);
+    ferry_sig_result_clear(&res);
+    /* a prefix of the URI is not the URI */
+    kl.ids[0] = (struct ferry_sig_identity){.subject = "https://github.com/sigstore-conformance",
+                                            .issuer = GITHUB_ACTIONS};
+    expect_fail(bverify(&v, &(struct keys){.trust = kl.trust}, true, NULL, &res, &err), &err, &res,
+                FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, NULL);
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V09_URI, .issuer = GITHUB_OAUTH};
+    expect_fail(bverify(&v, &(struct keys){.trust = kl.trust}, true, NULL, &res, &err), &err, &res,
+                FERRY_E_UNTRUSTED_KEY, FERRY_SIG_IDENTITY_MISMATCH, NULL);
+    kl.ids[0] = (struct ferry_sig_identity){.subject = V09_URI, .issuer = GITHUB_ACTIONS};
+    /* the same leaf as a v0.1-style x509CertificateChain, with the public-good
+     * intermediate carried along */
+    {
+        json_error_t jerr;
+        json_t *vm, *cert, *certs, *ca;
+        doc = json_loadb(v.bundle, v.len, 0, &jerr);
+        assert_non_null(doc);
+        vm = json_object_get(doc, "verificationMaterial");
+        cert = json_deep_copy(json_object_get(vm, "certificate"));
+        json_object_del(vm, "certificate");
+        certs = json_array();
+        json_array_append_new(certs, cert);
+        {
+            json_t *rj = root_json();
+            ca = json_object_get(
+                json_object_get(path_get(rj, "certificateAuthorities", 1, NULL), "certChain"),
+                "certificates");
+            json_array_append(certs, json_array_get(ca, 0));
+            json_decref(rj);
+        }
+        json_object_set_new(vm, "x509CertificateChain", json_pack("{s:o}", "certificates", certs));
+        text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        expect_ok(ferry_sigstore_bundle_verify(text, strlen(text), &kl.trust, NULL, v.artifact,
+                                               v.artifact_len, &res, &err),
+                  &err, &res);
+        assert_string_equal(res.cert_subject, V09_URI);
+        ferry_sig_result_clear(&res);
+        free(text);
+    }
+    keyless_free(&kl);
+    /* no root */
+    memset(&kl, 0, sizeof kl);
+    expect_fail(ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, v.artifact,
+                                             v.artifact_len, &res, &err),
+                &err, &res, FERRY_E_UNSUPPORTED, FERRY_SIG_NEEDS_TRUSTED_ROOT, NULL);
+    bvec_free(&v);
+}
+
+/* Keyless verification leaves nothing allocated, also when allocations
+ * fail one after another. */
+static void
+test_keyless_no_leak(void **state)
+{
+    struct keyless kl;
+    struct ferry_sig_result res;
+    struct ferry_error *err = NULL;
+    size_t before;
+    NEED_BUNDLE(v, "v09-bundle-v03-cert-dsse", "bundle.sigstore.json", "artifact");
+    (void)state;
+
+    keyless_init(&kl, root_public_good(NULL), NULL, "conformance", GITHUB_ACTIONS, NULL);
+    for (unsigned long n = 1;; n++) {
+        int r;
+        before = ferry_alloc_current();
+        ferry_alloc_fail_after(n);
+        r = ferry_sigstore_bundle_verify(v.bundle, v.len, &kl.trust, NULL, v.artifact,
+                                         v.artifact_len, &res, &err);
+        ferry_alloc_fail_after(0);
+        if (r != 0 && r != -FERRY_E_NOMEM)
+            fail_msg("allocation %lu failing gives %d: %s", n, r, err != NULL ? err->msg : "");
+        ferry_sig_result_clear(&res);
+        ferry_error_clear(&err);
+        assert_int_equal(ferry_alloc_current(), before);
+        if (r == 0)
+            break;
+        assert_true(n < 2000);
+    }
+    keyless_free(&kl);
+    /* loading a root too */
+    {
+        char path[4096];
+        assert_true(vec_path("rekor/trusted_root_public_good.json", path, sizeof path));
+        for (unsigned long n = 1;; n++) {
+            struct ferry_sig_root *root = NULL;
+            int r;
+            before = ferry_alloc_current();
+            ferry_alloc_fail_after(n);
+            r = ferry_sig_root_load_file(path, &root, &err);
+            ferry_alloc_fail_after(0);
+            if (r != 0 && r != -FERRY_E_NOMEM)
+                fail_msg("allocation %lu failing gives %d: %s", n, r, err != NULL ? err->msg : "");
+            ferry_sig_root_free(root);
+            ferry_error_clear(&err);
+            assert_int_equal(ferry_alloc_current(), before);
+            if (r == 0)
+                break;
+            assert_true(n < 2000);
+        }
+    }
+    bvec_free(&v);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -1897,5 +2785,14 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_v13_bundle_cosign_v3),
     cmocka_unit_test(test_bundle_malformed),
     cmocka_unit_test(test_no_leak),
+    cmocka_unit_test(test_root_load_public_good),
+    cmocka_unit_test(test_root_load_rejects),
+    cmocka_unit_test(test_identity_check),
+    cmocka_unit_test(test_identity_regexp_semantics),
+    cmocka_unit_test(test_v03_keyless),
+    cmocka_unit_test(test_keyless_times),
+    cmocka_unit_test(test_v08_keyless),
+    cmocka_unit_test(test_v09_keyless),
+    cmocka_unit_test(test_keyless_no_leak),
 };
 FERRY_UNIT_MAIN(tests)
