@@ -44,5 +44,26 @@
 #define FERRY_SIGSTORE_MAX_SIGNATURES 64    /* signatures in one DSSE envelope */
 #define FERRY_SIGSTORE_MAX_SUBJECTS 10000   /* subjects of one in-toto statement */
 #define FERRY_SIGSTORE_MAX_TLOG_ENTRIES 16  /* tlogEntries of one bundle */
+#define FERRY_SIGSTORE_MAX_ROOT (1u << 20)  /* a trusted_root.json */
+#define FERRY_SIGSTORE_MAX_CAS 64           /* certificate authorities (or TSAs) of one root */
+#define FERRY_SIGSTORE_MAX_ROOT_TLOGS 64    /* tlogs (or ctlogs) of one root */
+#define FERRY_SIGSTORE_MAX_CHAIN 10         /* certificates of one CA or carried chain */
+#define FERRY_SIGSTORE_MAX_PATTERN 1024     /* bytes of one identity regexp */
+#define FERRY_SIGSTORE_MATCH_LIMIT 100000   /* PCRE2 match limit, one identity regexp on one name */
+#define FERRY_SIGSTORE_MATCH_DEPTH 10000    /* PCRE2 backtracking depth limit */
+#define FERRY_SIGSTORE_MATCH_HEAP_KIB 8192  /* PCRE2 heap limit for one match */
+
+/* containers-policy.json (policy.h); going over is FERRY_E_TOO_LARGE. */
+#define FERRY_POLICY_MAX_FILE (1u << 20) /* the policy file */
+#define FERRY_POLICY_MAX_DEPTH 16        /* JSON nesting: a valid policy needs 6 */
+#define FERRY_POLICY_MAX_SCOPES 10000    /* scopes of all transports together */
+#define FERRY_POLICY_MAX_REQS 64         /* requirements of one scope or of default */
+#define FERRY_POLICY_MAX_KEYS 64         /* keyPaths, keyDatas, rekor keys of one requirement */
+#define FERRY_POLICY_MAX_STRING 4096     /* a scope, path, reference, issuer, type name */
+#define FERRY_POLICY_MAX_KEY_FILE (256u << 10) /* one key or CA bundle file */
+#define FERRY_POLICY_MAX_KEY_TOTAL (16u << 20) /* key material read for one policy */
+
+/* Keys of each kind (--require-signature, --rekor-key) one gate takes. */
+#define FERRY_SIGSTORE_MAX_GATE_KEYS 64
 
 #endif
