@@ -60,6 +60,42 @@ ferry_layout_referrers_tag(const char *digest)
     return t;
 }
 
+static const char *const attachment_kinds[] = FERRY_ATTACHMENT_KINDS;
+
+static const char *
+attachment_kind_known(const char *kind)
+{
+    for (size_t i = 0; kind != NULL && i < sizeof attachment_kinds / sizeof *attachment_kinds; i++)
+        if (strcmp(kind, attachment_kinds[i]) == 0)
+            return attachment_kinds[i];
+    return NULL;
+}
+
+char *
+ferry_layout_attachment_tag(const char *digest, const char *kind)
+{
+    char *base, *t;
+
+    if (attachment_kind_known(kind) == NULL || (base = ferry_layout_referrers_tag(digest)) == NULL)
+        return NULL;
+    t = ferry_asprintf("%s.%s", base, kind);
+    ferry_free(base);
+    return t;
+}
+
+const char *
+ferry_layout_attachment_kind(const char *tag, const char *digest)
+{
+    char *base = tag && digest ? ferry_layout_referrers_tag(digest) : NULL;
+    size_t n = base ? strlen(base) : 0;
+    const char *kind = NULL;
+
+    if (base != NULL && strncmp(tag, base, n) == 0 && tag[n] == '.')
+        kind = attachment_kind_known(tag + n + 1);
+    ferry_free(base);
+    return kind;
+}
+
 json_t *
 ferry_layout_referrer_descriptor(const char *media_type, const char *digest, int64_t size,
                                  const char *artifact_type, json_t *annotations)

@@ -54,6 +54,7 @@ ferry_stmt_referrer_clear(struct ferry_stmt_referrer *r)
     json_decref(r->annotations);
     ferry_free(r->source);
     ferry_free(r->target);
+    ferry_free(r->tag);
     memset(r, 0, sizeof *r);
 }
 
@@ -321,12 +322,12 @@ parse_image(json_t *o, size_t idx, struct ferry_stmt_image *im, struct ferry_err
 }
 
 static int
-parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer *rf,
+parse_referrer(json_t *o, size_t idx, size_t nimages, int version, struct ferry_stmt_referrer *rf,
                struct ferry_error **err)
 {
     static const char *const keys[] = {"subject",      "digest",      "mediaType", "size",
                                        "artifactType", "annotations", "source",    "target",
-                                       "image",        NULL};
+                                       "image",        "tag",         NULL};
     struct ferry_digest d;
     int64_t image = 0;
     json_t *ann;
@@ -346,7 +347,8 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
                             err)) < 0 ||
         (r = ferry_json_str(FERRY_E_BUNDLE, o, "source", true, what, &rf->source, err)) < 0 ||
         (r = ferry_json_str(FERRY_E_BUNDLE, o, "target", false, what, &rf->target, err)) < 0 ||
-        (r = ferry_json_size(FERRY_E_BUNDLE, o, "image", what, &image, err)) < 0)
+        (r = ferry_json_size(FERRY_E_BUNDLE, o, "image", what, &image, err)) < 0 ||
+        (r = ferry_json_str(FERRY_E_BUNDLE, o, "tag", false, what, &rf->tag, err)) < 0)
         return r;
     if ((size_t)image >= nimages)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: image %lld does not exist", what,
@@ -359,6 +361,15 @@ parse_referrer(json_t *o, size_t idx, size_t nimages, struct ferry_stmt_referrer
     }
     if (strcmp(rf->subject, rf->digest) == 0)
         return ferry_error_new(err, FERRY_E_BUNDLE, "%s: %s is its own subject", what, rf->digest);
+    if (rf->tag != NULL && version < FERRY_STATEMENT_VERSION_TAGS)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: a tag-based attachment needs ferryBundleVersion %d", what,
+                               FERRY_STATEMENT_VERSION_TAGS);
+    if (rf->tag != NULL && ferry_layout_attachment_kind(rf->tag, rf->subject) == NULL)
+        return ferry_error_new(err, FERRY_E_BUNDLE,
+                               "%s: tag %.200s is not a cosign attachment tag of %s "
+                               "(<alg>-<hex>.sig, .att or .sbom)",
+                               what, rf->tag, rf->subject);
     if ((r = check_names(what, NULL, NULL, rf->target, err)) < 0 ||
         (r = ferry_json_text(FERRY_E_BUNDLE, what, "mediaType", rf->media_type, err)) < 0 ||
         (r = ferry_json_text(FERRY_E_BUNDLE, what, "artifactType", rf->artifact_type, err)) < 0 ||
@@ -544,7 +555,7 @@ parse_volume(json_t *root, struct ferry_statement *s, struct ferry_error **err)
     int64_t number = 0, count = 0;
     int r;
 
-    if (o == NULL && s->version < FERRY_STATEMENT_VERSION_VOLUME)
+    if (o == NULL && s->version != FERRY_STATEMENT_VERSION_VOLUME)
         return json_object_get(root, "split") == NULL
                    ? 0
                    : ferry_error_new(err, FERRY_E_BUNDLE,
@@ -761,12 +772,12 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
         goto out;
     }
     if (json_integer_value(v) < FERRY_STATEMENT_VERSION ||
-        json_integer_value(v) > FERRY_STATEMENT_VERSION_VOLUME) {
+        json_integer_value(v) > FERRY_STATEMENT_VERSION_TAGS) {
         r = ferry_error_new(
             err, FERRY_E_UNSUPPORTED,
             "ferry.json: bundle format version %lld is not supported (this ferry reads %d to %d)",
             (long long)json_integer_value(v), FERRY_STATEMENT_VERSION,
-            FERRY_STATEMENT_VERSION_VOLUME);
+            FERRY_STATEMENT_VERSION_TAGS);
         goto out;
     }
     s->version = (int)json_integer_value(v);
@@ -840,8 +851,8 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
             const struct ferry_stmt_referrer *rf = &s->referrers[i];
             char key[32 + FERRY_DIGEST_MAX];
             s->nreferrers++;
-            if ((r = parse_referrer(json_array_get(v, i), i, s->nimages, &s->referrers[i], err)) <
-                0)
+            if ((r = parse_referrer(json_array_get(v, i), i, s->nimages, s->version,
+                                    &s->referrers[i], err)) < 0)
                 goto out;
             /* a referrer once per image: walks over them stay linear */
             snprintf(key, sizeof key, "%zu|%s", rf->image, rf->digest);
@@ -857,6 +868,12 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
             }
             r = 0;
         }
+    }
+    if (s->version == FERRY_STATEMENT_VERSION_TAGS && !ferry_statement_has_tags(s)) {
+        r = ferry_error_new(err, FERRY_E_BUNDLE,
+                            "ferry.json: version %d without a tag-based attachment",
+                            FERRY_STATEMENT_VERSION_TAGS);
+        goto out;
     }
     if ((r = parse_delta(root, s, paths, err)) < 0)
         goto out;
@@ -889,6 +906,15 @@ out:
     return r;
 }
 
+bool
+ferry_statement_has_tags(const struct ferry_statement *s)
+{
+    for (size_t i = 0; i < s->nreferrers; i++)
+        if (s->referrers[i].tag != NULL)
+            return true;
+    return false;
+}
+
 int
 ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
                           struct ferry_error **err)
@@ -907,7 +933,8 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
         goto out;
     }
     json_object_set_new(root, "ferryBundleVersion",
-                        json_integer(s->volumes > 0 ? FERRY_STATEMENT_VERSION_VOLUME
+                        json_integer(ferry_statement_has_tags(s) ? FERRY_STATEMENT_VERSION_TAGS
+                                     : s->volumes > 0            ? FERRY_STATEMENT_VERSION_VOLUME
                                      : s->nbases > 0 || s->nexternals > 0
                                          ? FERRY_STATEMENT_VERSION_DELTA
                                          : FERRY_STATEMENT_VERSION));
@@ -970,6 +997,8 @@ ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *l
             if (rf->target)
                 json_object_set_new(o, "target", json_string(rf->target));
             json_object_set_new(o, "image", json_integer((json_int_t)rf->image));
+            if (rf->tag)
+                json_object_set_new(o, "tag", json_string(rf->tag));
             json_array_append_new(refs, o);
         }
     }

@@ -44,7 +44,7 @@ fallback_of(const struct ferry_statement *s, size_t first, struct ferry_stmt_fal
     if (x == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (size_t j = first; j < s->nreferrers && r >= 0; j++)
-        if (strcmp(s->referrers[j].subject, subject) == 0)
+        if (s->referrers[j].tag == NULL && strcmp(s->referrers[j].subject, subject) == 0)
             r = ferry_referrers_index_add(x, referrer_descriptor(&s->referrers[j]), err);
     if (r >= 0)
         r = ferry_referrers_index_serialize(x, &fb->data, &fb->len, err);
@@ -72,6 +72,8 @@ ferry_statement_layout_fallbacks(const struct ferry_statement *s, struct ferry_s
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (size_t i = 0; i < s->nreferrers && r >= 0; i++) {
         struct ferry_stmt_fallback *nf;
+        if (s->referrers[i].tag != NULL)
+            continue; /* an attachment is found by its own tag */
         if ((r = ferry_strmap_put(subjects, s->referrers[i].subject, (void *)1)) <= 0) {
             if (r < 0)
                 r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -100,6 +102,7 @@ ferry_statement_layout_index(const struct ferry_statement *s, const struct ferry
                              size_t nfb, char **out, size_t *len, struct ferry_error **err)
 {
     struct ferry_layout_index *x = ferry_layout_index_new();
+    struct ferry_strmap *tags = NULL;
     size_t i;
     int r = 0;
 
@@ -120,7 +123,27 @@ ferry_statement_layout_index(const struct ferry_statement *s, const struct ferry
     }
     /* referrers untagged (oras walks index.json and reads their subject)... */
     for (i = 0; i < s->nreferrers && r >= 0; i++)
-        r = ferry_layout_index_add_untagged(x, referrer_descriptor(&s->referrers[i]), err);
+        if (s->referrers[i].tag == NULL)
+            r = ferry_layout_index_add_untagged(x, referrer_descriptor(&s->referrers[i]), err);
+    /* ...cosign's attachments by their tag, each once (two images may share
+     * the manifest they are attached to)... */
+    for (i = 0; i < s->nreferrers && r >= 0; i++) {
+        const struct ferry_stmt_referrer *rf = &s->referrers[i];
+        if (rf->tag == NULL)
+            continue;
+        if (tags == NULL && (tags = ferry_strmap_new()) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        if ((r = ferry_strmap_put(tags, rf->tag, (void *)1)) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        if (r == 1)
+            r = ferry_layout_index_add_tagged(x, rf->media_type, rf->digest, rf->size, rf->tag,
+                                              NULL, err);
+    }
+    ferry_strmap_free(tags);
     /* ...and as fallback tag indexes (regclient reads those) */
     for (i = 0; i < nfb && r >= 0; i++)
         r = ferry_layout_index_add_tagged(x, FERRY_MT_OCI_INDEX, fb[i].digest, (int64_t)fb[i].len,
@@ -166,6 +189,8 @@ ferry_statement_layout_check(const struct ferry_statement *s, struct ferry_layou
                                    "referrer %s: its subject %s is not a manifest of the bundle",
                                    rf->digest, rf->subject);
         lm = ferry_layout_get_manifest(l, rf->digest);
+        if (rf->tag != NULL)
+            continue; /* an attachment names its subject by its tag */
         if (lm->m->subject == NULL || strcmp(lm->m->subject->digest, rf->subject) != 0)
             return ferry_error_new(
                 err, FERRY_E_BUNDLE,

@@ -43,6 +43,19 @@ FERRY_API char *ferry_layout_blob_path(const char *digest);
  * Caller frees with ferry_free; NULL without a ':' or out of memory. */
 FERRY_API char *ferry_layout_referrers_tag(const char *digest);
 
+/* cosign's tag-based attachments of a manifest (cosign
+ * pkg/oci/remote/remote.go normalize): "<alg>-<hex>.<kind>", kind one of
+ * FERRY_ATTACHMENT_KINDS. ferry_layout_attachment_tag: caller frees with
+ * ferry_free; NULL for a kind not listed, a bad digest, or out of memory.
+ * ferry_layout_attachment_kind: the kind ("sig", "att", "sbom", static) if
+ * tag is an attachment tag of digest, else NULL. */
+#define FERRY_ATTACHMENT_KINDS                                                                     \
+    {                                                                                              \
+        "sig", "att", "sbom"                                                                       \
+    }
+FERRY_API char *ferry_layout_attachment_tag(const char *digest, const char *kind);
+FERRY_API const char *ferry_layout_attachment_kind(const char *tag, const char *digest);
+
 /* The descriptor a referrers index lists for a referrer manifest: mediaType,
  * digest, size, then artifactType (may be NULL) and the annotations (borrowed;
  * left out when NULL or empty), in that order. New reference, or NULL when out

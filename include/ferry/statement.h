@@ -20,6 +20,11 @@
  * for the whole bundle. */
 #define FERRY_STATEMENT_VERSION_VOLUME 3
 #define FERRY_MAX_VOLUMES 9999 /* volumes in one set */
+/* A bundle carrying cosign's tag-based attachments (referrers with a tag) is
+ * version 4, whatever else it carries: an older reader would push them as
+ * referrers, without the tag that makes them findable. A version-4
+ * statement is a volume of a set only if it says so. */
+#define FERRY_STATEMENT_VERSION_TAGS 4
 
 struct ferry_stmt_member {
     char *path; /* "oci-layout", "index.json" or "blobs/<alg>/<hex>" */
@@ -58,6 +63,11 @@ struct ferry_stmt_referrer {
     char *source;        /* HOST[:PORT]/REPO it was read from */
     char *target;        /* HOST[:PORT]/REPO it must land in, or NULL: its subject's repository */
     size_t image;        /* index into images[] of the image it belongs to */
+    /* A cosign tag-based attachment (version 4): its tag,
+     * ferry_layout_attachment_tag(subject, "sig"|"att"|"sbom"). Such a
+     * manifest names no subject; it is found by this tag, which the push sets,
+     * and is never listed in a referrers index. NULL for an OCI referrer. */
+    char *tag;
 };
 
 /* What a delta bundle was made against: an earlier bundle (its statement) or
@@ -123,6 +133,8 @@ FERRY_API int ferry_statement_parse(const void *data, size_t len, struct ferry_s
 FERRY_API int ferry_statement_serialize(const struct ferry_statement *s, char **out, size_t *len,
                                         struct ferry_error **err);
 FERRY_API void ferry_statement_free(struct ferry_statement *s);
+/* Does s carry a cosign tag-based attachment (a referrer with a tag)? */
+FERRY_API bool ferry_statement_has_tags(const struct ferry_statement *s);
 /* Does referrer rf land in another repository than its image (its recorded
  * target, else its source's)? Then the referrers API or fallback tag of the
  * image's repository will not show it: plan and list warn. */

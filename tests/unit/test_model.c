@@ -226,13 +226,13 @@ test_statement_rejects_names(void **state)
 static void
 test_statement_future_version(void **state)
 {
-    static const char v4[] = "{\"ferryBundleVersion\":4}";
+    static const char v4[] = "{\"ferryBundleVersion\":5}";
     struct ferry_statement *s = NULL;
     struct ferry_error *err = NULL;
 
     (void)state;
     assert_int_equal(ferry_statement_parse(v4, strlen(v4), &s, &err), -FERRY_E_UNSUPPORTED);
-    assert_non_null(strstr(err->msg, "version 4"));
+    assert_non_null(strstr(err->msg, "version 5"));
     ferry_error_free(err);
 }
 
