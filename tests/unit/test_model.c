@@ -236,6 +236,80 @@ test_statement_future_version(void **state)
     ferry_error_free(err);
 }
 
+/* cosign's tag attachments (version 4): a referrer with its attachment tag
+ * round-trips and makes the statement version 4; a tag that is not its
+ * subject's, a tag in an older version, and a version 4 without one are
+ * refused. */
+static void
+test_statement_tags(void **state)
+{
+#define SUBJ "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define SIG                                                                                        \
+    "sha256:"                                                                                      \
+    "1111111111111111111111111111111111111111111111111111111111111111"
+#define HEAD(v)                                                                                    \
+    "{\"ferryBundleVersion\":" v ",\"creator\":\"t\",\"created\":\"2026-11-27T00:00:00Z\","        \
+    "\"images\":[{\"source\":\"127.0.0.1:5000/a:1\",\"registry\":\"127.0.0.1:5000\","              \
+    "\"repository\":\"a\",\"tag\":\"1\",\"digest\":\"" SUBJ "\",\"mediaType\":"                    \
+    "\"application/vnd.oci.image.manifest.v1+json\",\"size\":2,\"total\":4}],\"members\":[],"      \
+    "\"referrers\":[{\"subject\":\"" SUBJ "\",\"digest\":\"" SIG "\",\"mediaType\":"               \
+    "\"application/vnd.oci.image.manifest.v1+json\",\"size\":9,\"source\":\"127.0.0.1:5000/a\","   \
+    "\"image\":0"
+    static const char ok[] =
+        HEAD("4") ",\"tag\":\"sha256-"
+                  "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig\"}]}";
+    static const char other[] =
+        HEAD("4") ",\"tag\":\"sha256-"
+                  "1111111111111111111111111111111111111111111111111111111111111111.sig\"}]}";
+    static const char kind[] =
+        HEAD("4") ",\"tag\":\"sha256-"
+                  "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.exe\"}]}";
+    static const char old[] =
+        HEAD("1") ",\"tag\":\"sha256-"
+                  "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig\"}]}";
+    static const char none[] = HEAD("4") "}]}";
+    struct ferry_statement *s = NULL;
+    struct ferry_error *err = NULL;
+    char *text = NULL;
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(ferry_statement_parse(ok, strlen(ok), &s, &err), 0);
+    assert_string_equal(
+        s->referrers[0].tag,
+        "sha256-44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig");
+    assert_true(ferry_statement_has_tags(s));
+    assert_int_equal(ferry_statement_serialize(s, &text, &len, &err), 0);
+    assert_non_null(strstr(text, "\"ferryBundleVersion\":4"));
+    assert_non_null(strstr(text, "\"tag\":\"sha256-44136fa3"));
+    ferry_free(text);
+    /* without the tag it is an ordinary referrer again: version 1 */
+    ferry_free(s->referrers[0].tag);
+    s->referrers[0].tag = NULL;
+    assert_false(ferry_statement_has_tags(s));
+    assert_int_equal(ferry_statement_serialize(s, &text, &len, &err), 0);
+    assert_non_null(strstr(text, "\"ferryBundleVersion\":1"));
+    ferry_free(text);
+    ferry_statement_free(s);
+    s = NULL;
+    assert_int_equal(ferry_statement_parse(other, strlen(other), &s, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "is not a cosign attachment tag of " SUBJ));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_statement_parse(kind, strlen(kind), &s, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "not a cosign attachment tag"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_statement_parse(old, strlen(old), &s, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "needs ferryBundleVersion 4"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_statement_parse(none, strlen(none), &s, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, "version 4 without a tag-based attachment"));
+    ferry_error_clear(&err);
+    assert_null(s);
+#undef HEAD
+#undef SIG
+#undef SUBJ
+}
+
 /* A delta bundle (version 2): bases and external blobs round-trip; what an
  * importer could not trust is refused. */
 static void
@@ -472,6 +546,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_statement_future_version),
     cmocka_unit_test(test_statement_delta),
     cmocka_unit_test(test_statement_volume),
+    cmocka_unit_test(test_statement_tags),
     cmocka_unit_test(test_strmap_grows),
 };
 FERRY_UNIT_MAIN(tests)
