@@ -295,7 +295,7 @@ cli_version(const char *extra)
 {
     /* the formats read; the export writes the oldest that holds the bundle */
     printf("%s %s\nbundle format %d to %d\nlibraries: %s, %s%s%s\n", cli_prog, FERRY_VERSION,
-           FERRY_STATEMENT_VERSION, FERRY_STATEMENT_VERSION_VOLUME, ferry_registry_versions(),
+           FERRY_STATEMENT_VERSION, FERRY_STATEMENT_VERSION_TAGS, ferry_registry_versions(),
            ferry_core_versions(), extra ? ", " : "", extra ? extra : "");
     return 0;
 }

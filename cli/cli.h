@@ -107,6 +107,14 @@ enum {
     CLI_OPT_THREADS,
     CLI_OPT_KEY_PASSWORD_FILE,
     CLI_OPT_TO,
+    CLI_OPT_REQUIRE_SIGNATURE,
+    CLI_OPT_REKOR_KEY,
+    CLI_OPT_TRUSTED_ROOT,
+    CLI_OPT_CERT_IDENTITY,
+    CLI_OPT_CERT_IDENTITY_RE,
+    CLI_OPT_CERT_ISSUER,
+    CLI_OPT_CERT_ISSUER_RE,
+    CLI_OPT_POLICY,
     CLI_OPT_FIRST_FREE,
 };
 #define CLI_REGISTRY_LONGOPTS                                                                      \
@@ -145,5 +153,60 @@ bool cli_parse_duration(const char *s, int64_t *out);
 /* A size in bytes with an optional binary suffix: K, M, G, T (also KiB,
  * MiB, ...; "4095M" is 4095 * 2^20); positive. */
 bool cli_parse_size(const char *s, uint64_t *out);
+
+/* The signature gate's options, shared by ferry-export (export, plan) and
+ * ferry-import (verify, push): --require-signature KEY.pub (repeatable),
+ * --rekor-key KEY.pub (repeatable), --trusted-root FILE with
+ * --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp],
+ * or --policy policy.json. */
+#include "ferry/policy.h"
+#include "ferry/sigcheck.h"
+#include "ferry/sigstore.h"
+#define CLI_SIG_LONGOPTS                                                                           \
+    {"require-signature", required_argument, NULL, CLI_OPT_REQUIRE_SIGNATURE},                     \
+        {"rekor-key", required_argument, NULL, CLI_OPT_REKOR_KEY},                                 \
+        {"trusted-root", required_argument, NULL, CLI_OPT_TRUSTED_ROOT},                           \
+        {"certificate-identity", required_argument, NULL, CLI_OPT_CERT_IDENTITY},                  \
+        {"certificate-identity-regexp", required_argument, NULL, CLI_OPT_CERT_IDENTITY_RE},        \
+        {"certificate-oidc-issuer", required_argument, NULL, CLI_OPT_CERT_ISSUER},                 \
+        {"certificate-oidc-issuer-regexp", required_argument, NULL, CLI_OPT_CERT_ISSUER_RE},       \
+    {                                                                                              \
+        "policy", required_argument, NULL, CLI_OPT_POLICY                                          \
+    }
+#define CLI_SIG_HELP                                                                               \
+    "signature gate (docs/signatures.md):\n"                                                       \
+    "  --require-signature KEY.pub  a cosign signature or Sigstore bundle by this PEM\n"           \
+    "                        key (repeatable: any one key suffices)\n"                             \
+    "  --rekor-key KEY.pub   check Rekor entries (SETs) with this log key (repeatable)\n"          \
+    "  --trusted-root FILE   Sigstore trusted_root.json: accept keyless (Fulcio)\n"                \
+    "                        signatures by the identity below, and check Rekor SETs\n"             \
+    "  --certificate-identity NAME, --certificate-identity-regexp RE\n"                            \
+    "                        the certificate's e-mail or URI (RE: unanchored)\n"                   \
+    "  --certificate-oidc-issuer URL, --certificate-oidc-issuer-regexp RE\n"                       \
+    "                        the OIDC issuer that vouched for it\n"                                \
+    "  --policy FILE         containers-policy.json (sigstoreSigned, reject,\n"                    \
+    "                        insecureAcceptAnything per scope of the source reference)\n"
+struct cli_sig {
+    struct ferry_sig_key **keys, **tlog_keys;
+    size_t nkeys, ntlog_keys;
+    struct ferry_sig_root *root;
+    struct ferry_sig_identity id;
+    struct ferry_policy *policy;
+    struct ferry_sig_policy_cache *pcache;
+    struct ferry_sig_trust trust;
+    struct ferry_sig_gate gate;
+};
+/* Handle a gate option (keys, roots and policies are loaded at once): 1
+ * handled, 0 not one of them, negative: exit with -r (message printed). */
+int cli_sig_option(struct cli_sig *s, int opt, const char *arg);
+/* Check the combination; *gate is NULL when no gate was asked for. 0 ok,
+ * else an exit code (message printed). */
+int cli_sig_finish(struct cli_sig *s, const struct ferry_sig_gate **gate);
+void cli_sig_free(struct cli_sig *s);
+/* The verdict on one image as text: "signed    SOURCE by key ID" or
+ * "unsigned  SOURCE: WHY", and as JSON {source, signed, keyId|identity|reason,
+ * scope}. */
+void cli_sig_print(FILE *f, const char *source, const struct ferry_sig_verdict *vd);
+void *cli_sig_json(const char *source, const struct ferry_sig_verdict *vd);
 
 #endif

@@ -48,6 +48,10 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
     memset(rep, 0, sizeof *rep);
     if ((r = export_resolve(items, nitems, o, &p, err)) < 0)
         return r;
+    if ((r = export_gate(p, o, false, rep, err)) < 0) {
+        export_plan_free(p);
+        return r;
+    }
     t_write = export_clock();
     rep->resolve_s = t_write - t0;
     if ((r = export_plan_apply_bases(p, o->bases, o->nbases, err)) < 0 ||
@@ -92,13 +96,15 @@ ferry_export_plan(const struct ferry_export_item *items, size_t nitems,
 {
     struct export_plan *p = NULL;
     struct ferry_statement *st = NULL;
+    struct ferry_export_report rep = {0};
     char created[32];
     int r;
 
     if ((r = export_resolve(items, nitems, o, &p, err)) < 0)
         return r;
     created_now(created, sizeof created);
-    if ((r = export_plan_apply_bases(p, o->bases, o->nbases, err)) == 0 &&
+    if ((r = export_gate(p, o, true, &rep, err)) == 0 &&
+        (r = export_plan_apply_bases(p, o->bases, o->nbases, err)) == 0 &&
         (r = export_plan_finish(p, err)) == 0 &&
         (r = export_plan_statement(p, created, &st, err)) == 0 &&
         (r = check_statement(st, err)) == 0) {

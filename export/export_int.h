@@ -56,6 +56,17 @@ struct export_plan {
     size_t nexternals;
 };
 
+/* Keep only the images with keep[i] set (before export_plan_finish), their
+ * referrers, and the objects those still reach; the others are freed.
+ * (The signature gate's --skip-unsigned.) */
+int export_plan_keep_images(struct export_plan *p, const bool *keep, struct ferry_error **err);
+/* The signature gate before anything is written (gate.c): each image's
+ * verdict to o->on_verdict; an image refused fails the export
+ * (FERRY_E_REFUSED), or with o->skip_unsigned is left out. report_only
+ * (plan): refused images stay, rep->unsigned_images counts them. */
+int export_gate(struct export_plan *p, const struct ferry_export_opts *o, bool report_only,
+                struct ferry_export_report *rep, struct ferry_error **err);
+
 /* Seconds on the monotonic clock, for the report's phase times (export.c). */
 double export_clock(void);
 

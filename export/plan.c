@@ -183,6 +183,110 @@ export_plan_add(struct export_plan *p, const char *digest, const char *media_typ
     return 0;
 }
 
+/* Push the digests d names (a manifest's config and layers, an index's
+ * entries) that are in the plan and not yet reached. */
+static int
+reach_children(struct export_plan *p, const struct export_obj *ob, struct ferry_strmap *reached,
+               const char ***stack, size_t *n, struct ferry_error **err)
+{
+    struct ferry_manifest *m = NULL;
+    const struct ferry_descriptor *d[1];
+    int r = 0;
+
+    if (ob->data == NULL || (!ferry_media_type_is_manifest(ob->media_type) &&
+                             !ferry_media_type_is_index(ob->media_type)))
+        return 0;
+    if (ferry_manifest_parse(ob->data, ob->len, ob->media_type, ob->digest, &m, NULL) < 0)
+        return 0; /* a blob of a manifest type that is no manifest: a leaf */
+    size_t nc = m->kind == FERRY_KIND_INDEX ? m->nmanifests : m->nlayers + 1;
+    for (size_t i = 0; i < nc && r >= 0; i++) {
+        struct export_obj *c;
+        d[0] = m->kind == FERRY_KIND_INDEX ? &m->manifests[i]
+               : i == 0                    ? &m->config
+                                           : &m->layers[i - 1];
+        if ((c = export_plan_get(p, d[0]->digest)) == NULL)
+            continue;
+        if ((r = ferry_strmap_put(reached, c->digest, c)) < 0)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        else if (r == 1)
+            (*stack)[(*n)++] = c->digest;
+    }
+    ferry_manifest_free(m);
+    return r < 0 ? r : 0;
+}
+
+int
+export_plan_keep_images(struct export_plan *p, const bool *keep, struct ferry_error **err)
+{
+    struct ferry_strmap *reached = ferry_strmap_new(), *objmap = ferry_strmap_new();
+    const char **stack = ferry_malloc((p->nobjs ? p->nobjs : 1) * sizeof *stack);
+    size_t *newidx = ferry_malloc((p->nimages ? p->nimages : 1) * sizeof *newidx);
+    size_t ni = 0, nr = 0, n = 0, k = 0, i;
+    int r = 0;
+
+    if (reached == NULL || objmap == NULL || stack == NULL || newidx == NULL) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the images kept and their referrers, in order */
+    for (i = 0; i < p->nimages; i++) {
+        if (!keep[i]) {
+            ferry_stmt_image_clear(&p->images[i]);
+            continue;
+        }
+        newidx[i] = ni;
+        p->images[ni++] = p->images[i];
+    }
+    for (i = 0; i < p->nrefs; i++) {
+        if (!keep[p->refs[i].image]) {
+            ferry_stmt_referrer_clear(&p->refs[i]);
+            continue;
+        }
+        p->refs[i].image = newidx[p->refs[i].image];
+        p->refs[nr++] = p->refs[i];
+    }
+    p->nimages = ni;
+    p->nrefs = nr;
+    /* what they reach: every object is pushed once, so the walk is linear */
+    for (i = 0; i < p->nimages + p->nrefs && r >= 0; i++) {
+        const char *dg = i < p->nimages ? p->images[i].digest : p->refs[i - p->nimages].digest;
+        struct export_obj *ob = export_plan_get(p, dg);
+        if (ob == NULL)
+            continue;
+        if ((r = ferry_strmap_put(reached, ob->digest, ob)) < 0)
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        else if (r == 1)
+            stack[n++] = ob->digest;
+    }
+    while (r >= 0 && n > 0)
+        r = reach_children(p, export_plan_get(p, stack[--n]), reached, &stack, &n, err);
+    if (r < 0)
+        goto out;
+    /* the objects reached, in their order; a new map of them */
+    for (i = 0; i < p->nobjs; i++) {
+        if (ferry_strmap_get(reached, p->objs[i]->digest) == NULL) {
+            obj_free(p->objs[i]);
+            continue;
+        }
+        p->objs[k++] = p->objs[i];
+        if (ferry_strmap_put(objmap, p->objs[k - 1]->digest, p->objs[k - 1]) < 0) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            p->nobjs = k;
+            goto out;
+        }
+    }
+    p->nobjs = k;
+    ferry_strmap_free(p->objmap);
+    p->objmap = objmap;
+    objmap = NULL;
+out:
+    ferry_strmap_free(reached);
+    ferry_strmap_free(objmap);
+    ferry_free(stack);
+    ferry_free(newidx);
+    return r < 0 ? r : 0;
+}
+
 /* In-memory members (manifests, configs) first, then streamed blobs, each
  * group in resolution order: a stable partition, linear in the objects. */
 static int

@@ -29,6 +29,7 @@ struct ctx {
     struct ferry_strmap *noapi;   /* registry hosts without the referrers API */
     struct ferry_strmap *tagsets; /* "host/repo" -> struct ferry_strmap of its tags */
     struct ferry_strmap **tagsetlist;
+    struct ferry_strmap *unlisted; /* "host/repo" of sources whose tags cannot be listed */
     size_t ntagsets;
     const struct ferry_export_item *item; /* being resolved */
     struct prefetch *pf;                  /* manifests fetched ahead, or NULL */
@@ -39,6 +40,7 @@ ctx_clear(struct ctx *c)
 {
     ferry_strmap_free(c->refseen);
     ferry_strmap_free(c->noapi);
+    ferry_strmap_free(c->unlisted);
     ferry_strmap_free(c->tagsets);
     for (size_t i = 0; i < c->ntagsets; i++)
         ferry_strmap_free(c->tagsetlist[i]);
@@ -384,6 +386,124 @@ tag_listed(const char *tag, void *ud, struct ferry_error **err)
     return ferry_strmap_get(tags, tag) != NULL;
 }
 
+/* cosign's tag-based attachments of subject in the source repository
+ * (cosign's pkg/oci/remote/remote.go: sha256-<hex>.sig, .att, .sbom),
+ * found in its tag list; a repository whose tags cannot be listed is asked
+ * for each tag by name. They are carried as referrers with a tag (bundle
+ * version 4); their blobs are walked like a referrer's. Attachments of an
+ * attachment are not looked for. */
+static int
+attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src,
+            const char *subject, struct ferry_error **err)
+{
+    static const char *const kinds[] = FERRY_ATTACHMENT_KINDS;
+    const struct ferry_export_item *o = c->item;
+    struct ferry_strmap *tags = NULL;
+    struct ferry_manifest *m = NULL;
+    char *tag = NULL, *key = NULL;
+    int r = 0, h;
+
+    if (ferry_strmap_get(c->unlisted, src->name) == NULL &&
+        (r = repo_tags(c, src, &tags, err)) < 0) {
+        if (r == -FERRY_E_NOMEM)
+            return r;
+        ferry_log(FERRY_LOG_WARN, "%s; cosign attachments there are asked for by tag", (*err)->msg);
+        ferry_error_clear(err);
+        if (ferry_strmap_put(c->unlisted, src->name, (void *)1) < 0)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        tags = NULL;
+        r = 0;
+    }
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && r >= 0; k++) {
+        struct ferry_manifest_info info = {0};
+        struct ferry_stmt_referrer *rf;
+        struct export_obj *ob = NULL;
+        struct ferry_digest d;
+        struct ferry_buf b;
+        char *data;
+        size_t len;
+        ferry_safefree(tag);
+        ferry_safefree(key);
+        ferry_manifest_free(m);
+        m = NULL;
+        if ((tag = ferry_layout_attachment_tag(subject, kinds[k])) == NULL)
+            break; /* a digest no tag can name */
+        if (tags != NULL && ferry_strmap_get(tags, tag) == NULL)
+            continue;
+        ferry_buf_init(&b, FERRY_MAX_MANIFEST);
+        r = get_manifest(c, src->conn->reg, src->repo, tag, &b, &info, err);
+        if (r == -FERRY_E_NOT_FOUND && tags == NULL) {
+            ferry_error_clear(err);
+            ferry_buf_free(&b);
+            r = 0;
+            continue;
+        }
+        if (r < 0) {
+            ferry_buf_free(&b);
+            ferry_manifest_info_clear(&info);
+            ferry_error_wrap(err, "cosign attachment %s:%s", src->name, tag);
+            break;
+        }
+        ferry_digest_buffer(FERRY_DIGEST_SHA256, b.data ? b.data : "", b.len, &d);
+        if ((r = ferry_manifest_parse(b.data ? b.data : "", b.len, info.media_type, d.str, &m,
+                                      err)) < 0) {
+            ferry_buf_free(&b);
+            ferry_manifest_info_clear(&info);
+            ferry_error_wrap(err, "cosign attachment %s:%s", src->name, tag);
+            break;
+        }
+        ferry_manifest_info_clear(&info);
+        if (m->kind != FERRY_KIND_IMAGE) {
+            ferry_buf_free(&b);
+            ferry_log(FERRY_LOG_WARN, "%s:%s is not an image manifest; not carried", src->name,
+                      tag);
+            continue;
+        }
+        if ((key = ferry_asprintf("%zu|%s|%s", image, subject, d.str)) == NULL) {
+            ferry_buf_free(&b);
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        if ((r = ferry_strmap_put(c->refseen, key, (void *)1)) <= 0) {
+            ferry_buf_free(&b);
+            if (r < 0)
+                r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            continue; /* 0: taken already */
+        }
+        data = ferry_buf_take(&b, &len);
+        if ((r = export_plan_add(c->plan, d.str, m->media_type, (int64_t)len, data, len, src->conn,
+                                 src->repo, &ob, err)) < 0)
+            break;
+        if ((rf = export_plan_new_referrer(c->plan)) == NULL) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        rf->subject = ferry_strdup(subject);
+        rf->digest = ferry_strdup(d.str);
+        rf->media_type = ferry_strdup(m->media_type);
+        rf->size = (int64_t)len;
+        rf->artifact_type =
+            ferry_manifest_artifact_type(m) ? ferry_strdup(ferry_manifest_artifact_type(m)) : NULL;
+        rf->annotations = m->annotations ? json_deep_copy(m->annotations) : NULL;
+        rf->source = ferry_strdup(src->name);
+        rf->target = o->referrers_tgt ? ferry_strdup(o->referrers_tgt) : NULL;
+        rf->tag = ferry_strdup(tag);
+        rf->image = image;
+        if (!rf->subject || !rf->digest || !rf->media_type ||
+            (ferry_manifest_artifact_type(m) && !rf->artifact_type) || !rf->source ||
+            (o->referrers_tgt && !rf->target) || !rf->tag) {
+            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+            break;
+        }
+        ferry_log(FERRY_LOG_INFO, "cosign attachment %s (%s) of %s", tag, d.str, subject);
+        r = walk(c, a, src->conn, src->repo, ob, 1, &h, err);
+    }
+    ferry_manifest_free(m);
+    ferry_free(tag);
+    ferry_free(key);
+    return r;
+}
+
 /* The referrers of subject: the referrers API when the registry answers it,
  * else the sha256-<hex> fallback tag; recursively (a signature on an SBOM). */
 static int
@@ -418,6 +538,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
+    r = 0;
     if (rs.via == FERRY_REFERRERS_VIA_TAG && !rs.found)
         goto out; /* no fallback tag: no referrers */
     if ((r = ferry_manifest_parse(rs.index.data ? rs.index.data : "", rs.index.len, NULL, src->name,
@@ -492,6 +613,8 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
             goto out;
     }
 out:
+    if (r >= 0)
+        r = attachments(c, a, image, src, subject, err);
     ferry_manifest_free(idx);
     ferry_manifest_free(m);
     ferry_referrers_clear(&rs);
@@ -806,8 +929,10 @@ export_resolve(const struct ferry_export_item *items, size_t nitems,
     c.plan = export_plan_new();
     c.refseen = ferry_strmap_new();
     c.noapi = ferry_strmap_new();
+    c.unlisted = ferry_strmap_new();
     c.tagsets = ferry_strmap_new();
-    if (c.plan == NULL || c.refseen == NULL || c.noapi == NULL || c.tagsets == NULL) {
+    if (c.plan == NULL || c.refseen == NULL || c.noapi == NULL || c.unlisted == NULL ||
+        c.tagsets == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }

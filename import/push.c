@@ -11,6 +11,7 @@
 #include "ferry/limits.h"
 #include "ferry/reference.h"
 #include "ferry/util.h"
+#include "ferry/sigcheck.h"
 #include "import_int.h"
 
 int
@@ -116,6 +117,10 @@ struct plan {
 struct rplan {
     struct trepo *t;
     const struct ferry_stmt_referrer *rf;
+    /* a cosign attachment: what setting its tag did, and the digest the
+     * tag had before when it moved */
+    enum ferry_push_result tag_result;
+    char *tag_previous;
 };
 
 static void
@@ -144,6 +149,8 @@ plan_clear(struct plan *p)
     ferry_free(p->needlist);
     ferry_strmap_free(p->needs);
     ferry_strmap_free(p->homes);
+    for (i = 0; p->rplans != NULL && i < p->nrplans; i++)
+        ferry_free(p->rplans[i].tag_previous);
     ferry_free(p->rplans);
     ferry_free(p->targets);
     if (p->tags != NULL)
@@ -991,8 +998,12 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
     /* groups in first-seen order (gidx: each referrer's group), then each
      * group's slice of refs, in statement order */
     for (i = 0; i < p->nrplans && r >= 0; i++) {
-        char *key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
-        uintptr_t gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
+        char *key;
+        uintptr_t gi;
+        if (p->rplans[i].rf->tag != NULL)
+            continue; /* a cosign attachment: found by its own tag */
+        key = ferry_asprintf("%s|%s", p->rplans[i].t->name, p->rplans[i].rf->subject);
+        gi = key ? (uintptr_t)ferry_strmap_get(groups, key) : 0;
         if (key == NULL) {
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         } else if (gi == 0) {
@@ -1015,7 +1026,8 @@ push_fallbacks(struct plan *p, struct ferry_registry *reg, const char *host,
         g[i].nrefs = 0;
     }
     for (i = 0; r >= 0 && i < p->nrplans; i++)
-        g[gidx[i]].refs[g[gidx[i]].nrefs++] = i;
+        if (p->rplans[i].rf->tag == NULL)
+            g[gidx[i]].refs[g[gidx[i]].nrefs++] = i;
     /* rounds 0 .. FALLBACK_ROUNDS - 1 write; one more only reads back */
     for (round = 0; r >= 0 && round <= FALLBACK_ROUNDS; round++) {
         long longest = 0, settle;
@@ -1775,6 +1787,51 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
     return 0;
 }
 
+/* cosign's attachments, under their tag in the repository they landed in
+ * (pushed by digest with the other referrers): set when the tag is missing
+ * or names another digest. The attachment travelled signed with its
+ * subject, so it replaces what the target had; a moved tag is reported
+ * with the digest it held. */
+static int
+push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *host,
+                     struct ferry_push_report *rep, struct ferry_error **err)
+{
+    for (size_t i = 0; i < p->nrplans; i++) {
+        struct rplan *rp = &p->rplans[i];
+        const struct ferry_stmt_referrer *rf = rp->rf;
+        struct ferry_layout_manifest *vm;
+        struct ferry_manifest_info info = {0};
+        int r;
+        if (rf->tag == NULL)
+            continue;
+        vm = ferry_layout_get_manifest(p->v->layout, rf->digest);
+        if ((r = ferry_registry_head_manifest(reg, rp->t->name, rf->tag, &info, err)) < 0)
+            return ferry_error_wrap(err, "tag %s/%s:%s", host, rp->t->name, rf->tag);
+        if (r == 1 && info.digest != NULL && strcmp(info.digest, rf->digest) == 0) {
+            rp->tag_result = FERRY_PUSH_UNCHANGED;
+            rep->attachment_tags_unchanged++;
+            ferry_manifest_info_clear(&info);
+            continue;
+        }
+        if (vm == NULL || vm->m == NULL) {
+            ferry_manifest_info_clear(&info);
+            return ferry_error_new(err, FERRY_E_BUNDLE, "attachment %s is not in the bundle",
+                                   rf->digest);
+        }
+        if ((r = ferry_registry_put_manifest(reg, rp->t->name, rf->tag, vm->m->media_type, vm->data,
+                                             vm->len, NULL, err)) < 0) {
+            ferry_manifest_info_clear(&info);
+            return ferry_error_wrap(err, "tag %s/%s:%s", host, rp->t->name, rf->tag);
+        }
+        rep->attachment_tags_set++;
+        rp->tag_result = info.digest != NULL ? FERRY_PUSH_MOVED : FERRY_PUSH_PUSHED;
+        rp->tag_previous = info.digest;
+        info.digest = NULL;
+        ferry_manifest_info_clear(&info);
+    }
+    return 0;
+}
+
 /* The record of each tag about to be set (before it moves, so a crash
  * between the two leaves the record ahead, never behind): written when there
  * is none, the bundle is newer than it, or a downgrade is allowed. Each
@@ -1855,7 +1912,8 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
         const struct ferry_stmt_referrer *rf = p->rplans[i].rf;
         struct trepo *t = p->rplans[i].t;
         struct ferry_pushed what = {0};
-        char *target = ferry_asprintf("%s/%s@%s", host, t->name, rf->digest);
+        char *target = rf->tag ? ferry_asprintf("%s/%s:%s", host, t->name, rf->tag)
+                               : ferry_asprintf("%s/%s@%s", host, t->name, rf->digest);
         if (target == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         what.source = rf->source;
@@ -1863,6 +1921,10 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
         what.digest = rf->digest;
         what.result = ferry_strmap_get(t->fresh, rf->digest) != NULL ? FERRY_PUSH_PUSHED
                                                                      : FERRY_PUSH_UNCHANGED;
+        if (rf->tag != NULL && p->rplans[i].tag_result != 0) {
+            what.result = p->rplans[i].tag_result;
+            what.previous = p->rplans[i].tag_previous;
+        }
         what.subject = rf->subject;
         what.artifact_type = rf->artifact_type;
         cb(&what, ud);
@@ -1901,36 +1963,40 @@ struct gate {
     struct plan *p;
     size_t bad;
     bool oom;
+    bool policy; /* the verdicts say "policy: ..." themselves */
 };
 
 static void
-gate_verdict(size_t image, const char *key_id, const char *why, void *ud)
+gate_verdict(size_t image, const struct ferry_sig_verdict *vd, void *ud)
 {
     struct gate *g = ud;
 
-    if (why == NULL) {
-        ferry_log(FERRY_LOG_INFO, "%s: signed by key %.16s", g->p->v->st->images[image].source,
-                  key_id ? key_id : "?");
+    if (vd->ok) {
+        ferry_log(FERRY_LOG_INFO, "%s: signed%s%.16s%s%s", g->p->v->st->images[image].source,
+                  vd->key_id[0] ? " by key " : "", vd->key_id, vd->identity[0] ? " by " : "",
+                  vd->identity);
         return;
     }
     g->bad++;
     ferry_free(g->p->refused[image]);
-    if ((g->p->refused[image] = ferry_asprintf("not signed by a required key: %s", why)) == NULL)
+    g->p->refused[image] = g->policy ? ferry_strdup(vd->why)
+                                     : ferry_asprintf("not signed by a required key: %s", vd->why);
+    if (g->p->refused[image] == NULL)
         g->oom = true;
 }
 
 static int
-signature_gate(struct plan *p, const struct ferry_sig_trust *trust, struct ferry_push_report *rep,
+signature_gate(struct plan *p, const struct ferry_sig_gate *gate, struct ferry_push_report *rep,
                struct ferry_error **err)
 {
-    struct gate g = {p, 0, false};
+    struct gate g = {p, 0, false, gate->policy != NULL};
     int r;
 
     if (p->v->st->volumes > 0)
         return ferry_error_new(err, FERRY_E_USAGE,
-                               "--require-signature does not take volume sets yet: push the set, "
+                               "the signature gate does not take volume sets yet: push the set, "
                                "or export it as one bundle");
-    if ((r = ferry_import_check_signatures(p->v, trust, gate_verdict, &g, NULL, err)) < 0)
+    if ((r = ferry_import_check_signatures(p->v, gate, gate_verdict, &g, NULL, err)) < 0)
         return r;
     if (g.oom)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -2104,6 +2170,8 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
     if (r < 0)
         goto out;
     if (!o->dry_run && (r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
+        goto out;
+    if (!o->dry_run && (r = push_attachment_tags(&p, ws[0].reg, host, rep, err)) < 0)
         goto out;
     rep->referrers = p.nrplans;
     if (!o->dry_run && (r = write_records(&p, ws[0].reg, err)) < 0)

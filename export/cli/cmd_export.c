@@ -44,6 +44,15 @@ static const char usage[] =
 
 enum { OPT_VOLUME_SIZE = SEL_OPT_FIRST_FREE };
 
+/* The signature gate's verdicts, on stderr (stdout may be the bundle). */
+static void
+print_verdict(const char *source, const struct ferry_sig_verdict *vd, void *ud)
+{
+    (void)ud;
+    if (!vd->ok || cli_verbosity > 0)
+        cli_sig_print(stderr, source, vd);
+}
+
 int
 cmd_export(int argc, char **argv)
 {
@@ -138,9 +147,13 @@ cmd_export(int argc, char **argv)
     if (optind >= argc && sel.config == NULL)
         return cli_usage("no image reference given (or -c SYNC.yaml)");
     cli_setup(progress);
-    if ((r = cli_reg_finish(&cr)) != 0)
+    if ((r = cli_reg_finish(&cr)) != 0 || (r = selection_gate(&sel, &eo)) != 0) {
+        selection_clear(&sel);
+        cli_reg_clear(&cr);
         return r;
+    }
     eo.reg = cr.o;
+    eo.on_verdict = print_verdict;
     /* The key first: a wrong password should not cost a tag listing. */
     if ((r = ferry_seckey_load(key, cli_key_password, (void *)pwfile, &sk, &err)) < 0)
         goto out;

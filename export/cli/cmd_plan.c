@@ -42,8 +42,28 @@ external_bytes(const struct ferry_statement *st)
     return t;
 }
 
+/* The signature gate's verdicts: lines on stdout before the plan, or a
+ * "signatures" array in its JSON. */
+struct sigverdicts {
+    json_t *json;
+    size_t unsigned_images;
+};
+
+static void
+plan_verdict(const char *source, const struct ferry_sig_verdict *vd, void *ud)
+{
+    struct sigverdicts *sv = ud;
+
+    if (!vd->ok)
+        sv->unsigned_images++;
+    if (sv->json != NULL)
+        json_array_append_new(sv->json, cli_sig_json(source, vd));
+    else
+        cli_sig_print(stdout, source, vd);
+}
+
 static int
-print_json(const struct ferry_statement *st)
+print_json(const struct ferry_statement *st, json_t *verdicts)
 {
     json_t *root = json_object(), *images = json_array();
     int64_t total = 0;
@@ -68,14 +88,17 @@ print_json(const struct ferry_statement *st)
             const struct ferry_stmt_referrer *rf = &st->referrers[j];
             if (rf->image != i)
                 continue;
-            json_array_append_new(ra, json_pack("{s:s, s:s, s:s?, s:I}", "subject", rf->subject,
-                                                "digest", rf->digest, "artifactType",
-                                                rf->artifact_type, "size", (json_int_t)rf->size));
+            json_array_append_new(ra,
+                                  json_pack("{s:s, s:s, s:s?, s:I, s:s?}", "subject", rf->subject,
+                                            "digest", rf->digest, "artifactType", rf->artifact_type,
+                                            "size", (json_int_t)rf->size, "tag", rf->tag));
         }
         json_object_set_new(o, "referrers", ra);
         json_array_append_new(images, o);
     }
     json_object_set_new(root, "images", images);
+    if (verdicts != NULL)
+        json_object_set(root, "signatures", verdicts);
     json_object_set_new(root, "referrers", json_integer((json_int_t)st->nreferrers));
     json_object_set_new(root, "members", json_integer((json_int_t)st->nmembers));
     json_object_set_new(root, "totalBytes", json_integer(total));
@@ -126,11 +149,14 @@ print_text(const struct ferry_statement *st)
             const struct ferry_stmt_referrer *rf = &st->referrers[j];
             if (rf->image != i)
                 continue;
-            printf("  referrer %s %.19s (of %.19s)\n",
-                   rf->artifact_type
-                       ? ferry_quote(q, sizeof q, rf->artifact_type, strlen(rf->artifact_type))
-                       : "(no artifactType)",
-                   rf->digest, rf->subject);
+            if (rf->tag != NULL)
+                printf("  cosign attachment %s %.19s\n", rf->tag, rf->digest);
+            else
+                printf("  referrer %s %.19s (of %.19s)\n",
+                       rf->artifact_type
+                           ? ferry_quote(q, sizeof q, rf->artifact_type, strlen(rf->artifact_type))
+                           : "(no artifactType)",
+                       rf->digest, rf->subject);
         }
     }
     printf("%s, %s, %s; %s in total, %s after deduplication\n",
@@ -168,6 +194,7 @@ cmd_plan(int argc, char **argv)
     const struct ferry_export_item *items = NULL;
     size_t nitems = 0;
     bool json = false;
+    struct sigverdicts sv = {NULL, 0};
     int c, r;
 
     memset(&eo, 0, sizeof eo);
@@ -198,15 +225,23 @@ cmd_plan(int argc, char **argv)
         }
     }
     cli_setup(false);
-    if ((r = cli_reg_finish(&cr)) != 0)
+    if ((r = cli_reg_finish(&cr)) != 0 || (r = selection_gate(&sel, &eo)) != 0) {
+        selection_clear(&sel);
+        cli_reg_clear(&cr);
         return r;
+    }
     eo.reg = cr.o;
+    if (eo.gate != NULL) {
+        sv.json = json ? json_array() : NULL;
+        eo.on_verdict = plan_verdict;
+        eo.verdict_ud = &sv;
+    }
     if ((r = selection_finish(&sel, argv + optind, (size_t)(argc - optind), &eo, &items, &nitems,
                               &err)) < 0)
         goto out;
     if ((r = ferry_export_plan(items, nitems, &eo, &st, &err)) < 0)
         goto out;
-    if (json && print_json(st) != 0)
+    if (json && print_json(st, sv.json) != 0)
         r = ferry_error_new(&err, FERRY_E_NOMEM, "out of memory printing the plan");
     else if (!json)
         print_text(st);
@@ -216,7 +251,15 @@ out:
     ferry_statement_free(st);
     selection_clear(&sel);
     cli_reg_clear(&cr);
+    json_decref(sv.json);
     if (r < 0)
         return cli_fail(err);
+    if (sv.unsigned_images > 0 && !eo.skip_unsigned) {
+        cli_error("%zu image%s not signed as the signature gate requires: an export would stop "
+                  "(or leave %s out with --skip-unsigned)",
+                  sv.unsigned_images, sv.unsigned_images == 1 ? "" : "s",
+                  sv.unsigned_images == 1 ? "it" : "them");
+        return FERRY_EXIT_REFUSED;
+    }
     return 0;
 }

@@ -8,12 +8,19 @@
 int
 selection_option(struct selection *s, int opt, const char *arg)
 {
+    int r = cli_sig_option(&s->sig, opt, arg);
+
+    if (r != 0) /* 1, or an exit code: 1 would read as "handled" */
+        return r > 0 ? 1 : -r == FERRY_EXIT_VERIFY ? FERRY_EXIT_ERROR : -r;
     switch (opt) {
     case 'c':
         s->config = arg;
         return 1;
     case SEL_OPT_NO_REFERRERS:
         s->no_referrers = true;
+        return 1;
+    case SEL_OPT_SKIP_UNSIGNED:
+        s->skip_unsigned = true;
         return 1;
     case SEL_OPT_ARTIFACT_TYPE:
         if (s->ntypes == SELECT_MAX_TYPES)
@@ -117,6 +124,11 @@ selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_ex
 
     if ((r = load_bases(s, eo, err)) < 0)
         return r;
+    if (s->skip_unsigned && eo->gate == NULL)
+        return ferry_error_new(err, FERRY_E_USAGE,
+                               "--skip-unsigned leaves out what the signature gate refuses: give "
+                               "--require-signature, --trusted-root or --policy");
+    eo->skip_unsigned = s->skip_unsigned;
 
     if (s->config != NULL) {
         if (nrefs > 0 || s->no_referrers || s->ntypes || s->nplatforms || s->referrers_src ||
@@ -173,11 +185,18 @@ selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferry_ex
     return 0;
 }
 
+int
+selection_gate(struct selection *s, struct ferry_export_opts *eo)
+{
+    return cli_sig_finish(&s->sig, &eo->gate);
+}
+
 void
 selection_clear(struct selection *s)
 {
     for (size_t i = 0; i < s->nbases; i++)
         ferry_export_base_free(s->bases[i]);
+    cli_sig_free(&s->sig);
     ferry_export_sync_free(s->sync);
     ferry_sync_config_free(s->cfg);
     ferry_free(s->items);

@@ -18,6 +18,7 @@ enum {
     SEL_OPT_REFERRERS_TGT,
     SEL_OPT_PLATFORM,
     SEL_OPT_BASE,
+    SEL_OPT_SKIP_UNSIGNED,
     SEL_OPT_FIRST_FREE,
 };
 
@@ -28,6 +29,7 @@ enum {
         {"referrers-src", required_argument, NULL, SEL_OPT_REFERRERS_SRC},                         \
         {"referrers-tgt", required_argument, NULL, SEL_OPT_REFERRERS_TGT},                         \
         {"base", required_argument, NULL, SEL_OPT_BASE}, {"pubkey", required_argument, NULL, 'p'}, \
+        {"skip-unsigned", no_argument, NULL, SEL_OPT_SKIP_UNSIGNED}, CLI_SIG_LONGOPTS,             \
     {                                                                                              \
         "platform", required_argument, NULL, SEL_OPT_PLATFORM                                      \
     }
@@ -46,7 +48,10 @@ enum {
     "                           holds are left out and recorded as expected there\n"               \
     "  -p, --pubkey FILE        key a --base must be signed with (repeatable)\n"                   \
     "REF may be SRC=TARGET (as regctl image copy SRC TARGET): TARGET, HOST[:PORT]/REPO\n"          \
-    "[:TAG], is recorded as the image's import target (without a tag, the source's)\n"
+    "[:TAG], is recorded as the image's import target (without a tag, the "                        \
+    "source's)\n" CLI_SIG_HELP                                                                     \
+    "  --skip-unsigned          leave out the images the gate refuses (their referrers\n"          \
+    "                           too) instead of failing the export (exit 3)\n"
 
 struct selection {
     const char *config;
@@ -66,9 +71,12 @@ struct selection {
     const char *key_paths[SELECT_MAX_TYPES];
     size_t nkeys;
     struct ferry_export_base *bases[SELECT_MAX_TYPES];
+    struct cli_sig sig; /* the signature gate's options */
+    bool skip_unsigned;
 };
 
-/* 1 handled, 0 not a selection option, or an exit code (> 1) for a usage error. */
+/* 1 handled, 0 not a selection option, or an exit code (> 1) for a usage
+ * error (the signature gate's options included). */
 int selection_option(struct selection *s, int opt, const char *arg);
 /* Load the bases (checked with the -p keys), then build the items from refs
  * or the config (tags are listed here, so this talks to registries); sets
@@ -77,5 +85,8 @@ int selection_finish(struct selection *s, char **refs, size_t nrefs, struct ferr
                      const struct ferry_export_item **items, size_t *nitems,
                      struct ferry_error **err);
 void selection_clear(struct selection *s);
+/* The signature gate of the options given (cli_sig_finish) into eo->gate:
+ * 0, or an exit code (message printed). Before selection_finish. */
+int selection_gate(struct selection *s, struct ferry_export_opts *eo);
 
 #endif

@@ -113,8 +113,10 @@ print_tree(struct tree *t, size_t image, const char *subject, const char *indent
             continue;
         t->printed[i] = true;
         last = nx == SIZE_MAX;
-        printf("%s%s %s  %.19s  %s%s%s\n", indent, last ? "└──" : "├──",
-               rf->artifact_type
+        printf("%s%s %s%s  %.19s  %s%s%s\n", indent, last ? "└──" : "├──",
+               rf->tag ? "cosign attachment " : "",
+               rf->tag ? rf->tag
+               : rf->artifact_type
                    ? ferry_quote(at, sizeof at, rf->artifact_type, strlen(rf->artifact_type))
                    : "(no artifactType)",
                rf->digest, cli_size(sz, sizeof sz, (unsigned long long)rf->size),
@@ -217,6 +219,8 @@ print_json(const char *path, const struct ferry_statement *st, bool verified, bo
                             rf->annotations ? json_incref(rf->annotations) : json_object());
         json_object_set_new(ro, "source", json_string(rf->source));
         json_object_set_new(ro, "target", rf->target ? json_string(rf->target) : json_null());
+        if (rf->tag != NULL)
+            json_object_set_new(ro, "tag", json_string(rf->tag));
         json_array_append_new(json_object_get(json_array_get(images, rf->image), "referrers"), ro);
     }
     json_object_set_new(root, "images", images);

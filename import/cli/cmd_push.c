@@ -29,9 +29,6 @@ static const char usage[] =
     "  --to HOST[/PREFIX]    target registry and optional repository prefix; without it\n"
     "                        the targets recorded in the bundle (sync configs) are used\n"
     "  -j, --jobs N          parallel uploads (default 4)\n"
-    "  --require-signature KEY.pub  refuse each image without a signature by this\n"
-    "                        PEM key (cosign signature or Sigstore bundle referrer;\n"
-    "                        repeatable: any one key suffices)\n"
     "  --verify-first        verify every blob (and BUNDLE.minisig) before uploading\n"
     "                        anything, as ferry-import verify does: a second pass\n"
     "  --dry-run             verify and show per image what a push would do (new,\n"
@@ -42,7 +39,8 @@ static const char usage[] =
     "  --receipt-key FILE    sign the receipt with this minisign secret key (FILE.minisig)\n"
     "  --key-password-file FILE  read that key's password from FILE\n"
     "  --json                what was pushed, per image and referrer, as JSON on "
-    "stdout\n" CLI_REGISTRY_HELP
+    "stdout\n" CLI_REGISTRY_HELP CLI_SIG_HELP
+    "  an image the gate refuses is not pushed and its tags stay as they are (exit 3)\n"
     "  --progress            show progress even when stderr is not a terminal\n"
     "  -q, --quiet           only errors\n"
     "  -v, --verbose         more detail (twice for debug)\n"
@@ -238,6 +236,10 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
                 (json_int_t)rep->fallback_set, "fallbackTagsComplete",
                 (json_int_t)rep->fallback_unchanged, "referrersApi", (json_int_t)rep->referrers_api,
                 "refused", (json_int_t)rep->refused, "baseBlobsMissing", (json_int_t)rep->missing));
+        json_object_set_new(json_object_get(out, "report"), "attachmentTagsSet",
+                            json_integer((json_int_t)rep->attachment_tags_set));
+        json_object_set_new(json_object_get(out, "report"), "attachmentTagsUnchanged",
+                            json_integer((json_int_t)rep->attachment_tags_unchanged));
         if (rep->nvolumes_missing > 0 || rep->waiting > 0) {
             json_t *a = json_array();
             for (size_t i = 0; i < rep->nvolumes_missing; i++)
@@ -271,7 +273,7 @@ cmd_push(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {"dry-run", no_argument, NULL, CLI_OPT_DRY_RUN},
         {"verify-first", no_argument, NULL, CLI_OPT_VERIFY_FIRST},
-        {"require-signature", required_argument, NULL, CLI_OPT_REQUIRE_SIGNATURE},
+        CLI_SIG_LONGOPTS,
         {"allow-downgrade", no_argument, NULL, CLI_OPT_ALLOW_DOWNGRADE},
         {"max-age", required_argument, NULL, CLI_OPT_MAX_AGE},
         {"receipt", required_argument, NULL, CLI_OPT_RECEIPT},
@@ -296,7 +298,8 @@ cmd_push(int argc, char **argv)
     struct ferry_seckey *rsk = NULL;
     const char *receipt = NULL, *rkey = NULL, *pwfile = NULL;
     bool verify_first = false;
-    struct sigkeys sigk = {0};
+    struct cli_sig sigk = {0};
+    const struct ferry_sig_gate *gate = NULL;
     bool progress = false, json = false;
     char sz[32];
     int c, r;
@@ -310,9 +313,11 @@ cmd_push(int argc, char **argv)
             continue;
         if ((r = import_common_option(&ks, &progress, c, optarg)) == 1)
             continue;
+        if (r == 0 && (r = cli_sig_option(&sigk, c, optarg)) == 1)
+            continue;
         if (r < 0) {
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return -r;
         }
         switch (c) {
@@ -328,21 +333,13 @@ cmd_push(int argc, char **argv)
         case CLI_OPT_VERIFY_FIRST:
             verify_first = true;
             break;
-        case CLI_OPT_REQUIRE_SIGNATURE:
-            if ((r = sigkeys_add(&sigk, optarg)) != 0) {
-                keyset_free(&ks);
-                sigkeys_free(&sigk);
-                sigkeys_free(&sigk);
-                return r;
-            }
-            break;
         case CLI_OPT_ALLOW_DOWNGRADE:
             po.allow_downgrade = true;
             break;
         case CLI_OPT_MAX_AGE:
             if (!cli_parse_duration(optarg, &po.max_age)) {
                 keyset_free(&ks);
-                sigkeys_free(&sigk);
+                cli_sig_free(&sigk);
                 return cli_usage("--max-age takes a duration such as 30d, 2w, 12h or 90m");
             }
             break;
@@ -358,47 +355,52 @@ cmd_push(int argc, char **argv)
         case 'j':
             if (!cli_parse_int(optarg, 1, 32, &po.jobs)) {
                 keyset_free(&ks);
-                sigkeys_free(&sigk);
+                cli_sig_free(&sigk);
                 return cli_usage("--jobs must be 1..32");
             }
             break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return 0;
         default:
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return cli_bad_option("p:j:qvh", argv);
         }
     }
     if (ks.n == 0) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         return cli_usage("missing -p PUBKEY: nothing is pushed without verification");
+    }
+    if ((r = cli_sig_finish(&sigk, &gate)) != 0) {
+        keyset_free(&ks);
+        cli_sig_free(&sigk);
+        return r;
     }
     if (optind >= argc) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         return cli_usage("push takes a BUNDLE, or VOLUMEs of one set");
     }
     for (i = (size_t)optind; i < (size_t)argc; i++)
         if (strcmp(argv[i], "-") == 0 && argc - optind > 1) {
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return cli_usage("push -: the stream is the only bundle of the run");
         }
     if (strcmp(argv[optind], "-") == 0 && cr.password_stdin) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         return cli_usage("push -: the bundle is on stdin; give the password another way "
                          "(ferry-import login, --authfile)");
     }
     if ((rkey != NULL && (receipt == NULL || strcmp(receipt, "-") == 0)) ||
         (receipt != NULL && po.dry_run)) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         return cli_usage(receipt != NULL && po.dry_run
                              ? "a dry run changes nothing to write a receipt of"
                              : "--receipt-key signs a receipt file: give --receipt FILE");
@@ -409,6 +411,7 @@ cmd_push(int argc, char **argv)
     cli_verifying = true;
     if ((r = cli_reg_finish(&cr)) != 0) {
         keyset_free(&ks);
+        cli_sig_free(&sigk);
         return r;
     }
     /* the receipt key before anything: a wrong password must not come up
@@ -444,7 +447,7 @@ cmd_push(int argc, char **argv)
     }
     keyset_free(&ks);
     if (r < 0) {
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         vols_free(vols, nvols);
         ferry_seckey_free(rsk);
         cli_reg_clear(&cr);
@@ -455,14 +458,14 @@ cmd_push(int argc, char **argv)
         cli_warn("--allow-downgrade: tags set by newer bundles may move back to this bundle's "
                  "images");
     po.reg = cr.o;
-    po.require = sigkeys_trust(&sigk);
+    po.require = gate;
     cli_pushing = !po.dry_run;
     if (json && (oc.json = json_pack("{s:s, s:s, s:s, s:b, s:[], s:[]}", "bundle", argv[optind],
                                      "keyId", ferry_verified_key_id(v), "statement",
                                      ferry_verified_statement_digest(v), "dryRun", po.dry_run,
                                      "images", "referrers")) == NULL) {
         ferry_seckey_free(rsk);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         vols_free(vols, nvols);
         cli_reg_clear(&cr);
         cli_error("out of memory");
@@ -471,7 +474,7 @@ cmd_push(int argc, char **argv)
     r = ferry_import_push_set((const struct ferry_verified *const *)vols, nvols, &po, pushed, &oc,
                               &rep, &err);
     po.require = NULL;
-    sigkeys_free(&sigk);
+    cli_sig_free(&sigk);
     if (r == 0 && receipt != NULL) {
         r = write_receipt(receipt, rsk, &po, &rep, v, &oc, &err);
         if (r == 0)
@@ -506,6 +509,9 @@ cmd_push(int argc, char **argv)
             cli_info("referrers: %zu; fallback tags: %zu written, %zu already complete; %zu "
                      "served by the referrers API",
                      rep.referrers, rep.fallback_set, rep.fallback_unchanged, rep.referrers_api);
+        if (rep.attachment_tags_set + rep.attachment_tags_unchanged > 0)
+            cli_info("cosign attachment tags: %zu set, %zu unchanged", rep.attachment_tags_set,
+                     rep.attachment_tags_unchanged);
     }
     if (rep.parts_parked > 0)
         cli_info("parked %zu part%s of blobs larger than a volume in the registry, for the "
@@ -533,7 +539,7 @@ cmd_push(int argc, char **argv)
         return FERRY_EXIT_BASE_MISSING;
     }
     if (rep.unsigned_images > 0)
-        cli_error("%zu image%s refused: not signed by a required key (--require-signature)",
+        cli_error("%zu image%s refused: not signed as the signature gate requires",
                   rep.unsigned_images, rep.unsigned_images == 1 ? "" : "s");
     if (rep.refused > rep.unsigned_images) {
         size_t n = rep.refused - rep.unsigned_images;

@@ -18,13 +18,11 @@ static const char usage[] =
     "and referencing only content of the bundle. Each volume of a set verifies on\n"
     "its own; given volumes of one set, it names those still missing.\n"
     "  -p, --pubkey FILE   trusted minisign public key (repeatable)\n"
-    "  --require-signature KEY.pub  also check that each image has a signature by\n"
-    "                      this PEM key (cosign signature or Sigstore bundle\n"
-    "                      referrer; repeatable); exit 3 when one has none\n"
     "  --json              the result as JSON on stdout (also when verification fails)\n"
     "  --progress          show progress even when stderr is not a terminal\n"
     "  -q, --quiet         only errors\n"
-    "  -v, --verbose       more detail (twice for debug)\n";
+    "  -v, --verbose       more detail (twice for debug)\n" CLI_SIG_HELP
+    "  with a gate, a line per image says whether it passes; exit 3 when one does not\n";
 
 /* Members in this file (a volume holds some of its set's). */
 static size_t
@@ -100,28 +98,24 @@ set_note(struct setseen *ss, const struct ferry_statement *st)
     ss->have[st->volume] = true;
 }
 
-/* --require-signature: a line per image (on stderr with --json). */
+/* The signature gate: a line per image (on stderr with --json). */
 struct sigprint {
     const struct ferry_statement *st;
     json_t *json; /* --json: the verdicts, else NULL (lines on stdout) */
 };
 
 static void
-print_verdict(size_t image, const char *key_id, const char *why, void *ud)
+print_verdict(size_t image, const struct ferry_sig_verdict *vd, void *ud)
 {
     const struct sigprint *sp = ud;
     const char *src = sp->st->images[image].source;
 
     if (sp->json != NULL) {
-        json_t *o = why == NULL
-                        ? json_pack("{s:s, s:b, s:s}", "source", src, "signed", 1, "keyId", key_id)
-                        : json_pack("{s:s, s:b, s:s}", "source", src, "signed", 0, "reason", why);
+        json_t *o = cli_sig_json(src, vd);
         if (o != NULL)
             json_array_append_new(sp->json, o);
-    } else if (why == NULL) {
-        printf("signed    %s by key %.16s\n", src, key_id);
     } else {
-        printf("unsigned  %s: %s\n", src, why);
+        cli_sig_print(stdout, src, vd);
     }
 }
 
@@ -132,13 +126,14 @@ cmd_verify(int argc, char **argv)
         {"pubkey", required_argument, NULL, 'p'},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"json", no_argument, NULL, CLI_OPT_JSON},
-        {"require-signature", required_argument, NULL, CLI_OPT_REQUIRE_SIGNATURE},
+        CLI_SIG_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct sigkeys sigk = {0};
+    struct cli_sig sigk = {0};
+    const struct ferry_sig_gate *gate = NULL;
     size_t unsigned_total = 0;
     json_t *verdicts = NULL;
     struct keyset ks = {0};
@@ -154,44 +149,45 @@ cmd_verify(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:qvh", longopts, NULL)) != -1) {
         if ((r = import_common_option(&ks, &progress, c, optarg)) == 1)
             continue;
+        if (r == 0 && (r = cli_sig_option(&sigk, c, optarg)) == 1)
+            continue;
         if (r < 0) {
             keyset_free(&ks);
+            cli_sig_free(&sigk);
             return -r;
         }
         switch (c) {
         case CLI_OPT_JSON:
             json = true;
             break;
-        case CLI_OPT_REQUIRE_SIGNATURE:
-            if ((r = sigkeys_add(&sigk, optarg)) != 0) {
-                keyset_free(&ks);
-                sigkeys_free(&sigk);
-                return r;
-            }
-            break;
         case 'h':
             fputs(usage, stdout);
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return 0;
         default:
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             return cli_bad_option("p:qvh", argv);
         }
     }
     if (ks.n == 0 || optind >= argc) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         return cli_usage(ks.n == 0 ? "missing -p PUBKEY: a bundle is only verified against a "
                                      "trusted key"
                                    : "verify takes a BUNDLE (or several)");
+    }
+    if ((r = cli_sig_finish(&sigk, &gate)) != 0) {
+        keyset_free(&ks);
+        cli_sig_free(&sigk);
+        return r;
     }
     cli_setup(progress);
     cli_verifying = true;
     if (json && argc - optind > 1 && (all = json_array()) == NULL) {
         keyset_free(&ks);
-        sigkeys_free(&sigk);
+        cli_sig_free(&sigk);
         cli_error("out of memory");
         return FERRY_EXIT_ERROR;
     }
@@ -208,7 +204,7 @@ cmd_verify(int argc, char **argv)
             }
             json_decref(all);
             keyset_free(&ks);
-            sigkeys_free(&sigk);
+            cli_sig_free(&sigk);
             free(ss.have);
             return cli_fail(err);
         }
@@ -216,17 +212,16 @@ cmd_verify(int argc, char **argv)
         st = ferry_verified_statement(v);
         json_decref(verdicts);
         verdicts = NULL;
-        if (sigk.n > 0) {
+        if (gate != NULL) {
             size_t bad = 0;
             struct sigprint sp = {st, json ? (verdicts = json_array()) : NULL};
-            r = ferry_import_check_signatures(v, sigkeys_trust(&sigk), print_verdict, &sp, &bad,
-                                              &err);
+            r = ferry_import_check_signatures(v, gate, print_verdict, &sp, &bad, &err);
             if (r < 0) {
                 ferry_verified_free(v);
                 json_decref(all);
                 json_decref(verdicts);
                 keyset_free(&ks);
-                sigkeys_free(&sigk);
+                cli_sig_free(&sigk);
                 free(ss.have);
                 return cli_fail(err);
             }
@@ -283,10 +278,10 @@ cmd_verify(int argc, char **argv)
             cli_info("set %.19s...: all %u volumes verified", ss.set, ss.count);
     }
     free(ss.have);
-    sigkeys_free(&sigk);
+    cli_sig_free(&sigk);
     json_decref(verdicts);
     if (unsigned_total > 0) {
-        cli_error("%zu image%s without a signature by a required key", unsigned_total,
+        cli_error("%zu image%s without a signature the gate accepts", unsigned_total,
                   unsigned_total == 1 ? "" : "s");
         return FERRY_EXIT_REFUSED;
     }

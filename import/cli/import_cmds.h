@@ -18,7 +18,6 @@ enum {
     CLI_OPT_ALLOW_DOWNGRADE,
     CLI_OPT_MAX_AGE,
     CLI_OPT_VERIFY_FIRST,
-    CLI_OPT_REQUIRE_SIGNATURE,
 };
 
 /* Write rc to path ("-" or NULL: stdout), replacing the file atomically;
@@ -39,19 +38,6 @@ struct keyset {
 /* Load one public key file into ks; exit code on failure, 0 on success. */
 int keyset_add(struct keyset *ks, const char *path);
 void keyset_free(struct keyset *ks);
-/* Vendor signing keys from repeated --require-signature options (PEM:
- * ECDSA, RSA, Ed25519), and the trust they make. */
-#include "ferry/sigstore.h"
-struct sigkeys {
-    struct ferry_sig_key **keys;
-    size_t n;
-    struct ferry_sig_trust trust;
-};
-/* Load one PEM public key; exit code on failure, 0 on success. */
-int sigkeys_add(struct sigkeys *sk, const char *path);
-void sigkeys_free(struct sigkeys *sk);
-/* The trust of the keys loaded (NULL when none). */
-const struct ferry_sig_trust *sigkeys_trust(struct sigkeys *sk);
 /* Options shared by verify, list and push: -p, --progress, -q, -v.
  * 1 handled, 0 not one of them, negative: exit with -r (message printed). */
 int import_common_option(struct keyset *ks, bool *progress, int c, const char *arg);

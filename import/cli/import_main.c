@@ -89,44 +89,6 @@ keyset_free(struct keyset *ks)
 }
 
 int
-sigkeys_add(struct sigkeys *sk, const char *path)
-{
-    struct ferry_error *err = NULL;
-    struct ferry_sig_key **n, *k = NULL;
-
-    if (ferry_sig_key_load_file(path, &k, &err) < 0)
-        return cli_fail(err);
-    n = ferry_realloc(sk->keys, (sk->n + 1) * sizeof *n);
-    if (n == NULL) {
-        ferry_sig_key_free(k);
-        cli_error("out of memory");
-        return FERRY_EXIT_ERROR;
-    }
-    sk->keys = n;
-    sk->keys[sk->n++] = k;
-    return 0;
-}
-
-void
-sigkeys_free(struct sigkeys *sk)
-{
-    for (size_t i = 0; i < sk->n; i++)
-        ferry_sig_key_free(sk->keys[i]);
-    ferry_free(sk->keys);
-    memset(sk, 0, sizeof *sk);
-}
-
-const struct ferry_sig_trust *
-sigkeys_trust(struct sigkeys *sk)
-{
-    if (sk->n == 0)
-        return NULL;
-    sk->trust.keys = sk->keys;
-    sk->trust.nkeys = sk->n;
-    return &sk->trust;
-}
-
-int
 import_common_option(struct keyset *ks, bool *progress, int c, const char *arg)
 {
     int r;

@@ -58,6 +58,8 @@ struct ferry_export_host {
  * push refuse the delta, never let anything unverified in). */
 struct ferry_export_base;
 struct ferry_stmt_base;
+struct ferry_sig_gate;
+struct ferry_sig_verdict;
 FERRY_API int ferry_export_base_load(const char *path, struct ferry_pubkey *const *keys,
                                      size_t nkeys, struct ferry_export_base **out,
                                      struct ferry_error **err);
@@ -82,6 +84,15 @@ struct ferry_export_opts {
     /* A set of volumes of at most this many bytes each (output NAME.tar.zst
      * becomes NAME.001.tar.zst, ...), each a bundle of its own; 0: one file. */
     uint64_t volume_size;
+    /* The signature gate (include/ferry/sigcheck.h), judged after the
+     * resolve and before anything is written: each image's verdict goes to
+     * on_verdict (may be NULL); an image it refuses fails the export
+     * (FERRY_E_REFUSED), or, with skip_unsigned, is left out with its
+     * referrers and what only it needs. NULL: no gate. */
+    const struct ferry_sig_gate *gate;
+    bool skip_unsigned;
+    void (*on_verdict)(const char *source, const struct ferry_sig_verdict *vd, void *ud);
+    void *verdict_ud;
 };
 
 /* The file of volume k of count: NAME.tar.zst -> NAME.001.tar.zst (three
@@ -98,6 +109,7 @@ struct ferry_export_report {
     unsigned volumes;       /* volumes written (--volume-size), else 0 */
     size_t parts;           /* parts of blobs larger than a volume */
     size_t external_blobs;  /* a delta: blobs left out, the bases hold them */
+    size_t unsigned_images; /* the gate refused them (left out with skip_unsigned) */
     uint64_t external_bytes;
     /* Wall-clock seconds of the phases: resolving references (manifests,
      * referrers), writing every member, and the commit (seek table, fsync,

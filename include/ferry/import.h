@@ -52,19 +52,16 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
                                           size_t nkeys, struct ferry_statement **out,
                                           struct ferry_error **err);
 
-/* The signature gate (issue 13): per image of v, whether a referrer of its
- * digest (or of the source index it was filtered from) carries a signature
- * that verifies with one of trust's keys: cosign's simple signing
- * (application/vnd.dev.cosign.artifact.sig.v1+json, its layers' signature
- * annotations) or a Sigstore bundle (cosign v3). cb gets, per image in the
- * statement's order, the key id that verified or why none did ("no
- * signature", "no valid signature: wrong key", ...). *unsigned_images counts
- * the latter. Signature blobs are read from the bundle and checked against
- * their signed digests. Not for a volume that borrows its graph. */
-struct ferry_sig_trust;
-typedef void (*ferry_sig_verdict_fn)(size_t image, const char *key_id, const char *why, void *ud);
+/* The signature gate (issue 13; include/ferry/sigcheck.h): per image of v,
+ * in the statement's order, cb gets the verdict of ferry_sigcheck_image
+ * (signed, and by what; or why not). *unsigned_images counts the refused.
+ * Signature blobs are read from the bundle and checked against their signed
+ * digests. Not for a volume that borrows its graph. */
+struct ferry_sig_gate;
+struct ferry_sig_verdict;
+typedef void (*ferry_sig_verdict_fn)(size_t image, const struct ferry_sig_verdict *vd, void *ud);
 FERRY_API int ferry_import_check_signatures(const struct ferry_verified *v,
-                                            const struct ferry_sig_trust *trust,
+                                            const struct ferry_sig_gate *gate,
                                             ferry_sig_verdict_fn cb, void *ud,
                                             size_t *unsigned_images, struct ferry_error **err);
 
@@ -75,19 +72,21 @@ struct ferry_push_opts {
     bool dry_run;         /* only read: report per image what a push would do */
     bool allow_downgrade; /* move a tag set by a newer bundle back (reported as such) */
     int64_t max_age;      /* refuse a bundle created more than this many seconds ago; 0: any */
-    /* Refuse every image without a signature by one of these keys
+    /* Refuse every image without a signature the gate accepts
      * (ferry_import_check_signatures); NULL: no gate. Not with volume sets. */
-    const struct ferry_sig_trust *require;
+    const struct ferry_sig_gate *require;
 };
 
 struct ferry_push_report {
     size_t blobs_uploaded, blobs_mounted, blobs_present;
     size_t manifests_pushed, manifests_present;
     size_t tags_set, tags_unchanged;
-    size_t referrers;          /* referrer manifests in the bundle */
-    size_t fallback_set;       /* referrers fallback tags written */
-    size_t fallback_unchanged; /* fallback tags that already listed everything */
-    size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
+    size_t referrers;                 /* referrer manifests in the bundle */
+    size_t fallback_set;              /* referrers fallback tags written */
+    size_t fallback_unchanged;        /* fallback tags that already listed everything */
+    size_t referrers_api;             /* (repository, subject) pairs served by the referrers API */
+    size_t attachment_tags_set;       /* cosign attachment tags written (new or moved) */
+    size_t attachment_tags_unchanged; /* and those that named the attachment already */
     uint64_t bytes_uploaded;
     size_t refused; /* images refused: older than the bundle that set their tag, or unsigned */
     size_t unsigned_images;    /* of those, refused for want of a required signature */

@@ -34,7 +34,7 @@ for t in "$FX" "$FI"; do
   for v in --version version; do
     "$t" "$v" > out 2>err || fail "$t $v failed: $(cat err)"
     grep -Eq "^ferry-(export|import) [0-9]+\.[0-9]+\.[0-9]+$" out || fail "$t $v: $(cat out)"
-    grep -q "^bundle format 1 to 3$" out || fail "$t $v: no bundle format: $(cat out)"
+    grep -q "^bundle format 1 to 4$" out || fail "$t $v: no bundle format: $(cat out)"
     grep -q "^libraries: libcurl .*libarchive .*libzstd .*jansson .*libsodium .*OpenSSL" out \
       || fail "$t $v: libraries: $(cat out)"
   done

@@ -12,6 +12,7 @@
 #include "unit.h"
 #include "ferry/limits.h"
 #include "ferry/policy.h"
+#include "ferry/sigcheck.h"
 #include "ferry/util.h"
 
 #define DIGEST "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -176,6 +177,44 @@ test_fixture_verbatim(void **state)
         err->msg, "transports.docker[\"example.com/sigstore/key-path-example\"][0]: keyPath: open "
                   "/keys/public-key"));
     ferry_error_free(err);
+    ferry_free(path);
+}
+
+/* samples/dhi/policy.json, the sample for Docker Hardened Images: its
+ * scopes, Docker's keys (loaded by the signature gate's cache as sigstore
+ * keys), and reject for everything else. */
+static void
+test_sample_dhi(void **state)
+{
+    const char *src = getenv("FERRY_SOURCE_DIR");
+    char *path = ferry_asprintf("%s/samples/dhi/policy.json", src ? src : FERRY_SOURCE_DIR);
+    char *key = ferry_asprintf("%s/samples/dhi/dhi-2.pub", src ? src : FERRY_SOURCE_DIR);
+    char *keytext = read_text(key);
+    struct ferry_sig_policy_cache *cache = NULL;
+    struct ferry_policy *p = NULL;
+    struct ferry_error *err = NULL;
+    const struct ferry_policy_req *reqs;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(ferry_policy_load_file(path, &p, &err), 0);
+    assert_string_equal(lookup(p, "dhi.io/python:3.13", &reqs, &n), "dhi.io");
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].type, FERRY_POLICY_SIGSTORE);
+    assert_int_equal(reqs[0].nkeys, 2);
+    assert_string_equal(reqs[0].keys[0].data, keytext);
+    assert_int_equal(reqs[0].identity.type, FERRY_POLICY_ID_MATCH_REPOSITORY);
+    assert_string_equal(lookup(p, "registry.scout.docker.com/acme/dhi-python:3.13", &reqs, &n),
+                        "registry.scout.docker.com");
+    assert_int_equal(reqs[0].type, FERRY_POLICY_SIGSTORE);
+    assert_null(lookup(p, "docker.io/library/python:3.13", &reqs, &n));
+    assert_int_equal(reqs[0].type, FERRY_POLICY_REJECT);
+    /* the keys are ECDSA P-256 keys the verifier takes */
+    assert_int_equal(ferry_sig_policy_cache_new(p, &cache, &err), 0);
+    ferry_sig_policy_cache_free(cache);
+    ferry_policy_free(p);
+    ferry_free(keytext);
+    ferry_free(key);
     ferry_free(path);
 }
 
@@ -1254,6 +1293,7 @@ test_nomem(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fixture_verbatim),
     cmocka_unit_test(test_fixture),
+    cmocka_unit_test(test_sample_dhi),
     cmocka_unit_test(test_precedence),
     cmocka_unit_test(test_lookup_bad_reference),
     cmocka_unit_test(test_identity_match_exact),

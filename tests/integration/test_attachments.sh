@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# cosign's tag-based attachments (issue 13, item 1): the sha256-<hex>.sig,
+# .att and .sbom tags of every exported manifest travel in the bundle
+# (format version 4), are listed by plan and list --referrers, land under the
+# same tags on import (a registry without the referrers API), are found in
+# --referrers-src too, stay out with --no-referrers, and feed the signature
+# gate: an image signed only by a legacy .sig tag passes
+# --require-signature, one whose .sig was tampered with is refused.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+flow_need_tools
+ferry_require openssl
+PY=/usr/bin/python3
+MKC="$FERRY_SOURCE_DIR/tests/tools/mkcosign.py"
+
+start_registry SRC anon
+start_registry DST anon
+seed_samples "$REG_SRC"
+make_keys "$TEST_TMP/k"
+cd "$TEST_TMP"
+openssl ecparam -name prime256v1 -genkey -noout -out vendor.pem 2>/dev/null || fail "key"
+openssl ec -in vendor.pem -pubout -out vendor.pub 2>/dev/null || fail "public key"
+
+# app0:1.0: legacy .sig, .att and .sbom tags; app1:2.0: a tampered .sig;
+# app0:1.1: nothing; base:latest: its .sig in another repository (below)
+$PY "$MKC" --registry "$REG_SRC" --repo corpus/app0 --subject 1.0 --sign-key vendor.pem \
+  sig att sbom > a0.json || fail "mkcosign app0:1.0"
+$PY "$MKC" --registry "$REG_SRC" --repo corpus/app1 --subject 2.0 --sign-key vendor.pem \
+  --tamper sig > a1.json || fail "mkcosign app1:2.0"
+d0=$(digest_of "$REG_SRC" corpus/app0:1.0)
+t0=sha256-${d0#sha256:}
+for k in sig att sbom; do
+  digest_of "$REG_SRC" "corpus/app0:$t0.$k" > /dev/null || fail "no $t0.$k in the source"
+done
+refs=()
+for r in $SAMPLE_REFS; do refs+=("$REG_SRC/$r"); done
+
+# plan names them
+"$FX" plan --plain-http "${refs[@]}" > plan.out 2> plan.err || fail "plan: $(cat plan.err)"
+for k in sig att sbom; do
+  grep -q "cosign attachment $t0.$k sha256:" plan.out || fail "plan does not list $t0.$k: $(cat plan.out)"
+done
+"$FX" plan --json --plain-http "${refs[@]}" > plan.json 2> /dev/null || fail "plan --json"
+$PY - plan.json "$t0" <<'PYEOF' || fail "plan --json: $(cat plan.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+tags = sorted(r["tag"] for im in d["images"] for r in im["referrers"] if "tag" in r)
+t0 = sys.argv[2]
+assert [t for t in tags if t.startswith(t0)] == [t0 + ".att", t0 + ".sbom", t0 + ".sig"], tags
+assert len(tags) == 4, tags  # and app1's tampered .sig
+PYEOF
+
+"$FX" -q -k k.key -o b.tar.zst --plain-http "${refs[@]}" || fail "export"
+tar --zstd -xOf b.tar.zst ferry.json > st.json || fail "no ferry.json"
+$PY - st.json "$t0" <<'PYEOF' || fail "statement: $(head -c 2000 st.json)"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["ferryBundleVersion"] == 4, s["ferryBundleVersion"]
+tags = [r["tag"] for r in s["referrers"] if "tag" in r]
+assert sorted(t for t in tags if t.startswith(sys.argv[2])) == sorted(
+    sys.argv[2] + x for x in (".att", ".sbom", ".sig")), tags
+PYEOF
+tar --zstd -xOf b.tar.zst index.json > idx.json || fail "no index.json"
+grep -q "\"org.opencontainers.image.ref.name\":\"$t0.sig\"" idx.json ||
+  fail "index.json does not tag the .sig manifest: $(cat idx.json)"
+"$FI" verify -p k.pub b.tar.zst > /dev/null 2> v.err || fail "verify: $(cat v.err)"
+"$FI" list --referrers b.tar.zst > l.out 2> l.err || fail "list --referrers: $(cat l.err)"
+grep -q "cosign attachment $t0.sig" l.out || fail "list --referrers: $(cat l.out)"
+
+# push: the tags land with the same digests; a second push changes nothing
+"$FI" push -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > p.json 2> p.err || fail "push: $(cat p.err)"
+for k in sig att sbom; do
+  [ "$(digest_of "$REG_DST" "corpus/app0:$t0.$k" 2>/dev/null)" = "$(digest_of "$REG_SRC" "corpus/app0:$t0.$k")" ] ||
+    fail "$t0.$k did not land in the target"
+done
+$PY - p.json "$REG_DST/corpus/app0:$t0" <<'PYEOF' || fail "push --json does not report the attachments: $(cat p.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = {r["target"]: r["result"] for r in d["referrers"]}
+for k in (".sig", ".att", ".sbom"):
+    assert got.get(sys.argv[2] + k) == "pushed", (k, got)
+PYEOF
+grep -q "cosign attachment tags: 4 set, 0 unchanged" p.err || fail "push summary: $(cat p.err)"
+# nothing else tagged: no referrers fallback tag for attachments
+if curl -fsS "http://$REG_DST/v2/corpus/app0/tags/list" | grep -q "\"$t0\""; then
+  fail "an attachment went into a referrers fallback tag"
+fi
+"$FI" push -q -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > p2.json 2> p2.err || fail "push again: $(cat p2.err)"
+$PY - p2.json <<'PYEOF' || fail "second push: $(cat p2.json)"
+import json, sys
+r = json.load(open(sys.argv[1]))["report"]
+assert r["attachmentTagsSet"] == 0 and r["attachmentTagsUnchanged"] == 4, r
+assert r["manifestsPushed"] == 0 and r["blobsUploaded"] == 0, r
+PYEOF
+
+# the gate: the legacy .sig signs app0:1.0; app1's was tampered with
+set +e
+"$FI" verify -p k.pub --require-signature vendor.pub b.tar.zst > g.out 2> g.err
+rc=$?
+set -e
+[ $rc = 3 ] || fail "verify --require-signature: exit $rc, want 3: $(cat g.err)"
+grep -q "^signed    $REG_SRC/corpus/app0:1.0 by key " g.out || fail "app0:1.0 by its .sig: $(cat g.out)"
+# (a signature over other bytes is what no given key verifies: "wrong key")
+grep -q "^unsigned  $REG_SRC/corpus/app1:2.0: no valid signature: wrong key" g.out ||
+  fail "app1:2.0 tampered .sig: $(cat g.out)"
+
+# --referrers-src: attachments kept in another repository are found there
+$PY "$MKC" --registry "$REG_SRC" --repo corpus/base --subject latest --attach-repo sigs/base \
+  --sign-key vendor.pem sig > ab.json || fail "mkcosign base"
+db=$(digest_of "$REG_SRC" corpus/base:latest)
+"$FX" -q -k k.key -o rs.tar.zst --plain-http --referrers-src "$REG_SRC/sigs/base" \
+  "$REG_SRC/corpus/base:latest" || fail "export --referrers-src"
+"$FI" list --referrers rs.tar.zst > rs.out 2>&1 || fail "list rs: $(cat rs.out)"
+grep -q "cosign attachment sha256-${db#sha256:}.sig" rs.out || fail "--referrers-src: $(cat rs.out)"
+
+# --no-referrers: none of them, and the bundle stays version 1
+"$FX" -q -k k.key -o nr.tar.zst --plain-http --no-referrers "${refs[@]}" || fail "export --no-referrers"
+tar --zstd -xOf nr.tar.zst ferry.json | grep -q '"ferryBundleVersion":1' || fail "--no-referrers: not version 1"
+if tar --zstd -xOf nr.tar.zst ferry.json | grep -q '"tag":"sha256-'; then
+  fail "--no-referrers carried an attachment"
+fi
+pass "cosign tag attachments: carried, listed, pushed under their tags, gate reads .sig"
