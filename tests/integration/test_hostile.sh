@@ -85,6 +85,8 @@ reject bad-pax 1 "tar header at offset 0"
 reject bad-tag 1 'tag "bad tag/../x" is not valid'
 reject self-referrer 1 "is its own subject"
 reject twice-referrer 1 "listed twice"
+reject attachment-other 1 "is not a cosign attachment tag of sha256:"
+reject attachment-v1 1 "a tag-based attachment needs ferryBundleVersion 4"
 reject delta-size 1 "with size [0-9]+, the bundle has [0-9]+ bytes"
 reject delta-member 1 "is also a member of the bundle"
 reject volume-set 1 "volume 1 names set sha256:abab[0-9a-f]*, but what it says is set"

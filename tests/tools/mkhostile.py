@@ -334,6 +334,19 @@ def main():
     d = copy_unpacked(args, "twice-referrer")
     edit_statement(d, lambda st: st["referrers"].append(dict(st["referrers"][0])))
     repack(args, out("twice-referrer"), d, True)
+    # 12b. signed: a cosign attachment (format version 4) whose tag names
+    # another manifest than its subject, and an attachment tag in version 1
+    def attach(st, other, version):
+        rf = st["referrers"][0]
+        hexd = "0" * 64 if other else rf["subject"].split(":")[1]
+        rf["tag"] = "sha256-%s.sig" % hexd
+        st["ferryBundleVersion"] = version
+    d = copy_unpacked(args, "attachment-other")
+    edit_statement(d, lambda st: attach(st, True, 4))
+    repack(args, out("attachment-other"), d, True)
+    d = copy_unpacked(args, "attachment-v1")
+    edit_statement(d, lambda st: attach(st, False, 1))
+    repack(args, out("attachment-v1"), d, True)
     # 13. signed deltas (format version 2): a layer left out and expected in
     # the target with a size its manifest does not give it; an expected
     # blob that is also a member
