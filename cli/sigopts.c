@@ -142,10 +142,10 @@ cli_sig_print(FILE *f, const char *source, const struct ferry_sig_verdict *vd)
 {
     if (!vd->ok)
         fprintf(f, "unsigned  %s: %s\n", source, vd->why);
+    else if (vd->identity[0] != '\0') /* keyless: who, not the certificate's key */
+        fprintf(f, "signed    %s by %s\n", source, vd->identity);
     else if (vd->key_id[0] != '\0')
         fprintf(f, "signed    %s by key %.16s\n", source, vd->key_id);
-    else if (vd->identity[0] != '\0')
-        fprintf(f, "signed    %s by %s\n", source, vd->identity);
     else
         fprintf(f, "accepted  %s: policy scope \"%s\" accepts anything\n", source, vd->scope);
 }

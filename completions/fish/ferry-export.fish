@@ -49,6 +49,16 @@ complete -c ferry-export -n $sel -l referrers-tgt -x -d 'Record this repository 
 # fish spells it; ferry-export itself has no such option.
 complete -c ferry-export -n $sel -l base -r -F -d 'A receipt of the far side or an earlier bundle: leave out the blobs it holds'
 complete -c ferry-export -n $sel -s p -l pubkey -r -F -d 'Key a --base must be signed with (repeatable)'
+# The signature gate (docs/signatures.md): the export and plan.
+complete -c ferry-export -n $sel -l require-signature -r -F -d 'A cosign signature or Sigstore bundle by this PEM key (repeatable)'
+complete -c ferry-export -n $sel -l rekor-key -r -F -d 'Check Rekor entries (SETs) with this log key (repeatable)'
+complete -c ferry-export -n $sel -l trusted-root -r -F -d 'Sigstore trusted_root.json: accept keyless (Fulcio) signatures'
+complete -c ferry-export -n $sel -l certificate-identity -x -d "The certificate's e-mail or URI"
+complete -c ferry-export -n $sel -l certificate-identity-regexp -x -d "The certificate's e-mail or URI, as a regexp (unanchored)"
+complete -c ferry-export -n $sel -l certificate-oidc-issuer -x -d 'The OIDC issuer that vouched for it'
+complete -c ferry-export -n $sel -l certificate-oidc-issuer-regexp -x -d 'The OIDC issuer, as a regexp (unanchored)'
+complete -c ferry-export -n $sel -l policy -r -k -a '(__fish_complete_suffix .json)' -d 'containers-policy.json (not with the options above)'
+complete -c ferry-export -n $sel -l skip-unsigned -d 'Leave out the images the gate refuses instead of failing'
 complete -c ferry-export -n $tls -l plain-http -d 'Talk http:// (loopback or lab registries only)'
 complete -c ferry-export -n $tls -l ca-file -r -F -d 'Trust the CA certificates in FILE as well'
 complete -c ferry-export -n $tls -l insecure-tls -d 'Do not verify TLS certificates'

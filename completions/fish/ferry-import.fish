@@ -32,7 +32,16 @@ complete -c ferry-import -n "__fish_seen_subcommand_from list" -s r -l referrers
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l to -x -d 'Target registry and optional prefix: HOST[:PORT][/PREFIX]'
 complete -c ferry-import -n "__fish_seen_subcommand_from inventory" -l to -x -d 'The registry and prefix to read: HOST[:PORT][/PREFIX]'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -s j -l jobs -x -d 'Parallel uploads (default 4)'
-complete -c ferry-import -n "__fish_seen_subcommand_from verify push" -l require-signature -r -F -d 'Require a signature by this PEM key (cosign, Sigstore bundle)'
+# The signature gate of verify and push (docs/signatures.md).
+set -l gate "__fish_seen_subcommand_from verify push"
+complete -c ferry-import -n $gate -l require-signature -r -F -d 'A cosign signature or Sigstore bundle by this PEM key (repeatable)'
+complete -c ferry-import -n $gate -l rekor-key -r -F -d 'Check Rekor entries (SETs) with this log key (repeatable)'
+complete -c ferry-import -n $gate -l trusted-root -r -F -d 'Sigstore trusted_root.json: accept keyless (Fulcio) signatures'
+complete -c ferry-import -n $gate -l certificate-identity -x -d "The certificate's e-mail or URI"
+complete -c ferry-import -n $gate -l certificate-identity-regexp -x -d "The certificate's e-mail or URI, as a regexp (unanchored)"
+complete -c ferry-import -n $gate -l certificate-oidc-issuer -x -d 'The OIDC issuer that vouched for it'
+complete -c ferry-import -n $gate -l certificate-oidc-issuer-regexp -x -d 'The OIDC issuer, as a regexp (unanchored)'
+complete -c ferry-import -n $gate -l policy -r -k -a '(__fish_complete_suffix .json)' -d 'containers-policy.json (not with the options above)'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l verify-first -d 'Verify every blob (and BUNDLE.minisig) before uploading anything'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l dry-run -d 'Show per image what a push would do; write nothing'
 complete -c ferry-import -n "__fish_seen_subcommand_from push" -l allow-downgrade -d "Move tags set by a newer bundle back to this bundle's images"

@@ -72,7 +72,7 @@ for m in "${modes[@]}"; do
   expect_bash "$m" "c.yaml dir " ferry-export -c ""
   expect_bash "$m" "--force " ferry-export keygen --fo
   expect_bash "$m" "push " ferry-import pu
-  expect_bash "$m" "--to " ferry-import push --t
+  expect_bash "$m" "--to --trusted-root " ferry-import push --t
   expect_bash "$m" "a.tar.zst dir " ferry-import verify -p k.pub ""
   expect_bash "$m" "a.tar.zst b.txt c.yaml dir " ferry-import list -p ""
   expect_bash "$m" "" ferry-import referrers ""
@@ -81,7 +81,7 @@ done
 if command -v fish >/dev/null 2>&1; then
   got=$(cd "$t" && fish --no-config -c "source $c/fish/ferry-import.fish
     complete -C'ferry-import pu'; complete -C'ferry-import push --t'" | cut -f1 | tr '\n' ' ')
-  [ "$got" = "push --to " ] || fail "fish: got '$got', want 'push --to '"
+  [ "$got" = "push --to --trusted-root " ] || fail "fish: got '$got', want 'push --to --trusted-root '"
 fi
 
 # Every option of every --help is offered (fish writes --name as -l name).
