@@ -421,7 +421,8 @@ check_policy(const struct ferry_statement *st, size_t image, const struct ferry_
         verdict_of(&best, r == 1, out);
         if (!out->ok) {
             snprintf(why, sizeof why, "%s", out->why);
-            snprintf(out->why, sizeof out->why, "policy: scope \"%.200s\": %.280s", out->scope, why);
+            snprintf(out->why, sizeof out->why, "policy: scope \"%.200s\": %.280s", out->scope,
+                     why);
         }
         ferry_sig_result_clear(&best);
     }
