@@ -24,6 +24,11 @@ cosign-formats.md, mirrored in docs/signatures.md):
           the in-toto Statement https://sigstore.dev/cosign/sign/v1. The referrers
           fallback tag sha256-<hex> is updated (distribution 2.8 has no API).
 
+--keyless DIR signs `sig` the way `cosign sign` does without a key: a leaf
+certificate for --email/--issuer from the test CA in DIR (mksigstore.py init),
+with the certificate, chain and Rekor bundle annotations (its SET made with
+DIR's log key, at integratedTime now + --time-offset seconds).
+
 --identity is the docker-reference the simple-signing payload names (default
 REPO, what cosign writes without a registry: tests give the full HOST/REPO:TAG
 when a policy's signedIdentity matters). --tamper signs the payload and then
@@ -45,6 +50,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkreferrers as mk  # noqa: E402  (the registry client and helpers)
+import mksigstore  # noqa: E402  (the test CA and log)
 
 PROG = "mkcosign"
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -138,6 +144,10 @@ def main():
     ap.add_argument("--sign-key", metavar="PEM")
     ap.add_argument("--identity", help="docker-reference of the simple-signing payload")
     ap.add_argument("--tamper", action="store_true")
+    ap.add_argument("--keyless", metavar="DIR", help="sign sig with a certificate of DIR's CA")
+    ap.add_argument("--email", default="dev@example.com")
+    ap.add_argument("--issuer", default="https://issuer.example")
+    ap.add_argument("--time-offset", type=int, default=0)
     ap.add_argument("forms", nargs="+", metavar="FORM")
     a = ap.parse_args()
     for f in a.forms:
@@ -162,11 +172,18 @@ def main():
                                       separators=(",", ":")).encode()
                 signed = payload(nonce)
                 stored = payload(nonce + "x") if a.tamper else signed
-                sig = sign(a.sign_key, signed)
                 ldigest = reg.push_blob(arepo, stored)
+                if a.keyless:
+                    k = mksigstore.sign(a.keyless, a.email, a.issuer, signed, a.time_offset)
+                    ann = {"dev.cosignproject.cosign/signature": k["signature"],
+                           "dev.sigstore.cosign/certificate": k["certificate"],
+                           "dev.sigstore.cosign/chain": k["chain"],
+                           "dev.sigstore.cosign/bundle": k["bundle"]}
+                else:
+                    ann = {"dev.cosignproject.cosign/signature":
+                           base64.b64encode(sign(a.sign_key, signed)).decode()}
                 desc = {"mediaType": SIMPLESIGNING, "size": len(stored), "digest": ldigest,
-                        "annotations": {"dev.cosignproject.cosign/signature":
-                                        base64.b64encode(sig).decode()}}
+                        "annotations": ann}
                 tag = base + ".sig"
                 digest = attach(reg, arepo, tag, desc)
             elif form == "att":
