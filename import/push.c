@@ -1791,11 +1791,15 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
  * (pushed by digest with the other referrers): set when the tag is missing
  * or names another digest. The attachment travelled signed with its
  * subject, so it replaces what the target had; a moved tag is reported
- * with the digest it held. */
+ * with the digest it held. A tag that cannot be set does not stop the
+ * images' tags: the first such error goes to *late, the push fails with it
+ * at the end. */
 static int
 push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *host,
-                     struct ferry_push_report *rep, struct ferry_error **err)
+                     struct ferry_push_report *rep, struct ferry_error **late)
 {
+    struct ferry_error *e = NULL, **err = &e;
+
     for (size_t i = 0; i < p->nrplans; i++) {
         struct rplan *rp = &p->rplans[i];
         const struct ferry_stmt_referrer *rf = rp->rf;
@@ -1806,28 +1810,42 @@ push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *hos
             continue;
         vm = ferry_layout_get_manifest(p->v->layout, rf->digest);
         if ((r = ferry_registry_head_manifest(reg, rp->t->name, rf->tag, &info, err)) < 0)
-            return ferry_error_wrap(err, "tag %s/%s:%s", host, rp->t->name, rf->tag);
+            goto failed;
         if (r == 1 && info.digest != NULL && strcmp(info.digest, rf->digest) == 0) {
             rp->tag_result = FERRY_PUSH_UNCHANGED;
             rep->attachment_tags_unchanged++;
             ferry_manifest_info_clear(&info);
             continue;
         }
-        if (vm == NULL || vm->m == NULL) {
+        if (vm == NULL) {
             ferry_manifest_info_clear(&info);
-            return ferry_error_new(err, FERRY_E_BUNDLE, "attachment %s is not in the bundle",
-                                   rf->digest);
+            r = ferry_error_new(err, FERRY_E_BUNDLE, "attachment %s is not in the bundle",
+                                rf->digest);
+            goto failed;
         }
-        if ((r = ferry_registry_put_manifest(reg, rp->t->name, rf->tag, vm->m->media_type, vm->data,
+        if ((r = ferry_registry_put_manifest(reg, rp->t->name, rf->tag, rf->media_type, vm->data,
                                              vm->len, NULL, err)) < 0) {
             ferry_manifest_info_clear(&info);
-            return ferry_error_wrap(err, "tag %s/%s:%s", host, rp->t->name, rf->tag);
+            goto failed;
         }
         rep->attachment_tags_set++;
         rp->tag_result = info.digest != NULL ? FERRY_PUSH_MOVED : FERRY_PUSH_PUSHED;
         rp->tag_previous = info.digest;
         info.digest = NULL;
         ferry_manifest_info_clear(&info);
+        continue;
+    failed:
+        if (r == -FERRY_E_NOMEM) {
+            ferry_error_free(e);
+            return r;
+        }
+        ferry_error_wrap(err, "tag %s/%s:%s", host, rp->t->name, rf->tag);
+        ferry_log(FERRY_LOG_ERROR, "%s", e->msg);
+        if (*late == NULL)
+            *late = e;
+        else
+            ferry_error_free(e);
+        e = NULL;
     }
     return 0;
 }
@@ -2049,6 +2067,7 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
     struct worker *ws = NULL;
     char *host = NULL, *prefix = NULL;
     size_t nw = o->jobs > 0 ? (size_t)o->jobs : 4, i;
+    struct ferry_error *late = NULL;
     int r;
 
     memset(&p, 0, sizeof p);
@@ -2171,15 +2190,23 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
         goto out;
     if (!o->dry_run && (r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
         goto out;
-    if (!o->dry_run && (r = push_attachment_tags(&p, ws[0].reg, host, rep, err)) < 0)
+    if (!o->dry_run && (r = push_attachment_tags(&p, ws[0].reg, host, rep, &late)) < 0) {
+        r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
+    }
     rep->referrers = p.nrplans;
     if (!o->dry_run && (r = write_records(&p, ws[0].reg, err)) < 0)
         goto out;
     r = push_tags(&p, ws[0].reg, host, o->dry_run, cb, ud, rep, err);
     if (r == 0 && !o->dry_run)
         r = report_referrers(&p, host, cb, ud, err);
+    if (r == 0 && late != NULL) { /* an attachment tag that could not be set */
+        r = -(int)late->code;
+        *err = late;
+        late = NULL;
+    }
 out:
+    ferry_error_free(late);
     if (ws != NULL)
         for (i = 0; i < nw; i++)
             ferry_registry_free(ws[i].reg);

@@ -125,6 +125,12 @@ check_candidate(const struct ferry_sigcheck_src *src, const struct ferry_sig_tru
 {
     const char *atype = ferry_manifest_artifact_type(m);
 
+    if (m->nlayers > FERRY_SIGSTORE_MAX_SIG_LAYERS) {
+        struct ferry_sig_result res = {0};
+        res.reason = FERRY_SIG_MALFORMED;
+        keep_best(best, &res);
+        return 0;
+    }
     for (size_t i = 0; i < m->nlayers; i++) {
         const struct ferry_descriptor *d = &m->layers[i];
         struct ferry_sig_result res = {0};
@@ -234,7 +240,7 @@ struct ptrust {
 
 struct ferry_sig_policy_cache {
     const struct ferry_policy *policy;
-    struct ptrust *t;
+    struct ptrust **t; /* each its own: a trust points into its entry */
     size_t n, cap;
 };
 
@@ -255,8 +261,10 @@ ferry_sig_policy_cache_free(struct ferry_sig_policy_cache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->n; i++)
-        ptrust_clear(&c->t[i]);
+    for (size_t i = 0; i < c->n; i++) {
+        ptrust_clear(c->t[i]);
+        ferry_free(c->t[i]);
+    }
     ferry_free(c->t);
     ferry_free(c);
 }
@@ -288,33 +296,36 @@ policy_trust(struct ferry_sig_policy_cache *c, const struct ferry_policy_req *re
     int r;
 
     for (size_t i = 0; i < c->n; i++)
-        if (c->t[i].req == req) {
-            *out = &c->t[i].trust;
+        if (c->t[i]->req == req) {
+            *out = &c->t[i]->trust;
             return 0;
         }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
-        struct ptrust *n = ferry_realloc(c->t, cap * sizeof *n);
+        struct ptrust **n = ferry_realloc(c->t, cap * sizeof *n);
         if (n == NULL)
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         c->t = n;
         c->cap = cap;
     }
-    t = &c->t[c->n++];
-    memset(t, 0, sizeof *t);
+    if ((t = ferry_calloc(1, sizeof *t)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     t->req = req;
     if ((r = load_keys(req->keys, req->nkeys, scope, &t->keys, &t->nkeys, err)) < 0 ||
         (r = load_keys(req->rekor_keys, req->nrekor_keys, scope, &t->tkeys, &t->ntkeys, err)) < 0)
-        return r;
+        goto fail;
     if (req->fulcio_ca != NULL) {
         if ((r = ferry_sig_root_new(&t->root, err)) < 0)
-            return r;
+            goto fail;
         if ((r = ferry_sig_root_add_ca_pem(t->root, req->fulcio_ca->data, req->fulcio_ca->len,
-                                           err)) < 0)
-            return ferry_error_wrap(err, "policy scope \"%.200s\": %s", scope ? scope : "default",
-                                    req->fulcio_ca->origin ? req->fulcio_ca->origin : "caData");
+                                           err)) < 0) {
+            ferry_error_wrap(err, "policy scope \"%.200s\": %s", scope ? scope : "default",
+                             req->fulcio_ca->origin ? req->fulcio_ca->origin : "caData");
+            goto fail;
+        }
         t->id.subject = req->fulcio_email;
         t->id.issuer = req->fulcio_issuer;
+        t->id.email_only = true;
         t->trust.root = t->root;
         t->trust.identities = &t->id;
         t->trust.nidentities = 1;
@@ -325,8 +336,13 @@ policy_trust(struct ferry_sig_policy_cache *c, const struct ferry_policy_req *re
     t->trust.ntlog_keys = t->ntkeys;
     /* containers/image: with a Rekor key the signature must carry a SET */
     t->trust.require_tlog = t->ntkeys > 0;
+    c->t[c->n++] = t;
     *out = &t->trust;
     return 0;
+fail: /* not cached: the next use fails the same way */
+    ptrust_clear(t);
+    ferry_free(t);
+    return r;
 }
 
 int
@@ -357,14 +373,20 @@ ferry_sig_policy_cache_new(const struct ferry_policy *policy, struct ferry_sig_p
 }
 
 static void
-verdict_of(const struct ferry_sig_result *best, bool ok, struct ferry_sig_verdict *out)
+verdict_of(const struct ferry_sig_result *best, bool ok, bool filtered,
+           struct ferry_sig_verdict *out)
 {
     out->ok = ok;
     out->reason = best->reason;
+    out->key_id[0] = out->identity[0] = '\0';
     if (ok) {
         snprintf(out->key_id, sizeof out->key_id, "%s", best->key_id);
         if (best->cert_subject != NULL)
             snprintf(out->identity, sizeof out->identity, "%s", best->cert_subject);
+    } else if (best->reason == FERRY_SIG_NO_SIGNATURE && filtered) {
+        snprintf(out->why, sizeof out->why,
+                 "no signature (its platforms were filtered: the index was rewritten, and "
+                 "signatures over the vendor's index are not carried)");
     } else if (best->reason == FERRY_SIG_NO_SIGNATURE) {
         snprintf(out->why, sizeof out->why, "no signature");
     } else {
@@ -373,27 +395,26 @@ verdict_of(const struct ferry_sig_result *best, bool ok, struct ferry_sig_verdic
     }
 }
 
-/* Every requirement of the scope that applies to the image's source. */
+/* The requirements of the scope that applies to ref, the image's name. */
 static int
-check_policy(const struct ferry_statement *st, size_t image, const struct ferry_sigcheck_src *src,
-             struct ferry_sig_policy_cache *c, struct ferry_sig_verdict *out,
-             struct ferry_error **err)
+check_policy_ref(const struct ferry_statement *st, size_t image, const char *ref,
+                 const struct ferry_sigcheck_src *src, struct ferry_sig_policy_cache *c,
+                 struct ferry_sig_verdict *out, struct ferry_error **err)
 {
-    const struct ferry_stmt_image *im = &st->images[image];
     const struct ferry_policy_req *reqs = NULL;
     const char *scope = NULL;
     size_t n = 0;
     int r;
 
-    if ((r = ferry_policy_requirements(c->policy, im->source, &reqs, &n, &scope, err)) < 0)
-        return ferry_error_wrap(err, "policy for %s", im->source);
+    if ((r = ferry_policy_requirements(c->policy, ref, &reqs, &n, &scope, err)) < 0)
+        return ferry_error_wrap(err, "policy for %s", ref);
     snprintf(out->scope, sizeof out->scope, "%s", scope ? scope : "default");
     out->ok = true;
     for (size_t j = 0; j < n && out->ok; j++) {
         const struct ferry_policy_req *q = &reqs[j];
         const struct ferry_sig_trust *trust;
         struct ferry_sig_result best = {0};
-        struct idcheck idc = {&q->identity, im->source};
+        struct idcheck idc = {&q->identity, ref};
         char why[sizeof out->why];
         switch (q->type) {
         case FERRY_POLICY_ACCEPT:
@@ -418,7 +439,7 @@ check_policy(const struct ferry_statement *st, size_t image, const struct ferry_
             ferry_sig_result_clear(&best);
             return r;
         }
-        verdict_of(&best, r == 1, out);
+        verdict_of(&best, r == 1, st->images[image].source_digest != NULL, out);
         if (!out->ok) {
             snprintf(why, sizeof why, "%s", out->why);
             snprintf(out->why, sizeof out->why, "policy: scope \"%.200s\": %.280s", out->scope,
@@ -427,6 +448,28 @@ check_policy(const struct ferry_statement *st, size_t image, const struct ferry_
         ferry_sig_result_clear(&best);
     }
     return 0;
+}
+
+/* Every requirement of the scope that applies to the image's name. */
+static int
+check_policy(const struct ferry_statement *st, size_t image, const struct ferry_sigcheck_src *src,
+             struct ferry_sig_policy_cache *c, struct ferry_sig_verdict *out,
+             struct ferry_error **err)
+{
+    const struct ferry_stmt_image *im = &st->images[image];
+    char *ref;
+    int r;
+
+    /* The name the image is pushed under (its repository and tag) on the
+     * registry it came from: the statement's parts, not its free-form
+     * source, so the name judged is the name that lands. */
+    ref = im->tag ? ferry_asprintf("%s/%s:%s", im->registry, im->repository, im->tag)
+                  : ferry_asprintf("%s/%s@%s", im->registry, im->repository, im->digest);
+    if (ref == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    r = check_policy_ref(st, image, ref, src, c, out, err);
+    ferry_free(ref);
+    return r;
 }
 
 int
@@ -445,7 +488,7 @@ ferry_sigcheck_image(const struct ferry_statement *st, size_t image,
         return check_policy(st, image, src, gate->policy, out, err);
     r = check_trust(st, image, src, gate->trust, NULL, &best, err);
     if (r >= 0)
-        verdict_of(&best, r == 1, out);
+        verdict_of(&best, r == 1, st->images[image].source_digest != NULL, out);
     ferry_sig_result_clear(&best);
     return r < 0 ? r : 0;
 }

@@ -270,6 +270,7 @@ struct names {
     size_t n;
     const char *summary; /* sigstore-go's pick: first URI, else e-mail, else username */
     size_t summary_len;
+    bool email[MAX_NAMES]; /* an e-mail name (not a URI or username) */
 };
 
 static void
@@ -304,6 +305,8 @@ collect_names(const GENERAL_NAMES *gens, struct names *nm)
                 uri = before;
             if (nm->n > before && g->type == GEN_EMAIL && email == SIZE_MAX)
                 email = before;
+            if (nm->n > before)
+                nm->email[before] = g->type == GEN_EMAIL;
         } else if (g->type == GEN_OTHERNAME && username != NULL &&
                    OBJ_cmp(g->d.otherName->type_id, username) == 0 &&
                    g->d.otherName->value != NULL &&
@@ -438,6 +441,8 @@ check_identity(const struct ferry_sig_trust *trust, X509 *leaf, const char *what
         if (r == 0)
             continue;
         for (size_t k = 0; k < nm.n; k++) {
+            if (id->email_only && !nm.email[k])
+                continue;
             r = name_matches(id->subject, id->subject_regexp, nm.v[k], nm.len[k], err);
             if (r < 0)
                 goto regexp_failed;

@@ -854,6 +854,28 @@ ferry_statement_parse(const void *data, size_t len, struct ferry_statement **out
             if ((r = parse_referrer(json_array_get(v, i), i, s->nimages, s->version,
                                     &s->referrers[i], err)) < 0)
                 goto out;
+            /* an attachment tag names one manifest in the repository it
+             * lands in (its target, else its image's) */
+            if (rf->tag != NULL) {
+                const struct ferry_stmt_image *im = &s->images[rf->image];
+                const char *repo = rf->target   ? rf->target
+                                   : im->target ? im->target
+                                                : im->repository;
+                char *tk = ferry_asprintf("%s|%s", repo, rf->tag);
+                const char *had = tk ? ferry_strmap_get(refkeys, tk) : NULL;
+                if (tk == NULL || (had == NULL && ferry_strmap_put(refkeys, tk, rf->digest) < 0)) {
+                    ferry_free(tk);
+                    r = ferry_error_new(err, FERRY_E_NOMEM, "ferry.json: out of memory");
+                    goto out;
+                }
+                ferry_free(tk);
+                if (had != NULL && strcmp(had, rf->digest) != 0) {
+                    r = ferry_error_new(err, FERRY_E_BUNDLE,
+                                        "ferry.json referrers[%zu]: tag %s in %s names %s and %s",
+                                        i, rf->tag, repo, had, rf->digest);
+                    goto out;
+                }
+            }
             /* a referrer once per image: walks over them stay linear */
             snprintf(key, sizeof key, "%zu|%s", rf->image, rf->digest);
             if ((r = ferry_strmap_put(refkeys, key, (void *)1)) < 0) {

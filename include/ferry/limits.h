@@ -66,4 +66,8 @@
 /* Keys of each kind (--require-signature, --rekor-key) one gate takes. */
 #define FERRY_SIGSTORE_MAX_GATE_KEYS 64
 
+/* Layers of one signature manifest the gate looks at (cosign's maxLayers,
+ * pkg/oci/remote/signatures.go): past it the candidate is malformed. */
+#define FERRY_SIGSTORE_MAX_SIG_LAYERS 1000
+
 #endif

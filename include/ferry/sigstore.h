@@ -131,6 +131,9 @@ struct ferry_sig_identity {
     const char *subject_regexp;
     const char *issuer;
     const char *issuer_regexp;
+    /* compare subject with e-mail names only (containers-policy.json's
+     * fulcio.subjectEmail, as containers/image does) */
+    bool email_only;
 };
 
 /* Whether id is usable: the forms as above, regexps of at most

@@ -268,6 +268,16 @@ test_statement_tags(void **state)
         HEAD("1") ",\"tag\":\"sha256-"
                   "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig\"}]}";
     static const char none[] = HEAD("4") "}]}";
+    /* one tag, two manifests: which would the push set? */
+    static const char twice[] =
+        HEAD("4") ",\"tag\":\"sha256-"
+                  "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig\"},"
+                  "{\"subject\":\"" SUBJ "\",\"digest\":\"sha256:"
+                  "2222222222222222222222222222222222222222222222222222222222222222\","
+                  "\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"size\":9,"
+                  "\"source\":\"127.0.0.1:5000/a\",\"image\":0,"
+                  "\"tag\":\"sha256-"
+                  "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.sig\"}]}";
     struct ferry_statement *s = NULL;
     struct ferry_error *err = NULL;
     char *text = NULL;
@@ -303,6 +313,9 @@ test_statement_tags(void **state)
     ferry_error_clear(&err);
     assert_int_equal(ferry_statement_parse(none, strlen(none), &s, &err), -FERRY_E_BUNDLE);
     assert_non_null(strstr(err->msg, "version 4 without a tag-based attachment"));
+    ferry_error_clear(&err);
+    assert_int_equal(ferry_statement_parse(twice, strlen(twice), &s, &err), -FERRY_E_BUNDLE);
+    assert_non_null(strstr(err->msg, ".sig in a names " SIG " and sha256:2222"));
     ferry_error_clear(&err);
     assert_null(s);
 #undef HEAD
