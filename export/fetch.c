@@ -1,31 +1,56 @@
 /* ferry export: downloads ahead of the bundle writer.
  *
- * Thread k downloads jobs k, k+K, k+2K, ... into its slot's ring buffer; the
- * consumer drains job i from slot i % K, then hands the slot to job i + K.
- * A full ring blocks the download (curl's write callback waits), so memory
- * is bounded by K rings whatever the blob sizes. */
+ * Every blob is cut into parts: a blob of more than FETCH_PART bytes into
+ * ranges of FETCH_PART (HTTP Range, when its registry answers them), any
+ * other blob is one part fetched whole. The parts form one queue in bundle
+ * order; each of the K download threads (one connection per registry each)
+ * takes the next part while the parts taken and not yet written hold no
+ * more than the budget, so the link is filled by as many connections as
+ * the budget allows, on whichever blobs come next: a large layer gets many,
+ * small ones one each. The writer drains the parts in order.
+ *
+ * A part's buffer is a ring of min(part, FETCH_PART) bytes: a blob fetched
+ * whole (small, or its registry has no ranges) streams through it, the
+ * download waiting while it is full. A whole blob is verified by the
+ * registry client (size, digest, last bytes held back); a blob in ranges is
+ * hashed here as it is written, and its last part is held until the digest
+ * matches, so the writer never sees a complete but wrong blob.
+ *
+ * Whether a registry answers ranges is asked once per host, with a one-byte
+ * range of the first blob that needs it (redirects to blob storage are
+ * followed, without the registry's credentials). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "fetch_int.h"
+#include "ferry/digest.h"
 #include "ferry/util.h"
 
-struct slot {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t cur; /* job the slot serves now */
+enum ranges { RANGES_UNKNOWN, RANGES_PROBING, RANGES_YES, RANGES_NO };
+
+struct part {
+    size_t job;
+    int64_t off, len; /* len 0: left out (its blob is fetched whole) */
+    bool first, last; /* of its job */
+    bool whole;       /* the whole blob, verified by the registry client */
+    /* the ring, while taken and not yet written */
     unsigned char *ring;
-    size_t head, len; /* read position and bytes held */
-    bool started, done;
+    size_t cap, head, fill;
+    int64_t got; /* bytes put in so far */
+    bool taken, done;
     int result;
     struct ferry_error *err;
 };
 
+struct host {
+    const char *name;
+    enum ranges ranges;
+};
+
 struct worker {
     struct fetcher *f;
-    size_t k;
     pthread_t th;
     bool running;
     struct connset conns;
@@ -33,50 +58,59 @@ struct worker {
 
 struct fetcher {
     const struct fetch_job *jobs;
-    size_t njobs, nthreads, ring;
-    struct slot *slots;
-    size_t ninit; /* slots whose mutex and condition variable exist */
+    size_t njobs, nthreads, budget;
+    struct part *parts;
+    size_t nparts;
+    size_t *first_part; /* per job: its first part */
+    struct host *hosts;
+    size_t nhosts;
+    size_t next;     /* the next part to take */
+    size_t reserved; /* ring bytes of parts taken and not yet written */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool locks; /* mu and cv exist */
     struct worker *workers;
-    /* Set before each slot's mutex is taken to broadcast, and read by
-     * waiters under that mutex, so no wake-up is lost. */
+    struct ferry_hasher *h; /* the writer's, over a blob in ranges */
     atomic_bool cancel;
 };
 
 struct put {
     struct fetcher *f;
-    struct slot *s;
+    struct part *p;
 };
 
-/* curl's write path: copy into the ring, waiting while it is full. */
+/* curl's write path: copy into the part's ring, waiting while it is full. */
 static int
 ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
 {
-    struct put *p = ud;
-    struct slot *s = p->s;
+    struct put *pt = ud;
+    struct fetcher *f = pt->f;
+    struct part *p = pt->p;
     const unsigned char *in = data;
 
+    pthread_mutex_lock(&f->mu);
     while (len > 0) {
         size_t n, tail;
-        pthread_mutex_lock(&s->mu);
-        while (s->len == p->f->ring && !p->f->cancel)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (p->f->cancel) {
-            pthread_mutex_unlock(&s->mu);
+        while (p->fill == p->cap && !f->cancel)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (f->cancel) {
+            pthread_mutex_unlock(&f->mu);
             return ferry_error_new(err, FERRY_E_INTERNAL, "download cancelled");
         }
-        tail = (s->head + s->len) % p->f->ring;
-        n = p->f->ring - s->len;
-        if (n > p->f->ring - tail)
-            n = p->f->ring - tail;
+        tail = (p->head + p->fill) % p->cap;
+        n = p->cap - p->fill;
+        if (n > p->cap - tail)
+            n = p->cap - tail;
         if (n > len)
             n = len;
-        memcpy(s->ring + tail, in, n);
-        s->len += n;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
+        memcpy(p->ring + tail, in, n);
+        p->fill += n;
+        p->got += (int64_t)n;
         in += n;
         len -= n;
+        pthread_cond_broadcast(&f->cv);
     }
+    pthread_mutex_unlock(&f->mu);
     return 0;
 }
 
@@ -112,129 +146,281 @@ connset_clear(struct connset *cs)
     cs->n = 0;
 }
 
+static struct host *
+host_of(struct fetcher *f, const char *name)
+{
+    for (size_t i = 0; i < f->nhosts; i++)
+        if (strcmp(f->hosts[i].name, name) == 0)
+            return &f->hosts[i];
+    return NULL;
+}
+
+static int
+discard(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    (void)data;
+    (void)len;
+    (void)ud;
+    (void)err;
+    return 0;
+}
+
+/* Does the registry of job j answer ranges? One byte of its blob. */
+static enum ranges
+probe(struct worker *w, const struct fetch_job *j)
+{
+    struct ferry_registry *reg = NULL;
+    struct ferry_error *err = NULL;
+    int r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
+
+    if (r == 0)
+        r = ferry_registry_get_blob_range(reg, j->repo, j->digest, 0, 1, discard, NULL, &err);
+    if (r < 0)
+        ferry_log(FERRY_LOG_INFO,
+                  "%s: no range requests (%s): each blob comes whole, on one "
+                  "connection",
+                  j->host, err ? err->msg : "unknown error");
+    ferry_error_free(err);
+    return r == 0 ? RANGES_YES : RANGES_NO;
+}
+
+/* The registry has no ranges: the first part of job takes the whole blob
+ * (verified by the registry client), its other parts are left out. */
+static void
+whole_job(struct fetcher *f, size_t job)
+{
+    size_t k = f->first_part[job], end = job + 1 < f->njobs ? f->first_part[job + 1] : f->nparts;
+
+    f->parts[k].off = 0;
+    f->parts[k].len = f->jobs[job].size;
+    f->parts[k].whole = true;
+    f->parts[k].last = true;
+    for (k++; k < end; k++) {
+        f->parts[k].len = 0;
+        f->parts[k].taken = f->parts[k].done = true;
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
     struct worker *w = arg;
     struct fetcher *f = w->f;
-    struct slot *s = &f->slots[w->k];
-    size_t i;
 
-    for (i = w->k; i < f->njobs; i += f->nthreads) {
-        const struct fetch_job *j = &f->jobs[i];
-        struct ferry_error *err = NULL;
+    pthread_mutex_lock(&f->mu);
+    while (!f->cancel && f->next < f->nparts) {
+        struct part *p = &f->parts[f->next];
+        const struct fetch_job *j = &f->jobs[p->job];
+        struct host *h = host_of(f, j->host);
         struct ferry_registry *reg = NULL;
-        struct put p = {f, s};
+        struct ferry_error *err = NULL;
+        struct put pt = {f, p};
+        size_t cap;
         int r;
 
-        pthread_mutex_lock(&s->mu);
-        while (s->cur != i && !f->cancel)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (f->cancel) {
-            pthread_mutex_unlock(&s->mu);
-            break;
+        if (p->taken) { /* left out */
+            f->next++;
+            continue;
         }
-        s->head = s->len = 0;
-        s->done = false;
-        s->started = true;
-        pthread_mutex_unlock(&s->mu);
+        if (!p->whole && h->ranges != RANGES_YES) {
+            if (h->ranges == RANGES_UNKNOWN) {
+                h->ranges = RANGES_PROBING;
+                pthread_mutex_unlock(&f->mu);
+                enum ranges got = probe(w, j);
+                pthread_mutex_lock(&f->mu);
+                h->ranges = got;
+                pthread_cond_broadcast(&f->cv);
+            } else if (h->ranges == RANGES_PROBING) {
+                pthread_cond_wait(&f->cv, &f->mu);
+            } else {
+                whole_job(f, p->job);
+            }
+            continue;
+        }
+        cap = p->len < (int64_t)FETCH_PART ? (size_t)p->len : FETCH_PART;
+        if (cap == 0)
+            cap = 1; /* an empty blob */
+        if (f->reserved > 0 && f->reserved + cap > f->budget) {
+            pthread_cond_wait(&f->cv, &f->mu);
+            continue;
+        }
+        f->next++;
+        p->taken = true;
+        pthread_cond_broadcast(&f->cv);
+        if ((p->ring = ferry_malloc(cap)) == NULL) {
+            p->result = ferry_error_new(&p->err, FERRY_E_NOMEM, "out of memory");
+            p->done = true;
+            continue;
+        }
+        p->cap = cap;
+        f->reserved += cap;
+        pthread_mutex_unlock(&f->mu);
 
         r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
-        if (r == 0)
-            r = ferry_registry_get_blob(reg, j->repo, j->digest, j->size, ring_put, &p, &err);
+        if (r == 0 && p->whole)
+            r = ferry_registry_get_blob(reg, j->repo, j->digest, j->size, ring_put, &pt, &err);
+        else if (r == 0)
+            r = ferry_registry_get_blob_range(reg, j->repo, j->digest, p->off, p->len, ring_put,
+                                              &pt, &err);
         if (r < 0)
             ferry_error_wrap(&err, "export %s@%s", j->repo, j->digest);
 
-        pthread_mutex_lock(&s->mu);
-        s->done = true;
-        s->result = r;
-        s->err = err;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        if (r < 0)
-            break;
+        pthread_mutex_lock(&f->mu);
+        p->done = true;
+        p->result = r;
+        p->err = err;
+        pthread_cond_broadcast(&f->cv);
     }
+    pthread_mutex_unlock(&f->mu);
     connset_clear(&w->conns);
     return NULL;
+}
+
+/* Hand the ring's bytes to sink; called and returns with f->mu held.
+ * hash: add them to the blob's hash first. */
+static int
+drain_part(struct fetcher *f, struct part *p, bool hash, ferry_sink_fn sink, void *ud,
+           struct ferry_error **err)
+{
+    unsigned char chunk[65536];
+    int r;
+
+    while (p->fill > 0) {
+        size_t n = p->fill < sizeof chunk ? p->fill : sizeof chunk;
+        if (n > p->cap - p->head)
+            n = p->cap - p->head;
+        memcpy(chunk, p->ring + p->head, n);
+        p->head = (p->head + n) % p->cap;
+        p->fill -= n;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (hash)
+            ferry_hasher_update(f->h, chunk, n);
+        r = sink(chunk, n, ud, err);
+        pthread_mutex_lock(&f->mu);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 int
 fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct ferry_error **err)
 {
-    struct slot *s = &f->slots[i % f->nthreads];
-    unsigned char chunk[65536];
+    const struct fetch_job *j = &f->jobs[i];
+    size_t k = f->first_part[i], end = i + 1 < f->njobs ? f->first_part[i + 1] : f->nparts;
     int r = 0;
 
-    for (;;) {
-        size_t n;
-        pthread_mutex_lock(&s->mu);
-        while (!(s->cur == i && s->started && (s->len > 0 || s->done)))
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->len == 0) { /* done */
-            r = s->result;
-            if (r < 0) {
-                *err = s->err;
-                s->err = NULL;
+    ferry_hasher_reset(f->h);
+    pthread_mutex_lock(&f->mu);
+    for (; k < end && r == 0; k++) {
+        struct part *p = &f->parts[k];
+        bool hold;
+        while (!p->taken)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (p->len == 0 && !p->whole)
+            continue; /* left out: the first part took the whole blob */
+        /* the last range of a blob is held until the blob's digest matches */
+        hold = !p->whole && p->last;
+        for (;;) {
+            while (!p->done && (hold || p->fill == 0))
+                pthread_cond_wait(&f->cv, &f->mu);
+            if (p->done && p->result < 0) {
+                r = p->result;
+                *err = p->err;
+                p->err = NULL;
+                break;
             }
-            /* hand the slot to the slot's next job */
-            s->started = false;
-            s->cur = i + f->nthreads;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-            return r;
+            if (hold) {
+                struct ferry_digest want, got;
+                /* done, and the whole range is in the ring (cap == len) */
+                ferry_hasher_update(f->h, p->ring + p->head, p->fill);
+                ferry_hasher_final(f->h, &got);
+                if ((r = ferry_digest_parse(j->digest, &want, err)) < 0)
+                    break;
+                if (strcmp(want.str, got.str) != 0) {
+                    r = ferry_error_new(err, FERRY_E_DIGEST_MISMATCH,
+                                        "export %s@%s: its parts digest to %s", j->repo, j->digest,
+                                        got.str);
+                    break;
+                }
+                hold = false;
+            }
+            if ((r = drain_part(f, p, !p->whole && !p->last, sink, ud, err)) < 0 ||
+                (p->done && p->fill == 0))
+                break;
         }
-        n = s->len < sizeof chunk ? s->len : sizeof chunk;
-        if (n > f->ring - s->head)
-            n = f->ring - s->head;
-        memcpy(chunk, s->ring + s->head, n);
-        s->head = (s->head + n) % f->ring;
-        s->len -= n;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        if ((r = sink(chunk, n, ud, err)) < 0)
-            return r;
+        if (r == 0) { /* written: its ring goes back to the budget */
+            ferry_free(p->ring);
+            p->ring = NULL;
+            f->reserved -= p->cap;
+            p->cap = 0;
+            pthread_cond_broadcast(&f->cv);
+        }
     }
+    pthread_mutex_unlock(&f->mu);
+    return r;
 }
 
 int
-fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t ring,
+fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t budget,
               struct fetcher **out, struct ferry_error **err)
 {
     struct fetcher *f;
-    size_t k;
+    size_t i, k, n = 0;
 
     if (nthreads == 0)
         nthreads = 1;
-    if (nthreads > njobs && njobs > 0)
-        nthreads = njobs;
+    if (budget < FETCH_PART)
+        budget = FETCH_PART;
     f = ferry_calloc(1, sizeof *f);
     if (f == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     f->jobs = jobs;
     f->njobs = njobs;
     f->nthreads = nthreads;
-    f->ring = ring;
-    f->slots = ferry_calloc(nthreads, sizeof *f->slots);
+    f->budget = budget;
+    for (i = 0; i < njobs; i++)
+        n += jobs[i].size > (int64_t)FETCH_PART
+                 ? (size_t)((jobs[i].size + FETCH_PART - 1) / FETCH_PART)
+                 : 1;
+    f->parts = ferry_calloc(n ? n : 1, sizeof *f->parts);
+    f->first_part = ferry_calloc(njobs ? njobs : 1, sizeof *f->first_part);
+    f->hosts = ferry_calloc(njobs ? njobs : 1, sizeof *f->hosts);
     f->workers = ferry_calloc(nthreads, sizeof *f->workers);
-    if (f->slots == NULL || f->workers == NULL) {
+    f->h = ferry_hasher_new(FERRY_DIGEST_SHA256);
+    if (f->parts == NULL || f->first_part == NULL || f->hosts == NULL || f->workers == NULL ||
+        f->h == NULL) {
         fetcher_stop(f);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
-    for (k = 0; k < nthreads; k++) {
-        struct slot *s = &f->slots[k];
-        pthread_mutex_init(&s->mu, NULL);
-        pthread_cond_init(&s->cv, NULL);
-        f->ninit = k + 1;
-        s->cur = k;
-        s->ring = ferry_malloc(ring);
-        if (s->ring == NULL) {
-            fetcher_stop(f);
-            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-        }
+    for (i = 0; i < njobs; i++) {
+        int64_t size = jobs[i].size, off = 0;
+        bool split = size > (int64_t)FETCH_PART;
+        struct ferry_digest d;
+        /* a blob in ranges is hashed here, with sha256 */
+        if (split &&
+            (ferry_digest_parse(jobs[i].digest, &d, NULL) < 0 || d.alg != FERRY_DIGEST_SHA256))
+            split = false;
+        f->first_part[i] = f->nparts;
+        do {
+            struct part *p = &f->parts[f->nparts++];
+            p->job = i;
+            p->off = off;
+            p->len = split && size - off > (int64_t)FETCH_PART ? (int64_t)FETCH_PART : size - off;
+            p->first = off == 0;
+            off += p->len;
+            p->last = off >= size;
+            p->whole = !split;
+        } while (off < size);
+        if (host_of(f, jobs[i].host) == NULL)
+            f->hosts[f->nhosts++].name = jobs[i].host;
     }
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->locks = true;
     for (k = 0; k < nthreads && njobs > 0; k++) {
         f->workers[k].f = f;
-        f->workers[k].k = k;
         if (pthread_create(&f->workers[k].th, NULL, worker_main, &f->workers[k]) != 0) {
             fetcher_stop(f);
             return ferry_error_new(err, FERRY_E_INTERNAL, "cannot start a download thread");
@@ -253,22 +439,27 @@ fetcher_stop(struct fetcher *f)
     if (f == NULL)
         return;
     atomic_store(&f->cancel, true);
-    for (k = 0; k < f->ninit; k++) {
-        /* wake waiters; cancel is read under each slot's mutex too */
-        pthread_mutex_lock(&f->slots[k].mu);
-        pthread_cond_broadcast(&f->slots[k].cv);
-        pthread_mutex_unlock(&f->slots[k].mu);
+    if (f->locks) {
+        /* wake waiters; cancel is read under the mutex too */
+        pthread_mutex_lock(&f->mu);
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
     }
     for (k = 0; f->workers && k < f->nthreads; k++)
         if (f->workers[k].running)
             pthread_join(f->workers[k].th, NULL);
-    for (k = 0; k < f->ninit; k++) {
-        ferry_free(f->slots[k].ring);
-        ferry_error_free(f->slots[k].err);
-        pthread_mutex_destroy(&f->slots[k].mu);
-        pthread_cond_destroy(&f->slots[k].cv);
+    for (k = 0; k < f->nparts; k++) {
+        ferry_free(f->parts[k].ring);
+        ferry_error_free(f->parts[k].err);
     }
-    ferry_free(f->slots);
+    if (f->locks) {
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv);
+    }
+    ferry_hasher_free(f->h);
+    ferry_free(f->parts);
+    ferry_free(f->first_part);
+    ferry_free(f->hosts);
     ferry_free(f->workers);
     ferry_free(f);
 }

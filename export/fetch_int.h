@@ -58,15 +58,16 @@ void prefetch_free(struct prefetch *pf);
 
 struct fetcher;
 
-/* Start nthreads downloaders over jobs[0..njobs) (borrowed until
- * fetcher_stop). Each thread holds its own registry connections and up to
- * `ring` bytes of one blob ahead of the consumer, so memory stays at
- * nthreads * ring. */
-int fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t ring,
+/* Start nthreads downloaders (one connection per registry each) over
+ * jobs[0..njobs) (borrowed until fetcher_stop): blobs over FETCH_PART bytes
+ * in ranges of that size, others whole, taken in order while the parts
+ * taken and not yet drained hold at most `budget` bytes (fetch.c). */
+#define FETCH_PART (4u << 20)
+int fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t budget,
                   struct fetcher **out, struct ferry_error **err);
 /* Hand every byte of job i to sink, in order; jobs must be drained in order
- * 0, 1, 2, ... The bytes were checked by the registry client (size, digest)
- * before the last ones arrive; a download error is returned here. */
+ * 0, 1, 2, ... A blob's last bytes come only once its size and digest are
+ * checked; a download error is returned here. */
 int fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud,
                   struct ferry_error **err);
 /* Cancel what is left, join the threads, free. NULL is a no-op. */

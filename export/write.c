@@ -18,8 +18,8 @@
 #include "ferry/manifest.h"
 #include "ferry/util.h"
 
-#define FETCH_THREADS 3       /* layers downloaded ahead of the writer */
-#define FETCH_RING (4u << 20) /* bytes each may hold: memory is bounded by both */
+#define FETCH_CONNECTIONS 8      /* per registry, unless --connections says */
+#define FETCH_BUDGET (32u << 20) /* bytes downloaded ahead of the writer, at most */
 
 /* The files being written: one bundle, or a set of volumes written one
  * after the other (a blob in parts runs from one into the next). */
@@ -344,8 +344,8 @@ export_write(const struct export_plan *p, struct ferry_statement *st, time_t now
         if ((r = check_space(o->output, need, err)) < 0)
             goto out;
     }
-    /* Layers download ahead on a few threads (bounded rings) while this
-     * thread writes the bundle in order. */
+    /* Layers download ahead on several connections (in ranges, within a
+     * budget of bytes) while this thread writes the bundle in order. */
     jobs = ferry_calloc(p->nobjs ? p->nobjs : 1, sizeof *jobs);
     ws.h = ferry_hasher_new(FERRY_DIGEST_SHA256);
     if (jobs == NULL || ws.h == NULL) {
@@ -372,7 +372,9 @@ export_write(const struct export_plan *p, struct ferry_statement *st, time_t now
     for (i = 0; i < p->nobjs; i++)
         if (p->objs[i]->data != NULL)
             ws.total_done += p->objs[i]->len;
-    if ((r = fetcher_start(jobs, njobs, FETCH_THREADS, FETCH_RING, &fetch, err)) < 0)
+    if ((r = fetcher_start(jobs, njobs,
+                           o->connections > 0 ? (size_t)o->connections : FETCH_CONNECTIONS,
+                           FETCH_BUDGET, &fetch, err)) < 0)
         goto out;
     ws.vw = &vw;
     njobs = 0;

@@ -109,6 +109,68 @@ out:
     return rc;
 }
 
+/* A part: at most the bytes asked for. */
+struct range_get {
+    int64_t len, got;
+    ferry_sink_fn sink;
+    void *ud;
+};
+
+static int
+range_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    struct range_get *g = ud;
+
+    if ((int64_t)len > g->len - g->got)
+        return ferry_error_new(err, FERRY_E_SIZE_MISMATCH, "more than the %lld bytes asked for",
+                               (long long)g->len);
+    g->got += (int64_t)len;
+    return g->sink(data, len, g->ud, err);
+}
+
+int
+ferry_registry_get_blob_range(struct ferry_registry *r, const char *repo, const char *digest,
+                              int64_t offset, int64_t len, ferry_sink_fn sink, void *ud,
+                              struct ferry_error **err)
+{
+    struct reg_call c = {0};
+    struct range_get g = {len, 0, sink, ud};
+    struct ferry_digest want;
+    int rc;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, &want, err)) < 0)
+        return rc;
+    rc = reg_call_init(&c, r, "get blob", repo, want.str, "pull", err, "/v2/%s/blobs/%s", repo,
+                       want.str);
+    if (rc < 0)
+        goto out;
+    if (offset < 0 || len <= 0 || sink == NULL) {
+        rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a range and a sink are required", c.what);
+        goto out;
+    }
+    c.q.method = "GET";
+    c.q.sink = range_sink;
+    c.q.sink_ud = &g;
+    c.q.resumable = true;
+    c.q.follow = true;
+    c.q.range_start = offset;
+    c.q.range_len = len;
+    if ((rc = reg_call_send(&c, r, 0, err)) < 0)
+        goto out;
+    if (c.rs.status != 206) {
+        rc = reg_status_error(c.what, &c.rs, err);
+        goto out;
+    }
+    if (g.got != len)
+        rc = ferry_error_new(err, FERRY_E_SIZE_MISMATCH,
+                             "%s: got %lld bytes of the range at %lld, expected %lld", c.what,
+                             (long long)g.got, (long long)offset, (long long)len);
+out:
+    reg_call_clear(&c);
+    return rc;
+}
+
 int
 ferry_registry_head_blob(struct ferry_registry *r, const char *repo, const char *digest,
                          int64_t *size, struct ferry_error **err)

@@ -34,7 +34,7 @@ struct xfer {
     int64_t delivered; /* bytes handed to out/sink over all attempts */
     int64_t skip;      /* bytes to drop at the start of this attempt's body */
     bool body_started;
-    bool ranged; /* this attempt asked for Range: bytes=delivered- */
+    bool ranged; /* this attempt asked for Range: bytes=start+delivered- */
 };
 
 void
@@ -204,17 +204,20 @@ body_start(struct xfer *x)
 {
     x->body_started = true;
     x->skip = 0;
-    if (x->delivered == 0)
+    if (x->q->range_len > 0 && x->rs->status != 206)
+        return ferry_error_new(&x->cb_err, FERRY_E_UNSUPPORTED,
+                               "the server answered a range request with HTTP %ld", x->rs->status);
+    if (x->delivered == 0 && x->q->range_len == 0)
         return 0;
     if (x->rs->status == 206 && x->ranged) {
         long long start = -1;
         const char *cr = x->rs->content_range;
         if (cr != NULL && strncasecmp(cr, "bytes ", 6) == 0)
             start = strtoll(cr + 6, NULL, 10);
-        if (start != (long long)x->delivered)
+        if (start != (long long)(x->q->range_start + x->delivered))
             return ferry_error_new(&x->cb_err, FERRY_E_HTTP,
-                                   "resumed download: content-range \"%s\" does not start at %lld",
-                                   cr ? cr : "", (long long)x->delivered);
+                                   "download: content-range \"%s\" does not start at %lld",
+                                   cr ? cr : "", (long long)(x->q->range_start + x->delivered));
         return 0;
     }
     /* the server ignored Range: drop what was already delivered */
@@ -387,7 +390,12 @@ perform(struct xfer *x, const char *authorization)
     h = add_header(h, &ok, "Content-Type", q->content_type);
     h = add_header(h, &ok, "Content-Range", q->content_range);
     h = add_header(h, &ok, "Authorization", authorization);
-    if (x->delivered > 0 && q->resumable) {
+    if (q->range_len > 0) {
+        snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)(q->range_start + x->delivered),
+                 (long long)(q->range_start + q->range_len - 1));
+        h = add_header(h, &ok, "Range", range);
+        x->ranged = true;
+    } else if (x->delivered > 0 && q->resumable) {
         snprintf(range, sizeof range, "bytes=%lld-", (long long)x->delivered);
         h = add_header(h, &ok, "Range", range);
         x->ranged = true;

@@ -175,7 +175,11 @@ struct reg_req {
     struct ferry_buf *out;
     ferry_sink_fn sink;
     void *sink_ud;
-    bool resumable;            /* sink may be resumed with Range after a reset */
+    bool resumable; /* sink may be resumed with Range after a reset */
+    /* A part of the body: bytes range_start .. range_start + range_len - 1
+     * (Range, answered 206 from that offset; a 200 is FERRY_E_UNSUPPORTED).
+     * range_len 0: the whole body. */
+    int64_t range_start, range_len;
     bool follow;               /* follow redirects (Authorization dropped on host change) */
     bool no_retry;             /* one attempt only */
     bool no_auth;              /* no Authorization and no 401 flow (token requests) */

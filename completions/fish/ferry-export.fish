@@ -30,6 +30,7 @@ complete -c ferry-export -n $export -s o -l output -r -F -d 'Bundle to write'
 complete -c ferry-export -n $export -l key-password-file -r -F -d "Read the secret key's password from FILE"
 complete -c ferry-export -n $export -l level -x -a '(seq 1 19)' -d 'Zstd level (default 3)'
 complete -c ferry-export -n $export -l threads -x -d 'Zstd worker threads (default 0)'
+complete -c ferry-export -n $export -l connections -x -d 'Downloads at once per registry (default 8)'
 complete -c ferry-export -n $export -l volume-size -x -a '4095M 4480M' -d 'Cut the bundle into volumes of at most SIZE bytes'
 complete -c ferry-export -n $export -l progress -d 'Show progress even when stderr is not a terminal'
 complete -c ferry-export -n $export -l version -d 'Print the versions of ferry and its libraries'

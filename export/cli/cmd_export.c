@@ -32,6 +32,8 @@ static const char usage[] =
     "  --level N                zstd level (default 3); layers already compressed\n"
     "                           (gzip, zstd) are stored as they are\n"
     "  --threads N              zstd worker threads (default 0)\n"
+    "  --connections N          downloads at once per registry (default 8; blobs over\n"
+    "                           4 MiB in ranges, 32 MiB ahead of the writer at most)\n"
     "  --volume-size SIZE       cut the bundle into volumes of at most SIZE bytes\n"
     "                           (suffixes K, M, G: 4095M for FAT32): BUNDLE.001.tar.zst,\n"
     "                           ..., each signed, each verifying and importing alone\n" SELECT_HELP
@@ -42,7 +44,7 @@ static const char usage[] =
     "\n"
     "Exit codes: 0 ok, 1 verification failed, 2 error, 64 usage.\n";
 
-enum { OPT_VOLUME_SIZE = SEL_OPT_FIRST_FREE };
+enum { OPT_VOLUME_SIZE = SEL_OPT_FIRST_FREE, OPT_CONNECTIONS };
 
 /* The signature gate's verdicts, on stderr (stdout may be the bundle). */
 static void
@@ -63,6 +65,7 @@ cmd_export(int argc, char **argv)
         {"level", required_argument, NULL, CLI_OPT_LEVEL},
         {"threads", required_argument, NULL, CLI_OPT_THREADS},
         {"volume-size", required_argument, NULL, OPT_VOLUME_SIZE},
+        {"connections", required_argument, NULL, OPT_CONNECTIONS},
         {"progress", no_argument, NULL, CLI_OPT_PROGRESS},
         {"json", no_argument, NULL, CLI_OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
@@ -117,6 +120,10 @@ cmd_export(int argc, char **argv)
             if (!cli_parse_int(optarg, 0, 64, &eo.threads))
                 return cli_usage("--threads must be 0..64");
             break;
+        case OPT_CONNECTIONS:
+            if (!cli_parse_int(optarg, 1, 32, &eo.connections))
+                return cli_usage("--connections must be 1..32");
+            break;
         case OPT_VOLUME_SIZE:
             if (!cli_parse_size(optarg, &eo.volume_size))
                 return cli_usage("--volume-size: give bytes, or a number with K, M, G or T "
@@ -133,6 +140,7 @@ cmd_export(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            fputs(SELECT_SIG_HELP, stdout);
             return 0;
         default:
             return cli_bad_option("k:o:c:p:qvh", argv);

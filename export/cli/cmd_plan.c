@@ -219,6 +219,7 @@ cmd_plan(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            fputs(SELECT_SIG_HELP, stdout);
             return 0;
         default:
             return cli_bad_option("c:p:qvh", argv);

@@ -79,8 +79,9 @@ struct ferry_export_opts {
      * expected in the target. */
     struct ferry_export_base *const *bases;
     size_t nbases;
-    int level;   /* zstd level (0 = 3) */
-    int threads; /* zstd workers (0 = single-threaded) */
+    int connections; /* downloads at once per registry (0 = 8) */
+    int level;       /* zstd level (0 = 3) */
+    int threads;     /* zstd workers (0 = single-threaded) */
     /* A set of volumes of at most this many bytes each (output NAME.tar.zst
      * becomes NAME.001.tar.zst, ...), each a bundle of its own; 0: one file. */
     uint64_t volume_size;

@@ -86,6 +86,14 @@ typedef int64_t (*ferry_source_fn)(void *buf, size_t len, void *ud, struct ferry
 FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo,
                                       const char *digest, int64_t size, ferry_sink_fn sink,
                                       void *ud, struct ferry_error **err);
+/* GET bytes offset .. offset + len - 1 of a blob (HTTP Range, redirects to
+ * blob storage followed without the registry's credentials), handed to sink
+ * in order; resumed from where it stopped after a reset. Nothing is
+ * verified but the count: the caller hashes the parts of a blob. A server
+ * that answers 200 instead of 206 is FERRY_E_UNSUPPORTED (no ranges there). */
+FERRY_API int ferry_registry_get_blob_range(struct ferry_registry *r, const char *repo,
+                                            const char *digest, int64_t offset, int64_t len,
+                                            ferry_sink_fn sink, void *ud, struct ferry_error **err);
 /* HEAD a blob: 1 if present (and *size set if not NULL), 0 if absent. */
 FERRY_API int ferry_registry_head_blob(struct ferry_registry *r, const char *repo,
                                        const char *digest, int64_t *size, struct ferry_error **err);

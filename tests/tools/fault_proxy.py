@@ -22,6 +22,12 @@ and path match, the next N (--faults) get a fault instead:
   --mode cut    the upstream answer is forwarded, but the connection is reset
                 after half of its body (tests resuming downloads with Range);
                 an answer without a body is cut in its headers
+  --mode no-range
+                the request is forwarded without its Range header, so the
+                upstream answers 200 with the whole body, as a server without
+                range requests does
+  --mode flip   the upstream answer is forwarded with one byte of its body
+                changed (the middle one): content damaged on the way
 
 Random mode, --rate P --seed S: instead, every matching request gets a fault
 with probability P, drawn from a generator seeded with S, of one of four kinds:
@@ -100,6 +106,8 @@ def make_handler(args):
             line = "fault-proxy: %s %s %s" % (what, self.command, self.path.split("?")[0])
             if self.headers.get("Content-Range"):
                 line += " range " + self.headers.get("Content-Range")
+            if self.headers.get("Range"):
+                line += " want " + self.headers.get("Range")
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
 
@@ -169,7 +177,9 @@ def make_handler(args):
                     path = base + ("?" + "&".join(keep) if keep else "")
                     self.note("fault no-mount")
                     fault = None
-            if fault and not faulty:
+            flip = fault is not None and fault[0] == "flip"
+            norange = fault is not None and fault[0] == "no-range"
+            if fault and not faulty and not flip and not norange:
                 return self.fault(*fault)
             host, _, port = args.upstream.rpartition(":")
             conn = http.client.HTTPConnection(host, int(port), timeout=120)
@@ -177,7 +187,7 @@ def make_handler(args):
             # are joined, not collapsed to the last one.
             headers = {}
             for k, v in self.headers.items():
-                if k.lower() in HOP:
+                if k.lower() in HOP or (norange and k.lower() == "range"):
                     continue
                 headers[k] = headers[k] + ", " + v if k in headers else v
             if body or self.command in ("PUT", "POST", "PATCH"):
@@ -211,9 +221,19 @@ def make_handler(args):
                 self.note("fault cut %d after %d of %d bytes" % (resp.status, len(data) // 2,
                                                                   len(data)))
                 return self.reset()
+            if flip and data:
+                mid = len(data) // 2
+                data = data[:mid] + bytes([data[mid] ^ 0x5a]) + data[mid + 1:]
             if self.command != "HEAD":
-                self.wfile.write(data)
-            self.note("pass %d" % resp.status)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    # the client hung up (it wanted less than this answer)
+                    self.note("gone %d" % resp.status)
+                    self.close_connection = True
+                    return
+            self.note("%s %d" % ("fault flip" if flip and data else
+                                 "fault no-range" if norange else "pass", resp.status))
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
@@ -230,7 +250,8 @@ def main():
     ap.add_argument("--rate", type=float, default=0.0,
                     help="random mode: the probability of a fault for each matching request")
     ap.add_argument("--seed", default="0", help="random mode: seed of the fault generator")
-    ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown", "no-mount"],
+    ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown", "no-mount",
+                                       "no-range", "flip"],
                     default="429")
     ap.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
     ap.add_argument("--match", default="", help="regex the request path must match")

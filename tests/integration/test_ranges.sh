@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Downloads in ranges (issue 14): ferry-export fetches a blob over 4 MiB in
+# 4 MiB ranges on several connections and writes it whole, digest checked;
+# the bundle is the same as one made on a single connection. A range cut in
+# the middle resumes; a registry that ignores Range gets the blob whole, on
+# one connection; a range damaged on the way fails the export (digest) and
+# leaves no bundle; --connections is checked.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+flow_need_tools
+PY=/usr/bin/python3
+
+start_registry SRC anon
+make_keys "$TEST_TMP/k"
+cd "$TEST_TMP"
+# one image with an 18 MiB layer (5 ranges: 4 of 4 MiB and the rest) and a small one
+$PY "$FERRY_SOURCE_DIR/tests/tools/mkimages.py" -o lay --image big/one:1=18M+100K > /dev/null || fail "mkimages"
+skopeo copy -q --all --preserve-digests --dest-tls-verify=false oci:lay:big/one:1 \
+  "docker://$REG_SRC/big/one:1" || fail "seed"
+layer=$($PY - lay <<'PYEOF'
+import json, os, sys
+d = sys.argv[1]
+idx = json.load(open(os.path.join(d, "index.json")))
+m = json.load(open(os.path.join(d, "blobs", *idx["manifests"][0]["digest"].split(":"))))
+print(max(m["layers"], key=lambda l: l["size"])["digest"])
+PYEOF
+)
+
+ref="$REG_SRC/big/one:1"
+"$FX" -q -k k.key -o one.tar.zst --plain-http --connections 1 "$ref" || fail "export on one connection"
+
+start_fault_proxy OK "$REG_SRC" --faults 0
+"$FX" -q -k k.key -o many.tar.zst --plain-http --connections 4 "${PROXY_OK}/big/one:1" ||
+  fail "export in ranges"
+"$FI" verify -q -p k.pub many.tar.zst || fail "the ranged bundle does not verify"
+n=$(grep -c "GET /v2/big/one/blobs/$layer want bytes=" "$PROXY_OK_LOG" || true)
+[ "$n" -ge 5 ] || fail "the 18 MiB layer came in $n ranges, want at least 5: $(grep blobs "$PROXY_OK_LOG")"
+grep -q "GET /v2/big/one/blobs/$layer want bytes=16777216-18" "$PROXY_OK_LOG" ||
+  fail "no last range: $(grep blobs "$PROXY_OK_LOG")"
+# the same members, byte for byte, as on one connection
+for f in one many; do
+  mkdir "$f.d" && tar --zstd -xf "$f.tar.zst" -C "$f.d" || fail "unpack $f"
+done
+cmp "one.d/blobs/sha256/${layer#sha256:}" "many.d/blobs/sha256/${layer#sha256:}" ||
+  fail "the layer differs between one connection and ranges"
+[ "$(sha256sum < "many.d/blobs/sha256/${layer#sha256:}" | cut -d' ' -f1)" = "${layer#sha256:}" ] ||
+  fail "the layer written does not hash to its digest"
+
+# a range cut in the middle is resumed where it stopped
+start_fault_proxy CUT "$REG_SRC" --mode cut --faults 1 --after 2 --method GET --match "/blobs/$layer"
+"$FX" -q -k k.key -o cut.tar.zst --plain-http --connections 3 "${PROXY_CUT}/big/one:1" 2> cut.err ||
+  fail "export through a cut range: $(cat cut.err)"
+grep -q "fault cut" "$PROXY_CUT_LOG" || fail "nothing was cut: $(cat "$PROXY_CUT_LOG")"
+"$FI" verify -q -p k.pub cut.tar.zst || fail "the bundle after a resumed range does not verify"
+
+# a registry without ranges: each blob whole, one GET for the layer after the probe
+start_fault_proxy NR "$REG_SRC" --mode no-range --faults 1000 --method GET --match "/blobs/"
+"$FX" -q -k k.key -o nr.tar.zst --plain-http --connections 4 "${PROXY_NR}/big/one:1" 2> nr.err ||
+  fail "export from a registry without ranges: $(cat nr.err)"
+"$FI" verify -q -p k.pub nr.tar.zst || fail "the whole-blob bundle does not verify"
+n=$(grep -c "GET /v2/big/one/blobs/$layer" "$PROXY_NR_LOG" || true)
+[ "$n" = 2 ] || fail "without ranges: $n GETs of the layer, want 2 (the probe and the blob): $(cat "$PROXY_NR_LOG")"
+
+# a range damaged on the way: the digest stops the export, nothing is left
+start_fault_proxy FL "$REG_SRC" --mode flip --faults 1 --after 3 --method GET --match "/blobs/$layer"
+set +e
+"$FX" -q -k k.key -o bad.tar.zst --plain-http --connections 3 "${PROXY_FL}/big/one:1" 2> bad.err
+rc=$?
+set -e
+[ $rc != 0 ] || fail "a damaged range was written"
+grep -q "$layer: its parts digest to sha256:" bad.err || fail "a damaged range: $(cat bad.err)"
+[ ! -e bad.tar.zst ] || fail "a bundle was left after a damaged range"
+
+set +e
+"$FX" -q -k k.key -o x.tar.zst --plain-http --connections 0 "$ref" 2> u.err
+rc=$?
+set -e
+[ $rc = 64 ] || fail "--connections 0: exit $rc: $(cat u.err)"
+pass "ranges: 5 ranges on 4 connections, same bytes; cut resumed; no-range whole; damage refused"
