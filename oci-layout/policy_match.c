@@ -7,80 +7,15 @@
 
 #include "ferry/digest.h"
 #include "ferry/limits.h"
+#include "ferry/reference.h"
 #include "policy_int.h"
 
 /* ---- grammar ----------------------------------------------------------------- */
 
-static bool
-is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static bool
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* domain-name: labels [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])? separated by
- * '.' (docker/reference regexp.go domainNameComponent); *end is where the
- * name stopped. */
-static bool
-domain_name(const char *s, size_t n, size_t *end)
-{
-    size_t i = 0;
-
-    for (;;) {
-        size_t start = i;
-        while (i < n && (is_alnum(s[i]) || s[i] == '-'))
-            i++;
-        if (i == start || s[start] == '-' || s[i - 1] == '-')
-            return false;
-        if (i + 1 < n && s[i] == '.' && (is_alnum(s[i + 1]) || s[i + 1] == '-')) {
-            i++;
-            continue;
-        }
-        break;
-    }
-    *end = i;
-    return true;
-}
-
-/* host [":" port] (regexp.go DomainRegexp): host a domain-name or an IPv6
- * address in brackets, port digits. */
-static bool
-domain_valid(const char *s, size_t n)
-{
-    size_t i = 0;
-
-    if (n == 0)
-        return false;
-    if (s[0] == '[') {
-        for (i = 1; i < n && s[i] != ']'; i++)
-            if (!is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f') && !(s[i] >= 'A' && s[i] <= 'F') &&
-                s[i] != ':')
-                return false;
-        if (i == n || i == 1)
-            return false;
-        i++;
-    } else if (!domain_name(s, n, &i)) {
-        return false;
-    }
-    if (i == n)
-        return true;
-    if (s[i] != ':' || i + 1 == n)
-        return false;
-    for (i++; i < n; i++)
-        if (!is_digit(s[i]))
-            return false;
-    return true;
-}
-
 bool
 ferry_policy_scope_valid(const char *scope)
 {
-    size_t n = strlen(scope), end = 0;
+    size_t n = strlen(scope);
     const char *slash, *at, *colon;
     struct ferry_digest dg;
     char path[FERRY_MAX_REFERENCE + 1];
@@ -88,11 +23,11 @@ ferry_policy_scope_valid(const char *scope)
     if (n == 0 || n > FERRY_MAX_REFERENCE)
         return false;
     if (n > 2 && scope[0] == '*' && scope[1] == '.') /* naming.go: "*." + a host suffix */
-        return domain_name(scope + 2, n - 2, &end) && end == n - 2;
+        return memchr(scope + 2, ':', n - 2) == NULL && ferry_ref_domain_valid(scope + 2, n - 2);
     slash = strchr(scope, '/');
     if (slash == NULL)
-        return domain_valid(scope, n);
-    if (!domain_valid(scope, (size_t)(slash - scope)))
+        return ferry_ref_domain_valid(scope, n);
+    if (!ferry_ref_domain_valid(scope, (size_t)(slash - scope)))
         return false;
     /* PATH, then ":" TAG or "@" DIGEST (naming.go DockerReferenceIdentity
      * gives one or the other, never both) */
@@ -126,8 +61,8 @@ ferry_policy_prefix_valid(const char *s)
     if (n == 0 || n > FERRY_MAX_REFERENCE)
         return false;
     if (slash == NULL)
-        return domain_valid(s, n);
-    if (!domain_valid(s, (size_t)(slash - s)))
+        return ferry_ref_domain_valid(s, n);
+    if (!ferry_ref_domain_valid(s, (size_t)(slash - s)))
         return false;
     return ferry_repository_valid(slash + 1);
 }

@@ -129,8 +129,8 @@ port_valid(const char *s, size_t n)
 }
 
 /* host [":" port], host = domain-name | IPv4 | "[" IPv6 "]". */
-static bool
-domain_valid(const char *s, size_t n)
+bool
+ferry_ref_domain_valid(const char *s, size_t n)
 {
     size_t i = 0;
 
@@ -278,7 +278,7 @@ ferry_ref_parse(const char *s, bool default_latest, struct ferry_ref **out,
         domain_len = (size_t)(slash - name);
         remote = slash + 1;
         remote_len = name_len - domain_len - 1;
-        if (!domain_valid(name, domain_len)) {
+        if (!ferry_ref_domain_valid(name, domain_len)) {
             ret = ferry_error_new(err, FERRY_E_INVALID,
                                   "invalid reference \"%s\": bad registry host", shown);
             goto out;

@@ -32,5 +32,8 @@ FERRY_API char *ferry_ref_string(const struct ferry_ref *r);
 FERRY_API bool ferry_tag_valid(const char *tag);
 /* Check a repository path against the name grammar. */
 FERRY_API bool ferry_repository_valid(const char *repo);
+/* A registry host of a reference, s[0..n): host [":" port] with host a
+ * domain name, an IPv4 address or "[" IPv6 "]" and port at most 65535. */
+FERRY_API bool ferry_ref_domain_valid(const char *s, size_t n);
 
 #endif
