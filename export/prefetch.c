@@ -11,12 +11,23 @@
  * and keeps no errors. The first failure stops it, and the resolve then asks
  * the registry itself, with retries and the messages it always gives.
  * The first request to each host goes alone, and the others for that host
- * wait for it: wrong credentials cost one failed login, not one per thread. */
+ * wait for it: wrong credentials cost one failed login, not one per thread.
+ *
+ * For a reference whose referrers are wanted it also asks, for every
+ * manifest it fetched, for the referrers of that manifest (the API or the
+ * fallback tag, as ferry_registry_list_referrers does), fetches the
+ * referrer manifests and their referrers in turn (up to
+ * FERRY_MAX_REFERRER_DEPTH), lists the tags of the referrer source
+ * repository once, and fetches the cosign attachments (sha256-<hex>.sig,
+ * .att, .sbom) that list names: the resolve's referrer discovery then finds
+ * every answer here, in its own order, and the statement is the same as if
+ * it had asked itself. */
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 
 #include "fetch_int.h"
+#include "ferry/layout.h"
 #include "ferry/limits.h"
 #include "ferry/manifest.h"
 #include "ferry/util.h"
@@ -32,21 +43,43 @@ enum host_state { HOST_UNKNOWN, HOST_PROBING, HOST_OK };
 struct pf_host {
     char *host;
     enum host_state state;
+    bool noapi; /* answered no referrers API: fallback tags from here on */
 };
 
+enum pf_kind { PF_MANIFEST, PF_REFERRERS, PF_TAGS };
+
 struct pf_job {
+    enum pf_kind kind;
     char *host; /* api host, as the references give it */
     const struct ferry_registry_opts *reg;
     char *repo;
-    char *reference;
+    char *reference;  /* a manifest's tag or digest; a subject; NULL for tags */
     const void *item; /* the caller's, for its want callback */
     int depth;
+    /* referrers wanted: where they are read (borrowed from the refs), and
+     * how deep this manifest is among them */
+    const char *rhost, *rrepo;
+    const struct ferry_registry_opts *rreg;
+    int rdepth;
+};
+
+/* A referrer source repository's tags and the subjects waiting for them. */
+struct pf_repo {
+    char **tags;
+    size_t ntags;
+    struct ferry_strmap *set; /* tags, once listed */
+    bool listed;
+    char **pending; /* subjects whose attachments wait for the list */
+    size_t npending;
+    bool taken; /* the list went to the resolve */
 };
 
 struct pf_entry {
     char *data; /* NULL once taken */
     size_t len;
     struct ferry_manifest_info info;
+    struct ferry_referrers rs; /* PF_REFERRERS: the answer */
+    bool referrers, taken;
 };
 
 struct prefetch {
@@ -62,6 +95,9 @@ struct prefetch {
     struct pf_host *hosts; /* a handful: linear search */
     size_t nhosts;
     prefetch_want_fn want;
+    struct ferry_strmap *repos; /* "host/repo" -> struct pf_repo */
+    struct pf_repo **repolist;
+    size_t nrepos;
 };
 
 static char *
@@ -72,11 +108,18 @@ pf_key(const char *host, const char *repo, const char *reference)
 
 /* Queue a job unless its key is known. Called with mu held (or before the
  * threads start). Returns -1 when out of memory. */
-static int
-pf_queue(struct prefetch *pf, const char *host, const struct ferry_registry_opts *reg,
-         const char *repo, const char *reference, const void *item, int depth)
+static char *
+pf_kind_key(enum pf_kind kind, const char *host, const char *repo, const char *reference)
 {
-    char *key = pf_key(host, repo, reference);
+    static const char *const prefix[] = {"", "R ", "T "};
+
+    return ferry_asprintf("%s%s/%s@%s", prefix[kind], host, repo, reference ? reference : "");
+}
+
+static int
+pf_queue_job(struct prefetch *pf, const struct pf_job *t)
+{
+    char *key = pf_kind_key(t->kind, t->host, t->repo, t->reference);
     struct pf_job *j;
     int r;
 
@@ -95,14 +138,11 @@ pf_queue(struct prefetch *pf, const char *host, const struct ferry_registry_opts
         pf->capjobs = ncap;
     }
     j = &pf->jobs[pf->njobs];
-    memset(j, 0, sizeof *j);
-    j->host = ferry_strdup(host);
-    j->repo = ferry_strdup(repo);
-    j->reference = ferry_strdup(reference);
-    j->reg = reg;
-    j->item = item;
-    j->depth = depth;
-    if (j->host == NULL || j->repo == NULL || j->reference == NULL) {
+    *j = *t;
+    j->host = ferry_strdup(t->host);
+    j->repo = ferry_strdup(t->repo);
+    j->reference = t->reference ? ferry_strdup(t->reference) : NULL;
+    if (j->host == NULL || j->repo == NULL || (t->reference && j->reference == NULL)) {
         ferry_free(j->host);
         ferry_free(j->repo);
         ferry_free(j->reference);
@@ -110,6 +150,19 @@ pf_queue(struct prefetch *pf, const char *host, const struct ferry_registry_opts
     }
     pf->njobs++;
     return 1;
+}
+
+/* A manifest of the same repository (and the same wish for referrers) as
+ * from: an index's child. */
+static int
+pf_queue(struct prefetch *pf, const struct pf_job *from, const char *reference, int depth)
+{
+    struct pf_job t = *from;
+
+    t.kind = PF_MANIFEST;
+    t.reference = (char *)reference;
+    t.depth = depth;
+    return pf_queue_job(pf, &t);
 }
 
 /* The state slot of a host (mu held), made on first use; -1 out of memory. */
@@ -126,6 +179,7 @@ pf_host(struct prefetch *pf, const char *host)
         return -1;
     pf->hosts = h;
     h[pf->nhosts].state = HOST_UNKNOWN;
+    h[pf->nhosts].noapi = false;
     if ((h[pf->nhosts].host = ferry_strdup(host)) == NULL)
         return -1;
     return (long)pf->nhosts++;
@@ -154,12 +208,179 @@ pf_children(struct prefetch *pf, const struct pf_job *j, const struct pf_entry *
         want = pf->want != NULL ? pf->want(j->item, d->platform) : PREFETCH_TAKE;
         if (want == PREFETCH_SKIP)
             continue;
-        r = pf_queue(pf, j->host, j->reg, j->repo, d->digest, j->item, j->depth + 1);
+        r = pf_queue(pf, j, d->digest, j->depth + 1);
         if (want == PREFETCH_TAKE_LAST)
             break;
     }
     ferry_manifest_free(m);
     return r;
+}
+
+/* The referrer source repository of j (mu held), made on first sight: its
+ * tags are listed once (a PF_TAGS job). NULL when out of memory. */
+static struct pf_repo *
+pf_repo_of(struct prefetch *pf, const struct pf_job *j)
+{
+    char *key = ferry_asprintf("%s/%s", j->rhost, j->rrepo);
+    struct pf_repo *rp = key ? ferry_strmap_get(pf->repos, key) : NULL, **nl;
+    struct pf_job t = *j;
+
+    if (key == NULL || rp != NULL) {
+        ferry_free(key);
+        return rp;
+    }
+    rp = ferry_calloc(1, sizeof *rp);
+    nl = rp ? ferry_realloc(pf->repolist, (pf->nrepos + 1) * sizeof *nl) : NULL;
+    if (nl == NULL || ferry_strmap_put(pf->repos, key, rp) < 0) {
+        ferry_free(rp);
+        ferry_free(key);
+        return NULL;
+    }
+    ferry_free(key);
+    pf->repolist = nl;
+    nl[pf->nrepos++] = rp;
+    t.kind = PF_TAGS;
+    t.host = (char *)j->rhost;
+    t.reg = j->rreg;
+    t.repo = (char *)j->rrepo;
+    t.reference = NULL;
+    if (pf_queue_job(pf, &t) < 0)
+        return NULL;
+    return rp;
+}
+
+/* The cosign attachments of subject the tag list names, queued (mu held). */
+static int
+pf_attachments_listed(struct prefetch *pf, const struct pf_job *j, const struct pf_repo *rp,
+                      const char *subject)
+{
+    static const char *const kinds[] = FERRY_ATTACHMENT_KINDS;
+    int r = 0;
+
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && r >= 0 && rp->set != NULL; k++) {
+        char *tag = ferry_layout_attachment_tag(subject, kinds[k]);
+        struct pf_job t = *j;
+        if (tag == NULL)
+            break;
+        if (ferry_strmap_get(rp->set, tag) != NULL) {
+            t.kind = PF_MANIFEST;
+            t.host = (char *)j->rhost;
+            t.reg = j->rreg;
+            t.repo = (char *)j->rrepo;
+            t.reference = tag;
+            t.depth = PREFETCH_DEPTH; /* no children, no referrers of it */
+            t.rhost = NULL;
+            r = pf_queue_job(pf, &t);
+        }
+        ferry_free(tag);
+    }
+    return r;
+}
+
+/* The referrers and attachments of a manifest just fetched (mu held). */
+static int
+pf_follow(struct prefetch *pf, const struct pf_job *j, const char *digest)
+{
+    struct pf_job t = *j;
+    struct pf_repo *rp;
+
+    if (j->rhost == NULL || digest == NULL || j->rdepth > FERRY_MAX_REFERRER_DEPTH)
+        return 0;
+    if ((rp = pf_repo_of(pf, j)) == NULL)
+        return -1;
+    if (!rp->listed) {
+        char **n = ferry_realloc(rp->pending, (rp->npending + 1) * sizeof *n);
+        if (n == NULL)
+            return -1;
+        rp->pending = n;
+        if ((n[rp->npending] = ferry_strdup(digest)) == NULL)
+            return -1;
+        rp->npending++;
+    } else if (pf_attachments_listed(pf, j, rp, digest) < 0) {
+        return -1;
+    }
+    t.kind = PF_REFERRERS;
+    t.host = (char *)j->rhost;
+    t.reg = j->rreg;
+    t.repo = (char *)j->rrepo;
+    t.reference = (char *)digest;
+    return pf_queue_job(pf, &t);
+}
+
+/* The referrer manifests an answer lists (mu held). */
+static int
+pf_referrers(struct prefetch *pf, const struct pf_job *j, const struct pf_entry *e)
+{
+    struct ferry_manifest *idx = NULL;
+    struct ferry_error *err = NULL;
+    int r = 0;
+
+    if ((e->rs.via == FERRY_REFERRERS_VIA_TAG && !e->rs.found) ||
+        j->rdepth + 1 > FERRY_MAX_REFERRER_DEPTH)
+        return 0;
+    if (ferry_manifest_parse(e->rs.index.data ? e->rs.index.data : "", e->rs.index.len, NULL,
+                             j->repo, &idx, &err) < 0) {
+        ferry_error_free(err); /* the resolve parses it again and reports */
+        return 0;
+    }
+    for (size_t i = 0; idx->kind == FERRY_KIND_INDEX && i < idx->nmanifests && r >= 0; i++) {
+        const struct ferry_descriptor *d = &idx->manifests[i];
+        struct pf_job t = *j;
+        if (!ferry_media_type_is_manifest(d->media_type) &&
+            !ferry_media_type_is_index(d->media_type))
+            continue;
+        t.kind = PF_MANIFEST;
+        t.reference = d->digest;
+        t.depth = PREFETCH_DEPTH;
+        t.rdepth = j->rdepth + 1;
+        r = pf_queue_job(pf, &t);
+    }
+    ferry_manifest_free(idx);
+    return r;
+}
+
+/* A tag list arrived (mu held): keep it, and queue the attachments of the
+ * subjects that waited for it. */
+static int
+pf_tags(struct prefetch *pf, const struct pf_job *j, char **tags, size_t n)
+{
+    char *key = ferry_asprintf("%s/%s", j->host, j->repo);
+    struct pf_repo *rp = key ? ferry_strmap_get(pf->repos, key) : NULL;
+    struct pf_job t = *j;
+    int r = 0;
+
+    ferry_free(key);
+    if (rp == NULL || rp->listed) {
+        ferry_strv_free(tags, n);
+        return rp == NULL ? -1 : 0;
+    }
+    rp->listed = true;
+    rp->tags = tags;
+    rp->ntags = n;
+    if (tags != NULL || n == 0) {
+        if ((rp->set = ferry_strmap_new()) == NULL)
+            return -1;
+        for (size_t i = 0; i < n && r >= 0; i++)
+            r = ferry_strmap_put(rp->set, tags[i], (void *)1);
+    }
+    /* the attachments are read from this repository, as the subjects' jobs say */
+    t.rhost = j->host;
+    t.rrepo = j->repo;
+    t.rreg = j->reg;
+    for (size_t i = 0; i < rp->npending && r >= 0; i++)
+        r = pf_attachments_listed(pf, &t, rp, rp->pending[i]);
+    ferry_strv_free(rp->pending, rp->npending);
+    rp->pending = NULL;
+    rp->npending = 0;
+    return r < 0 ? -1 : 0;
+}
+
+/* The referrers lookup's question "may the fallback tag exist?" */
+static int
+pf_tag_known_cb(const char *tag, void *ud, struct ferry_error **err)
+{
+    (void)err;
+    return ferry_strmap_get(ud, tag) != NULL;
 }
 
 static void *
@@ -176,7 +397,9 @@ pf_main(void *arg)
         struct ferry_registry_opts o;
         struct ferry_error *err = NULL;
         struct ferry_buf body;
-        char *key = NULL;
+        struct ferry_referrers_query q = {0};
+        char *key = NULL, **tags = NULL;
+        size_t ntags = 0;
         bool probe;
         long h;
         int r;
@@ -200,6 +423,17 @@ pf_main(void *arg)
             pf->hosts[h].state = HOST_PROBING;
         j = pf->jobs[pf->next++];
         pf->busy++;
+        if (j.kind == PF_REFERRERS) {
+            /* what is known of the host and the repository's tags */
+            char *rk = ferry_asprintf("%s/%s", j.host, j.repo);
+            struct pf_repo *rp = rk ? ferry_strmap_get(pf->repos, rk) : NULL;
+            ferry_free(rk);
+            q.no_api = pf->hosts[h].noapi;
+            if (rp != NULL && rp->listed && rp->set != NULL) {
+                q.tag_known = pf_tag_known_cb;
+                q.ud = rp->set; /* not changed once listed */
+            }
+        }
         pthread_mutex_unlock(&pf->mu);
 
         e = ferry_calloc(1, sizeof *e);
@@ -209,12 +443,22 @@ pf_main(void *arg)
         if (o.connect_timeout_s <= 0 || o.connect_timeout_s > PREFETCH_CONNECT_TIMEOUT)
             o.connect_timeout_s = PREFETCH_CONNECT_TIMEOUT;
         r = e == NULL ? -1 : connset_get(&cs, j.host, &o, &reg, &err);
-        if (r == 0) {
+        if (r == 0 && j.kind == PF_MANIFEST) {
             key = pf_key(ferry_registry_host(reg), j.repo, j.reference);
             r = ferry_registry_get_manifest(reg, j.repo, j.reference, &body, &e->info, &err);
+            if (r == 0)
+                e->data = ferry_buf_take(&body, &e->len);
+        } else if (r == 0 && j.kind == PF_REFERRERS) {
+            key = pf_kind_key(PF_REFERRERS, ferry_registry_host(reg), j.repo, j.reference);
+            r = ferry_registry_list_referrers(reg, j.repo, j.reference, &q, &e->rs, &err);
+            e->referrers = r == 0;
+        } else if (r == 0) {
+            r = ferry_registry_list_tags(reg, j.repo, &tags, &ntags, &err);
+            if (r == -FERRY_E_NOT_FOUND)
+                r = 0; /* no repository: no tags */
+            else if (r < 0)
+                ntags = 0;
         }
-        if (r == 0)
-            e->data = ferry_buf_take(&body, &e->len);
         ferry_buf_free(&body);
         ferry_error_clear(&err); /* the resolve asks again and reports */
 
@@ -222,8 +466,19 @@ pf_main(void *arg)
         pf->busy--;
         if (probe)
             pf->hosts[h].state = HOST_OK; /* or stop, below */
+        if (j.kind == PF_TAGS) {
+            /* a repository whose tags cannot be listed: the resolve asks for
+             * its attachments by name */
+            if (pf_tags(pf, &j, r == 0 ? tags : NULL, ntags) < 0)
+                pf->stop = true;
+            ferry_free(e);
+            pthread_cond_broadcast(&pf->cv);
+            continue;
+        }
+        if (j.kind == PF_REFERRERS && r == 0 && e->rs.via == FERRY_REFERRERS_VIA_TAG)
+            pf->hosts[h].noapi = true;
         /* Room for the entry first: once in the map, it must stay alive. */
-        slot = r == 0 && e != NULL && e->data != NULL && key != NULL
+        slot = r == 0 && e != NULL && (e->data != NULL || e->referrers) && key != NULL
                    ? ferry_realloc(pf->entries, (pf->nentries + 1) * sizeof *pf->entries)
                    : NULL;
         if (slot == NULL) {
@@ -232,7 +487,10 @@ pf_main(void *arg)
             pf->entries = slot;
             if (ferry_strmap_put(pf->answers, key, e) == 1) {
                 pf->entries[pf->nentries++] = e;
-                if (pf_children(pf, &j, e) < 0)
+                if (j.kind == PF_MANIFEST &&
+                    (pf_children(pf, &j, e) < 0 || pf_follow(pf, &j, e->info.digest) < 0))
+                    pf->stop = true;
+                if (j.kind == PF_REFERRERS && pf_referrers(pf, &j, e) < 0)
                     pf->stop = true;
                 e = NULL;
             }
@@ -240,6 +498,7 @@ pf_main(void *arg)
         if (e != NULL) { /* not kept: the resolve asks again */
             ferry_free(e->data);
             ferry_manifest_info_clear(&e->info);
+            ferry_referrers_clear(&e->rs);
             ferry_free(e);
         }
         ferry_free(key);
@@ -268,16 +527,27 @@ prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads, pre
     pf->want = want;
     pf->queued = ferry_strmap_new();
     pf->answers = ferry_strmap_new();
-    if (pf->queued == NULL || pf->answers == NULL) {
+    pf->repos = ferry_strmap_new();
+    if (pf->queued == NULL || pf->answers == NULL || pf->repos == NULL) {
         prefetch_free(pf);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
-    for (i = 0; i < nrefs; i++)
-        if (pf_queue(pf, refs[i].host, refs[i].reg, refs[i].repo, refs[i].reference, refs[i].item,
-                     0) < 0) {
+    for (i = 0; i < nrefs; i++) {
+        struct pf_job t = {0};
+        t.kind = PF_MANIFEST;
+        t.host = (char *)refs[i].host;
+        t.reg = refs[i].reg;
+        t.repo = (char *)refs[i].repo;
+        t.reference = (char *)refs[i].reference;
+        t.item = refs[i].item;
+        t.rhost = refs[i].rhost;
+        t.rrepo = refs[i].rrepo;
+        t.rreg = refs[i].rreg;
+        if (pf_queue_job(pf, &t) < 0) {
             prefetch_free(pf);
             return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         }
+    }
     if (nthreads > PREFETCH_MAX_THREADS)
         nthreads = PREFETCH_MAX_THREADS;
     if (pf->njobs == 0)
@@ -323,6 +593,51 @@ prefetch_take(struct prefetch *pf, const char *host, const char *repo, const cha
     return 1;
 }
 
+int
+prefetch_take_referrers(struct prefetch *pf, const char *host, const char *repo,
+                        const char *subject, struct ferry_referrers *out, struct ferry_error **err)
+{
+    struct pf_entry *e;
+    char *key;
+
+    if (pf == NULL)
+        return 0;
+    if ((key = pf_kind_key(PF_REFERRERS, host, repo, subject)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    e = ferry_strmap_get(pf->answers, key);
+    ferry_free(key);
+    if (e == NULL || !e->referrers || e->taken)
+        return 0;
+    ferry_referrers_clear(out);
+    *out = e->rs;
+    memset(&e->rs, 0, sizeof e->rs);
+    e->taken = true;
+    return 1;
+}
+
+int
+prefetch_take_tags(struct prefetch *pf, const char *host, const char *repo, char ***tags, size_t *n,
+                   struct ferry_error **err)
+{
+    struct pf_repo *rp;
+    char *key;
+
+    if (pf == NULL)
+        return 0;
+    if ((key = ferry_asprintf("%s/%s", host, repo)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rp = ferry_strmap_get(pf->repos, key);
+    ferry_free(key);
+    if (rp == NULL || !rp->listed || rp->set == NULL || rp->taken)
+        return 0;
+    *tags = rp->tags;
+    *n = rp->ntags;
+    rp->tags = NULL;
+    rp->ntags = 0;
+    rp->taken = true;
+    return 1;
+}
+
 void
 prefetch_free(struct prefetch *pf)
 {
@@ -331,8 +646,17 @@ prefetch_free(struct prefetch *pf)
     for (size_t i = 0; i < pf->nentries; i++) {
         ferry_free(pf->entries[i]->data);
         ferry_manifest_info_clear(&pf->entries[i]->info);
+        ferry_referrers_clear(&pf->entries[i]->rs);
         ferry_free(pf->entries[i]);
     }
+    for (size_t i = 0; i < pf->nrepos; i++) {
+        ferry_strv_free(pf->repolist[i]->tags, pf->repolist[i]->ntags);
+        ferry_strv_free(pf->repolist[i]->pending, pf->repolist[i]->npending);
+        ferry_strmap_free(pf->repolist[i]->set);
+        ferry_free(pf->repolist[i]);
+    }
+    ferry_free(pf->repolist);
+    ferry_strmap_free(pf->repos);
     ferry_free(pf->entries);
     for (size_t i = 0; i < pf->njobs; i++) {
         ferry_free(pf->jobs[i].host);

@@ -20,7 +20,7 @@
 #include "ferry/reference.h"
 #include "ferry/util.h"
 
-#define PREFETCH_THREADS 4 /* manifests fetched ahead of the resolve */
+#define PREFETCH_THREADS 8 /* manifests and referrers fetched ahead of the resolve */
 
 struct ctx {
     const struct ferry_export_opts *o;
@@ -332,7 +332,11 @@ repo_tags(struct ctx *c, const struct refsrc *src, struct ferry_strmap **out,
         *out = set;
         return 0;
     }
-    r = ferry_registry_list_tags(src->conn->reg, src->repo, &tags, &n, err);
+    r = prefetch_take_tags(c->pf, ferry_registry_host(src->conn->reg), src->repo, &tags, &n, err);
+    if (r == 0)
+        r = ferry_registry_list_tags(src->conn->reg, src->repo, &tags, &n, err);
+    else if (r == 1)
+        r = 0;
     if (r == -FERRY_E_NOT_FOUND) {
         ferry_error_clear(err);
         r = 0;
@@ -527,7 +531,10 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     q.no_api = ferry_strmap_get(c->noapi, host) != NULL;
     q.tag_known = tag_listed;
     q.ud = &tq;
-    r = ferry_registry_list_referrers(src->conn->reg, src->repo, subject, &q, &rs, err);
+    /* fetched ahead (prefetch.c) when it could be */
+    r = prefetch_take_referrers(c->pf, host, src->repo, subject, &rs, err);
+    if (r == 0)
+        r = ferry_registry_list_referrers(src->conn->reg, src->repo, subject, &q, &rs, err);
     if (r < 0) {
         if (!tq.failed)
             ferry_error_wrap(err, "referrers of %s in %s", subject, src->name);
@@ -880,10 +887,11 @@ prefetch_items(struct ctx *c, const struct ferry_export_item *items, size_t nite
 {
     struct prefetch_ref *pr = ferry_calloc(nitems ? nitems : 1, sizeof *pr);
     struct ferry_ref **refs = ferry_calloc(nitems ? nitems : 1, sizeof *refs);
+    struct ferry_ref **srcs = ferry_calloc(nitems ? nitems : 1, sizeof *srcs);
     size_t n = 0, i;
     int r;
 
-    if (pr == NULL || refs == NULL) {
+    if (pr == NULL || refs == NULL || srcs == NULL) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -900,16 +908,39 @@ prefetch_items(struct ctx *c, const struct ferry_export_item *items, size_t nite
         pr[n].repo = ref->repository;
         pr[n].reference = ref->digest ? ref->digest : ref->tag;
         pr[n].item = &items[i];
-        if (pr[n].reference != NULL)
+        if (!items[i].no_referrers) { /* where discover will read them */
+            struct ferry_ref *s = NULL;
+            if (items[i].referrers_src == NULL) {
+                pr[n].rhost = ref->api_host;
+                pr[n].rrepo = ref->repository;
+                pr[n].rreg = pr[n].reg;
+            } else if (ferry_ref_parse(items[i].referrers_src, true, &s, &e) == 0) {
+                srcs[n] = s;
+                pr[n].rhost = s->api_host;
+                pr[n].rrepo = s->repository;
+                pr[n].rreg = export_host_opts(c->o, s->api_host, s->registry);
+            } else {
+                ferry_error_free(e); /* the resolve reports it */
+                e = NULL;
+            }
+        }
+        if (pr[n].reference != NULL) {
             n++;
-        else
+        } else {
             ferry_ref_free(ref);
+            ferry_ref_free(srcs[n]);
+            srcs[n] = NULL;
+            memset(&pr[n], 0, sizeof pr[n]);
+        }
     }
     r = prefetch_run(pr, n, PREFETCH_THREADS, want_child, &c->pf, err);
 out:
-    for (i = 0; refs != NULL && i < n; i++)
+    for (i = 0; refs != NULL && i < n; i++) {
         ferry_ref_free(refs[i]);
+        ferry_ref_free(srcs[i]);
+    }
     ferry_free(refs);
+    ferry_free(srcs);
     ferry_free(pr);
     return r;
 }
