@@ -4,17 +4,19 @@
  * ranges of FETCH_PART (HTTP Range, when its registry answers them), any
  * other blob is one part fetched whole. The parts form one queue in bundle
  * order; each of the K download threads (one connection per registry each)
- * takes the next part while the parts taken and not yet written hold no
- * more than the budget, so the link is filled by as many connections as
- * the budget allows, on whichever blobs come next: a large layer gets many,
- * small ones one each. The writer drains the parts in order.
+ * takes the next part into its own ring of FETCH_PART bytes, and the next
+ * one after the writer has emptied that ring: K connections fill the link
+ * on whichever blobs come next (a large layer gets many, small ones one
+ * each), memory stays at K rings, allocated once, and the writer drains
+ * the parts in order.
  *
- * A part's buffer is a ring of min(part, FETCH_PART) bytes: a blob fetched
- * whole (small, or its registry has no ranges) streams through it, the
- * download waiting while it is full. A whole blob is verified by the
- * registry client (size, digest, last bytes held back); a blob in ranges is
- * hashed here as it is written, and its last part is held until the digest
- * matches, so the writer never sees a complete but wrong blob.
+ * A blob fetched whole (small, or its registry has no ranges) streams
+ * through its thread's ring, the download waiting while it is full, and is
+ * verified by the registry client (size, digest, last bytes held back). The
+ * ranges of a blob are hashed in order by a hashing thread once the writer
+ * has written them (then the ring goes back), and the last range is held
+ * until the digest over all of them matches, so the writer never sees a
+ * complete but wrong blob.
  *
  * Whether a registry answers ranges is asked once per host, with a one-byte
  * range of the first blob that needs it (redirects to blob storage are
@@ -35,8 +37,10 @@ struct part {
     int64_t off, len; /* len 0: left out (its blob is fetched whole) */
     bool first, last; /* of its job */
     bool whole;       /* the whole blob, verified by the registry client */
-    /* the ring, while taken and not yet written */
+    /* its ring (of the pool), while taken and not yet written */
+    struct worker *owner;
     unsigned char *ring;
+    size_t ring_no;
     size_t cap, head, fill;
     int64_t got; /* bytes put in so far */
     bool taken, done;
@@ -54,23 +58,34 @@ struct worker {
     pthread_t th;
     bool running;
     struct connset conns;
+    pthread_cond_t cv; /* it waits for room in its part's ring */
 };
 
 struct fetcher {
     const struct fetch_job *jobs;
-    size_t njobs, nthreads, budget;
+    size_t njobs, nthreads;
     struct part *parts;
     size_t nparts;
     size_t *first_part; /* per job: its first part */
     struct host *hosts;
     size_t nhosts;
-    size_t next;     /* the next part to take */
-    size_t reserved; /* ring bytes of parts taken and not yet written */
+    size_t next; /* the next part to take */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool locks; /* mu and cv exist */
+    pthread_cond_t cv;      /* threads waiting for a registry's range probe */
+    pthread_cond_t cv_data; /* the writer waiting for a part to be taken, fill or end */
+    bool locks;             /* mu and the condition variables exist */
     struct worker *workers;
-    struct ferry_hasher *h; /* the writer's, over a blob in ranges */
+    /* FETCH_RINGS rings of FETCH_PART bytes, allocated once; a part takes
+     * a free one, and gives it back once written (and hashed) */
+    unsigned char *rings[FETCH_RINGS];
+    size_t free_rings[FETCH_RINGS], nfree;
+    struct ferry_hasher *h; /* over a blob in ranges: the hasher's, then the writer's */
+    /* The hasher thread: the ranges the writer has written, hashed in order
+     * while the writer goes on, each ring given back after */
+    pthread_t hasher;
+    bool hasher_running;
+    pthread_cond_t cv_hash;
+    size_t *hq, hq_head, hq_tail;
     atomic_bool cancel;
 };
 
@@ -92,7 +107,7 @@ ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
     while (len > 0) {
         size_t n, tail;
         while (p->fill == p->cap && !f->cancel)
-            pthread_cond_wait(&f->cv, &f->mu);
+            pthread_cond_wait(&p->owner->cv, &f->mu);
         if (f->cancel) {
             pthread_mutex_unlock(&f->mu);
             return ferry_error_new(err, FERRY_E_INTERNAL, "download cancelled");
@@ -108,7 +123,7 @@ ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
         p->got += (int64_t)n;
         in += n;
         len -= n;
-        pthread_cond_broadcast(&f->cv);
+        pthread_cond_signal(&f->cv_data);
     }
     pthread_mutex_unlock(&f->mu);
     return 0;
@@ -234,26 +249,24 @@ worker_main(void *arg)
                 pthread_cond_wait(&f->cv, &f->mu);
             } else {
                 whole_job(f, p->job);
+                pthread_cond_signal(&f->cv_data); /* parts left out are taken */
             }
+            continue;
+        }
+        if (f->nfree == 0) { /* every ring waits for the writer */
+            pthread_cond_wait(&f->cv, &f->mu);
             continue;
         }
         cap = p->len < (int64_t)FETCH_PART ? (size_t)p->len : FETCH_PART;
         if (cap == 0)
             cap = 1; /* an empty blob */
-        if (f->reserved > 0 && f->reserved + cap > f->budget) {
-            pthread_cond_wait(&f->cv, &f->mu);
-            continue;
-        }
         f->next++;
         p->taken = true;
-        pthread_cond_broadcast(&f->cv);
-        if ((p->ring = ferry_malloc(cap)) == NULL) {
-            p->result = ferry_error_new(&p->err, FERRY_E_NOMEM, "out of memory");
-            p->done = true;
-            continue;
-        }
+        p->owner = w;
+        p->ring_no = f->free_rings[--f->nfree];
+        p->ring = f->rings[p->ring_no];
         p->cap = cap;
-        f->reserved += cap;
+        pthread_cond_signal(&f->cv_data);
         pthread_mutex_unlock(&f->mu);
 
         r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
@@ -269,17 +282,51 @@ worker_main(void *arg)
         p->done = true;
         p->result = r;
         p->err = err;
-        pthread_cond_broadcast(&f->cv);
+        pthread_cond_signal(&f->cv_data);
     }
     pthread_mutex_unlock(&f->mu);
     connset_clear(&w->conns);
     return NULL;
 }
 
-/* Hand the ring's bytes to sink; called and returns with f->mu held.
- * hash: add them to the blob's hash first. */
+/* A part's ring back to its thread (mu held). */
+static void
+give_back(struct fetcher *f, struct part *p)
+{
+    p->ring = NULL;
+    f->free_rings[f->nfree++] = p->ring_no;
+    pthread_cond_broadcast(&f->cv);
+}
+
+/* The hasher thread: the ranges of a blob but its last, in order, off the
+ * writer's thread. The ring stays whole until given back (cap == len). */
+static void *
+hasher_main(void *arg)
+{
+    struct fetcher *f = arg;
+
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        struct part *p;
+        while (f->hq_head == f->hq_tail && !f->cancel)
+            pthread_cond_wait(&f->cv_hash, &f->mu);
+        if (f->cancel)
+            break;
+        p = &f->parts[f->hq[f->hq_head]];
+        pthread_mutex_unlock(&f->mu);
+        ferry_hasher_update(f->h, p->ring, (size_t)p->len);
+        pthread_mutex_lock(&f->mu);
+        f->hq_head++;
+        give_back(f, p);
+        pthread_cond_signal(&f->cv_data);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+/* Hand the ring's bytes to sink; called and returns with f->mu held. */
 static int
-drain_part(struct fetcher *f, struct part *p, bool hash, ferry_sink_fn sink, void *ud,
+drain_part(struct fetcher *f, struct part *p, ferry_sink_fn sink, void *ud,
            struct ferry_error **err)
 {
     unsigned char chunk[65536];
@@ -292,10 +339,8 @@ drain_part(struct fetcher *f, struct part *p, bool hash, ferry_sink_fn sink, voi
         memcpy(chunk, p->ring + p->head, n);
         p->head = (p->head + n) % p->cap;
         p->fill -= n;
-        pthread_cond_broadcast(&f->cv);
+        pthread_cond_signal(&p->owner->cv);
         pthread_mutex_unlock(&f->mu);
-        if (hash)
-            ferry_hasher_update(f->h, chunk, n);
         r = sink(chunk, n, ud, err);
         pthread_mutex_lock(&f->mu);
         if (r < 0)
@@ -317,14 +362,14 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
         struct part *p = &f->parts[k];
         bool hold;
         while (!p->taken)
-            pthread_cond_wait(&f->cv, &f->mu);
+            pthread_cond_wait(&f->cv_data, &f->mu);
         if (p->len == 0 && !p->whole)
             continue; /* left out: the first part took the whole blob */
         /* the last range of a blob is held until the blob's digest matches */
         hold = !p->whole && p->last;
         for (;;) {
             while (!p->done && (hold || p->fill == 0))
-                pthread_cond_wait(&f->cv, &f->mu);
+                pthread_cond_wait(&f->cv_data, &f->mu);
             if (p->done && p->result < 0) {
                 r = p->result;
                 *err = p->err;
@@ -333,7 +378,10 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
             }
             if (hold) {
                 struct ferry_digest want, got;
-                /* done, and the whole range is in the ring (cap == len) */
+                /* the ranges before it hashed; it is done and whole in the
+                 * ring (cap == len) */
+                while (f->hq_head != f->hq_tail)
+                    pthread_cond_wait(&f->cv_data, &f->mu);
                 ferry_hasher_update(f->h, p->ring + p->head, p->fill);
                 ferry_hasher_final(f->h, &got);
                 if ((r = ferry_digest_parse(j->digest, &want, err)) < 0)
@@ -346,16 +394,14 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
                 }
                 hold = false;
             }
-            if ((r = drain_part(f, p, !p->whole && !p->last, sink, ud, err)) < 0 ||
-                (p->done && p->fill == 0))
+            if ((r = drain_part(f, p, sink, ud, err)) < 0 || (p->done && p->fill == 0))
                 break;
         }
-        if (r == 0) { /* written: its ring goes back to the budget */
-            ferry_free(p->ring);
-            p->ring = NULL;
-            f->reserved -= p->cap;
-            p->cap = 0;
-            pthread_cond_broadcast(&f->cv);
+        if (r == 0 && !p->whole && !p->last) { /* written: hashed next, then given back */
+            f->hq[f->hq_tail++] = k;
+            pthread_cond_signal(&f->cv_hash);
+        } else if (r == 0) { /* written: its thread may take the next part */
+            give_back(f, p);
         }
     }
     pthread_mutex_unlock(&f->mu);
@@ -363,23 +409,20 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
 }
 
 int
-fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t budget,
-              struct fetcher **out, struct ferry_error **err)
+fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, struct fetcher **out,
+              struct ferry_error **err)
 {
     struct fetcher *f;
     size_t i, k, n = 0;
 
     if (nthreads == 0)
         nthreads = 1;
-    if (budget < FETCH_PART)
-        budget = FETCH_PART;
     f = ferry_calloc(1, sizeof *f);
     if (f == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     f->jobs = jobs;
     f->njobs = njobs;
     f->nthreads = nthreads;
-    f->budget = budget;
     for (i = 0; i < njobs; i++)
         n += jobs[i].size > (int64_t)FETCH_PART
                  ? (size_t)((jobs[i].size + FETCH_PART - 1) / FETCH_PART)
@@ -389,8 +432,9 @@ fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_
     f->hosts = ferry_calloc(njobs ? njobs : 1, sizeof *f->hosts);
     f->workers = ferry_calloc(nthreads, sizeof *f->workers);
     f->h = ferry_hasher_new(FERRY_DIGEST_SHA256);
+    f->hq = ferry_calloc(n ? n : 1, sizeof *f->hq);
     if (f->parts == NULL || f->first_part == NULL || f->hosts == NULL || f->workers == NULL ||
-        f->h == NULL) {
+        f->h == NULL || f->hq == NULL) {
         fetcher_stop(f);
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     }
@@ -418,7 +462,25 @@ fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_
     }
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
+    pthread_cond_init(&f->cv_data, NULL);
+    pthread_cond_init(&f->cv_hash, NULL);
+    for (k = 0; k < nthreads; k++)
+        pthread_cond_init(&f->workers[k].cv, NULL);
     f->locks = true;
+    for (k = 0; k < FETCH_RINGS && njobs > 0; k++) {
+        if ((f->rings[k] = ferry_malloc(FETCH_PART)) == NULL) {
+            fetcher_stop(f);
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        }
+        f->free_rings[f->nfree++] = k;
+    }
+    if (njobs > 0) {
+        if (pthread_create(&f->hasher, NULL, hasher_main, f) != 0) {
+            fetcher_stop(f);
+            return ferry_error_new(err, FERRY_E_INTERNAL, "cannot start the hashing thread");
+        }
+        f->hasher_running = true;
+    }
     for (k = 0; k < nthreads && njobs > 0; k++) {
         f->workers[k].f = f;
         if (pthread_create(&f->workers[k].th, NULL, worker_main, &f->workers[k]) != 0) {
@@ -443,20 +505,31 @@ fetcher_stop(struct fetcher *f)
         /* wake waiters; cancel is read under the mutex too */
         pthread_mutex_lock(&f->mu);
         pthread_cond_broadcast(&f->cv);
+        pthread_cond_broadcast(&f->cv_data);
+        pthread_cond_broadcast(&f->cv_hash);
+        for (k = 0; k < f->nthreads; k++)
+            pthread_cond_broadcast(&f->workers[k].cv);
         pthread_mutex_unlock(&f->mu);
     }
     for (k = 0; f->workers && k < f->nthreads; k++)
         if (f->workers[k].running)
             pthread_join(f->workers[k].th, NULL);
-    for (k = 0; k < f->nparts; k++) {
-        ferry_free(f->parts[k].ring);
+    if (f->hasher_running)
+        pthread_join(f->hasher, NULL);
+    for (k = 0; k < f->nparts; k++)
         ferry_error_free(f->parts[k].err);
-    }
+    for (k = 0; k < FETCH_RINGS; k++)
+        ferry_free(f->rings[k]);
     if (f->locks) {
         pthread_mutex_destroy(&f->mu);
         pthread_cond_destroy(&f->cv);
+        pthread_cond_destroy(&f->cv_data);
+        pthread_cond_destroy(&f->cv_hash);
+        for (k = 0; k < f->nthreads; k++)
+            pthread_cond_destroy(&f->workers[k].cv);
     }
     ferry_hasher_free(f->h);
+    ferry_free(f->hq);
     ferry_free(f->parts);
     ferry_free(f->first_part);
     ferry_free(f->hosts);

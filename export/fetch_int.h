@@ -36,6 +36,9 @@ struct prefetch_ref {
     const char *repo;
     const char *reference; /* tag or digest */
     const void *item;      /* passed to the want callback */
+    /* Referrers wanted: where they are read (HOST api host, REPO), or NULL */
+    const char *rhost, *rrepo;
+    const struct ferry_registry_opts *rreg;
 };
 /* Should the child of an index with this platform (NULL if none) be fetched,
  * and is it the last one of that index to fetch? */
@@ -54,17 +57,28 @@ int prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads,
 int prefetch_take(struct prefetch *pf, const char *host, const char *repo, const char *reference,
                   struct ferry_buf *body, struct ferry_manifest_info *info,
                   struct ferry_error **err);
+/* The referrers of subject in host/repo as ferry_registry_list_referrers
+ * gave them (moved into *out), and the tag list of a referrer source
+ * repository (moved into *tags, ferry_strv_free): 1, 0 when not fetched or
+ * taken already, negative only when out of memory. */
+int prefetch_take_referrers(struct prefetch *pf, const char *host, const char *repo,
+                            const char *subject, struct ferry_referrers *out,
+                            struct ferry_error **err);
+int prefetch_take_tags(struct prefetch *pf, const char *host, const char *repo, char ***tags,
+                       size_t *n, struct ferry_error **err);
 void prefetch_free(struct prefetch *pf);
 
 struct fetcher;
 
 /* Start nthreads downloaders (one connection per registry each) over
  * jobs[0..njobs) (borrowed until fetcher_stop): blobs over FETCH_PART bytes
- * in ranges of that size, others whole, taken in order while the parts
- * taken and not yet drained hold at most `budget` bytes (fetch.c). */
-#define FETCH_PART (4u << 20)
-int fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, size_t budget,
-                  struct fetcher **out, struct ferry_error **err);
+ * in ranges of that size, others whole, taken in order while one of
+ * FETCH_RINGS rings of FETCH_PART bytes is free (fetch.c): memory is
+ * FETCH_RINGS * FETCH_PART however many threads. */
+#define FETCH_PART (2u << 20)
+#define FETCH_RINGS 16
+int fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, struct fetcher **out,
+                  struct ferry_error **err);
 /* Hand every byte of job i to sink, in order; jobs must be drained in order
  * 0, 1, 2, ... A blob's last bytes come only once its size and digest are
  * checked; a download error is returned here. */

@@ -18,8 +18,7 @@
 #include "ferry/manifest.h"
 #include "ferry/util.h"
 
-#define FETCH_CONNECTIONS 8      /* per registry, unless --connections says */
-#define FETCH_BUDGET (32u << 20) /* bytes downloaded ahead of the writer, at most */
+#define FETCH_CONNECTIONS 12 /* per registry, unless --connections says */
 
 /* The files being written: one bundle, or a set of volumes written one
  * after the other (a blob in parts runs from one into the next). */
@@ -345,7 +344,7 @@ export_write(const struct export_plan *p, struct ferry_statement *st, time_t now
             goto out;
     }
     /* Layers download ahead on several connections (in ranges, within a
-     * budget of bytes) while this thread writes the bundle in order. */
+     * ring of 4 MiB per connection) while this thread writes the bundle in order. */
     jobs = ferry_calloc(p->nobjs ? p->nobjs : 1, sizeof *jobs);
     ws.h = ferry_hasher_new(FERRY_DIGEST_SHA256);
     if (jobs == NULL || ws.h == NULL) {
@@ -373,8 +372,8 @@ export_write(const struct export_plan *p, struct ferry_statement *st, time_t now
         if (p->objs[i]->data != NULL)
             ws.total_done += p->objs[i]->len;
     if ((r = fetcher_start(jobs, njobs,
-                           o->connections > 0 ? (size_t)o->connections : FETCH_CONNECTIONS,
-                           FETCH_BUDGET, &fetch, err)) < 0)
+                           o->connections > 0 ? (size_t)o->connections : FETCH_CONNECTIONS, &fetch,
+                           err)) < 0)
         goto out;
     ws.vw = &vw;
     njobs = 0;

@@ -79,7 +79,7 @@ struct ferry_export_opts {
      * expected in the target. */
     struct ferry_export_base *const *bases;
     size_t nbases;
-    int connections; /* downloads at once per registry (0 = 8) */
+    int connections; /* downloads at once per registry (0 = 12) */
     int level;       /* zstd level (0 = 3) */
     int threads;     /* zstd workers (0 = single-threaded) */
     /* A set of volumes of at most this many bytes each (output NAME.tar.zst

@@ -25,7 +25,7 @@ test_fetcher_start_out_of_memory(void **state)
         int r;
         ferry_alloc_fail_after(k);
         /* no jobs: no thread is started, so only the allocations count */
-        r = fetcher_start(&job, 0, 3, 4096, &f, &err);
+        r = fetcher_start(&job, 0, 3, &f, &err);
         ferry_alloc_fail_after(0);
         if (r == 0) {
             started = true;
