@@ -334,7 +334,7 @@ keyset(struct pctx *c, json_t *o, const char *what, const char *const names[4], 
     for (count = 0; count < want; count++) {
         json_t *item = arr ? json_array_get(arr, count) : val;
         struct ferry_policy_blob *b = &v[count];
-        const char *path;
+        const char *path = NULL;
 
         if (arr != NULL)
             snprintf(field, sizeof field, "%s[%zu]", name, count);
@@ -447,7 +447,7 @@ signed_identity(struct pctx *c, json_t *o, const char *what, struct ferry_policy
     id->type = FERRY_POLICY_ID_MATCH_REPO_DIGEST_OR_EXACT;
     if (v == NULL)
         return 0;
-    snprintf(w, sizeof w, "%s: signedIdentity", what);
+    snprintf(w, sizeof w, "%.400s: signedIdentity", what);
     return parse_identity(c, v, w, id);
 }
 
@@ -465,7 +465,7 @@ parse_fulcio(struct pctx *c, json_t *o, const char *what, struct ferry_policy_re
     char w[WHAT_SIZE];
     int r;
 
-    snprintf(w, sizeof w, "%s: fulcio", what);
+    snprintf(w, sizeof w, "%.400s: fulcio", what);
     if (!json_is_object(o))
         return fail(c, FERRY_E_INVALID, w, "not an object");
     if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, w, c->err)) < 0)
@@ -499,7 +499,7 @@ parse_pki(struct pctx *c, json_t *o, const char *what)
     char w[WHAT_SIZE];
     int r;
 
-    snprintf(w, sizeof w, "%s: pki", what);
+    snprintf(w, sizeof w, "%.400s: pki", what);
     if (!json_is_object(o))
         return fail(c, FERRY_E_INVALID, w, "not an object");
     if ((r = ferry_json_keys(FERRY_E_INVALID, o, keys, w, c->err)) < 0)
@@ -659,7 +659,7 @@ parse_req(struct pctx *c, json_t *o, const char *what, struct ferry_policy_req *
             return r;
         if (json_object_get(o, "baseLayerIdentity") == NULL)
             return fail(c, FERRY_E_INVALID, what, "\"baseLayerIdentity\" is missing");
-        snprintf(w, sizeof w, "%s: baseLayerIdentity", what);
+        snprintf(w, sizeof w, "%.400s: baseLayerIdentity", what);
         r = parse_identity(c, json_object_get(o, "baseLayerIdentity"), w, &tmp);
         identity_clear(&tmp);
         return r;
