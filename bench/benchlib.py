@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Helpers for bench/run.sh and bench/same-bundle.sh: corpus spec, free ports, measuring, checking, report.
+"""Helpers for bench/run.sh, bench/wan.sh and bench/same-bundle.sh: corpus spec, free ports, measuring, checking, report.
 
 Standard library only.
 """
@@ -251,6 +251,91 @@ def cmd_report(a):
     print("\n".join(out))
 
 
+# --------------------------------------------------------------------------- wan report
+
+
+def cmd_wan_report(a):
+    """The table of bench/wan.sh: times against the bandwidth bound and skopeo."""
+    vals, m = load(a.results)
+    distinct = num(vals, "distinct_bytes") or 0
+    largest = num(vals, "largest_blob") or 0
+    rate, shared = num(vals, "rate_mbit") or 0, num(vals, "shared_mbit") or 0
+    # the link cannot carry the corpus faster than the shared rate, nor the
+    # largest blob faster than one connection's rate
+    parts = []
+    if shared:
+        parts.append(distinct * 8 / (shared * 1e6))
+    if rate:
+        parts.append(largest * 8 / (rate * 1e6))
+    bound = max(parts) if parts else None
+
+    def ok(step):
+        sts = vals.get(step + "_status", [])
+        bad = [s for s in sts if s != "0"]
+        return (not bad, f"failed (exit {bad[0]})" if bad else "")
+
+    def ratio(x, y):
+        return f"{x / y:.2f}x" if x is not None and y else "n/a"
+
+    def cpu(k):
+        x = num(vals, k + "_relay_cpu_s")
+        return "" if x is None else f"{x:.1f} s"
+
+    def conns(k):
+        x = num(vals, k + "_conns")
+        return "" if x is None else f"{x:.0f}"
+
+    sk_all = num(vals, "skopeo_s")
+    sk_tags = None
+    if sk_all is not None and num(vals, "skopeo_referrers_s") is not None:
+        sk_tags = sk_all - num(vals, "skopeo_referrers_s")
+    rows = [["bandwidth bound: max(distinct bytes / shared rate, largest blob / connection rate)",
+             f_s(bound), "1.00x", "", "", ""]]
+    for key, label, sk in (("ferry_refs", "ferry-export, tags + referrers", sk_all),
+                           ("ferry_norefs", "ferry-export --no-referrers", sk_tags)):
+        good, why = ok(key)
+        t = num(vals, key + "_s") if good else None
+        rows.append([label, f_s(t) if good else why, ratio(t, bound), ratio(sk, t),
+                     conns(key), cpu(key)])
+    rows.append(["skopeo pipeline, tags + referrers (copy, copy by digest, tar \\| zstd)",
+                 f_s(sk_all), ratio(sk_all, bound), "", conns("skopeo"), cpu("skopeo")])
+    rows.append(["skopeo pipeline, tags only (the above less its referrer copies)",
+                 f_s(sk_tags), ratio(sk_tags, bound), "", "", ""])
+    good, why = ok("ferry_refs")
+    rss = num(vals, "ferry_refs_rss_kib")
+    extra = [f"- peak RSS of ferry-export (tags + referrers): "
+             f"{f_mib(rss * 1024) if good and rss else why or 'n/a'}"
+             f"; --no-referrers: {f_mib((num(vals, 'ferry_norefs_rss_kib') or 0) * 1024)}"
+             f"; largest skopeo copy: {f_mib((num(vals, 'skopeo_rss_kib') or 0) * 1024)}"]
+    fb, sb = num(vals, "ferry_refs_bundle_bytes"), num(vals, "skopeo_bundle_bytes")
+    if distinct:
+        extra.append(f"- bundle bytes / distinct blob bytes: ferry {fb / distinct:.4f}"
+                     if fb else "- bundle bytes: n/a")
+        if sb:
+            extra[-1] += f", skopeo pipeline {sb / distinct:.4f}"
+    sp = [f"{label} {f_s(num(vals, k))}" for k, label in
+          (("skopeo_tags_s", "copy of the tags"), ("skopeo_referrers_s", "copy of the referrers"),
+           ("skopeo_pack_s", "tar | zstd")) if num(vals, k) is not None]
+    if sp:
+        extra.append("- skopeo pipeline parts: " + ", ".join(sp))
+
+    mode = f"; {m['mode']}" if m.get("mode") else ""
+    out = [f"# ferry WAN benchmark, {m.get('date')}", "",
+           f"- host: {m.get('host')}",
+           f"- tools: {m.get('tools')}",
+           f"- ferry: {m.get('ferry_desc')}",
+           f"- link (bench/wanrelay.py): {m.get('link')}",
+           f"- corpus: {m.get('corpus')}; distinct blob bytes {int(distinct)} ({f_mib(distinct)}),"
+           f" largest blob {f_mib(largest)}",
+           f"- runs: {m.get('runs')} (median of each figure; the order of the tools alternates){mode}",
+           ""]
+    hdr = ["measure", "time", "/ bound", "skopeo / ferry", "connections", "relay CPU"]
+    for r in [hdr, ["---"] * len(hdr)] + rows:
+        out.append("| " + " | ".join(r) + " |")
+    out += [""] + extra
+    print("\n".join(out))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -277,6 +362,9 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("results")
     p.set_defaults(f=cmd_report)
+    p = sub.add_parser("wan-report")
+    p.add_argument("results")
+    p.set_defaults(f=cmd_wan_report)
     a = ap.parse_args()
     return a.f(a) or 0
 
