@@ -143,9 +143,11 @@ cli_sig_print(FILE *f, const char *source, const struct ferry_sig_verdict *vd)
     if (!vd->ok)
         fprintf(f, "unsigned  %s: %s\n", source, vd->why);
     else if (vd->identity[0] != '\0') /* keyless: who, not the certificate's key */
-        fprintf(f, "signed    %s by %s\n", source, vd->identity);
+        fprintf(f, "signed    %s by %s (%s)\n", source, vd->identity,
+                ferry_tlog_status_name(vd->tlog));
     else if (vd->key_id[0] != '\0')
-        fprintf(f, "signed    %s by key %.16s\n", source, vd->key_id);
+        fprintf(f, "signed    %s by key %.16s (%s)\n", source, vd->key_id,
+                ferry_tlog_status_name(vd->tlog));
     else
         fprintf(f, "accepted  %s: policy scope \"%s\" accepts anything\n", source, vd->scope);
 }
@@ -161,6 +163,8 @@ cli_sig_json(const char *source, const struct ferry_sig_verdict *vd)
         json_object_set_new(o, "keyId", json_string(vd->key_id));
     if (vd->ok && vd->identity[0] != '\0')
         json_object_set_new(o, "identity", json_string(vd->identity));
+    if (vd->ok && (vd->key_id[0] != '\0' || vd->identity[0] != '\0'))
+        json_object_set_new(o, "tlog", json_string(ferry_tlog_status_name(vd->tlog)));
     if (!vd->ok) {
         json_object_set_new(o, "reason", json_string(vd->why));
         json_object_set_new(o, "reasonCode", json_string(ferry_sig_reason_name(vd->reason)));

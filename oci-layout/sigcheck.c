@@ -379,6 +379,7 @@ verdict_of(const struct ferry_sig_result *best, bool ok, bool filtered,
     out->ok = ok;
     out->reason = best->reason;
     out->key_id[0] = out->identity[0] = '\0';
+    out->tlog = best->tlog;
     if (ok) {
         snprintf(out->key_id, sizeof out->key_id, "%s", best->key_id);
         if (best->cert_subject != NULL)

@@ -65,6 +65,9 @@ struct ferry_sig_verdict {
      * policy accepts anything for the image, or a keyless identity ("" key). */
     char key_id[FERRY_SIGSTORE_KEY_ID_LEN + 1];
     char identity[256]; /* ok, keyless: the certificate's subject; else "" */
+    /* ok: whether a transparency log entry was checked (not, without a log
+     * key or trusted root: as cosign's --insecure-ignore-tlog) */
+    enum ferry_tlog_status tlog;
     /* !ok: the most telling reason over every candidate, and a sentence:
      * "no signature", "no valid signature: wrong key", "policy: rejected for
      * scope docker.io/x" ... */

@@ -49,7 +49,7 @@ set +e
 rc=$?
 set -e
 [ $rc = 3 ] || fail "verify keyless: exit $rc, want 3: $(cat v.err)"
-grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID$" v.out || fail "keyless app0:1.0: $(cat v.out)"
+grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID (tlog verified)$" v.out || fail "keyless app0:1.0: $(cat v.out)"
 grep -q "^unsigned  $REG_SRC/corpus/app1:2.0: no valid signature: identity mismatch" v.out ||
   fail "keyless app1:2.0 (another identity): $(cat v.out)"
 grep -q "^unsigned  $REG_SRC/corpus/base:latest: no valid signature: certificate expired" v.out ||
@@ -60,8 +60,8 @@ grep -q "^unsigned  $REG_SRC/corpus/app0:1.1: no valid signature: .*log" v.out |
 # regexps, unanchored as cosign's
 "$FI" verify -q -p k.pub --trusted-root ss/trusted_root.json --certificate-identity-regexp '@example\.com$' \
   --certificate-oidc-issuer-regexp '^https://issuer\.' b.tar.zst > vr.out 2>&1 || true
-grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID$" vr.out || fail "regexp app0:1.0: $(cat vr.out)"
-grep -q "^signed    $REG_SRC/corpus/app1:2.0 by mallory@example.com$" vr.out || fail "regexp app1:2.0: $(cat vr.out)"
+grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID (tlog verified)$" vr.out || fail "regexp app0:1.0: $(cat vr.out)"
+grep -q "^signed    $REG_SRC/corpus/app1:2.0 by mallory@example.com (tlog verified)$" vr.out || fail "regexp app1:2.0: $(cat vr.out)"
 # another root (another CA and log): the log entry is the first thing it
 # cannot vouch for
 set +e
@@ -92,7 +92,7 @@ set +e
 rc=$?
 set -e
 [ $rc = 3 ] || fail "verify --policy fulcio: exit $rc: $(cat pv.err)"
-grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID$" pv.out || fail "policy fulcio app0:1.0: $(cat pv.out)"
+grep -q "^signed    $REG_SRC/corpus/app0:1.0 by $ID (tlog verified)$" pv.out || fail "policy fulcio app0:1.0: $(cat pv.out)"
 grep -q "^unsigned  $REG_SRC/corpus/app1:2.0: policy: scope \"$REG_SRC/corpus\": no valid signature: identity mismatch" pv.out ||
   fail "policy fulcio app1:2.0: $(cat pv.out)"
 # the right log but another CA: the certificate is not trusted
