@@ -71,9 +71,10 @@ struct fetcher {
     size_t nhosts;
     size_t next; /* the next part to take */
     pthread_mutex_t mu;
-    pthread_cond_t cv;      /* threads waiting for a registry's range probe */
-    pthread_cond_t cv_data; /* the writer waiting for a part to be taken, fill or end */
-    bool locks;             /* mu and the condition variables exist */
+    pthread_cond_t cv;         /* threads waiting for a registry's range probe */
+    pthread_cond_t cv_data;    /* the writer waiting for a part to be taken, fill or end */
+    const struct part *wanted; /* the part the writer waits for, or NULL */
+    bool locks;                /* mu and the condition variables exist */
     struct worker *workers;
     /* FETCH_RINGS rings of FETCH_PART bytes, allocated once; a part takes
      * a free one, and gives it back once written (and hashed) */
@@ -89,10 +90,32 @@ struct fetcher {
     atomic_bool cancel;
 };
 
+struct part;
+/* The writer waits (mu held) for news of part p (NULL: the hasher). Only
+ * that part's thread wakes it: a wake-up per chunk of every download would
+ * cost more than the copying. */
+static void writer_wait(struct fetcher *f, const struct part *p);
+static void wake_writer(struct fetcher *f, const struct part *p);
+
 struct put {
     struct fetcher *f;
     struct part *p;
 };
+
+static void
+writer_wait(struct fetcher *f, const struct part *p)
+{
+    f->wanted = p;
+    pthread_cond_wait(&f->cv_data, &f->mu);
+    f->wanted = NULL;
+}
+
+static void
+wake_writer(struct fetcher *f, const struct part *p)
+{
+    if (f->wanted == p)
+        pthread_cond_signal(&f->cv_data);
+}
 
 /* curl's write path: copy into the part's ring, waiting while it is full. */
 static int
@@ -123,7 +146,7 @@ ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
         p->got += (int64_t)n;
         in += n;
         len -= n;
-        pthread_cond_signal(&f->cv_data);
+        wake_writer(f, p);
     }
     pthread_mutex_unlock(&f->mu);
     return 0;
@@ -249,7 +272,7 @@ worker_main(void *arg)
                 pthread_cond_wait(&f->cv, &f->mu);
             } else {
                 whole_job(f, p->job);
-                pthread_cond_signal(&f->cv_data); /* parts left out are taken */
+                pthread_cond_signal(&f->cv_data); /* parts left out are taken (rare) */
             }
             continue;
         }
@@ -266,7 +289,7 @@ worker_main(void *arg)
         p->ring_no = f->free_rings[--f->nfree];
         p->ring = f->rings[p->ring_no];
         p->cap = cap;
-        pthread_cond_signal(&f->cv_data);
+        wake_writer(f, p);
         pthread_mutex_unlock(&f->mu);
 
         r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
@@ -282,7 +305,7 @@ worker_main(void *arg)
         p->done = true;
         p->result = r;
         p->err = err;
-        pthread_cond_signal(&f->cv_data);
+        wake_writer(f, p);
     }
     pthread_mutex_unlock(&f->mu);
     connset_clear(&w->conns);
@@ -318,7 +341,8 @@ hasher_main(void *arg)
         pthread_mutex_lock(&f->mu);
         f->hq_head++;
         give_back(f, p);
-        pthread_cond_signal(&f->cv_data);
+        if (f->hq_head == f->hq_tail)
+            pthread_cond_signal(&f->cv_data);
     }
     pthread_mutex_unlock(&f->mu);
     return NULL;
@@ -362,14 +386,14 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
         struct part *p = &f->parts[k];
         bool hold;
         while (!p->taken)
-            pthread_cond_wait(&f->cv_data, &f->mu);
+            writer_wait(f, p);
         if (p->len == 0 && !p->whole)
             continue; /* left out: the first part took the whole blob */
         /* the last range of a blob is held until the blob's digest matches */
         hold = !p->whole && p->last;
         for (;;) {
             while (!p->done && (hold || p->fill == 0))
-                pthread_cond_wait(&f->cv_data, &f->mu);
+                writer_wait(f, p);
             if (p->done && p->result < 0) {
                 r = p->result;
                 *err = p->err;
@@ -381,7 +405,7 @@ fetcher_drain(struct fetcher *f, size_t i, ferry_sink_fn sink, void *ud, struct 
                 /* the ranges before it hashed; it is done and whole in the
                  * ring (cap == len) */
                 while (f->hq_head != f->hq_tail)
-                    pthread_cond_wait(&f->cv_data, &f->mu);
+                    writer_wait(f, NULL);
                 ferry_hasher_update(f->h, p->ring + p->head, p->fill);
                 ferry_hasher_final(f->h, &got);
                 if ((r = ferry_digest_parse(j->digest, &want, err)) < 0)

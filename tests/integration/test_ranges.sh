@@ -4,7 +4,9 @@
 # the bundle is the same as one made on a single connection. A range cut in
 # the middle resumes; a registry that ignores Range gets the blob whole, on
 # one connection; a range damaged on the way fails the export (digest) and
-# leaves no bundle; --connections is checked.
+# leaves no bundle; blob GETs redirected to storage elsewhere (as to a CDN)
+# follow in ranges without the registry's credentials; --connections is
+# checked.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
@@ -73,9 +75,30 @@ set -e
 grep -q "$layer: its parts digest to sha256:" bad.err || fail "a damaged range: $(cat bad.err)"
 [ ! -e bad.tar.zst ] || fail "a bundle was left after a damaged range"
 
+# redirects: a registry behind htpasswd sends blob GETs to "storage" on
+# another port, which answers them with its own credentials (a presigned
+# URL's part) and logs any Authorization the client brought
+start_registry AUTH htpasswd
+pw=$(cat "$REG_AUTH_PASSFILE")
+skopeo copy -q --all --preserve-digests --dest-tls-verify=false --dest-creds "ferry:$pw" \
+  oci:lay:big/one:1 "docker://$REG_AUTH/big/one:1" || fail "seed the htpasswd registry"
+echo "ferry:$pw" > storage.cred
+start_fault_proxy STORE "$REG_AUTH" --faults 0 --upstream-auth storage.cred
+start_fault_proxy REDIR "$REG_AUTH" --mode redirect --redirect-to "$PROXY_STORE" --faults 100000 \
+  --method GET --match "/blobs/sha256:"
+echo "$pw" | "$FX" -q -k k.key -o redir.tar.zst --plain-http --connections 4 --username ferry \
+  --password-stdin "${PROXY_REDIR}/big/one:1" 2> redir.err || fail "export through redirects: $(cat redir.err)"
+"$FI" verify -q -p k.pub redir.tar.zst || fail "the bundle fetched through redirects does not verify"
+grep -q "fault redirect 307 GET /v2/big/one/blobs/$layer" "$PROXY_REDIR_LOG" || fail "no redirect: $(cat "$PROXY_REDIR_LOG")"
+n=$(grep -c "pass 206 GET /v2/big/one/blobs/$layer want bytes=" "$PROXY_STORE_LOG" || true)
+[ "$n" -ge 10 ] || fail "storage served $n ranges, want at least 10: $(cat "$PROXY_STORE_LOG")"
+if grep -q "client-auth" "$PROXY_STORE_LOG"; then
+  fail "the registry's credentials went to the storage: $(grep client-auth "$PROXY_STORE_LOG" | head -3)"
+fi
+
 set +e
 "$FX" -q -k k.key -o x.tar.zst --plain-http --connections 0 "$ref" 2> u.err
 rc=$?
 set -e
 [ $rc = 64 ] || fail "--connections 0: exit $rc: $(cat u.err)"
-pass "ranges: 10 ranges on 4 connections, same bytes; cut resumed; no-range whole; damage refused"
+pass "ranges: 10 ranges on 4 connections, same bytes; cut resumed; no-range whole; damage refused; redirects without credentials"

@@ -28,6 +28,15 @@ and path match, the next N (--faults) get a fault instead:
                 range requests does
   --mode flip   the upstream answer is forwarded with one byte of its body
                 changed (the middle one): content damaged on the way
+  --mode redirect --redirect-to HOST:PORT
+                307 Temporary Redirect to http://HOST:PORT and the same path
+                and query, as a registry sends a blob GET to its storage (a
+                CDN, S3)
+Every request is forwarded as it came, except with --upstream-auth FILE
+(the first line USER:PASSWORD): the client's Authorization is dropped and
+Basic credentials from FILE sent instead, as blob storage answers a
+presigned URL; a request that arrived with an Authorization header is then
+logged with "client-auth" (credentials where they must not go).
 
 Random mode, --rate P --seed S: instead, every matching request gets a fault
 with probability P, drawn from a generator seeded with S, of one of four kinds:
@@ -46,6 +55,7 @@ Content-Range after it:
 Standard library only.
 """
 import argparse
+import base64
 import http.client
 import random
 import re
@@ -177,6 +187,14 @@ def make_handler(args):
                     path = base + ("?" + "&".join(keep) if keep else "")
                     self.note("fault no-mount")
                     fault = None
+            if fault and fault[0] == "redirect":
+                loc = "http://%s%s" % (args.redirect_to, self.path)
+                self.send_response(307)
+                self.send_header("Location", loc)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                self.note("fault redirect 307")
+                return
             flip = fault is not None and fault[0] == "flip"
             norange = fault is not None and fault[0] == "no-range"
             if fault and not faulty and not flip and not norange:
@@ -189,9 +207,16 @@ def make_handler(args):
             for k, v in self.headers.items():
                 if k.lower() in HOP or (norange and k.lower() == "range"):
                     continue
+                if args.upstream_auth and k.lower() == "authorization":
+                    self.note("client-auth")
+                    continue
                 headers[k] = headers[k] + ", " + v if k in headers else v
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
+            if args.upstream_auth:
+                with open(args.upstream_auth) as f:
+                    cred = f.readline().strip()
+                headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
             conn.request(self.command, path, body=body if body else None, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
@@ -251,9 +276,12 @@ def main():
                     help="random mode: the probability of a fault for each matching request")
     ap.add_argument("--seed", default="0", help="random mode: seed of the fault generator")
     ap.add_argument("--mode", choices=["429", "503", "reset", "cut", "blob-unknown", "no-mount",
-                                       "no-range", "flip"],
+                                       "no-range", "flip", "redirect"],
                     default="429")
     ap.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
+    ap.add_argument("--redirect-to", default="", help="HOST:PORT for --mode redirect")
+    ap.add_argument("--upstream-auth", default="",
+                    help="file holding USER:PASSWORD sent upstream instead of the client's")
     ap.add_argument("--match", default="", help="regex the request path must match")
     ap.add_argument("--method", default="", help="comma-separated methods that get faults")
     args = ap.parse_args()
