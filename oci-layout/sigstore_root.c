@@ -30,76 +30,19 @@ static const char *const root_media_types[] = {
 
 /* ---- times --------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* n decimal digits at s into *v. */
-static bool
-digits(const char *s, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), as
- * protobuf JSON writes google.protobuf.Timestamp (at most 9 fraction
- * digits). 0, or -1 when s is not one. */
+/* RFC 3339 date-time, as protobuf JSON writes google.protobuf.Timestamp:
+ * the core's parser (util.c), seconds and nanoseconds. 0, or -1 when s is
+ * not one. */
 int
 ferry_sig_time_parse(const char *s, struct ferry_sig_time *out)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, nsec = 0, off = 0, leap;
-    size_t n = strlen(s), i = 19;
+    int64_t sec;
+    int32_t nsec;
 
-    if (n < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+    if (!ferry_time_parse_ns(s, &sec, &nsec))
         return -1;
-    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
-        sec > 59)
-        return -1;
-    if (s[i] == '.') {
-        int nd = 0;
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
-            if (nd >= 9)
-                return -1;
-            nsec = nsec * 10 + (s[i] - '0');
-        }
-        if (nd == 0)
-            return -1;
-        for (; nd < 9; nd++)
-            nsec *= 10;
-    }
-    if (i + 1 == n && s[i] == 'Z') {
-        off = 0;
-    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        int oh, om;
-        if (!digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        off = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-    } else {
-        return -1;
-    }
-    out->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-    out->nsec = (int32_t)nsec;
+    out->sec = sec;
+    out->nsec = nsec;
     return 0;
 }
 

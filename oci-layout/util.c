@@ -648,10 +648,11 @@ digits(const char *p, size_t n, int *out)
 }
 
 bool
-ferry_time_parse(const char *s, int64_t *out)
+ferry_time_parse_ns(const char *s, int64_t *sec_out, int32_t *nsec_out)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, se, oh = 0, om = 0;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se, oh = 0, om = 0, leap;
+    int32_t nsec = 0;
     int64_t off = 0;
     const char *p;
 
@@ -660,14 +661,20 @@ ferry_time_parse(const char *s, int64_t *out)
         !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
         !digits(s + 17, 2, &se))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
+        se > 60)
         return false;
     p = s + 19;
-    if (*p == '.') { /* fractional seconds: dropped */
+    if (*p == '.') { /* fractional seconds: nanoseconds kept, finer digits dropped */
+        int nd = 0;
         if (p[1] < '0' || p[1] > '9')
             return false;
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
+        for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+            if (nd < 9)
+                nsec = nsec * 10 + (*p - '0');
+        for (; nd < 9; nd++)
+            nsec *= 10;
     }
     if (*p == 'Z' || *p == 'z') {
         p++;
@@ -680,8 +687,16 @@ ferry_time_parse(const char *s, int64_t *out)
     }
     if (*p != '\0')
         return false;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    *sec_out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+    if (nsec_out != NULL)
+        *nsec_out = nsec;
     return true;
+}
+
+bool
+ferry_time_parse(const char *s, int64_t *out)
+{
+    return ferry_time_parse_ns(s, out, NULL);
 }
 
 int

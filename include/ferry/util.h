@@ -129,6 +129,9 @@ FERRY_API int ferry_write_file_atomic(const char *path, const void *data, size_t
  * numeric offset accepted; false if s is none. */
 FERRY_API void ferry_time_format(int64_t t, char *buf, size_t n);
 FERRY_API bool ferry_time_parse(const char *s, int64_t *out);
+/* The same, with the fraction's nanoseconds (nsec may be NULL); the date
+ * must exist (February 29 only in leap years). */
+FERRY_API bool ferry_time_parse_ns(const char *s, int64_t *sec, int32_t *nsec);
 
 /* Is the slash-separated path dir itself or below it ("a/b" is under "a",
  * "ab" is not)? */
