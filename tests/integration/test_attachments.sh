@@ -84,7 +84,7 @@ for k in (".sig", ".att", ".sbom"):
 PYEOF
 grep -q "cosign attachment tags: 4 set, 0 unchanged" p.err || fail "push summary: $(cat p.err)"
 # nothing else tagged: no referrers fallback tag for attachments
-if curl -fsS "http://$REG_DST/v2/corpus/app0/tags/list" | grep -q "\"$t0\""; then
+if curl -fsS "http://$REG_DST/v2/corpus/app0/tags/list" | grep "\"$t0\"" > /dev/null; then
   fail "an attachment went into a referrers fallback tag"
 fi
 "$FI" push -q -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > p2.json 2> p2.err || fail "push again: $(cat p2.err)"
@@ -117,8 +117,8 @@ grep -q "cosign attachment sha256-${db#sha256:}.sig" rs.out || fail "--referrers
 
 # --no-referrers: none of them, and the bundle stays version 1
 "$FX" -q -k k.key -o nr.tar.zst --plain-http --no-referrers "${refs[@]}" || fail "export --no-referrers"
-tar --zstd -xOf nr.tar.zst ferry.json | grep -q '"ferryBundleVersion":1' || fail "--no-referrers: not version 1"
-if tar --zstd -xOf nr.tar.zst ferry.json | grep -q '"tag":"sha256-'; then
+tar --zstd -xOf nr.tar.zst ferry.json | grep '"ferryBundleVersion":1' > /dev/null || fail "--no-referrers: not version 1"
+if tar --zstd -xOf nr.tar.zst ferry.json | grep '"tag":"sha256-' > /dev/null; then
   fail "--no-referrers carried an attachment"
 fi
 pass "cosign tag attachments: carried, listed, pushed under their tags, gate reads .sig"

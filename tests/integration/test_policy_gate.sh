@@ -70,7 +70,7 @@ tags_of() { # REGISTRY REPO: its tags, one per line, or nothing
 landed() { # REGISTRY: the repo:tag of the sample tags that exist (not attachments)
   for r in $ALL; do
     repo=${r%:*} tag=${r##*:}
-    tags_of "$1" "m/$repo" | grep -qx "$tag" && echo "$r"
+    tags_of "$1" "m/$repo" | grep -x "$tag" > /dev/null && echo "$r"
   done | sort
 }
 
@@ -137,7 +137,7 @@ grep -q "^refused   $REG_DP/m/corpus/named:1 sha256:[0-9a-f]*: policy: scope \"$
   fail "policy push named:1: $(cat pp.out)"
 # the .sig of the signed legacy image landed with it
 d0=$(digest_of "$REG_SRC" corpus/app0:1.0)
-tags_of "$REG_DP" m/corpus/app0 | grep -qx "sha256-${d0#sha256:}.sig" || fail "app0:1.0's .sig did not land"
+tags_of "$REG_DP" m/corpus/app0 | grep -x "sha256-${d0#sha256:}.sig" > /dev/null || fail "app0:1.0's .sig did not land"
 
 # --- export checks before writing ---
 set +e
