@@ -340,9 +340,10 @@ pf_referrers(struct prefetch *pf, const struct pf_job *j, const struct pf_entry 
 }
 
 /* A tag list arrived (mu held): keep it, and queue the attachments of the
- * subjects that waited for it. */
+ * subjects that waited for it. !ok: the tags could not be listed; the
+ * resolve lists them itself (or asks for attachments by name). */
 static int
-pf_tags(struct prefetch *pf, const struct pf_job *j, char **tags, size_t n)
+pf_tags(struct prefetch *pf, const struct pf_job *j, bool ok, char **tags, size_t n)
 {
     char *key = ferry_asprintf("%s/%s", j->host, j->repo);
     struct pf_repo *rp = key ? ferry_strmap_get(pf->repos, key) : NULL;
@@ -357,12 +358,16 @@ pf_tags(struct prefetch *pf, const struct pf_job *j, char **tags, size_t n)
     rp->listed = true;
     rp->tags = tags;
     rp->ntags = n;
-    if (tags != NULL || n == 0) {
-        if ((rp->set = ferry_strmap_new()) == NULL)
-            return -1;
-        for (size_t i = 0; i < n && r >= 0; i++)
-            r = ferry_strmap_put(rp->set, tags[i], (void *)1);
+    if (!ok) {
+        ferry_strv_free(rp->pending, rp->npending);
+        rp->pending = NULL;
+        rp->npending = 0;
+        return 0;
     }
+    if ((rp->set = ferry_strmap_new()) == NULL)
+        return -1;
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = ferry_strmap_put(rp->set, tags[i], (void *)1);
     /* the attachments are read from this repository, as the subjects' jobs say */
     t.rhost = j->host;
     t.rrepo = j->repo;
@@ -469,7 +474,7 @@ pf_main(void *arg)
         if (j.kind == PF_TAGS) {
             /* a repository whose tags cannot be listed: the resolve asks for
              * its attachments by name */
-            if (pf_tags(pf, &j, r == 0 ? tags : NULL, ntags) < 0)
+            if (pf_tags(pf, &j, r == 0, r == 0 ? tags : NULL, ntags) < 0)
                 pf->stop = true;
             ferry_free(e);
             pthread_cond_broadcast(&pf->cv);
