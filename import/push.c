@@ -1738,9 +1738,12 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
             if (r == 1 && info.digest && strcmp(info.digest, im->digest) == 0) {
                 rep->tags_unchanged++;
                 what.result = FERRY_PUSH_UNCHANGED;
-            } else if (rec->found && rec->created_t > p->created && !p->downgrade[i]) {
+            } else if (rec->found && rec->created_t > p->created && !p->downgrade[i] &&
+                       strcmp(rec->digest, im->digest) != 0) {
                 /* let through because the tag held this image, it has moved
-                 * since: a newer bundle's record never lets it move back */
+                 * since: a newer bundle's record never lets it move back (a
+                 * newer record of this very digest is no move back: the
+                 * newer bundle sets the tag to it too) */
                 rep->refused++;
                 what.result = FERRY_PUSH_REFUSED;
                 reason = ferry_asprintf("older than the bundle that set it (%s)", rec->created);
@@ -1857,7 +1860,8 @@ push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *hos
  * newer bundle while this one uploaded, and then this image is refused
  * after all (its blobs and manifests are in, its tag untouched). */
 static int
-write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **err)
+write_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
+              struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
     int r;
@@ -1869,10 +1873,12 @@ write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **e
         if (!p->downgrade[i]) {
             if ((r = record_get(reg, p->targets[i], p->tags[i], &now, err)) < 0)
                 return r;
-            if (now.found && now.created_t > p->created &&
-                (!rec->found || now.created_t != rec->created_t ||
-                 strcmp(now.digest, rec->digest) != 0) &&
-                strcmp(now.digest, st->images[i].digest) != 0) {
+            /* a newer bundle set it while this push ran */
+            bool moved = now.found && now.created_t > p->created &&
+                         (!rec->found || now.created_t != rec->created_t ||
+                          strcmp(now.digest, rec->digest) != 0) &&
+                         strcmp(now.digest, st->images[i].digest) != 0;
+            if (moved && !allow_downgrade) {
                 ferry_log(FERRY_LOG_WARN,
                           "%s:%s was set by a newer bundle (%s) while this push ran; its image "
                           "is refused",
@@ -1883,6 +1889,13 @@ write_records(struct plan *p, struct ferry_registry *reg, struct ferry_error **e
                 if (p->refused[i] == NULL)
                     return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
                 continue;
+            }
+            if (moved) { /* --allow-downgrade: it moves back, reported as such */
+                ferry_log(FERRY_LOG_WARN,
+                          "%s:%s was set by a newer bundle (%s) while this push ran; moving it "
+                          "back (--allow-downgrade)",
+                          p->targets[i], p->tags[i], now.created);
+                p->downgrade[i] = true;
             }
             record_clear(rec);
             *rec = now;
@@ -2195,7 +2208,7 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
         goto out;
     }
     rep->referrers = p.nrplans;
-    if (!o->dry_run && (r = write_records(&p, ws[0].reg, err)) < 0)
+    if (!o->dry_run && (r = write_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0)
         goto out;
     r = push_tags(&p, ws[0].reg, host, o->dry_run, cb, ud, rep, err);
     if (r == 0 && !o->dry_run)
