@@ -56,6 +56,9 @@ struct export_plan {
     size_t nexternals;
 };
 
+/* The statement's view of the plan, borrowing its images and referrers
+ * (nothing to free). */
+void export_plan_borrowed_statement(const struct export_plan *p, struct ferry_statement *st);
 /* Keep only the images with keep[i] set (before export_plan_finish), their
  * referrers, and the objects those still reach; the others are freed.
  * (The signature gate's --skip-unsigned.) */

@@ -2,7 +2,6 @@
  * judgement is the core's (oci-layout/sigcheck.c); this file gives it the
  * plan's manifests and reads signature blobs from the registries the plan
  * came from, then fails the export or leaves the refused images out. */
-#include <string.h>
 
 #include "export_int.h"
 #include "ferry/limits.h"
@@ -61,12 +60,7 @@ export_gate(struct export_plan *p, const struct ferry_export_opts *o, bool repor
 
     if (o->gate == NULL)
         return 0;
-    memset(&st, 0, sizeof st);
-    st.version = FERRY_STATEMENT_VERSION;
-    st.images = p->images;
-    st.nimages = p->nimages;
-    st.referrers = p->refs;
-    st.nreferrers = p->nrefs;
+    export_plan_borrowed_statement(p, &st);
     if ((keep = ferry_calloc(p->nimages ? p->nimages : 1, sizeof *keep)) == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     for (size_t i = 0; i < p->nimages && r >= 0; i++) {

@@ -308,9 +308,8 @@ order_objs(struct export_plan *p, struct ferry_error **err)
     return 0;
 }
 
-/* The statement's view of the plan, borrowing its images and referrers. */
-static void
-borrowed_statement(const struct export_plan *p, struct ferry_statement *st)
+void
+export_plan_borrowed_statement(const struct export_plan *p, struct ferry_statement *st)
 {
     memset(st, 0, sizeof *st);
     st->version = FERRY_STATEMENT_VERSION;
@@ -330,7 +329,7 @@ export_plan_finish(struct export_plan *p, struct ferry_error **err)
 
     if (p->index != NULL)
         return ferry_error_new(err, FERRY_E_INTERNAL, "export plan finished twice");
-    borrowed_statement(p, &st);
+    export_plan_borrowed_statement(p, &st);
     /* The referrers fallback indexes are blobs of the bundle, held in memory. */
     if ((r = ferry_statement_layout_fallbacks(&st, &fb, &nfb, err)) < 0)
         return r;
