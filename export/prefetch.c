@@ -100,14 +100,8 @@ struct prefetch {
     size_t nrepos;
 };
 
-static char *
-pf_key(const char *host, const char *repo, const char *reference)
-{
-    return ferry_asprintf("%s/%s@%s", host, repo, reference);
-}
-
-/* Queue a job unless its key is known. Called with mu held (or before the
- * threads start). Returns -1 when out of memory. */
+/* An answer's key: "host/repo@reference", "R " before a referrers lookup's,
+ * "T " before a tag list's. */
 static char *
 pf_kind_key(enum pf_kind kind, const char *host, const char *repo, const char *reference)
 {
@@ -116,6 +110,8 @@ pf_kind_key(enum pf_kind kind, const char *host, const char *repo, const char *r
     return ferry_asprintf("%s%s/%s@%s", prefix[kind], host, repo, reference ? reference : "");
 }
 
+/* Queue a job unless its key is known. Called with mu held (or before the
+ * threads start). Returns -1 when out of memory. */
 static int
 pf_queue_job(struct prefetch *pf, const struct pf_job *t)
 {
@@ -449,7 +445,7 @@ pf_main(void *arg)
             o.connect_timeout_s = PREFETCH_CONNECT_TIMEOUT;
         r = e == NULL ? -1 : connset_get(&cs, j.host, &o, &reg, &err);
         if (r == 0 && j.kind == PF_MANIFEST) {
-            key = pf_key(ferry_registry_host(reg), j.repo, j.reference);
+            key = pf_kind_key(PF_MANIFEST, ferry_registry_host(reg), j.repo, j.reference);
             r = ferry_registry_get_manifest(reg, j.repo, j.reference, &body, &e->info, &err);
             if (r == 0)
                 e->data = ferry_buf_take(&body, &e->len);
@@ -582,7 +578,7 @@ prefetch_take(struct prefetch *pf, const char *host, const char *repo, const cha
 
     if (pf == NULL)
         return 0;
-    if ((key = pf_key(host, repo, reference)) == NULL)
+    if ((key = pf_kind_key(PF_MANIFEST, host, repo, reference)) == NULL)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
     e = ferry_strmap_get(pf->answers, key);
     ferry_free(key);
