@@ -390,6 +390,34 @@ tag_listed(const char *tag, void *ud, struct ferry_error **err)
     return ferry_strmap_get(tags, tag) != NULL;
 }
 
+/* A referrer edge of image into the plan: manifest m (digest, size) read
+ * from src, referring to subject; tag: a cosign attachment's, else NULL. */
+static int
+add_referrer(struct ctx *c, size_t image, const char *subject, const char *digest, int64_t size,
+             const struct ferry_manifest *m, const struct refsrc *src, const char *tag,
+             struct ferry_error **err)
+{
+    const char *at = ferry_manifest_artifact_type(m), *tgt = c->item->referrers_tgt;
+    struct ferry_stmt_referrer *rf = export_plan_new_referrer(c->plan);
+
+    if (rf == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    rf->subject = ferry_strdup(subject);
+    rf->digest = ferry_strdup(digest);
+    rf->media_type = ferry_strdup(m->media_type);
+    rf->size = size;
+    rf->artifact_type = at ? ferry_strdup(at) : NULL;
+    rf->annotations = m->annotations ? json_deep_copy(m->annotations) : NULL;
+    rf->source = ferry_strdup(src->name);
+    rf->target = tgt ? ferry_strdup(tgt) : NULL;
+    rf->tag = tag ? ferry_strdup(tag) : NULL;
+    rf->image = image;
+    if (!rf->subject || !rf->digest || !rf->media_type || (at && !rf->artifact_type) ||
+        !rf->source || (tgt && !rf->target) || (tag && !rf->tag))
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    return 0;
+}
+
 /* cosign's tag-based attachments of subject in the source repository
  * (cosign's pkg/oci/remote/remote.go: sha256-<hex>.sig, .att, .sbom),
  * found in its tag list; a repository whose tags cannot be listed is asked
@@ -401,7 +429,6 @@ attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *
             const char *subject, struct ferry_error **err)
 {
     static const char *const kinds[] = FERRY_ATTACHMENT_KINDS;
-    const struct ferry_export_item *o = c->item;
     struct ferry_strmap *tags = NULL;
     struct ferry_manifest *m = NULL;
     char *tag = NULL, *key = NULL;
@@ -420,7 +447,6 @@ attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *
     }
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds && r >= 0; k++) {
         struct ferry_manifest_info info = {0};
-        struct ferry_stmt_referrer *rf;
         struct export_obj *ob = NULL;
         struct ferry_digest d;
         struct ferry_buf b;
@@ -478,27 +504,8 @@ attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *
         if ((r = export_plan_add(c->plan, d.str, m->media_type, (int64_t)len, data, len, src->conn,
                                  src->repo, &ob, err)) < 0)
             break;
-        if ((rf = export_plan_new_referrer(c->plan)) == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if ((r = add_referrer(c, image, subject, d.str, (int64_t)len, m, src, tag, err)) < 0)
             break;
-        }
-        rf->subject = ferry_strdup(subject);
-        rf->digest = ferry_strdup(d.str);
-        rf->media_type = ferry_strdup(m->media_type);
-        rf->size = (int64_t)len;
-        rf->artifact_type =
-            ferry_manifest_artifact_type(m) ? ferry_strdup(ferry_manifest_artifact_type(m)) : NULL;
-        rf->annotations = m->annotations ? json_deep_copy(m->annotations) : NULL;
-        rf->source = ferry_strdup(src->name);
-        rf->target = o->referrers_tgt ? ferry_strdup(o->referrers_tgt) : NULL;
-        rf->tag = ferry_strdup(tag);
-        rf->image = image;
-        if (!rf->subject || !rf->digest || !rf->media_type ||
-            (ferry_manifest_artifact_type(m) && !rf->artifact_type) || !rf->source ||
-            (o->referrers_tgt && !rf->target) || !rf->tag) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            break;
-        }
         ferry_log(FERRY_LOG_INFO, "cosign attachment %s (%s) of %s", tag, d.str, subject);
         r = walk(c, a, src->conn, src->repo, ob, 1, &h, err);
     }
@@ -558,7 +565,6 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     }
     for (i = 0; i < idx->nmanifests; i++) {
         const struct ferry_descriptor *d = &idx->manifests[i];
-        struct ferry_stmt_referrer *rf;
         const char *at;
         struct export_obj *ob = NULL;
         ferry_safefree(key);
@@ -593,24 +599,8 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             goto out;
         }
-        if ((rf = export_plan_new_referrer(c->plan)) == NULL) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        if ((r = add_referrer(c, image, subject, d->digest, d->size, m, src, NULL, err)) < 0)
             goto out;
-        }
-        rf->subject = ferry_strdup(subject);
-        rf->digest = ferry_strdup(d->digest);
-        rf->media_type = ferry_strdup(m->media_type);
-        rf->size = d->size;
-        rf->artifact_type = at ? ferry_strdup(at) : NULL;
-        rf->annotations = m->annotations ? json_deep_copy(m->annotations) : NULL;
-        rf->source = ferry_strdup(src->name);
-        rf->target = o->referrers_tgt ? ferry_strdup(o->referrers_tgt) : NULL;
-        rf->image = image;
-        if (!rf->subject || !rf->digest || !rf->media_type || (at && !rf->artifact_type) ||
-            !rf->source || (o->referrers_tgt && !rf->target)) {
-            r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
-            goto out;
-        }
         ferry_log(FERRY_LOG_INFO, "referrer %s (%s) of %s", d->digest, at ? at : "no type",
                   subject);
         /* depth 1: a referrer adds no platform to the image */
