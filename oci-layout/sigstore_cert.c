@@ -211,7 +211,7 @@ check_chain(const struct ferry_sig_root *root, X509 *leaf, STACK_OF(X509) * chai
     size_t valid = 0;
     bool expired = false;
 
-    ferry_sig_time_format(t, when, sizeof when);
+    ferry_time_format(t, when, sizeof when);
     for (size_t i = 0; i < root->ncas; i++) {
         const struct ferry_sig_root_ca *ca = &root->cas[i];
         char d[200];

@@ -67,8 +67,6 @@ struct ferry_sig_root {
 int ferry_sig_time_parse(const char *s, struct ferry_sig_time *out);
 /* Whether second t lies in r. */
 bool ferry_sig_range_contains(const struct ferry_sig_range *r, int64_t t);
-/* t as "2023-01-20T20:51:33Z" into buf (at least 32 bytes). */
-void ferry_sig_time_format(int64_t t, char *buf, size_t size);
 /* Whether s (n bytes) matches the identity regexp pattern, unanchored.
  * 1 yes, 0 no, negative with *err: FERRY_E_USAGE (does not compile),
  * FERRY_E_TOO_LARGE (backtracking limit), FERRY_E_NOMEM. */

@@ -2,10 +2,8 @@
  * JSON form, as sigstore-go pkg/root/trusted_root.go reads it) and the
  * identities certificate-based signatures are checked against (cosign
  * pkg/cosign/verify.go CheckCertificatePolicy). See include/ferry/sigstore.h. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <openssl/x509v3.h>
@@ -55,17 +53,6 @@ ferry_sig_range_contains(const struct ferry_sig_range *r, int64_t t)
     if (r->has_end && t > r->end.sec)
         return false;
     return true;
-}
-
-void
-ferry_sig_time_format(int64_t t, char *buf, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, size, "%" PRId64 " seconds", t);
 }
 
 /* ---- regexps ------------------------------------------------------------------------- */

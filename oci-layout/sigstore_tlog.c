@@ -422,7 +422,7 @@ ferry_tlog_check(const struct ferry_tlog_entry *entries, size_t n,
         }
         if (logkey == NULL && stale) {
             char when[40];
-            ferry_sig_time_format(e->integrated_time, when, sizeof when);
+            ferry_time_format(e->integrated_time, when, sizeof when);
             return ferry_sig_fail(res, FERRY_SIG_BAD_TLOG, err,
                                   "%s: log %s of the trusted root is not valid at %s", ewhat,
                                   e->log_id, when);

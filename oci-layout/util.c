@@ -614,8 +614,9 @@ ferry_time_format(int64_t t, char *buf, size_t n)
     if (n == 0)
         return;
     buf[0] = '\0';
-    if (gmtime_r(&tt, &tm) != NULL)
-        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, n, "%lld seconds", (long long)t); /* no calendar date */
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar

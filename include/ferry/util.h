@@ -125,7 +125,8 @@ FERRY_API int ferry_write_file_atomic(const char *path, const void *data, size_t
                                       struct ferry_error **err);
 
 /* RFC 3339 times as ferry writes them ("2026-12-04T10:00:00Z"). format:
- * buf of at least 21 bytes. parse: that form, with fractional seconds or a
+ * buf of at least 21 bytes (32 for a time out of the calendar, written as
+ * "N seconds"). parse: that form, with fractional seconds or a
  * numeric offset accepted; false if s is none. */
 FERRY_API void ferry_time_format(int64_t t, char *buf, size_t n);
 FERRY_API bool ferry_time_parse(const char *s, int64_t *out);

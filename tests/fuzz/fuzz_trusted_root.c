@@ -112,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (text != NULL && ferry_sig_time_parse(text, &t) == 0) {
             if (t.nsec < 0 || t.nsec > 999999999)
                 abort();
-            ferry_sig_time_format(t.sec, buf, sizeof buf);
+            ferry_time_format(t.sec, buf, sizeof buf);
         }
         break;
     }
