@@ -1,35 +1,45 @@
 /* ferry export: downloads ahead of the bundle writer.
  *
  * Every blob is cut into parts: a blob of more than FETCH_PART bytes into
- * ranges of FETCH_PART (HTTP Range, when its registry answers them), any
- * other blob is one part fetched whole. The parts form one queue in bundle
- * order; each of the K download threads (one connection per registry each)
- * takes the next part into its own ring of FETCH_PART bytes, and the next
- * one after the writer has emptied that ring: K connections fill the link
- * on whichever blobs come next (a large layer gets many, small ones one
- * each), memory stays at K rings, allocated once, and the writer drains
- * the parts in order.
+ * ranges of FETCH_PART (HTTP Range, when its registry answers them and is
+ * far, below), any other blob is one part fetched whole. The parts form one
+ * queue in bundle order; each of the K download threads (one connection
+ * per registry each) takes the next part into a free ring of FETCH_PART
+ * bytes from a pool of FETCH_RINGS, and the ring goes back once the writer
+ * has emptied it: K connections fill the link on whichever blobs come next
+ * (a large layer gets many, small ones one each), memory stays at
+ * FETCH_RINGS rings, allocated once, however large K, and the writer
+ * drains the parts in order.
  *
- * A blob fetched whole (small, or its registry has no ranges) streams
- * through its thread's ring, the download waiting while it is full, and is
+ * A blob fetched whole (small, or its registry is near or has no ranges)
+ * streams through its ring, the download waiting while it is full, and is
  * verified by the registry client (size, digest, last bytes held back). The
  * ranges of a blob are hashed in order by a hashing thread once the writer
  * has written them (then the ring goes back), and the last range is held
  * until the digest over all of them matches, so the writer never sees a
  * complete but wrong blob.
  *
- * Whether a registry answers ranges is asked once per host, with a one-byte
- * range of the first blob that needs it (redirects to blob storage are
- * followed, without the registry's credentials). */
+ * Ranges pay only where a connection is slower than the writer: each one is
+ * a request the registry serves (distribution reads 4 MiB for any range,
+ * and the requests cost it more CPU than the bytes). A far registry (the
+ * internet: round trips, per-connection shaping, slow start) gets them; a
+ * near one (loopback, a LAN), whose connections stream at the speed of the
+ * CPU, gets whole blobs on K connections. So the first blob that could be
+ * cut asks its registry, once per host, for a one-byte range (redirects to
+ * blob storage are followed, without the registry's credentials), then
+ * times up to three HEADs of that blob: it is far when the quickest takes
+ * FETCH_FAR_MS or more. A registry without ranges gets whole blobs too. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "export_int.h"
 #include "fetch_int.h"
 #include "ferry/digest.h"
 #include "ferry/util.h"
 
+/* RANGES_NO: whole blobs (no ranges, or a near registry) */
 enum ranges { RANGES_UNKNOWN, RANGES_PROBING, RANGES_YES, RANGES_NO };
 
 struct part {
@@ -203,26 +213,54 @@ discard(const void *data, size_t len, void *ud, struct ferry_error **err)
     return 0;
 }
 
-/* Does the registry of job j answer ranges? One byte of its blob. */
+/* Does the registry of job j answer ranges, and is it far enough for them to
+ * pay? A byte of its blob, then up to three HEADs of it, timed (a request the
+ * registry answers without reading the blob, so a busy moment on this host
+ * does not look like distance). */
 static enum ranges
 probe(struct worker *w, const struct fetch_job *j)
 {
     struct ferry_registry *reg = NULL;
     struct ferry_error *err = NULL;
+    double best = -1;
     int r = connset_get(&w->conns, j->host, j->reg, &reg, &err);
 
     if (r == 0)
         r = ferry_registry_get_blob_range(reg, j->repo, j->digest, 0, 1, discard, NULL, &err);
-    if (r < 0)
+    if (r < 0) {
         ferry_log(FERRY_LOG_INFO,
                   "%s: no range requests (%s): each blob comes whole, on one "
                   "connection",
                   j->host, err ? err->msg : "unknown error");
-    ferry_error_free(err);
-    return r == 0 ? RANGES_YES : RANGES_NO;
+        ferry_error_free(err);
+        return RANGES_NO;
+    }
+    /* the GET paid for the connection and the token; another HEAD only
+     * while the quickest so far was slow */
+    for (int k = 0; k < 3 && (best < 0 || best * 1e3 >= FETCH_FAR_MS); k++) {
+        double t0 = export_clock(), t;
+        if (ferry_registry_head_blob(reg, j->repo, j->digest, NULL, &err) < 0) {
+            ferry_log(FERRY_LOG_INFO, "%s: %s: each blob comes whole, on one connection", j->host,
+                      err ? err->msg : "unknown error");
+            ferry_error_free(err);
+            return RANGES_NO;
+        }
+        t = export_clock() - t0;
+        if (best < 0 || t < best)
+            best = t;
+    }
+    if (best * 1e3 < FETCH_FAR_MS) {
+        ferry_log(FERRY_LOG_INFO,
+                  "%s: answers in %.1f ms (near): each blob comes whole, on one connection",
+                  j->host, best * 1e3);
+        return RANGES_NO;
+    }
+    ferry_log(FERRY_LOG_INFO, "%s: answers in %.0f ms (far): blobs over %u MiB come in ranges",
+              j->host, best * 1e3, FETCH_PART >> 20);
+    return RANGES_YES;
 }
 
-/* The registry has no ranges: the first part of job takes the whole blob
+/* Whole blobs from this registry: the first part of job takes the whole blob
  * (verified by the registry client), its other parts are left out. */
 static void
 whole_job(struct fetcher *f, size_t job)
@@ -272,7 +310,7 @@ worker_main(void *arg)
                 pthread_cond_wait(&f->cv, &f->mu);
             } else {
                 whole_job(f, p->job);
-                pthread_cond_signal(&f->cv_data); /* parts left out are taken (rare) */
+                pthread_cond_signal(&f->cv_data); /* the parts left out are taken */
             }
             continue;
         }

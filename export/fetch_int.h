@@ -72,11 +72,14 @@ struct fetcher;
 
 /* Start nthreads downloaders (one connection per registry each) over
  * jobs[0..njobs) (borrowed until fetcher_stop): blobs over FETCH_PART bytes
- * in ranges of that size, others whole, taken in order while one of
- * FETCH_RINGS rings of FETCH_PART bytes is free (fetch.c): memory is
- * FETCH_RINGS * FETCH_PART however many threads. */
+ * of a far registry in ranges of that size, others whole, taken in order
+ * while one of FETCH_RINGS rings of FETCH_PART bytes is free (fetch.c):
+ * memory is FETCH_RINGS * FETCH_PART however many threads. */
 #define FETCH_PART (2u << 20)
 #define FETCH_RINGS 16
+/* A registry whose quickest HEAD of a blob takes this long is far: its
+ * blobs come in ranges, a nearer one's whole (fetch.c) */
+#define FETCH_FAR_MS 10
 int fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, struct fetcher **out,
                   struct ferry_error **err);
 /* Hand every byte of job i to sink, in order; jobs must be drained in order

@@ -32,8 +32,8 @@ static const char usage[] =
     "  --level N                zstd level (default 3); layers already compressed\n"
     "                           (gzip, zstd) are stored as they are\n"
     "  --threads N              zstd worker threads (default 0)\n"
-    "  --connections N          downloads at once per registry (default 12; blobs over\n"
-    "                           2 MiB in 2 MiB ranges, 32 MiB ahead of the writer)\n"
+    "  --connections N          downloads at once per registry (default 12; from a far\n"
+    "                           registry blobs over 2 MiB in 2 MiB ranges; 32 MiB ahead)\n"
     "  --volume-size SIZE       cut the bundle into volumes of at most SIZE bytes\n"
     "                           (suffixes K, M, G: 4095M for FAT32): BUNDLE.001.tar.zst,\n"
     "                           ..., each signed, each verifying and importing alone\n" SELECT_HELP

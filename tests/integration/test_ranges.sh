@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Downloads in ranges (issue 14): ferry-export fetches a blob over 2 MiB in
-# 2 MiB ranges on several connections and writes it whole, digest checked;
-# the bundle is the same as one made on a single connection. A range cut in
+# Downloads in ranges (issue 14): from a far registry (a proxy that holds
+# each request 20 ms), ferry-export fetches a blob over 2 MiB in 2 MiB ranges
+# on several connections and writes it whole, digest checked; the bundle is
+# the same as one made on a single connection. From a near one (the registry
+# on loopback) each blob comes whole, one connection each. A range cut in
 # the middle resumes; a registry that ignores Range gets the blob whole, on
 # one connection; a range damaged on the way fails the export (digest) and
 # leaves no bundle; blob GETs redirected to storage elsewhere (as to a CDN)
@@ -33,25 +35,37 @@ PYEOF
 ref="$REG_SRC/big/one:1"
 "$FX" -q -k k.key -o one.tar.zst --plain-http --connections 1 "$ref" || fail "export on one connection"
 
-start_fault_proxy OK "$REG_SRC" --faults 0
-"$FX" -q -k k.key -o many.tar.zst --plain-http --connections 4 "${PROXY_OK}/big/one:1" ||
-  fail "export in ranges"
+# near: the registry itself answers in well under 10 ms: whole blobs
+"$FX" -v -k k.key -o near.tar.zst --plain-http --connections 4 "$ref" 2> near.err ||
+  fail "export from a near registry: $(cat near.err)"
+grep -q "$REG_SRC: answers in .* ms (near): each blob comes whole" near.err ||
+  fail "the registry on loopback was not taken as near: $(grep -i answers near.err)"
+
+# far: every request held 20 ms: ranges
+start_fault_proxy OK "$REG_SRC" --faults 0 --delay-ms 20
+"$FX" -v -k k.key -o many.tar.zst --plain-http --connections 4 "${PROXY_OK}/big/one:1" 2> many.err ||
+  fail "export in ranges: $(cat many.err)"
+grep -q "$PROXY_OK: answers in .* ms (far): blobs over 2 MiB come in ranges" many.err ||
+  fail "the registry behind the delay was not taken as far: $(grep -i answers many.err)"
 "$FI" verify -q -p k.pub many.tar.zst || fail "the ranged bundle does not verify"
 n=$(grep -c "GET /v2/big/one/blobs/$layer want bytes=" "$PROXY_OK_LOG" || true)
 [ "$n" -ge 10 ] || fail "the 18 MiB layer came in $n ranges, want at least 10: $(grep blobs "$PROXY_OK_LOG")"
 grep -q "GET /v2/big/one/blobs/$layer want bytes=18874368-18" "$PROXY_OK_LOG" ||
   fail "no last range: $(grep blobs "$PROXY_OK_LOG")"
 # the same members, byte for byte, as on one connection
-for f in one many; do
+for f in one near many; do
   mkdir "$f.d" && tar --zstd -xf "$f.tar.zst" -C "$f.d" || fail "unpack $f"
 done
-cmp "one.d/blobs/sha256/${layer#sha256:}" "many.d/blobs/sha256/${layer#sha256:}" ||
-  fail "the layer differs between one connection and ranges"
+for f in near many; do
+  cmp "one.d/blobs/sha256/${layer#sha256:}" "$f.d/blobs/sha256/${layer#sha256:}" ||
+    fail "the layer differs between one connection and $f"
+done
 [ "$(sha256sum < "many.d/blobs/sha256/${layer#sha256:}" | cut -d' ' -f1)" = "${layer#sha256:}" ] ||
   fail "the layer written does not hash to its digest"
 
 # a range cut in the middle is resumed where it stopped
-start_fault_proxy CUT "$REG_SRC" --mode cut --faults 1 --after 2 --method GET --match "/blobs/$layer"
+start_fault_proxy CUT "$REG_SRC" --mode cut --faults 1 --after 2 --method GET --match "/blobs/$layer" \
+  --delay-ms 20
 "$FX" -q -k k.key -o cut.tar.zst --plain-http --connections 3 "${PROXY_CUT}/big/one:1" 2> cut.err ||
   fail "export through a cut range: $(cat cut.err)"
 grep -q "fault cut" "$PROXY_CUT_LOG" || fail "nothing was cut: $(cat "$PROXY_CUT_LOG")"
@@ -66,7 +80,8 @@ n=$(grep -c "GET /v2/big/one/blobs/$layer" "$PROXY_NR_LOG" || true)
 [ "$n" = 2 ] || fail "without ranges: $n GETs of the layer, want 2 (the probe and the blob): $(cat "$PROXY_NR_LOG")"
 
 # a range damaged on the way: the digest stops the export, nothing is left
-start_fault_proxy FL "$REG_SRC" --mode flip --faults 1 --after 3 --method GET --match "/blobs/$layer"
+start_fault_proxy FL "$REG_SRC" --mode flip --faults 1 --after 3 --method GET --match "/blobs/$layer" \
+  --delay-ms 20
 set +e
 "$FX" -q -k k.key -o bad.tar.zst --plain-http --connections 3 "${PROXY_FL}/big/one:1" 2> bad.err
 rc=$?
@@ -85,7 +100,7 @@ skopeo copy -q --all --preserve-digests --dest-tls-verify=false --dest-creds "fe
 echo "ferry:$pw" > storage.cred
 start_fault_proxy STORE "$REG_AUTH" --faults 0 --upstream-auth storage.cred
 start_fault_proxy REDIR "$REG_AUTH" --mode redirect --redirect-to "$PROXY_STORE" --faults 100000 \
-  --method GET --match "/blobs/sha256:"
+  --method GET --match "/blobs/sha256:" --delay-ms 20
 echo "$pw" | "$FX" -q -k k.key -o redir.tar.zst --plain-http --connections 4 --username ferry \
   --password-stdin "${PROXY_REDIR}/big/one:1" 2> redir.err || fail "export through redirects: $(cat redir.err)"
 "$FI" verify -q -p k.pub redir.tar.zst || fail "the bundle fetched through redirects does not verify"
@@ -101,4 +116,4 @@ set +e
 rc=$?
 set -e
 [ $rc = 64 ] || fail "--connections 0: exit $rc: $(cat u.err)"
-pass "ranges: 10 ranges on 4 connections, same bytes; cut resumed; no-range whole; damage refused; redirects without credentials"
+pass "ranges: near whole, far in 10 ranges on 4 connections, same bytes; cut resumed; no-range whole; damage refused; redirects without credentials"

@@ -32,6 +32,10 @@ and path match, the next N (--faults) get a fault instead:
                 307 Temporary Redirect to http://HOST:PORT and the same path
                 and query, as a registry sends a blob GET to its storage (a
                 CDN, S3)
+--delay-ms MS holds every request that long before it is forwarded (or
+answered with its fault), as a registry across the internet answers: a far
+registry.
+
 Every request is forwarded as it came, except with --upstream-auth FILE
 (the first line USER:PASSWORD): the client's Authorization is dropped and
 Basic credentials from FILE sent instead, as blob storage answers a
@@ -63,6 +67,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
@@ -167,6 +172,8 @@ def make_handler(args):
             self.note("fault %d" % status)
 
         def handle_any(self):
+            if args.delay_ms > 0:
+                time.sleep(args.delay_ms / 1000.0)
             fault = take_fault(self.command, self.path)
             length = int(self.headers.get("Content-Length") or 0)
             if fault and fault[0] == "reset" and args.rate > 0 and length > 1:
@@ -284,6 +291,8 @@ def main():
                     help="file holding USER:PASSWORD sent upstream instead of the client's")
     ap.add_argument("--match", default="", help="regex the request path must match")
     ap.add_argument("--method", default="", help="comma-separated methods that get faults")
+    ap.add_argument("--delay-ms", type=int, default=0,
+                    help="hold every request this many milliseconds (a far registry)")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), make_handler(args))
     sys.stderr.write("fault-proxy: listening on 127.0.0.1:%d -> %s\n" % (args.port, args.upstream))
