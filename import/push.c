@@ -1796,9 +1796,9 @@ push_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry
  * subject, so it replaces what the target had; a moved tag is reported
  * with the digest it held. A tag that cannot be set does not stop the
  * images' tags: the first such error goes to *late, the push fails with it
- * at the end. */
+ * at the end. A dry run only reads the tags: what would be set. */
 static int
-push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *host,
+push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *host, bool dry_run,
                      struct ferry_push_report *rep, struct ferry_error **late)
 {
     struct ferry_error *e = NULL, **err = &e;
@@ -1826,8 +1826,8 @@ push_attachment_tags(struct plan *p, struct ferry_registry *reg, const char *hos
                                 rf->digest);
             goto failed;
         }
-        if ((r = ferry_registry_put_manifest(reg, rp->t->name, rf->tag, rf->media_type, vm->data,
-                                             vm->len, NULL, err)) < 0) {
+        if (!dry_run && (r = ferry_registry_put_manifest(reg, rp->t->name, rf->tag, rf->media_type,
+                                                         vm->data, vm->len, NULL, err)) < 0) {
             ferry_manifest_info_clear(&info);
             goto failed;
         }
@@ -1909,9 +1909,33 @@ write_records(struct plan *p, struct ferry_registry *reg, bool allow_downgrade,
     return 0;
 }
 
-/* Each referrer, where it landed and whether this push wrote it. */
+/* A dry run: the referrer manifests the target lacks, which a push would
+ * write (marked fresh, so they are reported new). */
 static int
-report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
+dry_referrers(struct plan *p, struct ferry_registry *reg, struct ferry_push_report *rep,
+              struct ferry_error **err)
+{
+    for (size_t i = 0; i < p->nrplans; i++) {
+        struct trepo *t = p->rplans[i].t;
+        const char *digest = p->rplans[i].rf->digest;
+        int r;
+        if (ferry_strmap_get(t->fresh, digest) != NULL)
+            continue; /* one manifest, two subjects */
+        if ((r = ferry_registry_head_manifest(reg, t->name, digest, NULL, err)) < 0)
+            return ferry_error_wrap(err, "referrer %s@%s", t->name, digest);
+        if (r == 1)
+            continue;
+        if (ferry_strmap_put(t->fresh, digest, (void *)1) < 0)
+            return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+        rep->referrers_new++;
+    }
+    return 0;
+}
+
+/* Each referrer, where it landed and whether this push wrote it (a dry
+ * run: would write it). */
+static int
+report_referrers(struct plan *p, const char *host, bool dry_run, ferry_pushed_fn cb, void *ud,
                  struct ferry_error **err)
 {
     const struct ferry_statement *st = p->v->st;
@@ -1919,7 +1943,7 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
     /* those that wait on volumes (their image's, or their own content) */
     for (size_t i = 0; cb != NULL && i < st->nreferrers; i++) {
         const struct ferry_stmt_referrer *rf = &st->referrers[i];
-        struct ferry_pushed what = {0};
+        struct ferry_pushed what = {.dry_run = dry_run};
         char *target;
         if (p->refused[rf->image] != NULL || (!p->rwaiting[i] && p->waiting[rf->image] == NULL))
             continue;
@@ -1942,7 +1966,7 @@ report_referrers(struct plan *p, const char *host, ferry_pushed_fn cb, void *ud,
     for (size_t i = 0; cb != NULL && i < p->nrplans; i++) {
         const struct ferry_stmt_referrer *rf = p->rplans[i].rf;
         struct trepo *t = p->rplans[i].t;
-        struct ferry_pushed what = {0};
+        struct ferry_pushed what = {.dry_run = dry_run};
         char *target = rf->tag ? ferry_asprintf("%s/%s:%s", host, t->name, rf->tag)
                                : ferry_asprintf("%s/%s@%s", host, t->name, rf->digest);
         if (target == NULL)
@@ -2203,7 +2227,9 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
         goto out;
     if (!o->dry_run && (r = push_fallbacks(&p, ws[0].reg, host, rep, err)) < 0)
         goto out;
-    if (!o->dry_run && (r = push_attachment_tags(&p, ws[0].reg, host, rep, &late)) < 0) {
+    if (o->dry_run && (r = dry_referrers(&p, ws[0].reg, rep, err)) < 0)
+        goto out;
+    if ((r = push_attachment_tags(&p, ws[0].reg, host, o->dry_run, rep, &late)) < 0) {
         r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         goto out;
     }
@@ -2211,8 +2237,8 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
     if (!o->dry_run && (r = write_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0)
         goto out;
     r = push_tags(&p, ws[0].reg, host, o->dry_run, cb, ud, rep, err);
-    if (r == 0 && !o->dry_run)
-        r = report_referrers(&p, host, cb, ud, err);
+    if (r == 0)
+        r = report_referrers(&p, host, o->dry_run, cb, ud, err);
     if (r == 0 && late != NULL) { /* an attachment tag that could not be set */
         r = -(int)late->code;
         *err = late;

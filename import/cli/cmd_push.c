@@ -123,7 +123,8 @@ pushed(const struct ferry_pushed *w, void *ud)
         if (w->downgrade)
             json_object_set_new(o, "downgrade", json_true());
         if (w->subject != NULL) {
-            json_object_del(o, "previous");
+            if (w->previous == NULL) /* only a moved attachment tag has one */
+                json_object_del(o, "previous");
             json_object_set_new(o, "subject", json_string(w->subject));
             json_object_set_new(o, "artifactType",
                                 w->artifact_type ? json_string(w->artifact_type) : json_null());
@@ -240,6 +241,9 @@ print_json(json_t *out, const struct ferry_push_report *rep, struct ferry_error 
                             json_integer((json_int_t)rep->attachment_tags_set));
         json_object_set_new(json_object_get(out, "report"), "attachmentTagsUnchanged",
                             json_integer((json_int_t)rep->attachment_tags_unchanged));
+        if (json_is_true(json_object_get(out, "dryRun")))
+            json_object_set_new(json_object_get(out, "report"), "referrersNew",
+                                json_integer((json_int_t)rep->referrers_new));
         if (rep->nvolumes_missing > 0 || rep->waiting > 0) {
             json_t *a = json_array();
             for (size_t i = 0; i < rep->nvolumes_missing; i++)
@@ -499,6 +503,12 @@ cmd_push(int argc, char **argv)
                  "was written",
                  rep.blobs_missing, cli_size(sz, sizeof sz, rep.bytes_missing), rep.blobs_mounted,
                  rep.blobs_present);
+        if (rep.referrers > 0)
+            cli_info("dry run: referrers: %zu, %zu of them to push", rep.referrers,
+                     rep.referrers_new);
+        if (rep.attachment_tags_set + rep.attachment_tags_unchanged > 0)
+            cli_info("dry run: cosign attachment tags: %zu to set, %zu unchanged",
+                     rep.attachment_tags_set, rep.attachment_tags_unchanged);
     } else {
         cli_info("blobs: %zu uploaded (%s), %zu mounted, %zu already present; manifests: %zu "
                  "pushed, %zu already present; tags: %zu set, %zu unchanged",

@@ -81,12 +81,14 @@ struct ferry_push_report {
     size_t blobs_uploaded, blobs_mounted, blobs_present;
     size_t manifests_pushed, manifests_present;
     size_t tags_set, tags_unchanged;
-    size_t referrers;                 /* referrer manifests in the bundle */
-    size_t fallback_set;              /* referrers fallback tags written */
-    size_t fallback_unchanged;        /* fallback tags that already listed everything */
-    size_t referrers_api;             /* (repository, subject) pairs served by the referrers API */
-    size_t attachment_tags_set;       /* cosign attachment tags written (new or moved) */
+    size_t referrers;          /* referrer manifests in the bundle */
+    size_t fallback_set;       /* referrers fallback tags written */
+    size_t fallback_unchanged; /* fallback tags that already listed everything */
+    size_t referrers_api;      /* (repository, subject) pairs served by the referrers API */
+    /* cosign attachment tags written (new or moved; a dry run: to write) */
+    size_t attachment_tags_set;
     size_t attachment_tags_unchanged; /* and those that named the attachment already */
+    size_t referrers_new;             /* dry run: referrer manifests the target lacks */
     uint64_t bytes_uploaded;
     size_t refused; /* images refused: older than the bundle that set their tag, or unsigned */
     size_t unsigned_images;    /* of those, refused for want of a required signature */

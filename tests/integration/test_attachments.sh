@@ -5,7 +5,8 @@
 # same tags on import (a registry without the referrers API), are found in
 # --referrers-src too, stay out with --no-referrers, and feed the signature
 # gate: an image signed only by a legacy .sig tag passes
-# --require-signature, one whose .sig was tampered with is refused.
+# --require-signature, one whose .sig was tampered with is refused. A dry
+# run reports the attachment tags and referrers a push would write.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
@@ -69,6 +70,32 @@ grep -q "\"org.opencontainers.image.ref.name\":\"$t0.sig\"" idx.json ||
 "$FI" list --referrers b.tar.zst > l.out 2> l.err || fail "list --referrers: $(cat l.err)"
 grep -q "cosign attachment $t0.sig" l.out || fail "list --referrers: $(cat l.out)"
 
+# a dry run says which attachment tags and referrers a push would write,
+# and writes none
+nref=$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["referrers"]))' st.json)
+"$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" b.tar.zst > d.out 2> d.err ||
+  fail "dry run: $(cat d.err)"
+grep -q "dry run: referrers: $nref, $nref of them to push" d.err || fail "dry run, referrers: $(cat d.err)"
+grep -q "dry run: cosign attachment tags: 4 to set, 0 unchanged" d.err || fail "dry run, attachments: $(cat d.err)"
+"$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > d.json 2> /dev/null ||
+  fail "dry run --json"
+$PY - d.json "$REG_DST/corpus/app0:$t0" "$nref" <<'PYEOF' || fail "dry run --json: $(cat d.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["dryRun"] is True
+got = {r["target"]: r["result"] for r in d["referrers"]}
+assert len(d["referrers"]) == int(sys.argv[3]), len(d["referrers"])
+assert all(r["result"] == "new" for r in d["referrers"]), got
+for k in (".sig", ".att", ".sbom"):
+    assert got.get(sys.argv[2] + k) == "new", (k, got)
+r = d["report"]
+assert r["attachmentTagsSet"] == 4 and r["attachmentTagsUnchanged"] == 0, r
+assert r["referrersNew"] == int(sys.argv[3]), r
+PYEOF
+if digest_of "$REG_DST" "corpus/app0:$t0.sig" > /dev/null 2>&1; then
+  fail "the dry run set $t0.sig"
+fi
+
 # push: the tags land with the same digests; a second push changes nothing
 "$FI" push -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > p.json 2> p.err || fail "push: $(cat p.err)"
 for k in sig att sbom; do
@@ -94,6 +121,30 @@ r = json.load(open(sys.argv[1]))["report"]
 assert r["attachmentTagsSet"] == 0 and r["attachmentTagsUnchanged"] == 4, r
 assert r["manifestsPushed"] == 0 and r["blobsUploaded"] == 0, r
 PYEOF
+
+# a dry run after it: nothing to set; with the .sig tag moved in the target,
+# it reports the move back (with the digest the tag has) but leaves it
+"$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" b.tar.zst > d2.out 2> d2.err ||
+  fail "dry run after the push: $(cat d2.err)"
+grep -q "dry run: referrers: $nref, 0 of them to push" d2.err || fail "dry run after, referrers: $(cat d2.err)"
+grep -q "dry run: cosign attachment tags: 0 to set, 4 unchanged" d2.err ||
+  fail "dry run after, attachments: $(cat d2.err)"
+att=$(digest_of "$REG_DST" "corpus/app0:$t0.att")
+sig=$(digest_of "$REG_DST" "corpus/app0:$t0.sig")
+skopeo copy -q --preserve-digests --src-tls-verify=false --dest-tls-verify=false \
+  "docker://$REG_DST/corpus/app0:$t0.att" "docker://$REG_DST/corpus/app0:$t0.sig" || fail "move $t0.sig"
+"$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > d3.json 2> d3.err ||
+  fail "dry run, moved tag: $(cat d3.err)"
+$PY - d3.json "$REG_DST/corpus/app0:$t0.sig" "$att" <<'PYEOF' || fail "dry run, moved tag: $(cat d3.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = [r for r in d["referrers"] if r["target"] == sys.argv[2]]
+assert len(r) == 1 and r[0]["result"] == "moved" and r[0]["previous"] == sys.argv[3], r
+assert d["report"]["attachmentTagsSet"] == 1 and d["report"]["attachmentTagsUnchanged"] == 3, d["report"]
+PYEOF
+[ "$(digest_of "$REG_DST" "corpus/app0:$t0.sig")" = "$att" ] || fail "the dry run moved $t0.sig back"
+"$FI" push -q -p k.pub --plain-http --to "$REG_DST" b.tar.zst 2> p3.err || fail "push, moved tag: $(cat p3.err)"
+[ "$(digest_of "$REG_DST" "corpus/app0:$t0.sig")" = "$sig" ] || fail "the push did not move $t0.sig back"
 
 # the gate: the legacy .sig signs app0:1.0; app1's was tampered with
 set +e
