@@ -46,8 +46,9 @@ enum prefetch_want { PREFETCH_SKIP, PREFETCH_TAKE, PREFETCH_TAKE_LAST };
 typedef enum prefetch_want (*prefetch_want_fn)(const void *item, const char *platform);
 struct prefetch;
 /* Fetch refs and the children of indexes among them on nthreads threads, and
- * return when all is done. Best effort: no retries, and the first failure
- * stops it; only running out of memory fails the call. */
+ * return when all is done. Best effort: no retries; a failed request loses
+ * its answer, a host that fails to log in or answer its jobs; only running
+ * out of memory stops it. It fails only when out of memory before it starts. */
 int prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads,
                  prefetch_want_fn want, struct prefetch **out, struct ferry_error **err);
 /* The answer for host (as ferry_registry_host gives it), repo and reference:

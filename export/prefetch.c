@@ -9,9 +9,14 @@
  * went through ferry_registry_get_manifest, so it was checked exactly as if
  * the resolve had asked itself. The prefetch is best effort: it does not retry
  * and keeps no errors. The first failure stops it, and the resolve then asks
- * the registry itself, with retries and the messages it always gives.
- * The first request to each host goes alone, and the others for that host
- * wait for it: wrong credentials cost one failed login, not one per thread.
+ * the registry itself, with retries and the messages it always gives. A
+ * failed request only loses its own answer (and what would have followed
+ * from it), except that a host that fails to log in or to answer at all
+ * (FERRY_E_AUTH, FERRY_E_NETWORK) gets no more requests: wrong credentials
+ * or a host down cost one failure, not one per job. Only running out of
+ * memory stops the prefetch. The first request to each host goes alone,
+ * and the others for that host wait for it: wrong credentials cost one
+ * failed login, not one per thread.
  *
  * For a reference whose referrers are wanted it also asks, for every
  * manifest it fetched, for the referrers of that manifest (the API or the
@@ -38,7 +43,8 @@
  * with the usual timeout. */
 #define PREFETCH_CONNECT_TIMEOUT 10
 
-enum host_state { HOST_UNKNOWN, HOST_PROBING, HOST_OK };
+/* HOST_FAILED: a login or connection failed; its jobs are skipped */
+enum host_state { HOST_UNKNOWN, HOST_PROBING, HOST_OK, HOST_FAILED };
 
 struct pf_host {
     char *host;
@@ -87,7 +93,8 @@ struct prefetch {
     pthread_cond_t cv;
     struct pf_job *jobs;
     size_t njobs, capjobs, next, busy;
-    bool stop;                    /* a failure: fetch nothing more */
+    bool stop;                    /* out of memory: fetch nothing more */
+    size_t failed, skipped;       /* requests that failed; jobs of failed hosts */
     struct ferry_strmap *queued;  /* keys of jobs queued or done */
     struct ferry_strmap *answers; /* key -> struct pf_entry */
     struct pf_entry **entries;    /* every entry, for freeing */
@@ -419,6 +426,11 @@ pf_main(void *arg)
             pthread_cond_wait(&pf->cv, &pf->mu);
             continue;
         }
+        if (pf->hosts[h].state == HOST_FAILED) {
+            pf->next++;
+            pf->skipped++;
+            continue;
+        }
         probe = pf->hosts[h].state == HOST_UNKNOWN;
         if (probe)
             pf->hosts[h].state = HOST_PROBING;
@@ -466,7 +478,14 @@ pf_main(void *arg)
         pthread_mutex_lock(&pf->mu);
         pf->busy--;
         if (probe)
-            pf->hosts[h].state = HOST_OK; /* or stop, below */
+            pf->hosts[h].state = HOST_OK;
+        if (r == -FERRY_E_NOMEM) {
+            pf->stop = true;
+        } else if (r < 0) {
+            pf->failed++;
+            if (r == -FERRY_E_AUTH || r == -FERRY_E_NETWORK)
+                pf->hosts[h].state = HOST_FAILED;
+        }
         if (j.kind == PF_TAGS) {
             /* a repository whose tags cannot be listed: the resolve asks for
              * its attachments by name */
@@ -483,7 +502,8 @@ pf_main(void *arg)
                    ? ferry_realloc(pf->entries, (pf->nentries + 1) * sizeof *pf->entries)
                    : NULL;
         if (slot == NULL) {
-            pf->stop = true; /* a failure, or out of memory */
+            if (r == 0) /* fetched, but no room for it */
+                pf->stop = true;
         } else {
             pf->entries = slot;
             if (ferry_strmap_put(pf->answers, key, e) == 1) {
@@ -564,6 +584,10 @@ prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads, pre
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    ferry_log(FERRY_LOG_DEBUG,
+              "prefetch: %zu answers on %zu threads; failed requests: %zu, skipped for "
+              "their host: %zu%s",
+              pf->nentries, started, pf->failed, pf->skipped, pf->stop ? "; stopped" : "");
     *out = pf;
     return 0;
 }

@@ -9,6 +9,7 @@
 # ferry's must show retries, so the test cannot pass without them. Blobs of
 # 1 MiB and more are uploaded in 256 KiB chunks here (the test hook
 # FERRY_TEST_UPLOAD_CHUNK), so the 2 MiB base layers take the chunked path.
+# A request the manifest prefetch loses costs only its own answer.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
@@ -94,6 +95,32 @@ snapshot clean >clean.snap || fail "snapshot of the clean push"
 [ "$($PY -c 'import json,sys; print(sum(len(i["referrers"]) for i in json.load(open(sys.argv[1]))["images"]))' clean.json)" = 3 ] \
   || fail "the clean bundle lacks referrers: $(cat clean.json)"
 grep -q "retry" clean-export.log clean-push.log && fail "retries without faults"
+
+# ---- the prefetch loses the answer that failed, not the others -----------------
+# (it does not retry: the resolve asks again). The first manifest GET is
+# the prefetch's first request to the host; a 503 there must not stop it.
+prefetched() { # LOG -> the number of answers the prefetch kept
+  sed -n 's/.*prefetch: \([0-9]*\) answers on .*/\1/p' "$1"
+}
+start_fault_proxy PF0 "$REG_SRC" --faults 0
+start_fault_proxy PF1 "$REG_SRC" --mode 503 --faults 1 --method GET --match "/manifests/"
+for p in PF0 PF1; do
+  v=PROXY_$p refs=()
+  for r in $SAMPLE_REFS; do refs+=("${!v}/$r"); done
+  "$FX" -vv -k k.key -o "$p.tar.zst" --plain-http --referrers-src "${!v}/corpus/app0-attest" \
+    "${refs[@]}" >/dev/null 2>"$p.log" || fail "export through $p: $(tail -n 5 "$p.log")"
+  listing "$p.tar.zst" "${!v}" >"$p.json" || fail "list $p"
+  diff -u clean.json "$p.json" >&2 || fail "$p: the bundle differs from the clean one"
+done
+grep -q "fault 503 GET" "$PROXY_PF1_LOG" || fail "no 503 was injected: $(head -3 "$PROXY_PF1_LOG")"
+grep -q "prefetch: .*; failed requests: 1, skipped for their host: 0$" PF1.log ||
+  fail "the prefetch did not count the failure: $(grep prefetch: PF1.log)"
+n0=$(prefetched PF0.log) n1=$(prefetched PF1.log)
+echo "prefetch: $n0 answers without faults, $n1 after one failure" >&2
+# the failed manifest is an index: it, its two platforms, the referrer
+# lookups and referrers that hang off them are lost; nothing else
+[ -n "$n0" ] && [ -n "$n1" ] && [ "$n1" -ge $((n0 - 12)) ] && [ "$n1" -lt "$n0" ] ||
+  fail "the prefetch kept $n1 answers after one failure, $n0 without: it stopped"
 
 # ---- the same through faults, seed by seed ---------------------------------------
 t0=$(date +%s)
