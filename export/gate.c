@@ -21,12 +21,6 @@ src_manifest(void *ud, const char *digest, const char **data, size_t *len)
     return 1;
 }
 
-static int
-buf_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
-{
-    return ferry_buf_append(ud, data, len, err);
-}
-
 /* A signature blob: held already (a small config), or read from its
  * registry (the digest is checked there and again by the core). */
 static int
@@ -42,8 +36,7 @@ src_blob(void *ud, const char *digest, int64_t size, struct ferry_buf *out,
         return ferry_buf_append(out, ob->data, ob->len, err) < 0 ? -FERRY_E_TOO_LARGE : 1;
     if (ob->conn == NULL)
         return 0;
-    if ((r = ferry_registry_get_blob(ob->conn->reg, ob->repo, digest, size, buf_sink, out, err)) <
-        0)
+    if ((r = ferry_registry_get_blob_buf(ob->conn->reg, ob->repo, digest, size, out, err)) < 0)
         return r == -FERRY_E_TOO_LARGE ? r : ferry_error_wrap(err, "signature blob %s", digest);
     return 1;
 }

@@ -80,12 +80,6 @@ get_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo, const 
     return ferry_registry_get_manifest(reg, repo, reference, body, info, err);
 }
 
-static int
-buf_sink_adapter(const void *data, size_t len, void *ud, struct ferry_error **err)
-{
-    return ferry_buf_append(ud, data, len, err);
-}
-
 /* Per-image accounting: distinct objects and platforms. */
 struct imgacc {
     struct ferry_strmap *seen;
@@ -144,7 +138,7 @@ add_blob(struct ctx *c, struct imgacc *a, const struct export_conn *cn, const ch
         export_plan_get(c->plan, d->digest) == NULL) {
         struct ferry_buf b;
         ferry_buf_init(&b, FERRY_MAX_MANIFEST);
-        r = ferry_registry_get_blob(cn->reg, repo, d->digest, d->size, buf_sink_adapter, &b, err);
+        r = ferry_registry_get_blob_buf(cn->reg, repo, d->digest, d->size, &b, err);
         if (r < 0) {
             ferry_buf_free(&b);
             return r;

@@ -128,6 +128,19 @@ range_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
     return g->sink(data, len, g->ud, err);
 }
 
+static int
+buf_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
+{
+    return ferry_buf_append(ud, data, len, err);
+}
+
+int
+ferry_registry_get_blob_buf(struct ferry_registry *r, const char *repo, const char *digest,
+                            int64_t size, struct ferry_buf *out, struct ferry_error **err)
+{
+    return ferry_registry_get_blob(r, repo, digest, size, buf_sink, out, err);
+}
+
 int
 ferry_registry_get_blob_range(struct ferry_registry *r, const char *repo, const char *digest,
                               int64_t offset, int64_t len, ferry_sink_fn sink, void *ud,

@@ -86,6 +86,11 @@ typedef int64_t (*ferry_source_fn)(void *buf, size_t len, void *ud, struct ferry
 FERRY_API int ferry_registry_get_blob(struct ferry_registry *r, const char *repo,
                                       const char *digest, int64_t size, ferry_sink_fn sink,
                                       void *ud, struct ferry_error **err);
+/* ferry_registry_get_blob into out (appended; out's max bounds it:
+ * FERRY_E_TOO_LARGE beyond). */
+FERRY_API int ferry_registry_get_blob_buf(struct ferry_registry *r, const char *repo,
+                                          const char *digest, int64_t size, struct ferry_buf *out,
+                                          struct ferry_error **err);
 /* GET bytes offset .. offset + len - 1 of a blob (HTTP Range, redirects to
  * blob storage followed without the registry's credentials), handed to sink
  * in order; resumed from where it stopped after a reset. Nothing is
