@@ -28,6 +28,21 @@ struct ferry_verified {
     bool detached; /* BUNDLE.minisig was present and verified */
 };
 
+/* ferry_import_check_signatures, and where else a signature blob that no
+ * volume given holds may be read: blob() appends it to out and returns 1
+ * (the gate checks its digest), 0 when it is not there either, negative on
+ * an error. push gives the target registry, where an earlier run of the
+ * set may have uploaded it. */
+struct import_sig_remote {
+    int (*blob)(void *ud, size_t image, const char *digest, int64_t size, struct ferry_buf *out,
+                struct ferry_error **err);
+    void *ud;
+};
+int import_check_signatures(const struct ferry_verified *const *vols, size_t nvols,
+                            const struct import_sig_remote *remote,
+                            const struct ferry_sig_gate *gate, ferry_sig_verdict_fn cb, void *ud,
+                            size_t *unsigned_images, struct ferry_error **err);
+
 /* Frame offset of a member, recorded by the verification pass. */
 bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t *off);
 

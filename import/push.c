@@ -88,7 +88,11 @@ struct plan {
     const struct ferry_verified *v;           /* the bundle, or the first volume given */
     const struct ferry_verified *const *vols; /* volumes of one set (v among them) */
     size_t nvols;
-    char **waiting;   /* per image: the volumes its content waits on, or NULL */
+    char **waiting; /* per image: the volumes its content waits on, or NULL */
+    /* per image: the volumes (0-terminated) holding signature blobs the gate
+     * could not read, or NULL; it waits on them once its blobs are up */
+    unsigned **sigwait;
+    size_t nsigwait;  /* images with one */
     bool *rwaiting;   /* per referrer of the statement: waits on a volume */
     size_t nwaiting;  /* images waiting */
     char *parts_repo; /* where parts of split blobs are parked: stable across runs */
@@ -172,6 +176,10 @@ plan_clear(struct plan *p)
             ferry_free(p->waiting[i]);
     ferry_free(p->waiting);
     ferry_free(p->rwaiting);
+    if (p->sigwait != NULL)
+        for (i = 0; i < p->v->st->nimages; i++)
+            ferry_free(p->sigwait[i]);
+    ferry_free(p->sigwait);
     ferry_free(p->parts_repo);
 }
 
@@ -759,17 +767,16 @@ cmp_unsigned(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* "waiting on volume 3 of 5", "... volumes 2, 4 of 5" (ferry_malloc); the
- * list is sorted here. */
+/* "waiting on volume 3 of 5", "... volumes 2, 4 of 5" (ferry_malloc); list
+ * ascending. */
 static char *
-volumes_text(unsigned *list, size_t n, unsigned count)
+volumes_text(const unsigned *list, size_t n, unsigned count)
 {
     struct ferry_buf b;
     char *out;
     size_t len;
 
     ferry_buf_init(&b, 64u << 10);
-    qsort(list, n, sizeof *list, cmp_unsigned);
     if (ferry_buf_appendf(&b, NULL, "waiting on volume%s ", n == 1 ? "" : "s") < 0)
         goto fail;
     for (size_t i = 0; i < n; i++)
@@ -782,6 +789,36 @@ volumes_text(unsigned *list, size_t n, unsigned count)
     out = ferry_buf_take(&b, &len);
     return out;
 fail:
+    ferry_buf_free(&b);
+    return NULL;
+}
+
+/* "waiting on volumes 2, 3 of 5: its signatures are on volume 3" (the gate
+ * could not judge the image: ferry_malloc). */
+static char *
+sig_waiting_text(const unsigned *list, size_t n, const unsigned *sigs, unsigned count)
+{
+    char *t = volumes_text(list, n, count), *out;
+    struct ferry_buf b;
+    size_t len, k;
+
+    if (t == NULL)
+        return NULL;
+    ferry_buf_init(&b, 64u << 10);
+    for (k = 0; sigs[k] != 0; k++)
+        ;
+    if (ferry_buf_appendf(&b, NULL, "%s: its signatures are on volume%s", t, k == 1 ? "" : "s") < 0)
+        goto fail;
+    for (k = 0; sigs[k] != 0; k++)
+        if (ferry_buf_appendf(&b, NULL, "%s%u", k ? ", " : " ", sigs[k]) < 0)
+            goto fail;
+    if (ferry_buf_append(&b, "", 1, NULL) < 0)
+        goto fail;
+    ferry_free(t);
+    out = ferry_buf_take(&b, &len);
+    return out;
+fail:
+    ferry_free(t);
     ferry_buf_free(&b);
     return NULL;
 }
@@ -804,7 +841,7 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
         return 0;
     for (i = 0; i < p->nneeds && !p->needlist[i]->absent; i++)
         ;
-    if (i == p->nneeds) /* nothing waits */
+    if (i == p->nneeds && p->nsigwait == 0) /* nothing waits (nor for signatures) */
         return 0;
     all = ferry_calloc(st->volumes + 1u, sizeof *all);
     mark.stamp = ferry_calloc(st->volumes + 1u, sizeof *mark.stamp);
@@ -827,15 +864,20 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
             break;
         }
-        if (!graph_waits(p, digest, 0, seen, &mark))
+        bool sigs = image && p->sigwait != NULL && p->sigwait[j] != NULL;
+        if (!graph_waits(p, digest, 0, seen, &mark) && !sigs)
             continue;
+        for (const unsigned *w = sigs ? p->sigwait[j] : NULL; w != NULL && *w != 0; w++)
+            vmark(&mark, *w);
         for (size_t k = 0; k < mark.n; k++)
             all[mark.list[k]] = true;
         if (!image) {
             p->rwaiting[j] = true;
             continue;
         }
-        if ((p->waiting[j] = volumes_text(mark.list, mark.n, st->volumes)) == NULL)
+        qsort(mark.list, mark.n, sizeof *mark.list, cmp_unsigned);
+        if ((p->waiting[j] = sigs ? sig_waiting_text(mark.list, mark.n, p->sigwait[j], st->volumes)
+                                  : volumes_text(mark.list, mark.n, st->volumes)) == NULL)
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
         p->nwaiting++;
     }
@@ -2013,7 +2055,9 @@ ferry_import_push(const char *path, const struct ferry_verified *v, const struct
 }
 
 /* The signature gate: an image without a signature by a required key is
- * refused before anything is read from the registry. */
+ * refused before anything is written. With a volume set, one whose
+ * signature blobs are on no volume given nor in the target waits on them
+ * (find_waiting, once its blobs here are up). */
 struct gate {
     struct plan *p;
     size_t bad;
@@ -2022,10 +2066,23 @@ struct gate {
 };
 
 static void
-gate_verdict(size_t image, const struct ferry_sig_verdict *vd, void *ud)
+gate_verdict(size_t image, const struct ferry_sig_verdict *vd, const unsigned *waits, size_t nwaits,
+             void *ud)
 {
     struct gate *g = ud;
 
+    if (nwaits > 0) { /* judged when those volumes come (find_waiting) */
+        unsigned *w = ferry_calloc(nwaits + 1, sizeof *w);
+        if (w == NULL) {
+            g->oom = true;
+            return;
+        }
+        memcpy(w, waits, nwaits * sizeof *w);
+        ferry_free(g->p->sigwait[image]);
+        g->p->sigwait[image] = w;
+        g->p->nsigwait++;
+        return;
+    }
     if (vd->ok) {
         ferry_log(FERRY_LOG_INFO, "%s: signed%s%.16s%s%s", g->p->v->st->images[image].source,
                   vd->key_id[0] ? " by key " : "", vd->key_id, vd->identity[0] ? " by " : "",
@@ -2040,18 +2097,47 @@ gate_verdict(size_t image, const struct ferry_sig_verdict *vd, void *ud)
         g->oom = true;
 }
 
+/* A volume set: a signature blob no volume given holds, from the image's
+ * target repository, where a run with its volume uploaded it (its digest
+ * is checked by the registry client and again by the gate). */
+struct gate_remote {
+    struct plan *p;
+    struct ferry_registry *reg;
+};
+
 static int
-signature_gate(struct plan *p, const struct ferry_sig_gate *gate, struct ferry_push_report *rep,
-               struct ferry_error **err)
+gate_remote_blob(void *ud, size_t image, const char *digest, int64_t size, struct ferry_buf *out,
+                 struct ferry_error **err)
 {
-    struct gate g = {p, 0, false, gate->policy != NULL};
+    struct gate_remote *gr = ud;
+    const char *repo = gr->p->targets[image];
     int r;
 
-    if (p->v->st->volumes > 0)
-        return ferry_error_new(err, FERRY_E_USAGE,
-                               "the signature gate does not take volume sets yet: push the set, "
-                               "or export it as one bundle");
-    if ((r = ferry_import_check_signatures(p->v, gate, gate_verdict, &g, NULL, err)) < 0)
+    if ((r = ferry_registry_head_blob(gr->reg, repo, digest, NULL, err)) <= 0)
+        return r < 0 ? ferry_error_wrap(err, "signature blob %s in %s", digest, repo) : 0;
+    if ((r = ferry_registry_get_blob_buf(gr->reg, repo, digest, size, out, err)) < 0)
+        return r == -FERRY_E_TOO_LARGE
+                   ? r
+                   : ferry_error_wrap(err, "signature blob %s in %s", digest, repo);
+    return 1;
+}
+
+static int
+signature_gate(struct plan *p, struct ferry_registry *reg, const struct ferry_sig_gate *gate,
+               struct ferry_push_report *rep, struct ferry_error **err)
+{
+    struct gate g = {p, 0, false, gate->policy != NULL};
+    struct gate_remote gr = {p, reg};
+    struct import_sig_remote remote = {gate_remote_blob, &gr};
+    int r;
+
+    if (p->v->st->volumes > 0 &&
+        (p->sigwait =
+             ferry_calloc(p->v->st->nimages ? p->v->st->nimages : 1, sizeof *p->sigwait)) == NULL)
+        return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
+    r = import_check_signatures(p->vols, p->nvols, p->v->st->volumes > 0 ? &remote : NULL, gate,
+                                gate_verdict, &g, NULL, err);
+    if (r < 0)
         return r;
     if (g.oom)
         return ferry_error_new(err, FERRY_E_NOMEM, "out of memory");
@@ -2165,7 +2251,7 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
     /* Nothing is written before these: the signatures required, tag
      * records (refusing images), the plan of what is not refused, a delta's
      * expected blobs. */
-    if ((o->require != NULL && (r = signature_gate(&p, o->require, rep, err)) < 0) ||
+    if ((o->require != NULL && (r = signature_gate(&p, ws[0].reg, o->require, rep, err)) < 0) ||
         (r = check_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0 ||
         (r = make_plan(&p, prefix, o->to != NULL, err)) < 0 ||
         (r = check_externals(&p, ws[0].reg, host, o->dry_run, err)) < 0)

@@ -104,16 +104,30 @@ struct sigprint {
     json_t *json; /* --json: the verdicts, else NULL (lines on stdout) */
 };
 
+/* A volume judged alone: an image whose signatures are on other volumes is
+ * "waiting" on them (push the volumes together to judge it). */
 static void
-print_verdict(size_t image, const struct ferry_sig_verdict *vd, void *ud)
+print_verdict(size_t image, const struct ferry_sig_verdict *vd, const unsigned *waits,
+              size_t nwaits, void *ud)
 {
     const struct sigprint *sp = ud;
     const char *src = sp->st->images[image].source;
 
     if (sp->json != NULL) {
-        json_t *o = cli_sig_json(src, vd);
+        json_t *o = cli_sig_json(src, vd), *a = nwaits > 0 ? json_array() : NULL;
+        for (size_t k = 0; a != NULL && k < nwaits; k++)
+            json_array_append_new(a, json_integer((json_int_t)waits[k]));
+        if (o != NULL && a != NULL)
+            json_object_set_new(o, "waitingOnVolumes", a);
+        else
+            json_decref(a);
         if (o != NULL)
             json_array_append_new(sp->json, o);
+    } else if (nwaits > 0) {
+        printf("waiting   %s: its signatures are on volume%s", src, nwaits == 1 ? "" : "s");
+        for (size_t k = 0; k < nwaits; k++)
+            printf("%s%u", k ? ", " : " ", waits[k]);
+        printf(" of %u\n", sp->st->volumes);
     } else {
         cli_sig_print(stdout, src, vd);
     }
@@ -215,7 +229,8 @@ cmd_verify(int argc, char **argv)
         if (gate != NULL) {
             size_t bad = 0;
             struct sigprint sp = {st, json ? (verdicts = json_array()) : NULL};
-            r = ferry_import_check_signatures(v, gate, print_verdict, &sp, &bad, &err);
+            const struct ferry_verified *one[1] = {v};
+            r = ferry_import_check_signatures(one, 1, gate, print_verdict, &sp, &bad, &err);
             if (r < 0) {
                 ferry_verified_free(v);
                 json_decref(all);

@@ -52,15 +52,21 @@ FERRY_API int ferry_import_read_statement(const char *path, struct ferry_pubkey 
                                           size_t nkeys, struct ferry_statement **out,
                                           struct ferry_error **err);
 
-/* The signature gate (issue 13; include/ferry/sigcheck.h): per image of v,
- * in the statement's order, cb gets the verdict of ferry_sigcheck_image
- * (signed, and by what; or why not). *unsigned_images counts the refused.
- * Signature blobs are read from the bundle and checked against their signed
- * digests. Not for a volume that borrows its graph. */
+/* The signature gate (issue 13; include/ferry/sigcheck.h): per image of a
+ * bundle, in the statement's order, cb gets the verdict of
+ * ferry_sigcheck_image (signed, and by what; or why not). Signature blobs
+ * are read from the bundle and checked against their signed digests. vols
+ * are one bundle, or volumes of one set with vols[0] holding the statement
+ * and graph (as ferry_import_push_set takes them): a blob is read from
+ * whichever holds it. An image not accepted while signature blobs it might
+ * need are on volumes not given cannot be judged yet: cb gets those volumes
+ * (ascending; NULL and 0 otherwise). *unsigned_images counts the others not
+ * accepted. */
 struct ferry_sig_gate;
 struct ferry_sig_verdict;
-typedef void (*ferry_sig_verdict_fn)(size_t image, const struct ferry_sig_verdict *vd, void *ud);
-FERRY_API int ferry_import_check_signatures(const struct ferry_verified *v,
+typedef void (*ferry_sig_verdict_fn)(size_t image, const struct ferry_sig_verdict *vd,
+                                     const unsigned *waits, size_t nwaits, void *ud);
+FERRY_API int ferry_import_check_signatures(const struct ferry_verified *const *vols, size_t nvols,
                                             const struct ferry_sig_gate *gate,
                                             ferry_sig_verdict_fn cb, void *ud,
                                             size_t *unsigned_images, struct ferry_error **err);
@@ -73,7 +79,8 @@ struct ferry_push_opts {
     bool allow_downgrade; /* move a tag set by a newer bundle back (reported as such) */
     int64_t max_age;      /* refuse a bundle created more than this many seconds ago; 0: any */
     /* Refuse every image without a signature the gate accepts
-     * (ferry_import_check_signatures); NULL: no gate. Not with volume sets. */
+     * (ferry_import_check_signatures); NULL: no gate. With a volume set, an
+     * image whose signatures are on volumes not given waits for them. */
     const struct ferry_sig_gate *require;
 };
 
