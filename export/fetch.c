@@ -28,7 +28,8 @@
  * cut asks its registry, once per host, for a one-byte range (redirects to
  * blob storage are followed, without the registry's credentials), then
  * times up to three HEADs of that blob: it is far when the quickest takes
- * FETCH_FAR_MS or more. A registry without ranges gets whole blobs too. */
+ * FETCH_FAR_MS or more (or a HEAD fails: ranges, as they work). A registry
+ * without ranges gets whole blobs too. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -240,10 +241,11 @@ probe(struct worker *w, const struct fetch_job *j)
     for (int k = 0; k < 3 && (best < 0 || best * 1e3 >= FETCH_FAR_MS); k++) {
         double t0 = export_clock(), t;
         if (ferry_registry_head_blob(reg, j->repo, j->digest, NULL, &err) < 0) {
-            ferry_log(FERRY_LOG_INFO, "%s: %s: each blob comes whole, on one connection", j->host,
-                      err ? err->msg : "unknown error");
+            /* (blob storage may refuse a HEAD; ranges work) */
+            ferry_log(FERRY_LOG_INFO, "%s: cannot time it (%s): blobs over %u MiB come in ranges",
+                      j->host, err ? err->msg : "unknown error", FETCH_PART >> 20);
             ferry_error_free(err);
-            return RANGES_NO;
+            return RANGES_YES;
         }
         t = export_clock() - t0;
         if (best < 0 || t < best)

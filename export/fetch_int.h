@@ -47,7 +47,8 @@ typedef enum prefetch_want (*prefetch_want_fn)(const void *item, const char *pla
 struct prefetch;
 /* Fetch refs and the children of indexes among them on nthreads threads, and
  * return when all is done. Best effort: no retries; a failed request loses
- * its answer, a host that fails to log in or answer its jobs; only running
+ * its answer, a host whose first request fails to log in, or that fails to
+ * answer, its jobs; only running
  * out of memory stops it. It fails only when out of memory before it starts. */
 int prefetch_run(const struct prefetch_ref *refs, size_t nrefs, size_t nthreads,
                  prefetch_want_fn want, struct prefetch **out, struct ferry_error **err);

@@ -8,13 +8,14 @@
  * its own order and asks the registry only for what is missing. Every answer
  * went through ferry_registry_get_manifest, so it was checked exactly as if
  * the resolve had asked itself. The prefetch is best effort: it does not retry
- * and keeps no errors. The first failure stops it, and the resolve then asks
- * the registry itself, with retries and the messages it always gives. A
+ * and keeps no errors: the resolve asks the registry itself for what is
+ * missing, with retries and the messages it always gives. A
  * failed request only loses its own answer (and what would have followed
- * from it), except that a host that fails to log in or to answer at all
- * (FERRY_E_AUTH, FERRY_E_NETWORK) gets no more requests: wrong credentials
- * or a host down cost one failure, not one per job. Only running out of
- * memory stops the prefetch. The first request to each host goes alone,
+ * from it), except that a host whose first request fails to log in
+ * (FERRY_E_AUTH), or that fails to answer at all (FERRY_E_NETWORK), gets no
+ * more requests: wrong credentials or a host down cost one failure, not one
+ * per job (a 401 or 403 later is about one repository, not the host). Only
+ * running out of memory stops the prefetch. The first request to each host goes alone,
  * and the others for that host wait for it: wrong credentials cost one
  * failed login, not one per thread.
  *
@@ -483,7 +484,7 @@ pf_main(void *arg)
             pf->stop = true;
         } else if (r < 0) {
             pf->failed++;
-            if (r == -FERRY_E_AUTH || r == -FERRY_E_NETWORK)
+            if ((probe && r == -FERRY_E_AUTH) || r == -FERRY_E_NETWORK)
                 pf->hosts[h].state = HOST_FAILED;
         }
         if (j.kind == PF_TAGS) {

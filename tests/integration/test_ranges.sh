@@ -35,11 +35,16 @@ PYEOF
 ref="$REG_SRC/big/one:1"
 "$FX" -q -k k.key -o one.tar.zst --plain-http --connections 1 "$ref" || fail "export on one connection"
 
-# near: the registry itself answers in well under 10 ms: whole blobs
-"$FX" -v -k k.key -o near.tar.zst --plain-http --connections 4 "$ref" 2> near.err ||
-  fail "export from a near registry: $(cat near.err)"
-grep -q "$REG_SRC: answers in .* ms (near): each blob comes whole" near.err ||
-  fail "the registry on loopback was not taken as near: $(grep -i answers near.err)"
+# near: the registry itself answers in well under 10 ms: whole blobs (the
+# verdict is a timing: a busy moment of this host may make one run say far,
+# two in a row may not)
+for try in 1 2; do
+  "$FX" -v -k k.key -o near.tar.zst --plain-http --connections 4 "$ref" 2> near.err ||
+    fail "export from a near registry: $(cat near.err)"
+  grep -q "$REG_SRC: answers in .* ms (near): each blob comes whole" near.err && break
+  [ $try = 1 ] || fail "the registry on loopback was not taken as near: $(grep -i answers near.err)"
+  rm -f near.tar.zst near.tar.zst.minisig
+done
 
 # far: every request held 20 ms: ranges
 start_fault_proxy OK "$REG_SRC" --faults 0 --delay-ms 20
@@ -72,7 +77,8 @@ grep -q "fault cut" "$PROXY_CUT_LOG" || fail "nothing was cut: $(cat "$PROXY_CUT
 "$FI" verify -q -p k.pub cut.tar.zst || fail "the bundle after a resumed range does not verify"
 
 # a registry without ranges: each blob whole, one GET for the layer after the probe
-start_fault_proxy NR "$REG_SRC" --mode no-range --faults 1000 --method GET --match "/blobs/"
+start_fault_proxy NR "$REG_SRC" --mode no-range --faults 1000 --method GET --match "/blobs/" \
+  --delay-ms 20
 "$FX" -q -k k.key -o nr.tar.zst --plain-http --connections 4 "${PROXY_NR}/big/one:1" 2> nr.err ||
   fail "export from a registry without ranges: $(cat nr.err)"
 "$FI" verify -q -p k.pub nr.tar.zst || fail "the whole-blob bundle does not verify"
