@@ -2098,19 +2098,20 @@ gate_verdict(size_t image, const struct ferry_sig_verdict *vd, const unsigned *w
 }
 
 /* A volume set: a signature blob no volume given holds, from the image's
- * target repository, where a run with its volume uploaded it (its digest
- * is checked by the registry client and again by the gate). */
+ * target repository or one its referrers land in (--referrers-tgt), where
+ * a run with its volume uploaded it (its digest is checked by the registry
+ * client and again by the gate). */
 struct gate_remote {
     struct plan *p;
     struct ferry_registry *reg;
+    bool have_to;
 };
 
+/* 1 read from repo, 0 not there. */
 static int
-gate_remote_blob(void *ud, size_t image, const char *digest, int64_t size, struct ferry_buf *out,
-                 struct ferry_error **err)
+remote_read(struct gate_remote *gr, const char *repo, const char *digest, int64_t size,
+            struct ferry_buf *out, struct ferry_error **err)
 {
-    struct gate_remote *gr = ud;
-    const char *repo = gr->p->targets[image];
     int r;
 
     if ((r = ferry_registry_head_blob(gr->reg, repo, digest, NULL, err)) <= 0)
@@ -2123,11 +2124,34 @@ gate_remote_blob(void *ud, size_t image, const char *digest, int64_t size, struc
 }
 
 static int
-signature_gate(struct plan *p, struct ferry_registry *reg, const struct ferry_sig_gate *gate,
-               struct ferry_push_report *rep, struct ferry_error **err)
+gate_remote_blob(void *ud, size_t image, const char *digest, int64_t size, struct ferry_buf *out,
+                 struct ferry_error **err)
+{
+    struct gate_remote *gr = ud;
+    const struct ferry_statement *st = gr->p->v->st;
+    int r = remote_read(gr, gr->p->targets[image], digest, size, out, err);
+
+    for (size_t i = 0; r == 0 && i < st->nreferrers; i++) {
+        const struct ferry_stmt_referrer *rf = &st->referrers[i];
+        char *name = NULL;
+        if (rf->image != image || rf->target == NULL)
+            continue;
+        if ((r = map_target(gr->p, rf->target, gr->p->prefix, gr->have_to, &name, NULL, err)) < 0)
+            return r;
+        if (strcmp(name, gr->p->targets[image]) != 0)
+            r = remote_read(gr, name, digest, size, out, err);
+        ferry_free(name);
+    }
+    return r;
+}
+
+static int
+signature_gate(struct plan *p, struct ferry_registry *reg, bool have_to,
+               const struct ferry_sig_gate *gate, struct ferry_push_report *rep,
+               struct ferry_error **err)
 {
     struct gate g = {p, 0, false, gate->policy != NULL};
-    struct gate_remote gr = {p, reg};
+    struct gate_remote gr = {p, reg, have_to};
     struct import_sig_remote remote = {gate_remote_blob, &gr};
     int r;
 
@@ -2251,7 +2275,8 @@ ferry_import_push_set(const struct ferry_verified *const *vols, size_t nvols,
     /* Nothing is written before these: the signatures required, tag
      * records (refusing images), the plan of what is not refused, a delta's
      * expected blobs. */
-    if ((o->require != NULL && (r = signature_gate(&p, ws[0].reg, o->require, rep, err)) < 0) ||
+    if ((o->require != NULL &&
+         (r = signature_gate(&p, ws[0].reg, o->to != NULL, o->require, rep, err)) < 0) ||
         (r = check_records(&p, ws[0].reg, o->allow_downgrade, err)) < 0 ||
         (r = make_plan(&p, prefix, o->to != NULL, err)) < 0 ||
         (r = check_externals(&p, ws[0].reg, host, o->dry_run, err)) < 0)

@@ -32,6 +32,17 @@ src_manifest(void *ud, const char *digest, const char **data, size_t *len)
     return 1;
 }
 
+/* An image waits on volume v (once in the list). */
+static void
+note_volume(struct src *s, unsigned v)
+{
+    for (size_t k = 0; k < s->nwaits; k++)
+        if (s->waits[k] == v)
+            return;
+    if (s->waits != NULL && v > 0 && v <= s->vols[0]->volumes)
+        s->waits[s->nwaits++] = v;
+}
+
 /* A blob held whole by a volume not given: note its volume. */
 static void
 note_away(struct src *s, const char *digest)
@@ -39,15 +50,32 @@ note_away(struct src *s, const char *digest)
     for (size_t i = 0; i < s->nvols; i++) {
         const struct ferry_stmt_member *m =
             s->vols[i]->away ? ferry_strmap_get(s->vols[i]->away, digest) : NULL;
-        if (m == NULL)
-            continue;
-        for (size_t k = 0; k < s->nwaits; k++)
-            if (s->waits[k] == m->volume)
-                return;
-        if (s->waits != NULL && m->volume > 0 && m->volume <= s->vols[0]->volumes)
-            s->waits[s->nwaits++] = m->volume;
-        return;
+        if (m != NULL) {
+            note_volume(s, m->volume);
+            return;
+        }
     }
+}
+
+/* Member m of from appended to out. */
+static int
+read_member(const struct ferry_verified *from, const struct ferry_stmt_member *m,
+            struct ferry_buf *out, struct ferry_error **err)
+{
+    struct ferry_bundle_reader *rd = NULL;
+    char chunk[16384];
+    int64_t n;
+    int r = 0;
+
+    if ((r = ferry_verified_open_member(from, m, &rd, err)) < 0)
+        return r;
+    while ((n = ferry_bundle_reader_read(rd, chunk, sizeof chunk, err)) > 0)
+        if ((r = ferry_buf_append(out, chunk, (size_t)n, err)) < 0)
+            break;
+    ferry_bundle_reader_free(rd);
+    if (n < 0)
+        return (int)n;
+    return r;
 }
 
 /* The member holding blob digest, read whole (out's max is the cap). */
@@ -58,11 +86,10 @@ src_blob(void *ud, const char *digest, int64_t size, struct ferry_buf *out,
     struct src *s = ud;
     const struct ferry_verified *from = NULL;
     const struct ferry_stmt_member *m = ferry_verified_find_blob(s->vols, s->nvols, digest, &from);
-    struct ferry_bundle_reader *rd = NULL;
-    char chunk[16384];
-    int64_t n;
-    int r = 0;
+    int r;
 
+    /* (never in parts: a volume has room for 1 MiB, SPLIT_MIN_PART, and a
+     * signature blob is at most FERRY_SIGSTORE_MAX_DOC) */
     if (m == NULL) {
         if (s->remote != NULL &&
             (r = s->remote->blob(s->remote->ud, s->image, digest, size, out, err)) != 0)
@@ -75,15 +102,7 @@ src_blob(void *ud, const char *digest, int64_t size, struct ferry_buf *out,
             err, FERRY_E_SIZE_MISMATCH,
             "signature blob %s: %lld bytes in the bundle, its manifest says %lld", digest,
             (long long)m->size, (long long)size);
-    if ((r = ferry_verified_open_member(from, m, &rd, err)) < 0)
-        return r;
-    while ((n = ferry_bundle_reader_read(rd, chunk, sizeof chunk, err)) > 0)
-        if ((r = ferry_buf_append(out, chunk, (size_t)n, err)) < 0)
-            break;
-    ferry_bundle_reader_free(rd);
-    if (n < 0)
-        return (int)n;
-    return r < 0 ? r : 1;
+    return (r = read_member(from, m, out, err)) < 0 ? r : 1;
 }
 
 static int

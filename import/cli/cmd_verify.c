@@ -117,10 +117,14 @@ print_verdict(size_t image, const struct ferry_sig_verdict *vd, const unsigned *
         json_t *o = cli_sig_json(src, vd), *a = nwaits > 0 ? json_array() : NULL;
         for (size_t k = 0; a != NULL && k < nwaits; k++)
             json_array_append_new(a, json_integer((json_int_t)waits[k]));
-        if (o != NULL && a != NULL)
+        if (o != NULL && a != NULL) { /* not judged: no reason */
+            json_object_del(o, "reason");
+            json_object_del(o, "reasonCode");
+            json_object_set_new(o, "waiting", json_true());
             json_object_set_new(o, "waitingOnVolumes", a);
-        else
+        } else {
             json_decref(a);
+        }
         if (o != NULL)
             json_array_append_new(sp->json, o);
     } else if (nwaits > 0) {

@@ -56,9 +56,10 @@ src = sys.argv[1] if m.get("volume", 0) == 0 else sys.argv[m["volume"]]
 layer = json.loads(member(src, path))["layers"][0]["digest"]
 lm = [x for x in st["members"] if x["path"] == "blobs/" + layer.replace(":", "/")][0]
 assert lm.get("volume", 0) > 0, lm
-print(lm["volume"])
+print(lm["volume"], layer, sig["digest"])
 PYEOF
 ) || fail "finding the signature's volume"
+read -r sigvol siglayer sigman <<< "$sigvol"
 sigfile=$(printf 'set.%03d.tar.zst' "$sigvol")
 others=()
 for v in "${vols[@]}"; do [ "$v" = "$sigfile" ] || others+=("$v"); done
@@ -91,6 +92,17 @@ PYEOF
 if digest_of "$REG_SET" corpus/app0:1.0 > /dev/null 2>&1; then
   fail "app0:1.0 was tagged before its signature was judged"
 fi
+# nothing of it but blobs: no manifest by digest, no .sig manifest or tag
+app0=$(digest_of "$REG_SRC" corpus/app0:1.0)
+sigtag="sha256-${app0#sha256:}.sig"
+for m in "$app0" "$sigman" "$sigtag"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -I -H "Accept: application/vnd.oci.image.index.v1+json" \
+    -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+    -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json" \
+    -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+    "http://$REG_SET/v2/corpus/app0/manifests/$m")
+  [ "$code" = 404 ] || fail "corpus/app0 manifest $m is in the target ($code) while app0:1.0 waits"
+done
 if digest_of "$REG_SET" corpus/base:latest > /dev/null 2>&1; then
   fail "the unsigned base:latest was tagged"
 fi
@@ -102,13 +114,11 @@ set +e
 rc=$?
 set -e
 [ $rc = 3 ] || fail "the signature's volume: exit $rc, want 3 (base refused): $(cat b.err)"
-grep -q "$REG_SET/corpus/app0:1.0 " b.out || fail "app0:1.0 not reported: $(cat b.out)"
-grep "$REG_SET/corpus/app0:1.0 " b.out | grep -q "^pushed" || fail "app0:1.0 did not land: $(cat b.out)"
+grep -q "^pushed    $REG_SET/corpus/app0:1.0 " b.out || fail "app0:1.0 did not land: $(cat b.out)"
 for r in corpus/app0:1.0 corpus/app1:2.0; do
   [ "$(digest_of "$REG_SET" "$r")" = "$(digest_of "$REG_SRC" "$r")" ] || fail "$r is not the source's in the target"
   [ "$(digest_of "$REG_SET" "$r")" = "$(digest_of "$REG_ONE" "$r")" ] || fail "$r differs from the one-bundle push"
 done
-sigtag="sha256-$(digest_of "$REG_SRC" corpus/app0:1.0 | cut -d: -f2).sig"
 [ "$(digest_of "$REG_SET" "corpus/app0:$sigtag")" = "$(digest_of "$REG_SRC" "corpus/app0:$sigtag")" ] ||
   fail "the .sig attachment did not land with its image"
 if digest_of "$REG_SET" corpus/base:latest > /dev/null 2>&1; then
@@ -131,6 +141,9 @@ for r in corpus/app0:1.0 corpus/app1:2.0 "corpus/app0:$sigtag"; do
   [ "$(digest_of "$REG_REV" "$r")" = "$(digest_of "$REG_ONE" "$r")" ] ||
     fail "one volume per run: $r is not what the one-bundle push gives: $(cat rev*.out)"
 done
+# a run without the signature's volume read it back from the target
+grep "GET /v2/corpus/app0/blobs/$siglayer " "$REG_REV_LOG" > /dev/null ||
+  fail "no run read the signature of app0:1.0 back from the target"
 if digest_of "$REG_REV" corpus/base:latest > /dev/null 2>&1; then
   fail "one volume per run: the unsigned base:latest was tagged"
 fi
@@ -144,4 +157,15 @@ set -e
 grep -q "^waiting   $REG_SRC/corpus/app0:1.0: its signatures are on volume $sigvol of $n$" v.out ||
   fail "verify of a volume does not say app0:1.0 waits: $(cat v.out)"
 grep -q "^unsigned  $REG_SRC/corpus/base:latest" v.out || fail "verify of a volume: base: $(cat v.out)"
+set +e
+"$FI" verify -p k.pub --require-signature vendor.pub --json "${others[0]}" > v.json 2> /dev/null
+set -e
+$PY - v.json "$sigvol" <<'PYEOF' || fail "verify --json of a volume: $(cat v.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d = d[0] if isinstance(d, list) else d
+w = [x for x in d["signatures"] if x["source"].endswith("/corpus/app0:1.0")][0]
+assert w["waiting"] is True and w["waitingOnVolumes"] == [int(sys.argv[2])] and "reason" not in w, w
+PYEOF
+
 pass "signature gate over volumes: app0:1.0 waited on volume $sigvol of $n, then landed; one volume per run converged; base refused throughout"
