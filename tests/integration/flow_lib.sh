@@ -30,5 +30,12 @@ make_keys() {
   "$FX" keygen -W -p "$1.pub" -s "$1.key" >/dev/null || fail "keygen $1"
 }
 
+# cosign_key NAME: a P-256 key as `cosign generate-key-pair` makes, NAME.pem
+# (private, for tests/tools/mkcosign.py --sign-key) and NAME.pub
+cosign_key() {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1.pem" 2>/dev/null || fail "key $1"
+  openssl ec -in "$1.pem" -pubout -out "$1.pub" 2>/dev/null || fail "public key $1"
+}
+
 # Cache of built sample layouts shared by the tests of one run.
 FERRY_SEED_CACHE=${FERRY_SEED_CACHE:-${TMPDIR:-/tmp}/ferry-seed-cache-$(id -u)}

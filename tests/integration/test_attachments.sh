@@ -21,8 +21,7 @@ start_registry DST anon
 seed_samples "$REG_SRC"
 make_keys "$TEST_TMP/k"
 cd "$TEST_TMP"
-openssl ecparam -name prime256v1 -genkey -noout -out vendor.pem 2>/dev/null || fail "key"
-openssl ec -in vendor.pem -pubout -out vendor.pub 2>/dev/null || fail "public key"
+cosign_key vendor
 
 # app0:1.0: legacy .sig, .att and .sbom tags; app1:2.0: a tampered .sig;
 # app0:1.1: nothing; base:latest: its .sig in another repository (below)

@@ -26,8 +26,7 @@ seed_samples "$REG_SRC"
 make_keys "$TEST_TMP/k"
 cd "$TEST_TMP"
 for who in vendor other; do
-  openssl ecparam -name prime256v1 -genkey -noout -out "$who.pem" 2>/dev/null || fail "key $who"
-  openssl ec -in "$who.pem" -pubout -out "$who.pub" 2>/dev/null || fail "public key $who"
+  cosign_key "$who"
 done
 copy() { # FROM TO: the same manifest under another repository (no attachments there)
   skopeo copy -q --all --src-tls-verify=false --dest-tls-verify=false "docker://$REG_SRC/$1" \

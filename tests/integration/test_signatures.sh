@@ -21,8 +21,7 @@ make_keys "$TEST_TMP/k"
 cd "$TEST_TMP"
 # the vendor's key and another one (ECDSA P-256, as cosign generates)
 for who in vendor other; do
-  openssl ecparam -name prime256v1 -genkey -noout -out "$who.pem" 2>/dev/null || fail "key $who"
-  openssl ec -in "$who.pem" -pubout -out "$who.pub" 2>/dev/null || fail "public key $who"
+  cosign_key "$who"
 done
 mkref() { # SIGNING-KEY SUBJECT-REPO TAG
   $PY "$FERRY_SOURCE_DIR/tests/tools/mkreferrers.py" --registry "$REG_SRC" --subject-repo "$2" \

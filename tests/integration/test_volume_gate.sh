@@ -26,8 +26,7 @@ start_registry REV anon
 seed_samples "$REG_SRC"
 make_keys "$TEST_TMP/k"
 cd "$TEST_TMP"
-openssl ecparam -name prime256v1 -genkey -noout -out vendor.pem 2>/dev/null || fail "key"
-openssl ec -in vendor.pem -pubout -out vendor.pub 2>/dev/null || fail "public key"
+cosign_key vendor
 $PY "$MKC" --registry "$REG_SRC" --repo corpus/app0 --subject 1.0 --sign-key vendor.pem \
   --identity "$REG_SRC/corpus/app0" sig > /dev/null || fail "sign app0:1.0 (.sig)"
 $PY "$MKC" --registry "$REG_SRC" --repo corpus/app1 --subject 2.0 --sign-key vendor.pem \
