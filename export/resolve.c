@@ -416,11 +416,15 @@ add_referrer(struct ctx *c, size_t image, const char *subject, const char *diges
  * (cosign's pkg/oci/remote/remote.go: sha256-<hex>.sig, .att, .sbom),
  * found in its tag list; a repository whose tags cannot be listed is asked
  * for each tag by name. They are carried as referrers with a tag (bundle
- * version 4); their blobs are walked like a referrer's. Attachments of an
- * attachment are not looked for. */
+ * version 4); their blobs are walked like a referrer's, and their own
+ * referrers and attachments are looked for (cosign sign --attachment sbom
+ * signs the .sbom: sha256-<its hex>.sig), depth bounded as referrers'. */
+static int discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src,
+                    const char *subject, int depth, struct ferry_error **err);
+
 static int
 attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src,
-            const char *subject, struct ferry_error **err)
+            const char *subject, int depth, struct ferry_error **err)
 {
     static const char *const kinds[] = FERRY_ATTACHMENT_KINDS;
     struct ferry_strmap *tags = NULL;
@@ -501,7 +505,9 @@ attachments(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *
         if ((r = add_referrer(c, image, subject, d.str, (int64_t)len, m, src, tag, err)) < 0)
             break;
         ferry_log(FERRY_LOG_INFO, "cosign attachment %s (%s) of %s", tag, d.str, subject);
-        r = walk(c, a, src->conn, src->repo, ob, 1, &h, err);
+        if ((r = walk(c, a, src->conn, src->repo, ob, 1, &h, err)) < 0)
+            break;
+        r = discover(c, a, image, src, d.str, depth + 1, err);
     }
     ferry_manifest_free(m);
     ferry_free(tag);
@@ -605,7 +611,7 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     }
 out:
     if (r >= 0)
-        r = attachments(c, a, image, src, subject, err);
+        r = attachments(c, a, image, src, subject, depth, err);
     ferry_manifest_free(idx);
     ferry_manifest_free(m);
     ferry_referrers_clear(&rs);

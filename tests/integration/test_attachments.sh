@@ -3,7 +3,8 @@
 # .att and .sbom tags of every exported manifest travel in the bundle
 # (format version 4), are listed by plan and list --referrers, land under the
 # same tags on import (a registry without the referrers API), are found in
-# --referrers-src too, stay out with --no-referrers, and feed the signature
+# --referrers-src too, stay out with --no-referrers (an attachment's own
+# attachment, a signed .sbom, travels too), and feed the signature
 # gate: an image signed only by a legacy .sig tag passes
 # --require-signature, one whose .sig was tampered with is refused. A dry
 # run reports the attachment tags and referrers a push would write.
@@ -34,6 +35,13 @@ t0=sha256-${d0#sha256:}
 for k in sig att sbom; do
   digest_of "$REG_SRC" "corpus/app0:$t0.$k" > /dev/null || fail "no $t0.$k in the source"
 done
+# the .sbom signed in turn (cosign sign --attachment sbom): an attachment's
+# attachment, sha256-<the .sbom's hex>.sig
+$PY "$MKC" --registry "$REG_SRC" --repo corpus/app0 --subject "$t0.sbom" --sign-key vendor.pem \
+  sig > as.json || fail "mkcosign app0:$t0.sbom"
+ds=$(digest_of "$REG_SRC" "corpus/app0:$t0.sbom")
+ts=sha256-${ds#sha256:}.sig
+digest_of "$REG_SRC" "corpus/app0:$ts" > /dev/null || fail "no $ts in the source"
 refs=()
 for r in $SAMPLE_REFS; do refs+=("$REG_SRC/$r"); done
 
@@ -43,24 +51,28 @@ for k in sig att sbom; do
   grep -q "cosign attachment $t0.$k sha256:" plan.out || fail "plan does not list $t0.$k: $(cat plan.out)"
 done
 "$FX" plan --json --plain-http "${refs[@]}" > plan.json 2> /dev/null || fail "plan --json"
-$PY - plan.json "$t0" <<'PYEOF' || fail "plan --json: $(cat plan.json)"
+$PY - plan.json "$t0" "$ts" "$ds" <<'PYEOF' || fail "plan --json: $(cat plan.json)"
 import json, sys
 d = json.load(open(sys.argv[1]))
 tags = sorted(r["tag"] for im in d["images"] for r in im["referrers"] if "tag" in r)
 t0 = sys.argv[2]
+sub = [r for im in d["images"] for r in im["referrers"] if r.get("tag") == sys.argv[3]]
+assert len(sub) == 1 and sub[0]["subject"] == sys.argv[4], sub
 assert [t for t in tags if t.startswith(t0)] == [t0 + ".att", t0 + ".sbom", t0 + ".sig"], tags
-assert len(tags) == 4, tags  # and app1's tampered .sig
+assert len(tags) == 5, tags  # the .sbom's .sig and app1's tampered .sig
 PYEOF
 
 "$FX" -q -k k.key -o b.tar.zst --plain-http "${refs[@]}" || fail "export"
 tar --zstd -xOf b.tar.zst ferry.json > st.json || fail "no ferry.json"
-$PY - st.json "$t0" <<'PYEOF' || fail "statement: $(head -c 2000 st.json)"
+$PY - st.json "$t0" "$ts" "$ds" <<'PYEOF' || fail "statement: $(head -c 2000 st.json)"
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["ferryBundleVersion"] == 4, s["ferryBundleVersion"]
 tags = [r["tag"] for r in s["referrers"] if "tag" in r]
 assert sorted(t for t in tags if t.startswith(sys.argv[2])) == sorted(
     sys.argv[2] + x for x in (".att", ".sbom", ".sig")), tags
+sub = [r for r in s["referrers"] if r.get("tag") == sys.argv[3]]
+assert len(sub) == 1 and sub[0]["subject"] == sys.argv[4], sub
 PYEOF
 tar --zstd -xOf b.tar.zst index.json > idx.json || fail "no index.json"
 grep -q "\"org.opencontainers.image.ref.name\":\"$t0.sig\"" idx.json ||
@@ -75,7 +87,7 @@ nref=$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["referrer
 "$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" b.tar.zst > d.out 2> d.err ||
   fail "dry run: $(cat d.err)"
 grep -q "dry run: referrers: $nref, $nref of them to push" d.err || fail "dry run, referrers: $(cat d.err)"
-grep -q "dry run: cosign attachment tags: 4 to set, 0 unchanged" d.err || fail "dry run, attachments: $(cat d.err)"
+grep -q "dry run: cosign attachment tags: 5 to set, 0 unchanged" d.err || fail "dry run, attachments: $(cat d.err)"
 "$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > d.json 2> /dev/null ||
   fail "dry run --json"
 $PY - d.json "$REG_DST/corpus/app0:$t0" "$nref" <<'PYEOF' || fail "dry run --json: $(cat d.json)"
@@ -88,7 +100,7 @@ assert all(r["result"] == "new" for r in d["referrers"]), got
 for k in (".sig", ".att", ".sbom"):
     assert got.get(sys.argv[2] + k) == "new", (k, got)
 r = d["report"]
-assert r["attachmentTagsSet"] == 4 and r["attachmentTagsUnchanged"] == 0, r
+assert r["attachmentTagsSet"] == 5 and r["attachmentTagsUnchanged"] == 0, r
 assert r["referrersNew"] == int(sys.argv[3]), r
 PYEOF
 if digest_of "$REG_DST" "corpus/app0:$t0.sig" > /dev/null 2>&1; then
@@ -97,9 +109,9 @@ fi
 
 # push: the tags land with the same digests; a second push changes nothing
 "$FI" push -p k.pub --plain-http --to "$REG_DST" --json b.tar.zst > p.json 2> p.err || fail "push: $(cat p.err)"
-for k in sig att sbom; do
-  [ "$(digest_of "$REG_DST" "corpus/app0:$t0.$k" 2>/dev/null)" = "$(digest_of "$REG_SRC" "corpus/app0:$t0.$k")" ] ||
-    fail "$t0.$k did not land in the target"
+for k in "$t0.sig" "$t0.att" "$t0.sbom" "$ts"; do
+  [ "$(digest_of "$REG_DST" "corpus/app0:$k" 2>/dev/null)" = "$(digest_of "$REG_SRC" "corpus/app0:$k")" ] ||
+    fail "$k did not land in the target"
 done
 $PY - p.json "$REG_DST/corpus/app0:$t0" <<'PYEOF' || fail "push --json does not report the attachments: $(cat p.json)"
 import json, sys
@@ -108,7 +120,7 @@ got = {r["target"]: r["result"] for r in d["referrers"]}
 for k in (".sig", ".att", ".sbom"):
     assert got.get(sys.argv[2] + k) == "pushed", (k, got)
 PYEOF
-grep -q "cosign attachment tags: 4 set, 0 unchanged" p.err || fail "push summary: $(cat p.err)"
+grep -q "cosign attachment tags: 5 set, 0 unchanged" p.err || fail "push summary: $(cat p.err)"
 # nothing else tagged: no referrers fallback tag for attachments
 if curl -fsS "http://$REG_DST/v2/corpus/app0/tags/list" | grep "\"$t0\"" > /dev/null; then
   fail "an attachment went into a referrers fallback tag"
@@ -117,7 +129,7 @@ fi
 $PY - p2.json <<'PYEOF' || fail "second push: $(cat p2.json)"
 import json, sys
 r = json.load(open(sys.argv[1]))["report"]
-assert r["attachmentTagsSet"] == 0 and r["attachmentTagsUnchanged"] == 4, r
+assert r["attachmentTagsSet"] == 0 and r["attachmentTagsUnchanged"] == 5, r
 assert r["manifestsPushed"] == 0 and r["blobsUploaded"] == 0, r
 PYEOF
 
@@ -126,7 +138,7 @@ PYEOF
 "$FI" push --dry-run -p k.pub --plain-http --to "$REG_DST" b.tar.zst > d2.out 2> d2.err ||
   fail "dry run after the push: $(cat d2.err)"
 grep -q "dry run: referrers: $nref, 0 of them to push" d2.err || fail "dry run after, referrers: $(cat d2.err)"
-grep -q "dry run: cosign attachment tags: 0 to set, 4 unchanged" d2.err ||
+grep -q "dry run: cosign attachment tags: 0 to set, 5 unchanged" d2.err ||
   fail "dry run after, attachments: $(cat d2.err)"
 att=$(digest_of "$REG_DST" "corpus/app0:$t0.att")
 sig=$(digest_of "$REG_DST" "corpus/app0:$t0.sig")
@@ -139,7 +151,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 r = [r for r in d["referrers"] if r["target"] == sys.argv[2]]
 assert len(r) == 1 and r[0]["result"] == "moved" and r[0]["previous"] == sys.argv[3], r
-assert d["report"]["attachmentTagsSet"] == 1 and d["report"]["attachmentTagsUnchanged"] == 3, d["report"]
+assert d["report"]["attachmentTagsSet"] == 1 and d["report"]["attachmentTagsUnchanged"] == 4, d["report"]
 PYEOF
 [ "$(digest_of "$REG_DST" "corpus/app0:$t0.sig")" = "$att" ] || fail "the dry run moved $t0.sig back"
 "$FI" push -q -p k.pub --plain-http --to "$REG_DST" b.tar.zst 2> p3.err || fail "push, moved tag: $(cat p3.err)"
