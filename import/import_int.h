@@ -43,6 +43,9 @@ int import_check_signatures(const struct ferry_verified *const *vols, size_t nvo
                             const struct ferry_sig_gate *gate, ferry_sig_verdict_fn cb, void *ud,
                             size_t *unsigned_images, struct ferry_error **err);
 
+/* qsort's comparison of two unsigned (volume numbers), ascending. */
+int import_cmp_unsigned(const void *a, const void *b);
+
 /* Frame offset of a member, recorded by the verification pass. */
 bool ferry_verified_offset(const struct ferry_verified *v, const char *path, uint64_t *off);
 

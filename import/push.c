@@ -759,8 +759,8 @@ graph_waits(struct plan *p, const char *digest, int depth, struct ferry_strmap *
     return waits;
 }
 
-static int
-cmp_unsigned(const void *a, const void *b)
+int
+import_cmp_unsigned(const void *a, const void *b)
 {
     unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
 
@@ -875,7 +875,7 @@ find_waiting(struct plan *p, const char *prefix, bool have_to, struct ferry_push
             p->rwaiting[j] = true;
             continue;
         }
-        qsort(mark.list, mark.n, sizeof *mark.list, cmp_unsigned);
+        qsort(mark.list, mark.n, sizeof *mark.list, import_cmp_unsigned);
         if ((p->waiting[j] = sigs ? sig_waiting_text(mark.list, mark.n, p->sigwait[j], st->volumes)
                                   : volumes_text(mark.list, mark.n, st->volumes)) == NULL)
             r = ferry_error_new(err, FERRY_E_NOMEM, "out of memory");

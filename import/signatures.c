@@ -105,13 +105,6 @@ src_blob(void *ud, const char *digest, int64_t size, struct ferry_buf *out,
     return (r = read_member(from, m, out, err)) < 0 ? r : 1;
 }
 
-static int
-cmp_volume(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return x < y ? -1 : x > y;
-}
-
 int
 ferry_import_check_signatures(const struct ferry_verified *const *vols, size_t nvols,
                               const struct ferry_sig_gate *gate, ferry_sig_verdict_fn cb, void *ud,
@@ -148,7 +141,7 @@ import_check_signatures(const struct ferry_verified *const *vols, size_t nvols,
         else if (s.nwaits == 0)
             bad++;
         if (s.nwaits > 1)
-            qsort(s.waits, s.nwaits, sizeof *s.waits, cmp_volume);
+            qsort(s.waits, s.nwaits, sizeof *s.waits, import_cmp_unsigned);
         if (cb)
             cb(i, &vd, s.nwaits ? s.waits : NULL, s.nwaits, ud);
     }
