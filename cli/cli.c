@@ -24,8 +24,8 @@ int cli_verbosity = 1;
 
 static bool progress_on;
 static bool progress_drawn;
-static bool progress_tty; /* stderr is a terminal: redraw one line */
-static struct timespec progress_last;
+static bool progress_tty;    /* stderr is a terminal: redraw one line */
+static double progress_last; /* ferry_monotonic_s */
 /* Messages and progress come from push and download threads too. */
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 bool cli_pushing;
@@ -120,15 +120,9 @@ cli_size(char *buf, size_t n, unsigned long long bytes)
 /* The phase being shown, for its rate: bytes and time since it began. */
 static struct {
     char name[16];
-    struct timespec start;
+    double start;
     uint64_t start_done;
 } progress_phase;
-
-static double
-seconds_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 /* "12 s", "3 min 20 s", "1 h 05 min", or "?" */
 static const char *
@@ -152,27 +146,23 @@ eta_text(char *buf, size_t n, double s)
 static void
 progress_handler(const char *phase, const char *object, uint64_t done, uint64_t total, void *ud)
 {
-    struct timespec now;
     char a[32], b[32], rate[48], eta[32], obj[48];
-    double secs, bps = 0;
-    long ms;
+    double now, secs, bps = 0;
 
     (void)ud;
     /* per-blob download counts would fight the export's overall line */
     if (!progress_on || strcmp(phase, "download") == 0)
         return;
     pthread_mutex_lock(&out_mu);
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    now = ferry_monotonic_s();
     if (strcmp(progress_phase.name, phase) != 0) {
         snprintf(progress_phase.name, sizeof progress_phase.name, "%s", phase);
         progress_phase.start = now;
         progress_phase.start_done = done;
     }
-    ms = (now.tv_sec - progress_last.tv_sec) * 1000 +
-         (now.tv_nsec - progress_last.tv_nsec) / 1000000;
-    if (ms >= (progress_tty ? 166 : 2000) || done == total) {
+    if (now - progress_last >= (progress_tty ? 0.166 : 2.0) || done == total) {
         progress_last = now;
-        secs = seconds_between(&progress_phase.start, &now);
+        secs = now - progress_phase.start;
         if (secs >= 0.5 && done > progress_phase.start_done)
             bps = (double)(done - progress_phase.start_done) / secs;
         snprintf(rate, sizeof rate, "%s/s",

@@ -9,15 +9,6 @@
 #include "ferry/statement.h"
 #include "ferry/util.h"
 
-double
-export_clock(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* The creation time: now, in seconds and as RFC 3339 UTC. */
 static time_t
 created_now(char *buf, size_t n)
@@ -40,7 +31,7 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
     struct ferry_statement *st = NULL;
     char created[32];
     time_t now;
-    double t0 = export_clock(), t_write;
+    double t0 = ferry_monotonic_s(), t_write;
     int r;
 
     if (rep == NULL)
@@ -52,7 +43,7 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
         export_plan_free(p);
         return r;
     }
-    t_write = export_clock();
+    t_write = ferry_monotonic_s();
     rep->resolve_s = t_write - t0;
     if ((r = export_plan_apply_bases(p, o->bases, o->nbases, err)) < 0 ||
         (r = export_plan_finish(p, err)) < 0)
@@ -62,7 +53,7 @@ ferry_export_run(const struct ferry_export_item *items, size_t nitems,
         goto out;
     if ((r = export_write(p, st, now, o, rep, err)) < 0)
         goto out;
-    rep->write_s = export_clock() - t_write - rep->commit_s;
+    rep->write_s = ferry_monotonic_s() - t_write - rep->commit_s;
 out:
     if (r < 0 && *err != NULL && o->output != NULL)
         ferry_error_wrap(err, "write %s", o->output);

@@ -70,9 +70,6 @@ int export_plan_keep_images(struct export_plan *p, const bool *keep, struct ferr
 int export_gate(struct export_plan *p, const struct ferry_export_opts *o, bool report_only,
                 struct ferry_export_report *rep, struct ferry_error **err);
 
-/* Seconds on the monotonic clock, for the report's phase times (export.c). */
-double export_clock(void);
-
 /* ---- plan.c --------------------------------------------------------------------- */
 
 struct export_plan *export_plan_new(void);

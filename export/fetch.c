@@ -35,7 +35,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "export_int.h"
 #include "fetch_int.h"
 #include "ferry/digest.h"
 #include "ferry/util.h"
@@ -239,7 +238,7 @@ probe(struct worker *w, const struct fetch_job *j)
     /* the GET paid for the connection and the token; another HEAD only
      * while the quickest so far was slow */
     for (int k = 0; k < 3 && (best < 0 || best * 1e3 >= FETCH_FAR_MS); k++) {
-        double t0 = export_clock(), t;
+        double t0 = ferry_monotonic_s(), t;
         if (ferry_registry_head_blob(reg, j->repo, j->digest, NULL, &err) < 0) {
             /* (blob storage may refuse a HEAD; ranges work) */
             ferry_log(FERRY_LOG_INFO, "%s: cannot time it (%s): blobs over %u MiB come in ranges",
@@ -247,7 +246,7 @@ probe(struct worker *w, const struct fetch_job *j)
             ferry_error_free(err);
             return RANGES_YES;
         }
-        t = export_clock() - t0;
+        t = ferry_monotonic_s() - t0;
         if (best < 0 || t < best)
             best = t;
     }

@@ -404,10 +404,10 @@ export_write(const struct export_plan *p, struct ferry_statement *st, time_t now
     }
     if ((r = vw_enter(&vw, vw.count ? vw.count : 1, err)) < 0)
         goto out;
-    t_commit = export_clock();
+    t_commit = ferry_monotonic_s();
     if ((r = vw_commit(&vw, err)) < 0)
         goto out;
-    rep->commit_s = export_clock() - t_commit;
+    rep->commit_s = ferry_monotonic_s() - t_commit;
     rep->bundle_bytes = vw.bytes;
 out:
     fetcher_stop(fetch);

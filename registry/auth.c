@@ -18,10 +18,7 @@
 time_t
 reg_now(void)
 {
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec;
+    return (time_t)(ferry_monotonic_ms() / 1000);
 }
 
 static void

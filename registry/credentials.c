@@ -159,14 +159,6 @@ set_cloexec(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
-static long
-elapsed_ms(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* Run docker-credential-<helper> get with server on stdin. The output (which
  * may hold the secret) goes into a sodium buffer owned by the caller. */
 static int
@@ -179,7 +171,7 @@ helper_exec(const char *helper, const char *server, const char *host, char **out
     posix_spawn_file_actions_t fa;
     size_t len = 0;
     pid_t pid = -1;
-    struct timespec t0;
+    long t0;
 
     prog = ferry_asprintf(HELPER_PREFIX "%s", helper);
     line = ferry_asprintf("%s\n", server);
@@ -223,10 +215,10 @@ helper_exec(const char *helper, const char *server, const char *host, char **out
     (void)send(sv[0], line, strlen(line), MSG_NOSIGNAL);
     shutdown(sv[0], SHUT_WR);
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = ferry_monotonic_ms();
     for (;;) {
         struct pollfd pfd = {po[0], POLLIN, 0};
-        long left = HELPER_TIMEOUT_MS - elapsed_ms(&t0);
+        long left = HELPER_TIMEOUT_MS - (ferry_monotonic_ms() - t0);
         ssize_t n;
         int pr;
 

@@ -64,8 +64,10 @@ FERRY_API const char *ferry_core_versions(void);
 
 /* Sleep ms milliseconds, again after EINTR. */
 FERRY_API void ferry_sleep_ms(long ms);
-/* Milliseconds of the monotonic clock, for durations. */
+/* The monotonic clock, for durations: in milliseconds, and in seconds with
+ * its full resolution. */
 FERRY_API long ferry_monotonic_ms(void);
+FERRY_API double ferry_monotonic_s(void);
 
 /* Write all of data to fd, again after EINTR and short writes: 0, or -1 with
  * write(2)'s errno. */
