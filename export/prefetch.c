@@ -25,7 +25,8 @@
  * referrer manifests and their referrers in turn (up to
  * FERRY_MAX_REFERRER_DEPTH), lists the tags of the referrer source
  * repository once, and fetches the cosign attachments (sha256-<hex>.sig,
- * .att, .sbom) that list names: the resolve's referrer discovery then finds
+ * .att, .sbom) that list names, and theirs in turn: the resolve's referrer
+ * discovery then finds
  * every answer here, in its own order, and the statement is the same as if
  * it had asked itself. */
 #include <pthread.h>
@@ -272,8 +273,12 @@ pf_attachments_listed(struct prefetch *pf, const struct pf_job *j, const struct 
             t.reg = j->rreg;
             t.repo = (char *)j->rrepo;
             t.reference = tag;
-            t.depth = PREFETCH_DEPTH; /* no children, no referrers of it */
-            t.rhost = NULL;
+            t.depth = PREFETCH_DEPTH; /* no children; its own referrers and
+                                       * attachments, as the resolve looks */
+            t.rhost = j->rhost;
+            t.rrepo = j->rrepo;
+            t.rreg = j->rreg;
+            t.rdepth = j->rdepth + 1;
             r = pf_queue_job(pf, &t);
         }
         ferry_free(tag);

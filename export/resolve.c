@@ -33,11 +33,19 @@ struct ctx {
     size_t ntagsets;
     const struct ferry_export_item *item; /* being resolved */
     struct prefetch *pf;                  /* manifests fetched ahead, or NULL */
+    /* manifests, referrer lists and tag lists: taken from the prefetch,
+     * asked for here (-vv says how many) */
+    size_t taken, asked;
 };
 
 static void
 ctx_clear(struct ctx *c)
 {
+    if (c->pf != NULL)
+        ferry_log(FERRY_LOG_DEBUG,
+                  "resolve: %zu manifests, referrer lists and tag lists from the prefetch, %zu "
+                  "asked for itself",
+                  c->taken, c->asked);
     ferry_strmap_free(c->refseen);
     ferry_strmap_free(c->noapi);
     ferry_strmap_free(c->unlisted);
@@ -76,7 +84,8 @@ get_manifest(struct ctx *c, struct ferry_registry *reg, const char *repo, const 
     int r = prefetch_take(c->pf, ferry_registry_host(reg), repo, reference, body, info, err);
 
     if (r != 0)
-        return r < 0 ? r : 0;
+        return r < 0 ? r : (c->taken++, 0);
+    c->asked++;
     return ferry_registry_get_manifest(reg, repo, reference, body, info, err);
 }
 
@@ -327,10 +336,13 @@ repo_tags(struct ctx *c, const struct refsrc *src, struct ferry_strmap **out,
         return 0;
     }
     r = prefetch_take_tags(c->pf, ferry_registry_host(src->conn->reg), src->repo, &tags, &n, err);
-    if (r == 0)
+    if (r == 0) {
+        c->asked++;
         r = ferry_registry_list_tags(src->conn->reg, src->repo, &tags, &n, err);
-    else if (r == 1)
+    } else if (r == 1) {
+        c->taken++;
         r = 0;
+    }
     if (r == -FERRY_E_NOT_FOUND) {
         ferry_error_clear(err);
         r = 0;
@@ -540,8 +552,12 @@ discover(struct ctx *c, struct imgacc *a, size_t image, const struct refsrc *src
     q.ud = &tq;
     /* fetched ahead (prefetch.c) when it could be */
     r = prefetch_take_referrers(c->pf, host, src->repo, subject, &rs, err);
-    if (r == 0)
+    if (r == 0) {
+        c->asked++;
         r = ferry_registry_list_referrers(src->conn->reg, src->repo, subject, &q, &rs, err);
+    } else if (r == 1) {
+        c->taken++;
+    }
     if (r < 0) {
         if (!tq.failed)
             ferry_error_wrap(err, "referrers of %s in %s", subject, src->name);

@@ -62,7 +62,11 @@ assert [t for t in tags if t.startswith(t0)] == [t0 + ".att", t0 + ".sbom", t0 +
 assert len(tags) == 5, tags  # the .sbom's .sig and app1's tampered .sig
 PYEOF
 
-"$FX" -q -k k.key -o b.tar.zst --plain-http "${refs[@]}" || fail "export"
+"$FX" -vv -k k.key -o b.tar.zst --plain-http "${refs[@]}" 2> b.err || fail "export: $(tail -5 b.err)"
+# the prefetch fetched everything ahead, the attachments' own referrers and
+# attachments included: the resolve asked the registry for nothing itself
+grep -q "resolve: [0-9]* manifests, referrer lists and tag lists from the prefetch, 0 asked for itself" \
+  b.err || fail "the resolve asked for what the prefetch did not fetch: $(grep -E 'resolve: |prefetch: ' b.err)"
 tar --zstd -xOf b.tar.zst ferry.json > st.json || fail "no ferry.json"
 $PY - st.json "$t0" "$ts" "$ds" <<'PYEOF' || fail "statement: $(head -c 2000 st.json)"
 import json, sys
