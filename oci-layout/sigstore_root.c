@@ -407,7 +407,7 @@ parse_tlog(json_t *obj, const char *what, struct ferry_sig_root *root, struct fe
     json_t *pk, *v;
     unsigned char *bin = NULL;
     size_t binlen = 0;
-    char pwhat[WHAT_SIZE + 16];
+    char pwhat[WHAT_SIZE + 32]; /* what ": publicKey.rawBytes" */
     int r;
 
     if (!json_is_object(obj))
