@@ -46,6 +46,20 @@ blob_sink(const void *data, size_t len, void *ud, struct ferry_error **err)
     return 0;
 }
 
+/* The checks and the call of a blob GET (whole or a range) of digest. */
+static int
+blob_get_init(struct reg_call *c, struct ferry_registry *r, const char *repo, const char *digest,
+              struct ferry_digest *want, struct ferry_error **err)
+{
+    int rc;
+
+    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
+        (rc = ferry_digest_parse(digest, want, err)) < 0)
+        return rc;
+    return reg_call_init(c, r, "get blob", repo, want->str, "pull", err, "/v2/%s/blobs/%s", repo,
+                         want->str);
+}
+
 int
 ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *digest,
                         int64_t size, ferry_sink_fn sink, void *ud, struct ferry_error **err)
@@ -55,12 +69,7 @@ ferry_registry_get_blob(struct ferry_registry *r, const char *repo, const char *
     struct ferry_digest want, got;
     int rc;
 
-    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
-        (rc = ferry_digest_parse(digest, &want, err)) < 0)
-        return rc;
-    rc = reg_call_init(&c, r, "get blob", repo, want.str, "pull", err, "/v2/%s/blobs/%s", repo,
-                       want.str);
-    if (rc < 0)
+    if ((rc = blob_get_init(&c, r, repo, digest, &want, err)) < 0)
         goto out;
     if (size < 0 || sink == NULL) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a size and a sink are required", c.what);
@@ -151,12 +160,7 @@ ferry_registry_get_blob_range(struct ferry_registry *r, const char *repo, const 
     struct ferry_digest want;
     int rc;
 
-    if ((rc = reg_check(r, err)) < 0 || (rc = reg_check_repo(repo, err)) < 0 ||
-        (rc = ferry_digest_parse(digest, &want, err)) < 0)
-        return rc;
-    rc = reg_call_init(&c, r, "get blob", repo, want.str, "pull", err, "/v2/%s/blobs/%s", repo,
-                       want.str);
-    if (rc < 0)
+    if ((rc = blob_get_init(&c, r, repo, digest, &want, err)) < 0)
         goto out;
     if (offset < 0 || len <= 0 || sink == NULL) {
         rc = ferry_error_new(err, FERRY_E_INVALID, "%s: a range and a sink are required", c.what);
