@@ -45,14 +45,13 @@ enum ranges { RANGES_UNKNOWN, RANGES_PROBING, RANGES_YES, RANGES_NO };
 struct part {
     size_t job;
     int64_t off, len; /* len 0: left out (its blob is fetched whole) */
-    bool first, last; /* of its job */
+    bool last;        /* of its job */
     bool whole;       /* the whole blob, verified by the registry client */
     /* its ring (of the pool), while taken and not yet written */
     struct worker *owner;
     unsigned char *ring;
     size_t ring_no;
     size_t cap, head, fill;
-    int64_t got; /* bytes put in so far */
     bool taken, done;
     int result;
     struct ferry_error *err;
@@ -153,7 +152,6 @@ ring_put(const void *data, size_t len, void *ud, struct ferry_error **err)
             n = len;
         memcpy(p->ring + tail, in, n);
         p->fill += n;
-        p->got += (int64_t)n;
         in += n;
         len -= n;
         wake_writer(f, p);
@@ -515,7 +513,6 @@ fetcher_start(const struct fetch_job *jobs, size_t njobs, size_t nthreads, struc
             p->job = i;
             p->off = off;
             p->len = split && size - off > (int64_t)FETCH_PART ? (int64_t)FETCH_PART : size - off;
-            p->first = off == 0;
             off += p->len;
             p->last = off >= size;
             p->whole = !split;
