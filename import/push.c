@@ -2107,16 +2107,18 @@ struct gate_remote {
     bool have_to;
 };
 
-/* 1 read from repo, 0 not there. */
+/* 1 read from repo, 0 not there (one GET: a 404 is the answer). */
 static int
 remote_read(struct gate_remote *gr, const char *repo, const char *digest, int64_t size,
             struct ferry_buf *out, struct ferry_error **err)
 {
-    int r;
+    int r = ferry_registry_get_blob_buf(gr->reg, repo, digest, size, out, err);
 
-    if ((r = ferry_registry_head_blob(gr->reg, repo, digest, NULL, err)) <= 0)
-        return r < 0 ? ferry_error_wrap(err, "signature blob %s in %s", digest, repo) : 0;
-    if ((r = ferry_registry_get_blob_buf(gr->reg, repo, digest, size, out, err)) < 0)
+    if (r == -FERRY_E_NOT_FOUND) {
+        ferry_error_clear(err);
+        return 0;
+    }
+    if (r < 0)
         return r == -FERRY_E_TOO_LARGE
                    ? r
                    : ferry_error_wrap(err, "signature blob %s in %s", digest, repo);
