@@ -24,74 +24,14 @@ big=${BENCH_BIG:-1} big_size=${BENCH_BIG_SIZE:-1.5G}
 bin=${FERRY_BIN_DIR:-$root/build/release}
 case $bin in /*) ;; *) bin=$root/$bin ;; esac
 
-die() { echo "$prog: $*" >&2; exit 2; }
-say() { echo "$prog: $*" >&2; }
-for t in docker-registry skopeo zstd tar curl; do
-    command -v "$t" >/dev/null || die "$t not found (see bench/README.md)"
-done
-[ -x "$py" ] || die "$py not found"
+# die, say, cleanup on exit, start_registry, measure, rec, ...
+. "$here/benchlib.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")
 cache=${BENCH_CACHE:-$work/cache}
 results=$work/results
-declare -A regpid # registry name -> pid, for the ones still running
-
-# shellcheck disable=SC2317 # called from the EXIT trap
-cleanup() {
-    local n p
-    for n in "${!regpid[@]}"; do kill "${regpid[$n]}" 2>/dev/null || true; done
-    for n in "${!regpid[@]}"; do
-        p=${regpid[$n]}
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-        kill -9 "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---- registries --------------------------------------------------------------
-
-# start_registry NAME: start distribution on 127.0.0.1 with a free port and
-# empty storage under $work/NAME; sets $reg to HOST:PORT.
-start_registry() {
-    local name=$1 dir=$work/$1 port pid
-    mkdir -p "$dir/data"
-    for _ in 1 2 3 4 5; do # a free port may be taken before we bind it
-        port=$("$py" "$lib" freeport)
-        cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-        pid=$!
-        regpid[$name]=$pid
-        for _ in $(seq 50); do
-            if curl -fs -o /dev/null "http://127.0.0.1:$port/v2/"; then
-                reg=127.0.0.1:$port
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        unset "regpid[$name]"
-    done
-    cat "$dir/log" >&2
-    die "registry $name did not start"
-}
 
 stop_registry() { # NAME: stop it and drop its storage (keeps the disk small)
     local pid=${regpid[$1]:-}
@@ -102,26 +42,6 @@ stop_registry() { # NAME: stop it and drop its storage (keeps the disk small)
     fi
     rm -rf "${work:?}/$1"
 }
-
-# ---- measuring ---------------------------------------------------------------
-
-# measure OUT CMD...: run CMD, write "SECONDS PEAK_RSS_KIB" to OUT, return its status.
-if [ -x /usr/bin/time ]; then
-    measure() { local out=$1; shift; /usr/bin/time -f '%e %M' -o "$out" "$@"; }
-else
-    measure() { local out=$1; shift; "$py" "$lib" measure "$out" -- "$@"; }
-fi
-now() { echo "$EPOCHREALTIME"; }
-# Before each timed step: flush what earlier steps left dirty, so no tool pays
-# for the writeback of another's files (ferry-export fsyncs its bundle, and the
-# disk is shared).
-settle() { sync; }
-since() { "$py" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
-rec() { echo "$*" >>"$results"; }
-maxrss() { # files with "SECONDS KIB" lines -> largest KIB
-    cat "$@" | awk '$2 > m { m = $2 } END { print m + 0 }'
-}
-bytes() { stat -c %s "$1"; }
 
 # ---- corpus ------------------------------------------------------------------
 
@@ -174,7 +94,6 @@ rec "distinct_bytes $distinct"
 rec "meta_corpus $repos repositories x $tags tags = $ntags tags, 2 platforms (linux/amd64, linux/arm64), $((repos - docker)) OCI index and $docker Docker list repositories, shared base layers, $(summary "$cache/corpus" 's["blobs"]') blobs"
 src_refs=()
 for r in "${refs[@]}"; do src_refs+=("$src/$r"); done
-oci_name() { local r=$1; r=${r//\//-}; echo "${r/:/-}"; } # bench/app00:1.0 -> bench-app00-1.0
 
 if [ $have_ferry = yes ]; then
     "$fexport" keygen -W -p "$work/bench.pub" -s "$work/bench.key" >/dev/null 2>"$work/keygen.log" ||

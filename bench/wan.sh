@@ -28,12 +28,8 @@ referrer_kinds=${WAN_REFERRERS:-signature sbom}
 bin=${FERRY_BIN_DIR:-$root/build/release}
 case $bin in /*) ;; *) bin=$root/$bin ;; esac
 
-die() { echo "$prog: $*" >&2; exit 2; }
-say() { echo "$prog: $*" >&2; }
-for t in docker-registry skopeo zstd tar curl; do
-    command -v "$t" >/dev/null || die "$t not found (see bench/README.md)"
-done
-[ -x "$py" ] || die "$py not found"
+# die, say, cleanup on exit (the relay too), start_registry, measure, rec, ...
+. "$here/benchlib.sh"
 
 if [ -x "$bin/export/ferry-export" ]; then
     fexport=$bin/export/ferry-export
@@ -46,64 +42,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-wan.XXXXXX")
 cache=${BENCH_CACHE:-$work/cache}
 results=$work/results
-declare -A regpid # registry name -> pid, for the ones still running
-relaypid=
-
-# shellcheck disable=SC2317 # called from the EXIT trap
-cleanup() {
-    local n p
-    [ -z "$relaypid" ] || kill "$relaypid" 2>/dev/null || true
-    for n in "${!regpid[@]}"; do kill "${regpid[$n]}" 2>/dev/null || true; done
-    for p in $relaypid "${regpid[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-        kill -9 "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---- registries and the relay ------------------------------------------------
-
-# start_registry NAME: as in run.sh; sets $reg to HOST:PORT.
-start_registry() {
-    local name=$1 dir=$work/$1 port pid
-    mkdir -p "$dir/data"
-    for _ in 1 2 3 4 5; do # a free port may be taken before we bind it
-        port=$("$py" "$lib" freeport)
-        cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-        pid=$!
-        regpid[$name]=$pid
-        for _ in $(seq 50); do
-            if curl -fs -o /dev/null "http://127.0.0.1:$port/v2/"; then
-                reg=127.0.0.1:$port
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        unset "regpid[$name]"
-    done
-    cat "$dir/log" >&2
-    die "registry $name did not start"
-}
 
 # start_relay NAME: a fresh relay in front of $src (so its statistics are the
 # step's own); sets $relay to HOST:PORT.
@@ -141,20 +81,6 @@ print(k + "_down_bytes", s["bytes_down"])
 print(k + "_relay_cpu_s", round(s["cpu_user_s"] + s["cpu_sys_s"], 2))' "$d/stats.json" "$2" >>"$results"
     rm -rf "$d"
 }
-
-# ---- measuring (as run.sh) ---------------------------------------------------
-
-if [ -x /usr/bin/time ]; then
-    measure() { local out=$1; shift; /usr/bin/time -f '%e %M' -o "$out" "$@"; }
-else
-    measure() { local out=$1; shift; "$py" "$lib" measure "$out" -- "$@"; }
-fi
-now() { echo "$EPOCHREALTIME"; }
-settle() { sync; }
-since() { "$py" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
-rec() { echo "$*" >>"$results"; }
-maxrss() { cat "$@" | awk '$2 > m { m = $2 } END { print m + 0 }'; }
-bytes() { stat -c %s "$1"; }
 
 # ---- corpus ------------------------------------------------------------------
 
@@ -212,7 +138,6 @@ rec "meta_corpus $repos repositories x $tags tags = $ntags tags, 2 platforms, $(
 
 "$fexport" keygen -W -p "$work/bench.pub" -s "$work/bench.key" >/dev/null 2>"$work/keygen.log" ||
     { cat "$work/keygen.log" >&2; die "ferry-export keygen failed"; }
-oci_name() { local r=$1; r=${r//\//-}; echo "${r/:/-}"; } # bench/app00:1.0 -> bench-app00-1.0
 
 # ---- timed steps -------------------------------------------------------------
 
