@@ -385,27 +385,29 @@ hasher_main(void *arg)
     return NULL;
 }
 
-/* Hand the ring's bytes to sink; called and returns with f->mu held. */
+/* Hand the ring's bytes to sink, DRAIN_CHUNK at a time (room for its
+ * download sooner); called and returns with f->mu held. */
+#define DRAIN_CHUNK ((size_t)64 << 10)
 static int
 drain_part(struct fetcher *f, struct part *p, ferry_sink_fn sink, void *ud,
            struct ferry_error **err)
 {
-    unsigned char chunk[65536];
     int r;
 
+    /* straight from the ring: its download writes only past head + fill,
+     * so these bytes stay put until fill gives them back */
     while (p->fill > 0) {
-        size_t n = p->fill < sizeof chunk ? p->fill : sizeof chunk;
+        size_t n = p->fill < DRAIN_CHUNK ? p->fill : DRAIN_CHUNK;
         if (n > p->cap - p->head)
             n = p->cap - p->head;
-        memcpy(chunk, p->ring + p->head, n);
-        p->head = (p->head + n) % p->cap;
-        p->fill -= n;
-        pthread_cond_signal(&p->owner->cv);
         pthread_mutex_unlock(&f->mu);
-        r = sink(chunk, n, ud, err);
+        r = sink(p->ring + p->head, n, ud, err);
         pthread_mutex_lock(&f->mu);
         if (r < 0)
             return r;
+        p->head = (p->head + n) % p->cap;
+        p->fill -= n;
+        pthread_cond_signal(&p->owner->cv);
     }
     return 0;
 }
